@@ -1,0 +1,93 @@
+//! Finds the actor of an entity, spawning it on first use.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use ractor::{ActorId, ActorRef, Message};
+use tokio::sync::OnceCell;
+
+use crate::domain::{DomainError, ErrorCode};
+
+/// Actors of one kind by entity id. A cell being filled makes concurrent callers wait for the
+/// one spawn rather than spawning twice.
+pub struct Directory<M: Message> {
+    kind: &'static str,
+    entries: DashMap<i64, Arc<OnceCell<ActorRef<M>>>>,
+}
+
+impl<M: Message> Directory<M> {
+    pub fn new(kind: &'static str) -> Self {
+        Self {
+            kind,
+            entries: DashMap::new(),
+        }
+    }
+
+    /// The entity's actor, spawned by `spawn` if it is not resident. `spawn` answers `NOT_FOUND`
+    /// for an entity that does not exist, and nothing is kept then.
+    pub async fn get_or_spawn<F, Fut>(&self, id: i64, spawn: F) -> Result<ActorRef<M>, DomainError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<ActorRef<M>, DomainError>>,
+    {
+        let cell = self.entries.entry(id).or_default().clone();
+        let outcome = cell.get_or_try_init(spawn).await.cloned();
+        if outcome.is_err() {
+            self.entries.remove_if(&id, |_, current| Arc::ptr_eq(current, &cell) && current.get().is_none());
+        }
+        outcome
+    }
+
+    /// The entity's actor if it is resident (waiting for one being spawned right now).
+    pub async fn resident(&self, id: i64) -> Option<ActorRef<M>> {
+        let cell = self.entries.get(&id)?.clone();
+        if let Some(actor) = cell.get() {
+            return Some(actor.clone());
+        }
+        cell.get_or_try_init(|| async { Err(()) }).await.ok().cloned()
+    }
+
+    /// Registers an actor spawned elsewhere (for an entity just created).
+    pub fn insert(&self, id: i64, actor: ActorRef<M>) {
+        self.entries.insert(id, Arc::new(OnceCell::new_with(Some(actor))));
+        metrics::gauge!("p2p_actors_live", "kind" => self.kind).increment(1.0);
+    }
+
+    /// Forgets the entity's actor, if it is still `actor` (not a newer one).
+    pub fn remove(&self, id: i64, actor: ActorId) {
+        let removed = self
+            .entries
+            .remove_if(&id, |_, cell| cell.get().is_some_and(|a| a.get_id() == actor));
+        if removed.is_some() {
+            metrics::gauge!("p2p_actors_live", "kind" => self.kind).decrement(1.0);
+        }
+    }
+
+    /// Stops every resident actor (at shutdown).
+    pub fn stop_all(&self) {
+        for entry in self.entries.iter() {
+            if let Some(actor) = entry.value().get() {
+                actor.stop(None);
+            }
+        }
+        self.entries.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Counts a spawn made through [`get_or_spawn`](Self::get_or_spawn).
+    pub fn spawned(&self) {
+        metrics::gauge!("p2p_actors_live", "kind" => self.kind).increment(1.0);
+    }
+
+    pub fn missing() -> DomainError {
+        ErrorCode::NotFound.into()
+    }
+}

@@ -1,0 +1,172 @@
+//! The actors that serialise the market's mutations, and the directory that finds them.
+//!
+//! - [`wallet`]: one per user wallet; checks a seller's prerequisites and commits the changes
+//!   that spend from the wallet, one at a time.
+//! - [`ad`]: one per open ad; holds capacity for orders being created.
+//! - [`order`]: one per active order; serialises the order's life and its payment-window timer.
+//!
+//! Actors never fail on a business refusal: refusals travel in replies. An actor's state is a
+//! cache of the database, which is the truth.
+
+pub mod ad;
+pub mod directory;
+pub mod order;
+pub mod wallet;
+
+use ractor::rpc::CallResult;
+use ractor::{ActorRef, Message, RpcReplyPort};
+
+use crate::config::ACTOR_CALL_TIMEOUT;
+use crate::domain::{DomainError, ErrorCode};
+
+/// Why an actor gave no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// The actor stopped (an order that reached its end drains and stops).
+    Gone,
+    /// The actor did not answer in time: it is overloaded.
+    Timeout,
+}
+
+impl From<NoAnswer> for DomainError {
+    fn from(no_answer: NoAnswer) -> Self {
+        match no_answer {
+            NoAnswer::Timeout => ErrorCode::Overloaded.into(),
+            NoAnswer::Gone => DomainError::new(ErrorCode::Overloaded, "The service is restarting, retry later"),
+        }
+    }
+}
+
+/// Sends a request to an actor and waits (bounded) for its answer.
+pub async fn ask<M, T>(
+    actor: &ActorRef<M>,
+    request: impl FnOnce(RpcReplyPort<T>) -> M,
+) -> Result<T, NoAnswer>
+where
+    M: Message,
+    T: Send + 'static,
+{
+    match actor.call(request, Some(ACTOR_CALL_TIMEOUT)).await {
+        Ok(CallResult::Success(answer)) => Ok(answer),
+        Ok(CallResult::Timeout) => Err(NoAnswer::Timeout),
+        Ok(CallResult::SenderError) | Err(_) => Err(NoAnswer::Gone),
+    }
+}
+
+use std::sync::Arc;
+
+use ractor::Actor;
+
+use self::ad::{AdActor, AdMsg};
+use self::directory::Directory;
+use self::order::{OrderActor, OrderMsg};
+use self::wallet::{WalletActor, WalletMsg};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::order::Order;
+use crate::read_model::ReadModel;
+use crate::store::Store;
+
+/// What every actor shares: the store, the clock, the read model and the directories.
+pub struct Context {
+    pub store: Store,
+    pub clock: Clock,
+    pub config: Config,
+    pub read_model: Arc<ReadModel>,
+    pub wallets: Directory<WalletMsg>,
+    pub ads: Directory<AdMsg>,
+    pub orders: Directory<OrderMsg>,
+}
+
+fn spawn_failed(error: ractor::SpawnErr) -> DomainError {
+    tracing::error!(%error, "actor failed to start");
+    ErrorCode::Internal.into()
+}
+
+impl Context {
+    /// The wallet actor of `user_id`, loaded from the store on first use.
+    pub async fn wallet(&self, user_id: i64) -> Result<ActorRef<WalletMsg>, DomainError> {
+        self.wallets
+            .get_or_spawn(user_id, || async {
+                let wallet = self.store.wallet(user_id).await?.ok_or_else(Directory::<WalletMsg>::missing)?;
+                let actor = WalletActor {
+                    store: self.store.clone(),
+                };
+                let (actor, _) = Actor::spawn(None, actor, (user_id, wallet)).await.map_err(spawn_failed)?;
+                self.wallets.spawned();
+                Ok(actor)
+            })
+            .await
+    }
+
+    /// The ad actor of `ad_id`, loaded from the store on first use.
+    pub async fn ad(&self, ad_id: i64) -> Result<ActorRef<AdMsg>, DomainError> {
+        self.ads
+            .get_or_spawn(ad_id, || async {
+                let ad = self.store.ad(ad_id).await?.ok_or_else(Directory::<AdMsg>::missing)?;
+                let actor = AdActor {
+                    store: self.store.clone(),
+                    read_model: self.read_model.clone(),
+                };
+                let (actor, _) = Actor::spawn(None, actor, ad).await.map_err(spawn_failed)?;
+                self.ads.spawned();
+                Ok(actor)
+            })
+            .await
+    }
+
+    /// Starts the actor of a committed, active order (which arms its timer) and registers it.
+    pub async fn spawn_order(self: &Arc<Self>, order: Order) -> Result<ActorRef<OrderMsg>, DomainError> {
+        let id = order.id;
+        let actor = self.start_order(order).await?;
+        self.orders.insert(id, actor.clone());
+        Ok(actor)
+    }
+
+    /// The actor of an active order, loaded from the store if it is not resident; `None` for an
+    /// order that has ended (it needs no actor).
+    pub async fn order_actor(self: &Arc<Self>, order: Order) -> Result<Option<ActorRef<OrderMsg>>, DomainError> {
+        if let Some(actor) = self.orders.resident(order.id).await {
+            return Ok(Some(actor));
+        }
+        if !order.status.is_active() {
+            return Ok(None);
+        }
+        let actor = self
+            .orders
+            .get_or_spawn(order.id, || async {
+                let actor = self.start_order(order).await?;
+                self.orders.spawned();
+                Ok(actor)
+            })
+            .await?;
+        Ok(Some(actor))
+    }
+
+    async fn start_order(self: &Arc<Self>, order: Order) -> Result<ActorRef<OrderMsg>, DomainError> {
+        let actor = OrderActor {
+            context: self.clone(),
+        };
+        let (actor, _) = Actor::spawn(None, actor, order).await.map_err(spawn_failed)?;
+        Ok(actor)
+    }
+
+    /// Starts the actor of an ad just created (or found open at start) and registers it.
+    pub async fn spawn_ad(&self, ad: crate::domain::ad::Ad) -> Result<ActorRef<AdMsg>, DomainError> {
+        let id = ad.id;
+        let actor = AdActor {
+            store: self.store.clone(),
+            read_model: self.read_model.clone(),
+        };
+        let (actor, _) = Actor::spawn(None, actor, ad).await.map_err(spawn_failed)?;
+        self.ads.insert(id, actor.clone());
+        Ok(actor)
+    }
+
+    /// Stops every actor (at shutdown, or when a test restarts the service).
+    pub fn stop_all(&self) {
+        self.orders.stop_all();
+        self.ads.stop_all();
+        self.wallets.stop_all();
+    }
+}

@@ -1,0 +1,264 @@
+//! The order actor: one per active order, serialising its life.
+//!
+//! Each transition is decided by the pure state machine, committed once (the guarded status
+//! claim, every balance and capacity change, the ledger rows), and only then applied: the
+//! parties' wallets are told they changed, a cancelled order's capacity goes back to its ad.
+//! A pending order arms its payment-window timer here; at its end the actor drains and stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde_json::{Map, Value};
+
+use super::Context;
+use super::ad::AdMsg;
+use super::wallet::WalletMsg;
+use crate::domain::order::{self, Action, EscrowMove, Order, OrderStatus, Side};
+use crate::domain::wallet::WalletDelta;
+use crate::domain::{Caller, DomainError, ErrorCode, Role};
+use crate::store::{Commit, Op, RowRef};
+
+/// A request to act on an order.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The caller; `None` for the service itself (the payment window's timer).
+    pub caller: Option<Caller>,
+    pub action: Action,
+    /// The reason of a dispute or the note of a resolution.
+    pub text: Option<String>,
+    pub payment_details: Option<Map<String, Value>>,
+}
+
+impl Request {
+    /// A caller's request that carries nothing but the action.
+    pub fn by(caller: Caller, action: Action) -> Self {
+        Self {
+            caller: Some(caller),
+            action,
+            text: None,
+            payment_details: None,
+        }
+    }
+}
+
+pub enum OrderMsg {
+    Act(Request, RpcReplyPort<Result<Order, DomainError>>),
+    /// The payment window's timer fired.
+    Expire,
+}
+
+pub struct OrderActor {
+    pub context: Arc<Context>,
+}
+
+/// The part the caller plays in `order`; strangers do not learn that it exists.
+pub fn actor_for(order: &Order, caller: Option<Caller>) -> Result<order::Actor, DomainError> {
+    let Some(caller) = caller else {
+        return Ok(order::Actor::System);
+    };
+    if let Some(party) = order.party(caller.user_id) {
+        return Ok(party);
+    }
+    if caller.role == Role::Operator {
+        return Ok(order::Actor::Operator);
+    }
+    Err(ErrorCode::NotFound.into())
+}
+
+impl Actor for OrderActor {
+    type Msg = OrderMsg;
+    type State = Order;
+    type Arguments = Order;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        order: Order,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(order)
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        order: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        self.arm_timer(&myself, order);
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        order: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        self.context.orders.remove(order.id, myself.get_id());
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        order: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            OrderMsg::Act(request, reply) => {
+                let outcome = self.act(order, request).await;
+                let _ = reply.send(outcome);
+            }
+            OrderMsg::Expire if order.status == OrderStatus::Pending => {
+                if self.context.clock.now_ms() < order.expires_at {
+                    self.arm_timer(&myself, order);
+                } else {
+                    let expire = Request {
+                        caller: None,
+                        action: Action::Expire,
+                        text: None,
+                        payment_details: None,
+                    };
+                    if let Err(refusal) = self.act(order, expire).await {
+                        // The store could not take the commit now: try again shortly.
+                        tracing::warn!(order_id = order.id, %refusal, "expiry failed, retrying");
+                        myself.send_after(Duration::from_secs(1), || OrderMsg::Expire);
+                    }
+                }
+            }
+            OrderMsg::Expire => {}
+        }
+        if !order.status.is_active() {
+            // Finish what is queued (each will hear the order's final status), then stop.
+            let _ = myself.drain();
+        }
+        Ok(())
+    }
+}
+
+impl OrderActor {
+    fn arm_timer(&self, myself: &ActorRef<OrderMsg>, order: &Order) {
+        if order.status == OrderStatus::Pending {
+            let wait_ms = (order.expires_at - self.context.clock.now_ms()).max(0) as u64;
+            myself.send_after(Duration::from_millis(wait_ms), || OrderMsg::Expire);
+        }
+    }
+
+    async fn act(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
+        let context = &self.context;
+        let actor = actor_for(order, request.caller)?;
+        let step = order::transition(order.status, actor, request.action)?;
+        let now = context.clock.now_ms();
+        let mut next = order.after(&step, request.action, request.caller.map(|c| c.user_id), now);
+        match request.action {
+            Action::CallOperator => {
+                if let Some(dispute) = next.dispute.as_mut() {
+                    dispute.reason = request.text;
+                }
+            }
+            Action::Resolve(_) => {
+                if let Some(dispute) = next.dispute.as_mut() {
+                    dispute.note = request.text;
+                }
+            }
+            Action::UpdatePaymentDetails => {
+                next.payment_details = request.payment_details.unwrap_or_default();
+            }
+            _ => {}
+        }
+        let commit = Commit::new(transition_ops(order, &next, step.escrow, now));
+        if let Err(refusal) = context.store.commit(commit).await {
+            if refusal.code == ErrorCode::InvalidOrderStatus {
+                // Someone else (another node) moved the order first: learn what it is now.
+                if let Some(current) = context.store.order(order.id).await? {
+                    *order = current;
+                }
+            }
+            return Err(refusal);
+        }
+        *order = next;
+        self.announce(order, step.escrow).await;
+        record_transition(order, request.action);
+        Ok(order.clone())
+    }
+
+    /// Tells the actors whose cached state the committed transition changed.
+    async fn announce(&self, order: &Order, escrow: EscrowMove) {
+        let context = &self.context;
+        if escrow == EscrowMove::Hold {
+            return;
+        }
+        for user_id in [order.buyer_id, order.seller_id] {
+            if let Some(wallet) = context.wallets.resident(user_id).await {
+                let _ = wallet.cast(WalletMsg::Touched);
+            }
+        }
+        match escrow {
+            EscrowMove::Release => context.read_model.count_completed([order.buyer_id, order.seller_id]),
+            EscrowMove::Refund => {
+                if let Some(ad) = context.ads.resident(order.ad_id).await {
+                    let _ = ad.cast(AdMsg::Restore {
+                        amount: order.usdt_amount,
+                    });
+                }
+            }
+            EscrowMove::Hold => {}
+        }
+    }
+}
+
+/// The statements of one transition: the guarded claim, then the money.
+fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> Vec<Op> {
+    let amount = order.usdt_amount;
+    let mut ops = vec![Op::ClaimOrder {
+        from: order.status,
+        order: Box::new(next.clone()),
+    }];
+    let money = |user_id, kind, delta| Op::MoveMoney {
+        user_id,
+        kind,
+        delta,
+        order: RowRef::Id(order.id),
+        ad: RowRef::Id(order.ad_id),
+        tx: RowRef::None,
+        now,
+        refusal: ErrorCode::Internal,
+    };
+    match escrow {
+        EscrowMove::Hold => {}
+        EscrowMove::Release => {
+            ops.push(money(order.seller_id, "escrow_release", WalletDelta::debit_frozen(amount)));
+            ops.push(money(order.buyer_id, "escrow_receive", WalletDelta::credit(amount)));
+            ops.push(Op::CountCompleted {
+                user_ids: [order.buyer_id, order.seller_id],
+            });
+        }
+        EscrowMove::Refund => {
+            // A withdrawal's escrow came from the seller's balance; a deposit's from the sell
+            // ad's reserve, to which it returns (or to the maker, if the ad has closed).
+            if order.side == Side::Withdraw {
+                ops.push(money(order.seller_id, "escrow_refund", WalletDelta::unfreeze(amount)));
+            }
+            ops.push(Op::ReturnCapacity {
+                ad_id: order.ad_id,
+                amount,
+                order_id: order.id,
+                now,
+            });
+        }
+    }
+    ops
+}
+
+fn record_transition(order: &Order, action: Action) {
+    let side = order.side.as_str();
+    let name = match (action, order.status) {
+        (Action::Expire, _) => "expired",
+        (Action::Resolve(_), _) => "resolved",
+        (_, OrderStatus::PaidByBuyer) => "paid",
+        (_, OrderStatus::Completed) => "completed",
+        (_, OrderStatus::Cancelled) => "cancelled",
+        (_, OrderStatus::Disputed) => "disputed",
+        (_, OrderStatus::Pending) => "updated",
+    };
+    metrics::counter!("p2p_order_transitions_total", "transition" => name, "side" => side).increment(1);
+}

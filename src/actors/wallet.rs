@@ -1,0 +1,141 @@
+//! The wallet actor: one per user, the only place a user's balance is spent from.
+//!
+//! Every change that spends from the wallet (an escrow freeze, a sell ad's reserve, a bet) is
+//! checked against the cached wallet, committed, and applied here, one at a time, so two
+//! requests can never both spend the same kopecks. Changes committed elsewhere that only give
+//! to the wallet (a release, a refund) mark the cache stale; it reloads from the database before
+//! its next check. The database's guarded updates refuse anything the cache got wrong.
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
+use crate::domain::{DomainError, ErrorCode, Kopecks};
+use crate::store::{Commit, Receipt, Store};
+
+/// The rule a change must pass before it is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// §7 step 4 for the seller of a withdrawal.
+    Withdrawal { amount: Kopecks, min_deposit: Kopecks },
+    /// §7 step 4 for the taker of a deposit.
+    DepositTaker,
+    /// A maker reserving a sell ad's amount: a withdrawal's prerequisites but for the count.
+    SellAd { amount: Kopecks, min_deposit: Kopecks },
+    /// A platform transaction (only a bet can fail).
+    Transaction { kind: TransactionKind, amount: Kopecks },
+}
+
+pub enum WalletMsg {
+    /// Checks `rule`, commits `commit`, applies `delta` to the cache, answers the receipt.
+    Change {
+        rule: Rule,
+        commit: Commit,
+        delta: WalletDelta,
+        reply: RpcReplyPort<Result<Receipt, DomainError>>,
+    },
+    /// A change committed elsewhere touched this wallet: reload before the next check.
+    Touched,
+}
+
+pub struct WalletActor {
+    pub store: Store,
+}
+
+pub struct WalletState {
+    user_id: i64,
+    wallet: Wallet,
+    stale: bool,
+}
+
+impl WalletState {
+    async fn refresh(&mut self, store: &Store) -> Result<(), DomainError> {
+        if self.stale {
+            self.wallet = store
+                .wallet(self.user_id)
+                .await?
+                .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+            self.stale = false;
+        }
+        Ok(())
+    }
+
+    fn check(&self, rule: Rule) -> Result<(), ErrorCode> {
+        match rule {
+            Rule::Withdrawal {
+                amount,
+                min_deposit,
+            } => self.wallet.check_withdrawal(amount, min_deposit),
+            Rule::DepositTaker => self.wallet.check_deposit_taker(),
+            Rule::SellAd {
+                amount,
+                min_deposit,
+            } => self.wallet.check_seller(amount, min_deposit),
+            Rule::Transaction { kind, amount } => self.wallet.check_transaction(kind, amount),
+        }
+    }
+}
+
+impl Actor for WalletActor {
+    type Msg = WalletMsg;
+    type State = WalletState;
+    /// The user and the wallet as just read from the database.
+    type Arguments = (i64, Wallet);
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        (user_id, wallet): Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(WalletState {
+            user_id,
+            wallet,
+            stale: false,
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            WalletMsg::Touched => state.stale = true,
+            WalletMsg::Change {
+                rule,
+                commit,
+                delta,
+                reply,
+            } => {
+                let outcome = self.change(state, rule, commit, delta).await;
+                let _ = reply.send(outcome);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl WalletActor {
+    async fn change(
+        &self,
+        state: &mut WalletState,
+        rule: Rule,
+        commit: Commit,
+        delta: WalletDelta,
+    ) -> Result<Receipt, DomainError> {
+        state.refresh(&self.store).await?;
+        state.check(rule)?;
+        match self.store.commit(commit).await {
+            Ok(receipt) => {
+                state.wallet.apply(&delta);
+                Ok(receipt)
+            }
+            Err(refusal) => {
+                // The database refused what the cache allowed: the cache is stale (another
+                // node, or a change not yet announced). Reload before the next check.
+                state.stale = true;
+                Err(refusal)
+            }
+        }
+    }
+}

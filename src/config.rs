@@ -1,0 +1,71 @@
+//! Every setting and every bound of the service, in one place.
+
+use std::time::Duration;
+
+use clap::Args;
+
+/// Read connections of the SQLite pool. Reads never block the single writer in WAL mode.
+pub const READ_POOL_SIZE: u32 = 8;
+
+/// Commits waiting for the committer. Past it a write answers `503 OVERLOADED` at once rather
+/// than queueing without end.
+pub const COMMIT_QUEUE_BOUND: usize = 4096;
+
+/// Commits grouped into one transaction (one fsync) by the committer.
+pub const COMMIT_BATCH_MAX: usize = 256;
+
+/// How long a request waits for an actor's answer before it is told `503 OVERLOADED`.
+pub const ACTOR_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest page of any listing.
+pub const MAX_PAGE_LIMIT: i64 = 100;
+pub const DEFAULT_PAGE_LIMIT: i64 = 20;
+
+/// Largest request body (SPEC.md §4: bodies over 64 KiB are `413 PAYLOAD_TOO_LARGE`).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The payment window of an ad that does not name one.
+pub const DEFAULT_PAYMENT_WINDOW_SECS: i64 = 900;
+
+/// The service's settings; each is a flag and an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Where the truth lives: `sqlite://FILE` (embedded).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://p2p.db")]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(long, env = "P2P_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// The platform's bearer token for the admin routes; generated and printed when unset.
+    #[arg(long, env = "P2P_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Cumulative deposits (kopecks) a seller needs before selling.
+    #[arg(long, env = "P2P_MIN_DEPOSIT", default_value_t = 100_000)]
+    pub min_deposit: i64,
+
+    /// The shortest payment window an ad may set.
+    #[arg(long, env = "P2P_MIN_PAYMENT_WINDOW_SECS", default_value_t = 60)]
+    pub min_payment_window_secs: i64,
+
+    /// SQLite `synchronous=FULL` (durable against power loss) rather than `NORMAL` (durable
+    /// against a crash of the process).
+    #[arg(long, env = "P2P_SQLITE_SYNC_FULL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sqlite_synchronous_full: bool,
+}
+
+impl Config {
+    /// Settings for a given database with every other value at its default.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            bind: "127.0.0.1:0".into(),
+            admin_token: None,
+            min_deposit: 100_000,
+            min_payment_window_secs: 60,
+            sqlite_synchronous_full: true,
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Ads: a maker's standing offer, and the checks a taker's order must pass against it (§7, 2–3).
+
+use serde_json::{Map, Value};
+
+use super::order::Side;
+use super::{DomainError, ErrorCode, Kopecks, Millis, validate};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdType {
+    /// The maker buys USDT for RUB; a taker withdraws by selling to them.
+    Buy,
+    /// The maker sells USDT reserved from their balance; a taker deposits by buying.
+    Sell,
+}
+
+impl AdType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Buy => "buy",
+            Self::Sell => "sell",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "buy" => Some(Self::Buy),
+            "sell" => Some(Self::Sell),
+            _ => None,
+        }
+    }
+
+    /// The side of the orders that take this ad, seen from the taker.
+    pub fn taker_side(self) -> Side {
+        match self {
+            Self::Buy => Side::Withdraw,
+            Self::Sell => Side::Deposit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdStatus {
+    Active,
+    Paused,
+    Closed,
+}
+
+impl AdStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "paused" => Some(Self::Paused),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// An ad as committed in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ad {
+    pub id: i64,
+    pub maker_id: i64,
+    pub ad_type: AdType,
+    pub fiat_currency: String,
+    pub price: Kopecks,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+    pub total_amount: Kopecks,
+    pub available_amount: Kopecks,
+    /// What closing the ad (and orders cancelled after it closed) gave back.
+    pub released_amount: Kopecks,
+    pub payment_methods: Vec<String>,
+    pub payment_window_seconds: i64,
+    pub terms: String,
+    /// A sell ad's payment details, one object per method; copied into its orders.
+    pub payment_details: Option<Map<String, Value>>,
+    pub status: AdStatus,
+    pub created_at_ms: Millis,
+}
+
+impl Ad {
+    /// Checks a take of `amount` by `taker_id` paying with `method`, in the order of SPEC.md §7,
+    /// with `held` already promised to orders that are not committed yet.
+    pub fn check_take(
+        &self,
+        taker_id: i64,
+        amount: Kopecks,
+        method: &str,
+        held: Kopecks,
+    ) -> Result<(), ErrorCode> {
+        if self.status != AdStatus::Active {
+            return Err(ErrorCode::AdNotActive);
+        }
+        if self.maker_id == taker_id {
+            return Err(ErrorCode::OwnAd);
+        }
+        if !self.payment_methods.iter().any(|m| m == method) {
+            return Err(ErrorCode::InvalidPaymentMethod);
+        }
+        if amount < self.min_amount {
+            return Err(ErrorCode::AmountTooLow);
+        }
+        if amount > self.max_amount {
+            return Err(ErrorCode::AmountTooHigh);
+        }
+        if amount > self.available_amount - held {
+            return Err(ErrorCode::AmountExceedsAvailable);
+        }
+        Ok(())
+    }
+
+    /// Whether the ad shows in the public listing.
+    pub fn is_listed(&self) -> bool {
+        self.status == AdStatus::Active && self.available_amount >= self.min_amount
+    }
+
+    /// Whether one order of `amount` fits the ad now.
+    pub fn accepts_amount(&self, amount: Kopecks) -> bool {
+        self.min_amount <= amount && amount <= self.max_amount.min(self.available_amount)
+    }
+
+    /// The payment details a sell ad's maker gave for `method`.
+    pub fn details_for(&self, method: &str) -> Option<Value> {
+        self.payment_details.as_ref()?.get(method).cloned()
+    }
+}
+
+/// A maker's change to an ad's terms (`PATCH /ads/{id}`); absent fields stay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdPatch {
+    pub price: Option<Kopecks>,
+    pub min_amount: Option<Kopecks>,
+    pub max_amount: Option<Kopecks>,
+    pub payment_methods: Option<Vec<String>>,
+    pub terms: Option<String>,
+    /// `active` or `paused`; closing has its own route.
+    pub status: Option<AdStatus>,
+}
+
+impl Ad {
+    /// The ad with `patch` applied, if the result is a valid ad.
+    pub fn patched(&self, patch: &AdPatch) -> Result<Ad, DomainError> {
+        if self.status == AdStatus::Closed {
+            return Err(ErrorCode::AdNotActive.into());
+        }
+        let mut next = self.clone();
+        if let Some(price) = patch.price {
+            next.price = validate::amount("price", price)?;
+        }
+        if let Some(min) = patch.min_amount {
+            next.min_amount = validate::amount("min_amount", min)?;
+        }
+        if let Some(max) = patch.max_amount {
+            next.max_amount = validate::amount("max_amount", max)?;
+        }
+        if let Some(methods) = &patch.payment_methods {
+            validate::payment_methods(methods)?;
+            next.payment_methods = methods.clone();
+        }
+        if let Some(terms) = &patch.terms {
+            next.terms = validate::text("terms", terms, 0, validate::MAX_TERMS_CHARS)?;
+        }
+        if let Some(status) = patch.status {
+            if status == AdStatus::Closed {
+                return Err(DomainError::validation(
+                    "status may be active or paused; close the ad with POST /ads/{id}/close",
+                ));
+            }
+            next.status = status;
+        }
+        next.check_terms()?;
+        Ok(next)
+    }
+
+    /// The rules every ad's terms obey.
+    pub fn check_terms(&self) -> Result<(), DomainError> {
+        if self.min_amount > self.max_amount {
+            return Err(DomainError::validation("min_amount must not exceed max_amount"));
+        }
+        if self.min_amount > self.total_amount {
+            return Err(DomainError::validation("min_amount must not exceed total_amount"));
+        }
+        if self.ad_type == AdType::Sell {
+            let missing = self.payment_methods.iter().find(|m| self.details_for(m).is_none());
+            if let Some(method) = missing {
+                return Err(DomainError::validation(format!(
+                    "a sell ad needs payment_details for {method}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ad() -> Ad {
+        Ad {
+            id: 1,
+            maker_id: 7,
+            ad_type: AdType::Buy,
+            fiat_currency: "RUB".into(),
+            price: 9550,
+            min_amount: 100_000,
+            max_amount: 500_000,
+            total_amount: 1_000_000,
+            available_amount: 600_000,
+            released_amount: 0,
+            payment_methods: vec!["card".into(), "sbp".into()],
+            payment_window_seconds: 900,
+            terms: String::new(),
+            payment_details: None,
+            status: AdStatus::Active,
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_fitting_take_passes() {
+        assert_eq!(ad().check_take(8, 300_000, "card", 0), Ok(()));
+    }
+
+    #[test]
+    fn checks_run_in_the_order_of_the_spec() {
+        let mut paused = ad();
+        paused.status = AdStatus::Paused;
+        // Every check would fail; the status is reported first.
+        assert_eq!(paused.check_take(7, 1, "cash", 0), Err(ErrorCode::AdNotActive));
+        assert_eq!(ad().check_take(7, 1, "cash", 0), Err(ErrorCode::OwnAd));
+        assert_eq!(ad().check_take(8, 1, "cash", 0), Err(ErrorCode::InvalidPaymentMethod));
+        assert_eq!(ad().check_take(8, 1, "card", 0), Err(ErrorCode::AmountTooLow));
+        assert_eq!(ad().check_take(8, 500_001, "card", 0), Err(ErrorCode::AmountTooHigh));
+        assert_eq!(
+            ad().check_take(8, 400_000, "card", 300_000),
+            Err(ErrorCode::AmountExceedsAvailable)
+        );
+    }
+
+    #[test]
+    fn held_capacity_counts_as_taken() {
+        assert_eq!(ad().check_take(8, 300_000, "card", 300_000), Ok(()));
+        assert_eq!(
+            ad().check_take(8, 300_000, "card", 300_001),
+            Err(ErrorCode::AmountExceedsAvailable)
+        );
+    }
+
+    #[test]
+    fn listing_hides_ads_that_cannot_take_their_minimum() {
+        let mut drained = ad();
+        drained.available_amount = 99_999;
+        assert!(ad().is_listed());
+        assert!(!drained.is_listed());
+        assert!(ad().accepts_amount(500_000));
+        assert!(!drained.accepts_amount(100_000));
+    }
+
+    #[test]
+    fn patches_keep_the_terms_consistent() {
+        let raised = AdPatch {
+            min_amount: Some(200_000),
+            status: Some(AdStatus::Paused),
+            ..AdPatch::default()
+        };
+        let next = ad().patched(&raised).unwrap();
+        assert_eq!((next.min_amount, next.status), (200_000, AdStatus::Paused));
+        let inverted = AdPatch {
+            min_amount: Some(600_000),
+            ..AdPatch::default()
+        };
+        assert_eq!(ad().patched(&inverted).unwrap_err().code, ErrorCode::ValidationError);
+        let closing = AdPatch {
+            status: Some(AdStatus::Closed),
+            ..AdPatch::default()
+        };
+        assert_eq!(ad().patched(&closing).unwrap_err().code, ErrorCode::ValidationError);
+        let mut closed = ad();
+        closed.status = AdStatus::Closed;
+        assert_eq!(closed.patched(&AdPatch::default()).unwrap_err().code, ErrorCode::AdNotActive);
+    }
+
+    #[test]
+    fn sell_ads_need_details_for_every_method() {
+        let mut sell = ad();
+        sell.ad_type = AdType::Sell;
+        assert!(sell.check_terms().is_err());
+        let details = serde_json::json!({"card": {"card_number": "2200 1234 5678 9012"}, "sbp": {"phone": "+7 900"}});
+        sell.payment_details = details.as_object().cloned();
+        assert!(sell.check_terms().is_ok());
+        assert_eq!(sell.details_for("sbp"), Some(serde_json::json!({"phone": "+7 900"})));
+    }
+}

@@ -1,0 +1,130 @@
+//! The stable machine codes of every refusal (SPEC.md §4).
+
+use std::fmt;
+
+/// A refusal's stable code. The HTTP layer maps each to its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    ValidationError,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    AdNotActive,
+    ActiveWithdrawOrderExists,
+    ActiveOrderLimit,
+    InvalidOrderStatus,
+    AlreadyRated,
+    IdempotencyKeyReused,
+    DuplicateReference,
+    PayloadTooLarge,
+    OwnAd,
+    MinDepositRequired,
+    WageringRequirementNotMet,
+    SellerInsufficientBalance,
+    InsufficientBalance,
+    AmountTooLow,
+    AmountTooHigh,
+    AmountExceedsAvailable,
+    InvalidPaymentMethod,
+    RateLimited,
+    Overloaded,
+    /// A fault of ours (a bug or a store failure). Never caused by input.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            ValidationError => "VALIDATION_ERROR",
+            Unauthorized => "UNAUTHORIZED",
+            Forbidden => "FORBIDDEN",
+            NotFound => "NOT_FOUND",
+            AdNotActive => "AD_NOT_ACTIVE",
+            ActiveWithdrawOrderExists => "ACTIVE_WITHDRAW_ORDER_EXISTS",
+            ActiveOrderLimit => "ACTIVE_ORDER_LIMIT",
+            InvalidOrderStatus => "INVALID_ORDER_STATUS",
+            AlreadyRated => "ALREADY_RATED",
+            IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            DuplicateReference => "DUPLICATE_REFERENCE",
+            PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            OwnAd => "OWN_AD",
+            MinDepositRequired => "MIN_DEPOSIT_REQUIRED",
+            WageringRequirementNotMet => "WAGERING_REQUIREMENT_NOT_MET",
+            SellerInsufficientBalance => "SELLER_INSUFFICIENT_BALANCE",
+            InsufficientBalance => "INSUFFICIENT_BALANCE",
+            AmountTooLow => "AMOUNT_TOO_LOW",
+            AmountTooHigh => "AMOUNT_TOO_HIGH",
+            AmountExceedsAvailable => "AMOUNT_EXCEEDS_AVAILABLE",
+            InvalidPaymentMethod => "INVALID_PAYMENT_METHOD",
+            RateLimited => "RATE_LIMITED",
+            Overloaded => "OVERLOADED",
+            Internal => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The message shown when the refusal has nothing more specific to say.
+    pub fn default_message(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            ValidationError => "The request is not valid",
+            Unauthorized => "A valid bearer token is required",
+            Forbidden => "You may not do this",
+            NotFound => "Not found",
+            AdNotActive => "The ad is no longer active",
+            ActiveWithdrawOrderExists => "You already have an active withdrawal order",
+            ActiveOrderLimit => "You already hold the most active deposit orders allowed",
+            InvalidOrderStatus => "The order's status does not allow this",
+            AlreadyRated => "You have already rated this order",
+            IdempotencyKeyReused => "The idempotency key was used with another request",
+            DuplicateReference => "The reference was used with another transaction",
+            PayloadTooLarge => "The request body is too large",
+            OwnAd => "You cannot create an order for your own ad",
+            MinDepositRequired => "Minimum 1,000 RUB deposit required before P2P withdrawal",
+            WageringRequirementNotMet => "Wagering requirement not met",
+            SellerInsufficientBalance => "Your balance is insufficient to cover the escrow",
+            InsufficientBalance => "The balance is insufficient",
+            AmountTooLow => "Amount is below the ad's minimum",
+            AmountTooHigh => "Amount exceeds the ad's maximum",
+            AmountExceedsAvailable => "Amount exceeds remaining available on the ad",
+            InvalidPaymentMethod => "Selected payment method not accepted by this ad",
+            RateLimited => "Too many requests",
+            Overloaded => "The service is overloaded, retry later",
+            Internal => "Internal error",
+        }
+    }
+}
+
+/// A business refusal: a stable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl DomainError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationError, message)
+    }
+}
+
+impl From<ErrorCode> for DomainError {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code, code.default_message())
+    }
+}
+
+impl fmt::Display for DomainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for DomainError {}

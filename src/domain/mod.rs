@@ -1,0 +1,84 @@
+//! Pure rules of the market: no I/O, no clocks, no actors.
+//!
+//! Every amount is an `i64` number of kopecks (`_kopecks` where a name needs the unit); time is
+//! an `i64` of Unix milliseconds (`_ms`).
+
+pub mod ad;
+pub mod error;
+pub mod order;
+pub mod validate;
+pub mod wallet;
+
+pub use error::{DomainError, ErrorCode};
+
+/// An amount of money in kopecks. Never a float.
+pub type Kopecks = i64;
+
+/// A point in time as Unix milliseconds.
+pub type Millis = i64;
+
+/// A user's role on the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Role::User),
+            "operator" => Some(Role::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// Who is calling: a user or an operator, already authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: i64,
+    pub role: Role,
+}
+
+/// Formats Unix milliseconds as an RFC 3339 UTC timestamp with millisecond precision.
+pub fn rfc3339(ms: Millis) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.format(&format).unwrap_or_default()
+}
+
+/// A user's rating as the mean of the ratings received, one decimal; `None` before any.
+pub fn mean_rating(sum: i64, count: i64) -> Option<f64> {
+    (count > 0).then(|| (sum as f64 / count as f64 * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_is_utc_with_milliseconds() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn mean_rating_rounds_to_one_decimal() {
+        assert_eq!(mean_rating(0, 0), None);
+        assert_eq!(mean_rating(14, 3), Some(4.7));
+        assert_eq!(mean_rating(5, 1), Some(5.0));
+    }
+}

@@ -1,0 +1,490 @@
+//! The order's life: statuses, who may do what, and which way the escrow moves.
+//!
+//! ```text
+//! pending ──confirm-paid (buyer)──▶ paid_by_buyer ──confirm-received (seller)──▶ completed
+//!   │  cancel (either party), timeout        │  call-operator (either party)        ▲
+//!   ▼                                        ▼                                      │
+//! cancelled ◀── cancel (buyer) ──────── disputed ──resolve release / confirm-received┘
+//!   ▲                                        │
+//!   └───────────── resolve refund ───────────┘
+//! ```
+//! Escrow is a pending transfer from the seller: it is *released* to the buyer when the order
+//! completes and *refunded* to the seller when it is cancelled. Each happens at most once, because
+//! only a move out of an active status moves money and terminal statuses have no way out.
+
+use super::{ErrorCode, Kopecks, Millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Pending,
+    PaidByBuyer,
+    Disputed,
+    Completed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ACTIVE: [OrderStatus; 3] = [Self::Pending, Self::PaidByBuyer, Self::Disputed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::PaidByBuyer => "paid_by_buyer",
+            Self::Disputed => "disputed",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::PaidByBuyer,
+            Self::Disputed,
+            Self::Completed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+
+    pub fn is_active(self) -> bool {
+        Self::ACTIVE.contains(&self)
+    }
+}
+
+/// The order seen from its taker: taking a buy ad withdraws, taking a sell ad deposits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Withdraw,
+    Deposit,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Withdraw => "withdraw",
+            Self::Deposit => "deposit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "withdraw" => Some(Self::Withdraw),
+            "deposit" => Some(Self::Deposit),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    Buyer,
+    Seller,
+    Timeout,
+    Operator,
+}
+
+impl CancelReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Buyer => "buyer",
+            Self::Seller => "seller",
+            Self::Timeout => "timeout",
+            Self::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Buyer, Self::Seller, Self::Timeout, Self::Operator]
+            .into_iter()
+            .find(|reason| reason.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Release,
+    Refund,
+}
+
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Refund => "refund",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "release" => Some(Self::Release),
+            "refund" => Some(Self::Refund),
+            _ => None,
+        }
+    }
+}
+
+/// Who acts on an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Buyer,
+    Seller,
+    Operator,
+    /// The service itself: the payment window's timer.
+    System,
+}
+
+/// What someone asks of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ConfirmPaid,
+    ConfirmReceived,
+    Cancel,
+    CallOperator,
+    Resolve(Resolution),
+    Expire,
+    UpdatePaymentDetails,
+}
+
+/// Where the escrow goes when a transition commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EscrowMove {
+    /// Stays frozen.
+    Hold,
+    /// Posted to the buyer's available balance.
+    Release,
+    /// Voided: back to the seller (or to the sell ad's reserve it came from).
+    Refund,
+}
+
+/// The effect of an allowed action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub to: OrderStatus,
+    pub escrow: EscrowMove,
+    pub cancel_reason: Option<CancelReason>,
+}
+
+impl Transition {
+    fn hold(to: OrderStatus) -> Self {
+        Self {
+            to,
+            escrow: EscrowMove::Hold,
+            cancel_reason: None,
+        }
+    }
+
+    fn release() -> Self {
+        Self {
+            to: OrderStatus::Completed,
+            escrow: EscrowMove::Release,
+            cancel_reason: None,
+        }
+    }
+
+    fn refund(reason: CancelReason) -> Self {
+        Self {
+            to: OrderStatus::Cancelled,
+            escrow: EscrowMove::Refund,
+            cancel_reason: Some(reason),
+        }
+    }
+}
+
+/// Decides whether `actor` may do `action` to an order in `status`.
+///
+/// Who may act is checked before the status, so a party asking for what only the other party may
+/// do always hears `FORBIDDEN`, whatever the status; the right party at the wrong time hears
+/// `INVALID_ORDER_STATUS`.
+pub fn transition(status: OrderStatus, actor: Actor, action: Action) -> Result<Transition, ErrorCode> {
+    use Action::*;
+    use OrderStatus::*;
+    let allowed_actor = match action {
+        ConfirmPaid => actor == Actor::Buyer,
+        ConfirmReceived | UpdatePaymentDetails => actor == Actor::Seller,
+        Cancel | CallOperator => matches!(actor, Actor::Buyer | Actor::Seller),
+        Resolve(_) => actor == Actor::Operator,
+        Expire => actor == Actor::System,
+    };
+    if !allowed_actor {
+        return Err(ErrorCode::Forbidden);
+    }
+    match (action, status) {
+        (ConfirmPaid, Pending) => Ok(Transition::hold(PaidByBuyer)),
+        (ConfirmReceived, PaidByBuyer | Disputed) => Ok(Transition::release()),
+        (Cancel, Pending) if actor == Actor::Buyer => Ok(Transition::refund(CancelReason::Buyer)),
+        (Cancel, Pending) => Ok(Transition::refund(CancelReason::Seller)),
+        (Cancel, PaidByBuyer) if actor == Actor::Buyer => {
+            Ok(Transition::refund(CancelReason::Buyer))
+        }
+        // Once the buyer says they paid, only the buyer may walk away: the seller must dispute.
+        // The seller may cancel, just no longer in this status, so a seller's cancel racing the
+        // buyer's confirm-paid loses with INVALID_ORDER_STATUS whichever way the race goes.
+        (CallOperator, PaidByBuyer) => Ok(Transition::hold(Disputed)),
+        (Resolve(Resolution::Release), Disputed) => Ok(Transition::release()),
+        (Resolve(Resolution::Refund), Disputed) => Ok(Transition::refund(CancelReason::Operator)),
+        (Expire, Pending) => Ok(Transition::refund(CancelReason::Timeout)),
+        (UpdatePaymentDetails, Pending) => Ok(Transition::hold(Pending)),
+        _ => Err(ErrorCode::InvalidOrderStatus),
+    }
+}
+
+/// An operator's involvement in an order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispute {
+    pub opened_by: i64,
+    pub reason: Option<String>,
+    pub opened_at: Millis,
+    pub resolution: Option<Resolution>,
+    pub resolved_by: Option<i64>,
+    pub resolved_at: Option<Millis>,
+    pub note: Option<String>,
+}
+
+/// An order as committed in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: i64,
+    pub ad_id: i64,
+    pub side: Side,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    /// The user who took the ad (the seller of a withdrawal, the buyer of a deposit).
+    pub taker_id: i64,
+    pub usdt_amount: Kopecks,
+    pub fiat_amount: Kopecks,
+    pub fiat_currency: String,
+    pub price: Kopecks,
+    pub payment_method: String,
+    pub payment_details: serde_json::Map<String, serde_json::Value>,
+    pub status: OrderStatus,
+    pub cancel_reason: Option<CancelReason>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub paid_at: Option<Millis>,
+    pub completed_at: Option<Millis>,
+    pub cancelled_at: Option<Millis>,
+    pub dispute: Option<Dispute>,
+}
+
+impl Order {
+    /// The part `user_id` plays in this order, if any.
+    pub fn party(&self, user_id: i64) -> Option<Actor> {
+        if user_id == self.buyer_id {
+            Some(Actor::Buyer)
+        } else if user_id == self.seller_id {
+            Some(Actor::Seller)
+        } else {
+            None
+        }
+    }
+
+    /// The maker of the ad: the counterparty of the taker.
+    pub fn maker_id(&self) -> i64 {
+        if self.taker_id == self.buyer_id {
+            self.seller_id
+        } else {
+            self.buyer_id
+        }
+    }
+
+    /// The order after `transition` commits at `now`, done by `actor_id` (None for the system).
+    pub fn after(&self, step: &Transition, action: Action, actor_id: Option<i64>, now: Millis) -> Order {
+        let mut next = self.clone();
+        next.status = step.to;
+        match step.to {
+            OrderStatus::PaidByBuyer => next.paid_at = Some(now),
+            OrderStatus::Completed => next.completed_at = Some(now),
+            OrderStatus::Cancelled => {
+                next.cancelled_at = Some(now);
+                next.cancel_reason = step.cancel_reason;
+            }
+            OrderStatus::Disputed if self.status != OrderStatus::Disputed => {
+                next.dispute = Some(Dispute {
+                    opened_by: actor_id.unwrap_or_default(),
+                    reason: None,
+                    opened_at: now,
+                    resolution: None,
+                    resolved_by: None,
+                    resolved_at: None,
+                    note: None,
+                });
+            }
+            _ => {}
+        }
+        if let (Action::Resolve(resolution), Some(dispute)) = (action, next.dispute.as_mut()) {
+            dispute.resolution = Some(resolution);
+            dispute.resolved_by = actor_id;
+            dispute.resolved_at = Some(now);
+        }
+        next
+    }
+}
+
+/// The deadline of a new order's payment window.
+pub fn expires_at(created_at_ms: Millis, payment_window_seconds: i64) -> Millis {
+    created_at_ms + payment_window_seconds * 1000
+}
+
+/// The fiat to pay for an order. SPEC.md §2: it equals the USDT amount, both in kopecks.
+pub fn fiat_amount(usdt_amount: Kopecks) -> Kopecks {
+    usdt_amount
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUSES: [OrderStatus; 5] = [
+        OrderStatus::Pending,
+        OrderStatus::PaidByBuyer,
+        OrderStatus::Disputed,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ];
+    const ACTORS: [Actor; 4] = [Actor::Buyer, Actor::Seller, Actor::Operator, Actor::System];
+    const ACTIONS: [Action; 8] = [
+        Action::ConfirmPaid,
+        Action::ConfirmReceived,
+        Action::Cancel,
+        Action::CallOperator,
+        Action::Resolve(Resolution::Release),
+        Action::Resolve(Resolution::Refund),
+        Action::Expire,
+        Action::UpdatePaymentDetails,
+    ];
+
+    /// Every allowed (status, actor, action) and its effect; everything else is refused.
+    fn allowed() -> Vec<(OrderStatus, Actor, Action, Transition)> {
+        use Action::*;
+        use OrderStatus::*;
+        vec![
+            (Pending, Actor::Buyer, ConfirmPaid, Transition::hold(PaidByBuyer)),
+            (PaidByBuyer, Actor::Seller, ConfirmReceived, Transition::release()),
+            (Disputed, Actor::Seller, ConfirmReceived, Transition::release()),
+            (Pending, Actor::Buyer, Cancel, Transition::refund(CancelReason::Buyer)),
+            (Pending, Actor::Seller, Cancel, Transition::refund(CancelReason::Seller)),
+            (PaidByBuyer, Actor::Buyer, Cancel, Transition::refund(CancelReason::Buyer)),
+            (PaidByBuyer, Actor::Buyer, CallOperator, Transition::hold(Disputed)),
+            (PaidByBuyer, Actor::Seller, CallOperator, Transition::hold(Disputed)),
+            (Disputed, Actor::Operator, Resolve(Resolution::Release), Transition::release()),
+            (
+                Disputed,
+                Actor::Operator,
+                Resolve(Resolution::Refund),
+                Transition::refund(CancelReason::Operator),
+            ),
+            (Pending, Actor::System, Expire, Transition::refund(CancelReason::Timeout)),
+            (Pending, Actor::Seller, UpdatePaymentDetails, Transition::hold(Pending)),
+        ]
+    }
+
+    #[test]
+    fn every_allowed_transition_has_its_effect() {
+        for (status, actor, action, expected) in allowed() {
+            assert_eq!(
+                transition(status, actor, action),
+                Ok(expected),
+                "{status:?} {actor:?} {action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_other_combination_is_refused() {
+        let allowed = allowed();
+        for status in STATUSES {
+            for actor in ACTORS {
+                for action in ACTIONS {
+                    if allowed.iter().any(|(s, a, x, _)| (*s, *a, *x) == (status, actor, action)) {
+                        continue;
+                    }
+                    let refusal = transition(status, actor, action);
+                    assert!(
+                        matches!(
+                            refusal,
+                            Err(ErrorCode::Forbidden | ErrorCode::InvalidOrderStatus)
+                        ),
+                        "{status:?} {actor:?} {action:?} gave {refusal:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_statuses_have_no_way_out() {
+        for status in [OrderStatus::Completed, OrderStatus::Cancelled] {
+            for actor in ACTORS {
+                for action in ACTIONS {
+                    assert!(transition(status, actor, action).is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_wrong_party_is_forbidden_whatever_the_status() {
+        for status in STATUSES {
+            assert_eq!(
+                transition(status, Actor::Seller, Action::ConfirmPaid),
+                Err(ErrorCode::Forbidden)
+            );
+            assert_eq!(
+                transition(status, Actor::Buyer, Action::ConfirmReceived),
+                Err(ErrorCode::Forbidden)
+            );
+            assert_eq!(
+                transition(status, Actor::Buyer, Action::Resolve(Resolution::Release)),
+                Err(ErrorCode::Forbidden)
+            );
+            assert_eq!(
+                transition(status, Actor::Operator, Action::Cancel),
+                Err(ErrorCode::Forbidden)
+            );
+        }
+    }
+
+    #[test]
+    fn the_seller_cannot_cancel_after_the_buyer_paid() {
+        assert_eq!(
+            transition(OrderStatus::PaidByBuyer, Actor::Seller, Action::Cancel),
+            Err(ErrorCode::InvalidOrderStatus)
+        );
+        assert_eq!(
+            transition(OrderStatus::Disputed, Actor::Buyer, Action::Cancel),
+            Err(ErrorCode::InvalidOrderStatus)
+        );
+    }
+
+    #[test]
+    fn a_party_at_the_wrong_time_hears_invalid_order_status() {
+        assert_eq!(
+            transition(OrderStatus::Pending, Actor::Seller, Action::ConfirmReceived),
+            Err(ErrorCode::InvalidOrderStatus)
+        );
+        assert_eq!(
+            transition(OrderStatus::Pending, Actor::Buyer, Action::CallOperator),
+            Err(ErrorCode::InvalidOrderStatus)
+        );
+        assert_eq!(
+            transition(OrderStatus::Completed, Actor::Buyer, Action::Cancel),
+            Err(ErrorCode::InvalidOrderStatus)
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for status in STATUSES {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(OrderStatus::parse("PENDING"), None);
+    }
+
+    #[test]
+    fn only_pending_paid_and_disputed_are_active() {
+        let active: Vec<_> = STATUSES.into_iter().filter(|s| s.is_active()).collect();
+        assert_eq!(active, OrderStatus::ACTIVE.to_vec());
+    }
+}

@@ -1,0 +1,256 @@
+//! A user's wallet and the prerequisites of selling from it (§7, step 4).
+
+use super::{ErrorCode, Kopecks};
+
+/// A taker holds at most this many active deposit orders (§7).
+pub const MAX_ACTIVE_DEPOSIT_ORDERS: i64 = 3;
+
+/// The wagering multiplier of a bonus when the platform does not name one.
+pub const DEFAULT_WAGERING_MULTIPLIER: i64 = 5;
+
+/// A wallet as committed, plus the counts of active orders the rules need.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wallet {
+    pub available: Kopecks,
+    pub frozen: Kopecks,
+    pub deposits_total: Kopecks,
+    pub wagering_required: Kopecks,
+    pub wagered: Kopecks,
+    /// Active withdrawal orders where this user is the seller.
+    pub active_withdrawals: i64,
+    /// Active deposit orders this user took.
+    pub active_deposits: i64,
+}
+
+/// A committed change to a wallet; applying it keeps the cache equal to the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalletDelta {
+    pub available: Kopecks,
+    pub frozen: Kopecks,
+    pub deposits_total: Kopecks,
+    pub wagering_required: Kopecks,
+    pub wagered: Kopecks,
+    pub active_withdrawals: i64,
+    pub active_deposits: i64,
+}
+
+impl WalletDelta {
+    /// Escrow frozen for an order or a sell ad: available → frozen.
+    pub fn freeze(amount: Kopecks) -> Self {
+        Self {
+            available: -amount,
+            frozen: amount,
+            ..Self::default()
+        }
+    }
+
+    /// Escrow voided back to the seller: frozen → available.
+    pub fn unfreeze(amount: Kopecks) -> Self {
+        Self {
+            available: amount,
+            frozen: -amount,
+            ..Self::default()
+        }
+    }
+
+    pub fn credit(amount: Kopecks) -> Self {
+        Self {
+            available: amount,
+            ..Self::default()
+        }
+    }
+
+    pub fn debit_frozen(amount: Kopecks) -> Self {
+        Self {
+            frozen: -amount,
+            ..Self::default()
+        }
+    }
+}
+
+/// A platform transaction on a wallet (§6 admin transactions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionKind {
+    Deposit,
+    Bonus,
+    Bet,
+    Win,
+}
+
+impl TransactionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deposit => "deposit",
+            Self::Bonus => "bonus",
+            Self::Bet => "bet",
+            Self::Win => "win",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Deposit, Self::Bonus, Self::Bet, Self::Win]
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+    }
+
+    /// What the transaction does to the wallet.
+    pub fn delta(self, amount: Kopecks, wagering_multiplier: i64) -> WalletDelta {
+        match self {
+            Self::Deposit => WalletDelta {
+                available: amount,
+                deposits_total: amount,
+                ..WalletDelta::default()
+            },
+            Self::Bonus => WalletDelta {
+                available: amount,
+                wagering_required: amount.saturating_mul(wagering_multiplier),
+                ..WalletDelta::default()
+            },
+            Self::Bet => WalletDelta {
+                available: -amount,
+                wagered: amount,
+                ..WalletDelta::default()
+            },
+            Self::Win => WalletDelta::credit(amount),
+        }
+    }
+}
+
+impl Wallet {
+    pub fn apply(&mut self, delta: &WalletDelta) {
+        self.available += delta.available;
+        self.frozen += delta.frozen;
+        self.deposits_total += delta.deposits_total;
+        self.wagering_required += delta.wagering_required;
+        self.wagered += delta.wagered;
+        self.active_withdrawals += delta.active_withdrawals;
+        self.active_deposits += delta.active_deposits;
+        debug_assert!(self.available >= 0 && self.frozen >= 0, "wallet went negative: {self:?}");
+    }
+
+    /// The prerequisites of selling `amount` from this wallet (a withdrawal or a sell ad).
+    pub fn check_seller(&self, amount: Kopecks, min_deposit: Kopecks) -> Result<(), ErrorCode> {
+        self.check_eligible(min_deposit)?;
+        self.check_covers(amount)
+    }
+
+    /// §7 step 4 for a withdrawal, in its order.
+    pub fn check_withdrawal(&self, amount: Kopecks, min_deposit: Kopecks) -> Result<(), ErrorCode> {
+        self.check_eligible(min_deposit)?;
+        if self.active_withdrawals > 0 {
+            return Err(ErrorCode::ActiveWithdrawOrderExists);
+        }
+        self.check_covers(amount)
+    }
+
+    /// §7 step 4 for a deposit taker.
+    pub fn check_deposit_taker(&self) -> Result<(), ErrorCode> {
+        if self.active_deposits >= MAX_ACTIVE_DEPOSIT_ORDERS {
+            return Err(ErrorCode::ActiveOrderLimit);
+        }
+        Ok(())
+    }
+
+    /// Whether a platform transaction may apply (only a bet can fail).
+    pub fn check_transaction(&self, kind: TransactionKind, amount: Kopecks) -> Result<(), ErrorCode> {
+        if kind == TransactionKind::Bet && self.available < amount {
+            return Err(ErrorCode::InsufficientBalance);
+        }
+        Ok(())
+    }
+
+    fn check_eligible(&self, min_deposit: Kopecks) -> Result<(), ErrorCode> {
+        if self.deposits_total < min_deposit {
+            return Err(ErrorCode::MinDepositRequired);
+        }
+        if self.wagered < self.wagering_required {
+            return Err(ErrorCode::WageringRequirementNotMet);
+        }
+        Ok(())
+    }
+
+    fn check_covers(&self, amount: Kopecks) -> Result<(), ErrorCode> {
+        if self.available < amount {
+            return Err(ErrorCode::SellerInsufficientBalance);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn funded() -> Wallet {
+        Wallet {
+            available: 500_000,
+            deposits_total: 500_000,
+            ..Wallet::default()
+        }
+    }
+
+    #[test]
+    fn withdrawal_checks_run_in_the_order_of_the_spec() {
+        let broke = Wallet {
+            wagering_required: 10,
+            active_withdrawals: 1,
+            ..Wallet::default()
+        };
+        assert_eq!(broke.check_withdrawal(1, 100_000), Err(ErrorCode::MinDepositRequired));
+        let unwagered = Wallet {
+            deposits_total: 100_000,
+            ..broke
+        };
+        assert_eq!(
+            unwagered.check_withdrawal(1, 100_000),
+            Err(ErrorCode::WageringRequirementNotMet)
+        );
+        let busy = Wallet {
+            wagered: 10,
+            ..unwagered
+        };
+        assert_eq!(busy.check_withdrawal(1, 100_000), Err(ErrorCode::ActiveWithdrawOrderExists));
+        let idle = Wallet {
+            active_withdrawals: 0,
+            ..busy
+        };
+        assert_eq!(idle.check_withdrawal(1, 100_000), Err(ErrorCode::SellerInsufficientBalance));
+        assert_eq!(funded().check_withdrawal(500_000, 100_000), Ok(()));
+    }
+
+    #[test]
+    fn deposit_takers_hold_at_most_three_active_orders() {
+        let mut wallet = Wallet::default();
+        for _ in 0..MAX_ACTIVE_DEPOSIT_ORDERS {
+            assert_eq!(wallet.check_deposit_taker(), Ok(()));
+            wallet.active_deposits += 1;
+        }
+        assert_eq!(wallet.check_deposit_taker(), Err(ErrorCode::ActiveOrderLimit));
+    }
+
+    #[test]
+    fn transactions_move_the_right_totals() {
+        let mut wallet = Wallet::default();
+        wallet.apply(&TransactionKind::Deposit.delta(1000, 5));
+        wallet.apply(&TransactionKind::Bonus.delta(100, 5));
+        wallet.apply(&TransactionKind::Bet.delta(300, 5));
+        wallet.apply(&TransactionKind::Win.delta(50, 5));
+        assert_eq!(wallet.available, 850);
+        assert_eq!(wallet.deposits_total, 1000);
+        assert_eq!(wallet.wagering_required, 500);
+        assert_eq!(wallet.wagered, 300);
+        assert_eq!(
+            wallet.check_transaction(TransactionKind::Bet, 851),
+            Err(ErrorCode::InsufficientBalance)
+        );
+    }
+
+    #[test]
+    fn freezing_and_unfreezing_conserve_the_balance() {
+        let mut wallet = funded();
+        wallet.apply(&WalletDelta::freeze(200_000));
+        assert_eq!((wallet.available, wallet.frozen), (300_000, 200_000));
+        wallet.apply(&WalletDelta::unfreeze(200_000));
+        assert_eq!((wallet.available, wallet.frozen), (500_000, 0));
+    }
+}

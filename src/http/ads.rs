@@ -1,0 +1,145 @@
+//! `/api/v1/p2p/ads`: the public listing and the makers' ad management.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AppState;
+use super::error::ApiResult;
+use super::extract::{AppJson, AppQuery, Authenticated, Id, page};
+use super::views;
+use crate::domain::DomainError;
+use crate::domain::ad::{AdPatch, AdStatus, AdType};
+use crate::market::NewAd;
+use crate::read_model::{AdQuery, SortBy};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/p2p/ads", get(list).post(create))
+        .route("/api/v1/p2p/ads/{id}", get(show).patch(update))
+        .route("/api/v1/p2p/ads/{id}/close", post(close))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    #[serde(rename = "type")]
+    ad_type: Option<String>,
+    fiat_currency: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+    amount: Option<i64>,
+    payment_method: Option<String>,
+    sort_by: Option<String>,
+}
+
+fn parse<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DomainError> {
+    parse(value).ok_or_else(|| DomainError::validation(format!("{field} has an unknown value {value:?}")))
+}
+
+#[tracing::instrument(skip_all)]
+async fn list(State(state): State<AppState>, AppQuery(params): AppQuery<ListParams>) -> ApiResult<Json<Value>> {
+    let ad_type = parse("type", params.ad_type.as_deref().unwrap_or("buy"), AdType::parse)?;
+    let sort_by = match params.sort_by.as_deref() {
+        Some(sort) => parse("sort_by", sort, SortBy::parse)?,
+        None => SortBy::BestPrice,
+    };
+    let (limit, offset) = page(params.limit, params.offset)?;
+    if params.amount.is_some_and(|a| a <= 0) {
+        return Err(DomainError::validation("amount must be positive").into());
+    }
+    let query = AdQuery {
+        ad_type,
+        fiat_currency: params.fiat_currency.unwrap_or_else(|| "RUB".into()),
+        amount: params.amount,
+        payment_method: params.payment_method,
+        sort_by,
+        limit: limit as usize,
+        offset: offset as usize,
+    };
+    let (ads, total) = state.market.list_ads(&query);
+    let items = ads.iter().map(|(ad, maker)| views::ad(ad, maker)).collect();
+    Ok(Json(views::page(items, total as i64, limit, offset)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    #[serde(rename = "type")]
+    ad_type: String,
+    fiat_currency: String,
+    price: i64,
+    min_amount: i64,
+    max_amount: i64,
+    total_amount: i64,
+    payment_methods: Vec<String>,
+    payment_window_seconds: Option<i64>,
+    terms: Option<String>,
+    payment_details: Option<Value>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn create(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppJson(body): AppJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let request = NewAd {
+        ad_type: parse("type", &body.ad_type, AdType::parse)?,
+        fiat_currency: body.fiat_currency,
+        price: body.price,
+        min_amount: body.min_amount,
+        max_amount: body.max_amount,
+        total_amount: body.total_amount,
+        payment_methods: body.payment_methods,
+        payment_window_seconds: body.payment_window_seconds,
+        terms: body.terms,
+        payment_details: body.payment_details,
+    };
+    let (ad, maker) = state.market.create_ad(caller, request).await?;
+    Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))))
+}
+
+#[tracing::instrument(skip_all, fields(ad_id = id))]
+async fn show(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Value>> {
+    let (ad, maker) = state.market.ad(id).await?;
+    Ok(Json(views::ad(&ad, &maker)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    price: Option<i64>,
+    min_amount: Option<i64>,
+    max_amount: Option<i64>,
+    payment_methods: Option<Vec<String>>,
+    terms: Option<String>,
+    status: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(ad_id = id))]
+async fn update(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Id(id): Id,
+    AppJson(body): AppJson<UpdateBody>,
+) -> ApiResult<Json<Value>> {
+    let patch = AdPatch {
+        price: body.price,
+        min_amount: body.min_amount,
+        max_amount: body.max_amount,
+        payment_methods: body.payment_methods,
+        terms: body.terms,
+        status: body.status.as_deref().map(|s| parse("status", s, AdStatus::parse)).transpose()?,
+    };
+    let (ad, maker) = state.market.patch_ad(caller, id, patch).await?;
+    Ok(Json(views::ad(&ad, &maker)))
+}
+
+#[tracing::instrument(skip_all, fields(ad_id = id))]
+async fn close(State(state): State<AppState>, Authenticated(caller): Authenticated, Id(id): Id) -> ApiResult<Json<Value>> {
+    let (ad, maker) = state.market.close_ad(caller, id).await?;
+    Ok(Json(views::ad(&ad, &maker)))
+}

@@ -1,0 +1,61 @@
+//! Every error leaves as the JSON of SPEC.md §4 with its status.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::{DomainError, ErrorCode};
+
+/// How long a client told `429` or `503` should wait before retrying.
+const RETRY_AFTER_SECS: &str = "1";
+
+#[derive(Debug)]
+pub struct ApiError(pub DomainError);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl<E: Into<DomainError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError(error.into())
+    }
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        ValidationError => StatusCode::BAD_REQUEST,
+        Unauthorized => StatusCode::UNAUTHORIZED,
+        Forbidden => StatusCode::FORBIDDEN,
+        NotFound => StatusCode::NOT_FOUND,
+        AdNotActive | ActiveWithdrawOrderExists | ActiveOrderLimit | InvalidOrderStatus
+        | AlreadyRated | IdempotencyKeyReused | DuplicateReference => StatusCode::CONFLICT,
+        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        OwnAd | MinDepositRequired | WageringRequirementNotMet | SellerInsufficientBalance
+        | InsufficientBalance | AmountTooLow | AmountTooHigh | AmountExceedsAvailable
+        | InvalidPaymentMethod => StatusCode::UNPROCESSABLE_ENTITY,
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.0.code;
+        let status = status_of(code);
+        if status.is_client_error() {
+            metrics::counter!("p2p_refusals_total", "code" => code.as_str()).increment(1);
+        } else {
+            tracing::warn!(code = code.as_str(), message = %self.0.message, "request failed");
+        }
+        let body = json!({"error": {"code": code.as_str(), "message": self.0.message}});
+        let mut response = (status, Json(body)).into_response();
+        if matches!(code, ErrorCode::RateLimited | ErrorCode::Overloaded) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}

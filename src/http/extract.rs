@@ -1,0 +1,151 @@
+//! Extractors that answer malformed input in the app's error format, and bearer-token auth.
+
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::body::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::{Caller, DomainError, ErrorCode};
+use crate::market::Principal;
+
+/// A JSON body. Malformed JSON, a wrong type, a missing or unknown field: `VALIDATION_ERROR`;
+/// too large: `PAYLOAD_TOO_LARGE`. The content type is not required.
+pub struct AppJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError(ErrorCode::PayloadTooLarge.into())
+                } else {
+                    ApiError(DomainError::validation("the request body could not be read"))
+                }
+            })?;
+        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+            &b"{}"[..]
+        } else {
+            &bytes[..]
+        };
+        serde_json::from_slice(body)
+            .map(AppJson)
+            .map_err(|e| ApiError(DomainError::validation(format!("invalid JSON body: {e}"))))
+    }
+}
+
+/// Query parameters; anything malformed is `VALIDATION_ERROR`.
+pub struct AppQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| AppQuery(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError(DomainError::validation(rejection.body_text()))
+            })
+    }
+}
+
+/// A positive id in the path; anything else names nothing, so it is `NOT_FOUND`.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<i64>::from_request_parts(parts, state)
+            .await
+            .map_err(|_: PathRejection| ApiError(ErrorCode::NotFound.into()))?;
+        if id <= 0 {
+            return Err(ApiError(ErrorCode::NotFound.into()));
+        }
+        Ok(Id(id))
+    }
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError(ErrorCode::Unauthorized.into()))?;
+    Ok(state.market.authenticate(token).await?)
+}
+
+/// A user or operator, by bearer token. The admin token is not a user: `FORBIDDEN`.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match principal(parts, state).await? {
+            Principal::User(caller) => {
+                tracing::Span::current().record("user_id", caller.user_id);
+                Ok(Authenticated(caller))
+            }
+            Principal::Admin => Err(ApiError(DomainError::new(
+                ErrorCode::Forbidden,
+                "The admin token acts for the platform, not for a user",
+            ))),
+        }
+    }
+}
+
+/// An operator, by bearer token.
+pub struct Operator(pub Caller);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        if caller.role != crate::domain::Role::Operator {
+            return Err(ApiError(DomainError::new(ErrorCode::Forbidden, "Operators only")));
+        }
+        Ok(Operator(caller))
+    }
+}
+
+/// The platform, by the admin token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match principal(parts, state).await? {
+            Principal::Admin => Ok(Admin),
+            Principal::User(_) => Err(ApiError(DomainError::new(ErrorCode::Forbidden, "Admin only"))),
+        }
+    }
+}
+
+/// Page bounds of a listing: `limit` 1–100 (default 20), `offset` ≥ 0.
+pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let limit = limit.unwrap_or(crate::config::DEFAULT_PAGE_LIMIT);
+    let offset = offset.unwrap_or(0);
+    if !(1..=crate::config::MAX_PAGE_LIMIT).contains(&limit) {
+        return Err(ApiError(DomainError::validation(format!(
+            "limit must be 1 to {}",
+            crate::config::MAX_PAGE_LIMIT
+        ))));
+    }
+    if offset < 0 {
+        return Err(ApiError(DomainError::validation("offset must not be negative")));
+    }
+    Ok((limit, offset))
+}

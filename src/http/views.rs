@@ -1,0 +1,111 @@
+//! The JSON shapes of SPEC.md §5.
+
+use serde_json::{Value, json};
+
+use crate::domain::ad::Ad;
+use crate::domain::order::Order;
+use crate::domain::wallet::Wallet;
+use crate::domain::{mean_rating, rfc3339};
+use crate::read_model::Maker;
+use crate::store::{MessageRecord, UserRecord};
+
+pub fn ad(ad: &Ad, maker: &Maker) -> Value {
+    json!({
+        "id": ad.id,
+        "type": ad.ad_type.as_str(),
+        "fiat_currency": ad.fiat_currency,
+        "price": ad.price,
+        "min_amount": ad.min_amount,
+        "max_amount": ad.max_amount,
+        "total_amount": ad.total_amount,
+        "available_amount": ad.available_amount,
+        "payment_methods": ad.payment_methods,
+        "payment_window_seconds": ad.payment_window_seconds,
+        "terms": ad.terms,
+        "status": ad.status.as_str(),
+        "maker": {
+            "id": maker.id,
+            "name": maker.name,
+            "rating": maker.rating(),
+            "ratings_count": maker.ratings_count,
+            "orders_count": maker.orders_count,
+        },
+        "created_at": rfc3339(ad.created_at_ms),
+    })
+}
+
+/// An order, for its parties and operators only (it carries the payment details).
+pub fn order(order: &Order) -> Value {
+    let opt_time = |t: Option<i64>| t.map(rfc3339);
+    let dispute = order.dispute.as_ref().map(|d| {
+        json!({
+            "opened_by": d.opened_by,
+            "reason": d.reason,
+            "opened_at": rfc3339(d.opened_at),
+            "resolution": d.resolution.map(|r| r.as_str()),
+            "resolved_by": d.resolved_by,
+            "resolved_at": opt_time(d.resolved_at),
+            "note": d.note,
+        })
+    });
+    json!({
+        "id": order.id,
+        "ad_id": order.ad_id,
+        "side": order.side.as_str(),
+        "buyer_id": order.buyer_id,
+        "seller_id": order.seller_id,
+        "usdt_amount": order.usdt_amount,
+        "fiat_amount": order.fiat_amount,
+        "fiat_currency": order.fiat_currency,
+        "price": order.price,
+        "payment_method": order.payment_method,
+        "payment_details": order.payment_details,
+        "status": order.status.as_str(),
+        "cancel_reason": order.cancel_reason.map(|r| r.as_str()),
+        "created_at": rfc3339(order.created_at),
+        "expires_at": rfc3339(order.expires_at),
+        "paid_at": opt_time(order.paid_at),
+        "completed_at": opt_time(order.completed_at),
+        "cancelled_at": opt_time(order.cancelled_at),
+        "dispute": dispute,
+    })
+}
+
+pub fn message(message: &MessageRecord) -> Value {
+    json!({
+        "id": message.id,
+        "order_id": message.order_id,
+        "sender_id": message.sender_id,
+        "sender_role": message.sender_role,
+        "message": message.message,
+        "created_at": rfc3339(message.created_at),
+    })
+}
+
+pub fn public_user(user: &UserRecord) -> Value {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "rating": mean_rating(user.rating_sum, user.ratings_count),
+        "ratings_count": user.ratings_count,
+        "orders_count": user.orders_count,
+    })
+}
+
+pub fn me(user: &UserRecord, wallet: &Wallet) -> Value {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "role": user.role.as_str(),
+        "balance": {"available": wallet.available, "frozen": wallet.frozen},
+        "deposits_total": wallet.deposits_total,
+        "wagering": {"required": wallet.wagering_required, "wagered": wallet.wagered},
+        "rating": mean_rating(user.rating_sum, user.ratings_count),
+        "ratings_count": user.ratings_count,
+        "orders_count": user.orders_count,
+    })
+}
+
+pub fn page(items: Vec<Value>, total: i64, limit: i64, offset: i64) -> Value {
+    json!({"items": items, "total": total, "limit": limit, "offset": offset})
+}

@@ -1,0 +1,72 @@
+//! P2P Market: a peer-to-peer RUB⇄USDT market with escrow for the players of a betting platform.
+//!
+//! # Layout
+//! - [`config`]: every setting and every bound, in one place.
+//! - [`domain`]: the pure rules (money, ads, wallets, the order state machine); no I/O.
+//! - [`store`]: the database, the truth; one committer for every write.
+//! - [`actors`]: ractor actors per wallet, ad and active order that serialise mutations.
+//! - [`read_model`]: ads as their actors publish them, for listings without the database.
+//! - [`market`]: the core operations; HTTP handlers are thin wrappers around them.
+//! - [`http`]: axum routers, extractors, error responses, JSON views.
+//! - [`clock`]: time from one place.
+//!
+//! Data flows one way: `http → market → actors → store`, and everything uses `domain`.
+
+pub mod actors;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod market;
+pub mod read_model;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::market::Market;
+use crate::store::OpenError;
+
+/// The running service: the market rebuilt from its store, and a bound listener.
+pub struct Application {
+    pub market: Arc<Market>,
+    listener: TcpListener,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+}
+
+impl Application {
+    /// Opens the store, rebuilds the actors and binds `config.bind` (port 0 picks a free port).
+    pub async fn build(config: Config, admin_token: &str, clock: Clock) -> Result<Application, StartError> {
+        let bind = config.bind.clone();
+        let listener = TcpListener::bind(&bind)
+            .await
+            .map_err(|e| StartError::Bind(bind.clone(), e))?;
+        let market = Market::start(config, admin_token, clock).await?;
+        Ok(Application { market, listener })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then stops the actors.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = http::router(self.market.clone());
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.market.shutdown().await;
+        served
+    }
+}

@@ -1,0 +1,203 @@
+//! Makers' ads: posting, changing, closing; and the public listing.
+
+use serde_json::{Map, Value};
+
+use super::Market;
+use crate::actors::ad::AdMsg;
+use crate::actors::ask;
+use crate::actors::wallet::{Rule, WalletMsg};
+use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
+use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
+use crate::domain::wallet::WalletDelta;
+use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
+use crate::read_model::{AdQuery, Maker};
+use crate::store::{Commit, Op, RowRef};
+
+/// An ad as a maker posts it (`POST /ads`).
+#[derive(Debug, Clone)]
+pub struct NewAd {
+    pub ad_type: AdType,
+    pub fiat_currency: String,
+    pub price: Kopecks,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+    pub total_amount: Kopecks,
+    pub payment_methods: Vec<String>,
+    pub payment_window_seconds: Option<i64>,
+    pub terms: Option<String>,
+    /// A sell ad's details, one object per payment method.
+    pub payment_details: Option<Value>,
+}
+
+/// Trading is for users; operators judge trades and take no part in them.
+pub(super) fn require_trader(caller: Caller) -> Result<(), DomainError> {
+    if caller.role != Role::User {
+        return Err(DomainError::new(ErrorCode::Forbidden, "Operators do not trade"));
+    }
+    Ok(())
+}
+
+impl Market {
+    pub async fn create_ad(&self, caller: Caller, request: NewAd) -> Result<(Ad, Maker), DomainError> {
+        require_trader(caller)?;
+        let ad = self.validate_new_ad(caller, request)?;
+        let context = &self.context;
+        let receipt = match ad.ad_type {
+            AdType::Buy => {
+                context
+                    .store
+                    .commit(Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]))
+                    .await?
+            }
+            AdType::Sell => {
+                // The reserve leaves the maker's balance now, so every later order is covered.
+                let delta = WalletDelta::freeze(ad.total_amount);
+                let commit = Commit::new(vec![
+                    Op::InsertAd(Box::new(ad.clone())),
+                    Op::MoveMoney {
+                        user_id: caller.user_id,
+                        kind: "ad_reserve",
+                        delta,
+                        order: RowRef::None,
+                        ad: RowRef::Inserted,
+                        tx: RowRef::None,
+                        now: ad.created_at_ms,
+                        refusal: ErrorCode::SellerInsufficientBalance,
+                    },
+                ]);
+                let rule = Rule::SellAd {
+                    amount: ad.total_amount,
+                    min_deposit: context.config.min_deposit,
+                };
+                let wallet = context.wallet(caller.user_id).await?;
+                ask(&wallet, |reply| WalletMsg::Change {
+                    rule,
+                    commit,
+                    delta,
+                    reply,
+                })
+                .await??
+            }
+        };
+        let ad = Ad {
+            id: receipt.first_id(),
+            ..ad
+        };
+        if !context.read_model.has_maker(caller.user_id) {
+            let maker = self.user(caller.user_id).await?;
+            context.read_model.add_maker(Maker::from(&maker));
+        }
+        context.spawn_ad(ad.clone()).await?;
+        metrics::counter!("p2p_ads_created_total", "type" => ad.ad_type.as_str()).increment(1);
+        self.with_maker(ad).await
+    }
+
+    fn validate_new_ad(&self, caller: Caller, request: NewAd) -> Result<Ad, DomainError> {
+        validate::fiat_currency(&request.fiat_currency)?;
+        validate::payment_methods(&request.payment_methods)?;
+        let window = request
+            .payment_window_seconds
+            .unwrap_or(DEFAULT_PAYMENT_WINDOW_SECS);
+        let min_window = self.context.config.min_payment_window_secs;
+        if !(min_window..=validate::MAX_PAYMENT_WINDOW_SECONDS).contains(&window) {
+            return Err(DomainError::validation(format!(
+                "payment_window_seconds must be {min_window} to {}",
+                validate::MAX_PAYMENT_WINDOW_SECONDS
+            )));
+        }
+        let terms = validate::text("terms", request.terms.as_deref().unwrap_or(""), 0, validate::MAX_TERMS_CHARS)?;
+        let payment_details = match (request.ad_type, &request.payment_details) {
+            (AdType::Sell, Some(Value::Object(per_method))) => {
+                let mut checked = Map::new();
+                for (method, details) in per_method {
+                    if !request.payment_methods.contains(method) {
+                        return Err(DomainError::validation(format!(
+                            "payment_details.{method} is not one of the ad's payment_methods"
+                        )));
+                    }
+                    checked.insert(method.clone(), Value::Object(validate::payment_details(details)?));
+                }
+                Some(checked)
+            }
+            (AdType::Sell, _) => {
+                return Err(DomainError::validation(
+                    "a sell ad needs payment_details: an object with the details of each payment method",
+                ));
+            }
+            (AdType::Buy, _) => None,
+        };
+        let total = validate::amount("total_amount", request.total_amount)?;
+        let ad = Ad {
+            id: 0,
+            maker_id: caller.user_id,
+            ad_type: request.ad_type,
+            fiat_currency: request.fiat_currency,
+            price: validate::amount("price", request.price)?,
+            min_amount: validate::amount("min_amount", request.min_amount)?,
+            max_amount: validate::amount("max_amount", request.max_amount)?,
+            total_amount: total,
+            available_amount: total,
+            released_amount: 0,
+            payment_methods: request.payment_methods,
+            payment_window_seconds: window,
+            terms,
+            payment_details,
+            status: AdStatus::Active,
+            created_at_ms: self.now_ms(),
+        };
+        ad.check_terms()?;
+        Ok(ad)
+    }
+
+    pub async fn patch_ad(&self, caller: Caller, ad_id: i64, patch: AdPatch) -> Result<(Ad, Maker), DomainError> {
+        let actor = self.context.ad(ad_id).await?;
+        let ad = ask(&actor, |reply| AdMsg::Update {
+            maker_id: caller.user_id,
+            patch,
+            reply,
+        })
+        .await??;
+        self.with_maker(ad).await
+    }
+
+    pub async fn close_ad(&self, caller: Caller, ad_id: i64) -> Result<(Ad, Maker), DomainError> {
+        let actor = self.context.ad(ad_id).await?;
+        let now = self.now_ms();
+        let (ad, released) = ask(&actor, |reply| AdMsg::Close {
+            maker_id: caller.user_id,
+            now,
+            reply,
+        })
+        .await??;
+        if ad.ad_type == AdType::Sell && released > 0 {
+            if let Some(wallet) = self.context.wallets.resident(ad.maker_id).await {
+                let _ = wallet.cast(WalletMsg::Touched);
+            }
+        }
+        self.with_maker(ad).await
+    }
+
+    pub async fn ad(&self, ad_id: i64) -> Result<(Ad, Maker), DomainError> {
+        if let Some(listed) = self.context.read_model.get(ad_id) {
+            return Ok(listed);
+        }
+        let ad = self
+            .store()
+            .ad(ad_id)
+            .await?
+            .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+        self.with_maker(ad).await
+    }
+
+    pub fn list_ads(&self, query: &AdQuery) -> (Vec<(Ad, Maker)>, usize) {
+        self.context.read_model.list(query)
+    }
+
+    async fn with_maker(&self, ad: Ad) -> Result<(Ad, Maker), DomainError> {
+        let maker = match self.context.read_model.maker(ad.maker_id) {
+            Some(maker) => maker,
+            None => Maker::from(&self.user(ad.maker_id).await?),
+        };
+        Ok((ad, maker))
+    }
+}

@@ -1,0 +1,137 @@
+//! The market's core operations, one function per thing a caller can ask. HTTP handlers are
+//! thin wrappers around these; these forward to the actors and the store.
+
+mod accounts;
+mod ads;
+pub mod demo;
+mod orders;
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use sha2::{Digest, Sha256};
+
+use crate::actors::Context;
+use crate::actors::directory::Directory;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{Caller, DomainError, ErrorCode};
+use crate::read_model::{Maker, ReadModel};
+use crate::store::{OpenError, Store};
+
+pub use accounts::{NewTransaction, TransactionView};
+pub use ads::NewAd;
+pub use orders::{NewOrder, RatingView};
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    /// The platform, with the admin token.
+    Admin,
+    User(Caller),
+}
+
+pub struct Market {
+    pub context: Arc<Context>,
+    admin_token_hash: String,
+    /// Bearer tokens already seen, by their hash. Roles never change, so entries never go stale.
+    principals: DashMap<String, Caller>,
+}
+
+/// A fresh random token: 256 bits, hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is unavailable");
+    format!("p2p_{}", hex::encode(bytes))
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Market {
+    /// Opens the store and rebuilds every actor from it: open ads (and the listing), and active
+    /// orders, whose timers re-arm; orders whose payment window ended while the service was down
+    /// expire at once.
+    pub async fn start(config: Config, admin_token: &str, clock: Clock) -> Result<Arc<Market>, OpenError> {
+        let store = Store::open(&config).await?;
+        let context = Arc::new(Context {
+            store,
+            clock,
+            config,
+            read_model: Arc::new(ReadModel::default()),
+            wallets: Directory::new("wallet"),
+            ads: Directory::new("ad"),
+            orders: Directory::new("order"),
+        });
+        let market = Arc::new(Market {
+            context: context.clone(),
+            admin_token_hash: token_hash(admin_token),
+            principals: DashMap::new(),
+        });
+        market.rebuild().await.map_err(|e| OpenError::Rebuild(e.to_string()))?;
+        Ok(market)
+    }
+
+    async fn rebuild(&self) -> Result<(), DomainError> {
+        let context = &self.context;
+        for maker in context.store.makers_of_open_ads().await? {
+            context.read_model.add_maker(Maker::from(&maker));
+        }
+        for ad in context.store.open_ads().await? {
+            context.spawn_ad(ad).await?;
+        }
+        let active = context.store.active_orders().await?;
+        let overdue = active
+            .iter()
+            .filter(|o| o.expires_at <= context.clock.now_ms() && o.status == crate::domain::order::OrderStatus::Pending)
+            .count();
+        for order in active {
+            context.spawn_order(order).await?;
+        }
+        tracing::info!(
+            ads = context.ads.len(),
+            orders = context.orders.len(),
+            overdue,
+            "rebuilt from the store"
+        );
+        Ok(())
+    }
+
+    /// Stops every actor and closes the store's read pool.
+    pub async fn shutdown(&self) {
+        self.context.stop_all();
+        self.context.store.close().await;
+    }
+
+    /// Who `token` belongs to; unknown tokens are `UNAUTHORIZED`.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, DomainError> {
+        let hash = token_hash(token);
+        if hash == self.admin_token_hash {
+            return Ok(Principal::Admin);
+        }
+        if let Some(caller) = self.principals.get(&hash) {
+            return Ok(Principal::User(*caller));
+        }
+        let user = self
+            .context
+            .store
+            .user_by_token_hash(&hash)
+            .await?
+            .ok_or_else(|| DomainError::from(ErrorCode::Unauthorized))?;
+        let caller = Caller {
+            user_id: user.id,
+            role: user.role,
+        };
+        self.principals.insert(hash, caller);
+        Ok(Principal::User(caller))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.context.clock.now_ms()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.context.store
+    }
+}

@@ -1,0 +1,319 @@
+//! Orders: taking an ad, every later step of the order's life, chat, ratings, disputes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Market;
+use super::ads::require_trader;
+use crate::actors::ad::{AdMsg, Take};
+use crate::actors::order::{OrderMsg, Request, actor_for};
+use crate::actors::wallet::{Rule, WalletMsg};
+use crate::actors::{NoAnswer, ask};
+use crate::domain::order::{self, Order, OrderStatus, Side};
+use crate::domain::wallet::WalletDelta;
+use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
+use crate::store::{Commit, MessageRecord, Op, OrderFilter, RowRef};
+
+/// How often a request retries an order actor that stopped under it (it had just ended).
+const ORDER_ACTOR_ATTEMPTS: usize = 3;
+
+/// Identifies a capacity hold between `Reserve` and `Settle`.
+static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
+
+/// A taker's order (`POST /orders`).
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub ad_id: i64,
+    pub usdt_amount: Kopecks,
+    pub payment_method: String,
+    pub payment_details: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RatingView {
+    pub order_id: i64,
+    pub rater_id: i64,
+    pub ratee_id: i64,
+    pub rating: i64,
+    pub comment: Option<String>,
+    pub created_at: String,
+}
+
+impl Market {
+    /// Takes an ad: holds its capacity, checks and freezes the seller's escrow, commits the order
+    /// once, and only then settles the hold. A refusal at any step voids what was held.
+    pub async fn create_order(&self, caller: Caller, request: NewOrder) -> Result<Order, DomainError> {
+        require_trader(caller)?;
+        let amount = validate::amount("usdt_amount", request.usdt_amount)?;
+        validate::payment_method(&request.payment_method)?;
+        let details = request
+            .payment_details
+            .as_ref()
+            .map(validate::payment_details)
+            .transpose()?;
+        let context = &self.context;
+        let ad_actor = context.ad(request.ad_id).await?;
+        let hold = NEXT_HOLD.fetch_add(1, Ordering::Relaxed);
+        let take = Take {
+            hold,
+            taker_id: caller.user_id,
+            amount,
+            method: request.payment_method.clone(),
+            has_payment_details: details.is_some(),
+        };
+        let ad = ask(&ad_actor, |reply| AdMsg::Reserve(take, reply)).await??;
+        let committed = self.commit_new_order(caller, &ad, amount, &request.payment_method, details).await;
+        let _ = ad_actor.cast(AdMsg::Settle {
+            hold,
+            committed: committed.is_ok(),
+        });
+        let order = committed?;
+        context.spawn_order(order.clone()).await?;
+        metrics::counter!("p2p_orders_created_total", "side" => order.side.as_str()).increment(1);
+        metrics::counter!("p2p_escrow_frozen_kopecks_total", "side" => order.side.as_str())
+            .increment(order.usdt_amount as u64);
+        Ok(order)
+    }
+
+    /// §7 step 4 in the taker's wallet actor, and the one commit of the new order.
+    async fn commit_new_order(
+        &self,
+        caller: Caller,
+        ad: &crate::domain::ad::Ad,
+        amount: Kopecks,
+        method: &str,
+        details: Option<Map<String, Value>>,
+    ) -> Result<Order, DomainError> {
+        let context = &self.context;
+        let side = ad.ad_type.taker_side();
+        let now = self.now_ms();
+        let (buyer_id, seller_id, payment_details) = match side {
+            Side::Withdraw => (ad.maker_id, caller.user_id, details.unwrap_or_default()),
+            Side::Deposit => {
+                let from_ad = ad.details_for(method).and_then(|d| d.as_object().cloned());
+                (caller.user_id, ad.maker_id, from_ad.unwrap_or_default())
+            }
+        };
+        let mut order = Order {
+            id: 0,
+            ad_id: ad.id,
+            side,
+            buyer_id,
+            seller_id,
+            taker_id: caller.user_id,
+            usdt_amount: amount,
+            fiat_amount: order::fiat_amount(amount),
+            fiat_currency: ad.fiat_currency.clone(),
+            price: ad.price,
+            payment_method: method.to_string(),
+            payment_details,
+            status: OrderStatus::Pending,
+            cancel_reason: None,
+            created_at: now,
+            expires_at: order::expires_at(now, ad.payment_window_seconds),
+            paid_at: None,
+            completed_at: None,
+            cancelled_at: None,
+            dispute: None,
+        };
+        let mut ops = vec![
+            Op::InsertOrder(Box::new(order.clone())),
+            Op::TakeCapacity {
+                ad_id: ad.id,
+                amount,
+            },
+        ];
+        let (rule, delta) = match side {
+            Side::Withdraw => {
+                let delta = WalletDelta::freeze(amount);
+                ops.push(Op::MoveMoney {
+                    user_id: caller.user_id,
+                    kind: "escrow_freeze",
+                    delta,
+                    order: RowRef::Inserted,
+                    ad: RowRef::Id(ad.id),
+                    tx: RowRef::None,
+                    now,
+                    refusal: ErrorCode::SellerInsufficientBalance,
+                });
+                let rule = Rule::Withdrawal {
+                    amount,
+                    min_deposit: context.config.min_deposit,
+                };
+                (rule, WalletDelta {
+                    active_withdrawals: 1,
+                    ..delta
+                })
+            }
+            // The escrow is already frozen: it moves from the sell ad's reserve to the order.
+            Side::Deposit => (Rule::DepositTaker, WalletDelta {
+                active_deposits: 1,
+                ..WalletDelta::default()
+            }),
+        };
+        let wallet = context.wallet(caller.user_id).await?;
+        let commit = Commit::new(ops);
+        let receipt = ask(&wallet, |reply| WalletMsg::Change {
+            rule,
+            commit,
+            delta,
+            reply,
+        })
+        .await??;
+        order.id = receipt.first_id();
+        Ok(order)
+    }
+
+    /// Asks the order's actor to do `request`; an ended order answers from the store.
+    pub async fn act(&self, order_id: i64, request: Request) -> Result<Order, DomainError> {
+        for _ in 0..ORDER_ACTOR_ATTEMPTS {
+            let order = self.stored_order(order_id).await?;
+            let Some(actor) = self.context.order_actor(order.clone()).await? else {
+                // An ended order has no actor: the state machine refuses every action on it.
+                let actor = actor_for(&order, request.caller)?;
+                order::transition(order.status, actor, request.action)?;
+                return Err(ErrorCode::InvalidOrderStatus.into());
+            };
+            match ask(&actor, |reply| OrderMsg::Act(request.clone(), reply)).await {
+                Ok(outcome) => return outcome,
+                // It ended and stopped between our look-up and our message: look again.
+                Err(NoAnswer::Gone) => continue,
+                Err(timeout) => return Err(timeout.into()),
+            }
+        }
+        Err(ErrorCode::Overloaded.into())
+    }
+
+    async fn stored_order(&self, order_id: i64) -> Result<Order, DomainError> {
+        self.store()
+            .order(order_id)
+            .await?
+            .ok_or_else(|| ErrorCode::NotFound.into())
+    }
+
+    /// An order its parties and operators may see; to anyone else it does not exist.
+    pub async fn order(&self, caller: Caller, order_id: i64) -> Result<Order, DomainError> {
+        let order = self.stored_order(order_id).await?;
+        actor_for(&order, Some(caller))?;
+        Ok(order)
+    }
+
+    /// The caller's orders, newest first (an operator sees everyone's).
+    pub async fn orders(
+        &self,
+        caller: Caller,
+        status: Option<OrderStatus>,
+        side: Option<Side>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Order>, i64), DomainError> {
+        let party = (caller.role != crate::domain::Role::Operator).then_some(caller.user_id);
+        let filter = OrderFilter {
+            party,
+            status,
+            side,
+            disputes: None,
+        };
+        self.store().orders_page(filter, limit, offset).await
+    }
+
+    pub async fn disputes(&self, open: bool, limit: i64, offset: i64) -> Result<(Vec<Order>, i64), DomainError> {
+        let filter = OrderFilter {
+            disputes: Some(open),
+            ..OrderFilter::default()
+        };
+        self.store().orders_page(filter, limit, offset).await
+    }
+
+    pub async fn post_message(&self, caller: Caller, order_id: i64, text: &str) -> Result<MessageRecord, DomainError> {
+        let order = self.stored_order(order_id).await?;
+        let sender_role = match actor_for(&order, Some(caller))? {
+            order::Actor::Buyer => "buyer",
+            order::Actor::Seller => "seller",
+            _ => "operator",
+        };
+        let message = validate::text("message", text, 1, validate::MAX_MESSAGE_CHARS)?;
+        let now = self.now_ms();
+        let receipt = self
+            .store()
+            .commit(Commit::new(vec![Op::InsertMessage {
+                order_id,
+                sender_id: Some(caller.user_id),
+                sender_role,
+                message: message.clone(),
+                now,
+            }]))
+            .await?;
+        Ok(MessageRecord {
+            id: receipt.first_id(),
+            order_id,
+            sender_id: Some(caller.user_id),
+            sender_role: sender_role.into(),
+            message,
+            created_at: now,
+        })
+    }
+
+    pub async fn messages(
+        &self,
+        caller: Caller,
+        order_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>, DomainError> {
+        self.order(caller, order_id).await?;
+        self.store().messages(order_id, after_id, limit).await
+    }
+
+    /// A party rates the counterparty of a completed order, once.
+    pub async fn rate(
+        &self,
+        caller: Caller,
+        order_id: i64,
+        rating: i64,
+        comment: Option<String>,
+    ) -> Result<RatingView, DomainError> {
+        let order = self.stored_order(order_id).await?;
+        let ratee_id = match actor_for(&order, Some(caller))? {
+            order::Actor::Buyer => order.seller_id,
+            order::Actor::Seller => order.buyer_id,
+            _ => return Err(DomainError::new(ErrorCode::Forbidden, "Only the parties rate an order")),
+        };
+        if !(1..=5).contains(&rating) {
+            return Err(DomainError::validation("rating must be 1 to 5"));
+        }
+        let comment = comment
+            .map(|c| validate::text("comment", &c, 0, validate::MAX_MESSAGE_CHARS))
+            .transpose()?
+            .filter(|c| !c.is_empty());
+        if order.status != OrderStatus::Completed {
+            return Err(DomainError::new(
+                ErrorCode::InvalidOrderStatus,
+                "Only a completed order can be rated",
+            ));
+        }
+        let now = self.now_ms();
+        self.store()
+            .commit(Commit::new(vec![Op::InsertRating {
+                order_id,
+                rater_id: caller.user_id,
+                ratee_id,
+                rating,
+                comment: comment.clone(),
+                now,
+            }]))
+            .await?;
+        self.context.read_model.add_rating(ratee_id, rating);
+        Ok(RatingView {
+            order_id,
+            rater_id: caller.user_id,
+            ratee_id,
+            rating,
+            comment,
+            created_at: rfc3339(now),
+        })
+    }
+}
+

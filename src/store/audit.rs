@@ -1,0 +1,167 @@
+//! The audit: every invariant of SPEC.md §8 checked against the database itself.
+
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, SqlitePool};
+
+use super::read_error;
+use crate::domain::DomainError;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Violation {
+    /// The number of the invariant in SPEC.md §8.
+    pub invariant: u8,
+    pub subject: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub users: i64,
+    pub available: i64,
+    pub frozen: i64,
+    pub deposits: i64,
+    pub bonuses: i64,
+    pub wins: i64,
+    pub bets: i64,
+    pub escrow_in_orders: i64,
+    pub sell_ad_reserves: i64,
+    pub active_orders: i64,
+    pub open_disputes: i64,
+    pub ledger_entries: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Report {
+    pub ok: bool,
+    pub violations: Vec<Violation>,
+    pub totals: Totals,
+}
+
+const ACTIVE: &str = "('pending', 'paid_by_buyer', 'disputed')";
+
+/// Each check: the invariant it proves, and a query returning one row `(subject, detail)` per
+/// violation.
+fn checks() -> Vec<(u8, String)> {
+    vec![
+        (
+            1,
+            "SELECT 'wallet ' || user_id, 'available ' || available || ', frozen ' || frozen \
+             FROM wallets WHERE available < 0 OR frozen < 0 \
+             UNION ALL SELECT 'ad ' || id, 'available_amount ' || available_amount || \
+             ', released_amount ' || released_amount FROM ads \
+             WHERE available_amount < 0 OR released_amount < 0"
+                .into(),
+        ),
+        (
+            2,
+            "SELECT 'wallet ' || w.user_id, 'available ' || w.available || ' vs ledger ' || \
+             COALESCE(l.a, 0) || ', frozen ' || w.frozen || ' vs ledger ' || COALESCE(l.f, 0) \
+             FROM wallets w LEFT JOIN (SELECT user_id, SUM(d_available) a, SUM(d_frozen) f \
+             FROM ledger GROUP BY user_id) l ON l.user_id = w.user_id \
+             WHERE w.available <> COALESCE(l.a, 0) OR w.frozen <> COALESCE(l.f, 0)"
+                .into(),
+        ),
+        (
+            3,
+            format!(
+                "SELECT 'wallet ' || w.user_id, 'frozen ' || w.frozen || ' vs escrow ' || \
+                 COALESCE(o.s, 0) || ' + sell ad reserves ' || COALESCE(a.s, 0) FROM wallets w \
+                 LEFT JOIN (SELECT seller_id u, SUM(usdt_amount) s FROM orders \
+                   WHERE status IN {ACTIVE} GROUP BY seller_id) o ON o.u = w.user_id \
+                 LEFT JOIN (SELECT maker_id u, SUM(available_amount) s FROM ads \
+                   WHERE ad_type = 'sell' AND status <> 'closed' GROUP BY maker_id) a ON a.u = w.user_id \
+                 WHERE w.frozen <> COALESCE(o.s, 0) + COALESCE(a.s, 0)"
+            ),
+        ),
+        (
+            4,
+            "SELECT 'all wallets', 'balances ' || b.s || ' vs deposits + bonuses + wins - bets ' || t.s \
+             FROM (SELECT COALESCE(SUM(available + frozen), 0) s FROM wallets) b, \
+             (SELECT COALESCE(SUM(CASE kind WHEN 'bet' THEN -amount ELSE amount END), 0) s \
+              FROM wallet_transactions) t WHERE b.s <> t.s"
+                .into(),
+        ),
+        (
+            5,
+            "SELECT 'ad ' || a.id, 'total ' || a.total_amount || ' vs available ' || \
+             a.available_amount || ' + orders ' || COALESCE(o.s, 0) || ' + released ' || \
+             a.released_amount || ' (' || a.status || ')' FROM ads a \
+             LEFT JOIN (SELECT ad_id, SUM(usdt_amount) s FROM orders WHERE status <> 'cancelled' \
+               GROUP BY ad_id) o ON o.ad_id = a.id \
+             WHERE a.total_amount <> a.available_amount + a.released_amount + COALESCE(o.s, 0) \
+                OR (a.status = 'closed' AND a.available_amount <> 0)"
+                .into(),
+        ),
+        (
+            6,
+            format!(
+                "SELECT 'user ' || seller_id, COUNT(*) || ' active withdrawal orders' FROM orders \
+                 WHERE side = 'withdraw' AND status IN {ACTIVE} GROUP BY seller_id HAVING COUNT(*) > 1 \
+                 UNION ALL \
+                 SELECT 'order ' || o.id, o.status || ' with ' || COALESCE(r.released, 0) || \
+                 ' releases and ' || COALESCE(r.refunded, 0) || ' refunds' FROM orders o \
+                 LEFT JOIN (SELECT order_id, \
+                     SUM(kind = 'escrow_release') released, SUM(kind = 'escrow_refund') refunded \
+                   FROM ledger WHERE order_id IS NOT NULL GROUP BY order_id) r ON r.order_id = o.id \
+                 WHERE COALESCE(r.released, 0) > 1 OR COALESCE(r.refunded, 0) > 1 \
+                    OR (COALESCE(r.released, 0) = 1) <> (o.status = 'completed') \
+                    OR (COALESCE(r.refunded, 0) > 0 AND o.status <> 'cancelled')"
+            ),
+        ),
+    ]
+}
+
+pub async fn run(pool: &SqlitePool) -> Result<Report, DomainError> {
+    let mut violations = Vec::new();
+    for (invariant, sql) in checks() {
+        let rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await
+            .map_err(read_error)?;
+        violations.extend(rows.into_iter().map(|(subject, detail)| Violation {
+            invariant,
+            subject,
+            detail,
+        }));
+    }
+    let totals = totals(pool).await?;
+    Ok(Report {
+        ok: violations.is_empty(),
+        violations,
+        totals,
+    })
+}
+
+async fn totals(pool: &SqlitePool) -> Result<Totals, DomainError> {
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM users), \
+         (SELECT COALESCE(SUM(available), 0) FROM wallets), \
+         (SELECT COALESCE(SUM(frozen), 0) FROM wallets), \
+         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'deposit'), \
+         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'bonus'), \
+         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'win'), \
+         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'bet'), \
+         (SELECT COALESCE(SUM(usdt_amount), 0) FROM orders WHERE status IN {ACTIVE}), \
+         (SELECT COALESCE(SUM(available_amount), 0) FROM ads WHERE ad_type = 'sell' AND status <> 'closed'), \
+         (SELECT COUNT(*) FROM orders WHERE status IN {ACTIVE}), \
+         (SELECT COUNT(*) FROM orders WHERE status = 'disputed'), \
+         (SELECT COUNT(*) FROM ledger)"
+    );
+    #[allow(clippy::type_complexity)]
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) =
+        sqlx::query_as(AssertSqlSafe(sql)).fetch_one(pool).await.map_err(read_error)?;
+    Ok(Totals {
+        users: row.0,
+        available: row.1,
+        frozen: row.2,
+        deposits: row.3,
+        bonuses: row.4,
+        wins: row.5,
+        bets: row.6,
+        escrow_in_orders: row.7,
+        sell_ad_reserves: row.8,
+        active_orders: row.9,
+        open_disputes: row.10,
+        ledger_entries: row.11,
+    })
+}

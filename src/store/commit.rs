@@ -1,0 +1,614 @@
+//! The one committer: every state change reaches the database through here.
+//!
+//! A [`Commit`] is the statements of one state change. The committer owns the only write
+//! connection, drains up to [`COMMIT_BATCH_MAX`](crate::config::COMMIT_BATCH_MAX) queued commits,
+//! runs them in one transaction (one fsync) with a savepoint around each, so a commit whose guard
+//! fails rolls back alone without failing its neighbours, and answers each only after the
+//! transaction is durable.
+
+use serde_json::{Map, Value};
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::ad::{Ad, AdStatus};
+use crate::domain::order::{Order, OrderStatus};
+use crate::domain::wallet::{TransactionKind, WalletDelta};
+use crate::domain::{DomainError, ErrorCode, Kopecks, Millis, Role};
+
+/// Which row a ledger entry points at: none, a known id, or the row inserted earlier in the
+/// same commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowRef {
+    None,
+    Id(i64),
+    Inserted,
+}
+
+/// One statement (or a few that belong together) of a state change.
+#[derive(Debug, Clone)]
+pub enum Op {
+    InsertUser {
+        name: String,
+        role: Role,
+        token_hash: String,
+        now: Millis,
+    },
+    InsertAd(Box<Ad>),
+    /// Rewrites an ad's terms and status; refused once the ad is closed.
+    UpdateAd(Box<Ad>),
+    /// Closes an ad: its remaining capacity is released, a sell ad's reserve goes back to the maker.
+    CloseAd { ad_id: i64, now: Millis },
+    InsertOrder(Box<Order>),
+    /// Takes `amount` of an ad's capacity for a new order.
+    TakeCapacity { ad_id: i64, amount: Kopecks },
+    /// Gives a cancelled order's amount back: to the ad's capacity, or, if the ad is closed, to
+    /// its released amount (and a sell ad's maker gets the escrow back).
+    ReturnCapacity {
+        ad_id: i64,
+        amount: Kopecks,
+        order_id: i64,
+        now: Millis,
+    },
+    /// Writes the order's new state, only if its status is still `from` (the claim).
+    ClaimOrder { from: OrderStatus, order: Box<Order> },
+    /// Moves a wallet's balances (guarded never to go negative) with its ledger row.
+    MoveMoney {
+        user_id: i64,
+        kind: &'static str,
+        delta: WalletDelta,
+        order: RowRef,
+        ad: RowRef,
+        tx: RowRef,
+        now: Millis,
+        refusal: ErrorCode,
+    },
+    InsertTransaction {
+        user_id: i64,
+        kind: TransactionKind,
+        amount: Kopecks,
+        reference: String,
+        wagering_multiplier: i64,
+        now: Millis,
+    },
+    InsertMessage {
+        order_id: i64,
+        sender_id: Option<i64>,
+        sender_role: &'static str,
+        message: String,
+        now: Millis,
+    },
+    /// Records a rating (once per rater and order) and adds it to the ratee's figures.
+    InsertRating {
+        order_id: i64,
+        rater_id: i64,
+        ratee_id: i64,
+        rating: i64,
+        comment: Option<String>,
+        now: Millis,
+    },
+    /// Counts a completed order for both its parties.
+    CountCompleted { user_ids: [i64; 2] },
+}
+
+/// The statements of one state change, committed all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Commit {
+    pub ops: Vec<Op>,
+}
+
+impl Commit {
+    pub fn new(ops: Vec<Op>) -> Self {
+        Self { ops }
+    }
+}
+
+/// What a committed change produced: the ids its inserts were given, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    pub inserted_ids: Vec<i64>,
+}
+
+impl Receipt {
+    pub fn first_id(&self) -> i64 {
+        self.inserted_ids.first().copied().unwrap_or_default()
+    }
+}
+
+pub(crate) struct Job {
+    pub commit: Commit,
+    pub reply: oneshot::Sender<Result<Receipt, DomainError>>,
+}
+
+/// Why a commit did not apply.
+enum Failure {
+    /// A guard refused: the change would break a rule. Answered as this error.
+    Refused(DomainError),
+    Store(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(error: sqlx::Error) -> Self {
+        Failure::Store(error)
+    }
+}
+
+fn refused(code: ErrorCode) -> Failure {
+    Failure::Refused(code.into())
+}
+
+/// Runs the committer until every sender is gone.
+pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job>, batch_max: usize) {
+    let mut batch = Vec::with_capacity(batch_max);
+    while let Some(first) = jobs.recv().await {
+        batch.push(first);
+        while batch.len() < batch_max {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        let outcomes = match commit_batch(&mut conn, &batch).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                // The batch's transaction itself failed: retry each commit alone, so one
+                // cannot fail its neighbours.
+                tracing::warn!(%error, size = batch.len(), "group commit failed, retrying one by one");
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for job in &batch {
+                    let alone = commit_batch(&mut conn, std::slice::from_ref(job)).await;
+                    outcomes.push(alone.map_or_else(|e| Err(store_error(&e)), |mut o| o.remove(0)));
+                }
+                outcomes
+            }
+        };
+        metrics::histogram!("p2p_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("p2p_store_batch_size").record(batch.len() as f64);
+        for (job, outcome) in batch.drain(..).zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+fn store_error(error: &sqlx::Error) -> DomainError {
+    tracing::error!(%error, "store failure");
+    DomainError::new(ErrorCode::Overloaded, "The store is unavailable, retry later")
+}
+
+async fn commit_batch(
+    conn: &mut SqliteConnection,
+    batch: &[Job],
+) -> Result<Vec<Result<Receipt, DomainError>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let mut savepoint = tx.begin().await?;
+        match apply(&mut savepoint, &job.commit).await {
+            Ok(receipt) => {
+                savepoint.commit().await?;
+                outcomes.push(Ok(receipt));
+            }
+            Err(failure) => {
+                savepoint.rollback().await?;
+                outcomes.push(Err(match failure {
+                    Failure::Refused(refusal) => refusal,
+                    Failure::Store(error) => store_error(&error),
+                }));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+fn resolve(row: RowRef, last_inserted: Option<i64>) -> Option<i64> {
+    match row {
+        RowRef::None => None,
+        RowRef::Id(id) => Some(id),
+        RowRef::Inserted => last_inserted,
+    }
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn json_text(map: &Map<String, Value>) -> String {
+    Value::Object(map.clone()).to_string()
+}
+
+async fn apply(conn: &mut SqliteConnection, commit: &Commit) -> Result<Receipt, Failure> {
+    let mut receipt = Receipt::default();
+    for op in &commit.ops {
+        let last = receipt.inserted_ids.last().copied();
+        if let Some(id) = apply_op(conn, op, last).await? {
+            receipt.inserted_ids.push(id);
+        }
+    }
+    Ok(receipt)
+}
+
+/// Applies one op; returns the id of the row it inserted, if it inserts one.
+async fn apply_op(conn: &mut SqliteConnection, op: &Op, last: Option<i64>) -> Result<Option<i64>, Failure> {
+    match op {
+        Op::InsertUser {
+            name,
+            role,
+            token_hash,
+            now,
+        } => {
+            let id = sqlx::query(
+                "INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(name)
+            .bind(role.as_str())
+            .bind(token_hash)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .last_insert_rowid();
+            sqlx::query("INSERT INTO wallets (user_id) VALUES (?)")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Some(id))
+        }
+        Op::InsertAd(ad) => {
+            let id = sqlx::query(
+                "INSERT INTO ads (maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
+                 total_amount, available_amount, released_amount, payment_methods, \
+                 payment_window_seconds, terms, payment_details, status, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(ad.maker_id)
+            .bind(ad.ad_type.as_str())
+            .bind(&ad.fiat_currency)
+            .bind(ad.price)
+            .bind(ad.min_amount)
+            .bind(ad.max_amount)
+            .bind(ad.total_amount)
+            .bind(ad.available_amount)
+            .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
+            .bind(ad.payment_window_seconds)
+            .bind(&ad.terms)
+            .bind(ad.payment_details.as_ref().map(json_text))
+            .bind(ad.status.as_str())
+            .bind(ad.created_at_ms)
+            .execute(&mut *conn)
+            .await?
+            .last_insert_rowid();
+            Ok(Some(id))
+        }
+        Op::UpdateAd(ad) => {
+            let updated = sqlx::query(
+                "UPDATE ads SET price = ?, min_amount = ?, max_amount = ?, payment_methods = ?, \
+                 terms = ?, status = ? WHERE id = ? AND status <> 'closed'",
+            )
+            .bind(ad.price)
+            .bind(ad.min_amount)
+            .bind(ad.max_amount)
+            .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
+            .bind(&ad.terms)
+            .bind(ad.status.as_str())
+            .bind(ad.id)
+            .execute(&mut *conn)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(refused(ErrorCode::AdNotActive));
+            }
+            Ok(None)
+        }
+        Op::CloseAd { ad_id, now } => {
+            let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+                "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = ?",
+            )
+            .bind(ad_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some((maker_id, ad_type, available, status)) = row else {
+                return Err(refused(ErrorCode::NotFound));
+            };
+            if status == AdStatus::Closed.as_str() {
+                return Err(refused(ErrorCode::AdNotActive));
+            }
+            sqlx::query(
+                "UPDATE ads SET status = 'closed', released_amount = released_amount + available_amount, \
+                 available_amount = 0 WHERE id = ?",
+            )
+            .bind(ad_id)
+            .execute(&mut *conn)
+            .await?;
+            if ad_type == "sell" && available > 0 {
+                move_money(
+                    conn,
+                    maker_id,
+                    "ad_unreserve",
+                    &WalletDelta::unfreeze(available),
+                    [None, Some(*ad_id), None],
+                    *now,
+                    ErrorCode::Internal,
+                )
+                .await?;
+            }
+            Ok(None)
+        }
+        Op::InsertOrder(order) => {
+            let inserted = sqlx::query(
+                "INSERT INTO orders (ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
+                 fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
+                 created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(order.ad_id)
+            .bind(order.side.as_str())
+            .bind(order.buyer_id)
+            .bind(order.seller_id)
+            .bind(order.taker_id)
+            .bind(order.usdt_amount)
+            .bind(order.fiat_amount)
+            .bind(&order.fiat_currency)
+            .bind(order.price)
+            .bind(&order.payment_method)
+            .bind(json_text(&order.payment_details))
+            .bind(order.status.as_str())
+            .bind(order.created_at)
+            .bind(order.expires_at)
+            .execute(&mut *conn)
+            .await;
+            match inserted {
+                Ok(done) => Ok(Some(done.last_insert_rowid())),
+                Err(error) if is_unique_violation(&error) => {
+                    Err(refused(ErrorCode::ActiveWithdrawOrderExists))
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+        Op::TakeCapacity { ad_id, amount } => {
+            let taken = sqlx::query(
+                "UPDATE ads SET available_amount = available_amount - ? \
+                 WHERE id = ? AND status <> 'closed' AND available_amount >= ?",
+            )
+            .bind(amount)
+            .bind(ad_id)
+            .bind(amount)
+            .execute(&mut *conn)
+            .await?;
+            if taken.rows_affected() == 0 {
+                let status: Option<String> = sqlx::query_scalar("SELECT status FROM ads WHERE id = ?")
+                    .bind(ad_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                return Err(refused(match status.as_deref() {
+                    Some("closed") | None => ErrorCode::AdNotActive,
+                    _ => ErrorCode::AmountExceedsAvailable,
+                }));
+            }
+            Ok(None)
+        }
+        Op::ReturnCapacity {
+            ad_id,
+            amount,
+            order_id,
+            now,
+        } => {
+            let row: Option<(i64, String, String)> =
+                sqlx::query_as("SELECT maker_id, ad_type, status FROM ads WHERE id = ?")
+                    .bind(ad_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let Some((maker_id, ad_type, status)) = row else {
+                return Err(refused(ErrorCode::Internal));
+            };
+            if status == AdStatus::Closed.as_str() {
+                sqlx::query("UPDATE ads SET released_amount = released_amount + ? WHERE id = ?")
+                    .bind(amount)
+                    .bind(ad_id)
+                    .execute(&mut *conn)
+                    .await?;
+                if ad_type == "sell" {
+                    move_money(
+                        conn,
+                        maker_id,
+                        "escrow_refund",
+                        &WalletDelta::unfreeze(*amount),
+                        [Some(*order_id), Some(*ad_id), None],
+                        *now,
+                        ErrorCode::Internal,
+                    )
+                    .await?;
+                }
+            } else {
+                sqlx::query("UPDATE ads SET available_amount = available_amount + ? WHERE id = ?")
+                    .bind(amount)
+                    .bind(ad_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(None)
+        }
+        Op::ClaimOrder { from, order } => {
+            let dispute = order.dispute.as_ref();
+            let claimed = sqlx::query(
+                "UPDATE orders SET status = ?, cancel_reason = ?, payment_details = ?, paid_at = ?, \
+                 completed_at = ?, cancelled_at = ?, dispute_opened_by = ?, dispute_reason = ?, \
+                 dispute_opened_at = ?, dispute_resolution = ?, dispute_resolved_by = ?, \
+                 dispute_resolved_at = ?, dispute_note = ? WHERE id = ? AND status = ?",
+            )
+            .bind(order.status.as_str())
+            .bind(order.cancel_reason.map(|r| r.as_str()))
+            .bind(json_text(&order.payment_details))
+            .bind(order.paid_at)
+            .bind(order.completed_at)
+            .bind(order.cancelled_at)
+            .bind(dispute.map(|d| d.opened_by))
+            .bind(dispute.and_then(|d| d.reason.clone()))
+            .bind(dispute.map(|d| d.opened_at))
+            .bind(dispute.and_then(|d| d.resolution).map(|r| r.as_str()))
+            .bind(dispute.and_then(|d| d.resolved_by))
+            .bind(dispute.and_then(|d| d.resolved_at))
+            .bind(dispute.and_then(|d| d.note.clone()))
+            .bind(order.id)
+            .bind(from.as_str())
+            .execute(&mut *conn)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                return Err(refused(ErrorCode::InvalidOrderStatus));
+            }
+            Ok(None)
+        }
+        Op::MoveMoney {
+            user_id,
+            kind,
+            delta,
+            order,
+            ad,
+            tx,
+            now,
+            refusal,
+        } => {
+            let refs = [resolve(*order, last), resolve(*ad, last), resolve(*tx, last)];
+            move_money(conn, *user_id, kind, delta, refs, *now, *refusal).await?;
+            Ok(None)
+        }
+        Op::InsertTransaction {
+            user_id,
+            kind,
+            amount,
+            reference,
+            wagering_multiplier,
+            now,
+        } => {
+            let inserted = sqlx::query(
+                "INSERT INTO wallet_transactions (user_id, kind, amount, reference, \
+                 wagering_multiplier, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(user_id)
+            .bind(kind.as_str())
+            .bind(amount)
+            .bind(reference)
+            .bind(wagering_multiplier)
+            .bind(now)
+            .execute(&mut *conn)
+            .await;
+            match inserted {
+                Ok(done) => Ok(Some(done.last_insert_rowid())),
+                Err(error) if is_unique_violation(&error) => {
+                    Err(refused(ErrorCode::DuplicateReference))
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+        Op::InsertMessage {
+            order_id,
+            sender_id,
+            sender_role,
+            message,
+            now,
+        } => {
+            let id = sqlx::query(
+                "INSERT INTO messages (order_id, sender_id, sender_role, message, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(order_id)
+            .bind(sender_id)
+            .bind(sender_role)
+            .bind(message)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .last_insert_rowid();
+            Ok(Some(id))
+        }
+        Op::InsertRating {
+            order_id,
+            rater_id,
+            ratee_id,
+            rating,
+            comment,
+            now,
+        } => {
+            let inserted = sqlx::query(
+                "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(order_id)
+            .bind(rater_id)
+            .bind(ratee_id)
+            .bind(rating)
+            .bind(comment)
+            .bind(now)
+            .execute(&mut *conn)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(error) if is_unique_violation(&error) => {
+                    return Err(refused(ErrorCode::AlreadyRated));
+                }
+                Err(error) => return Err(error.into()),
+            }
+            sqlx::query(
+                "UPDATE users SET rating_sum = rating_sum + ?, ratings_count = ratings_count + 1 \
+                 WHERE id = ?",
+            )
+            .bind(rating)
+            .bind(ratee_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(None)
+        }
+        Op::CountCompleted { user_ids } => {
+            sqlx::query("UPDATE users SET orders_count = orders_count + 1 WHERE id IN (?, ?)")
+                .bind(user_ids[0])
+                .bind(user_ids[1])
+                .execute(&mut *conn)
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Applies `delta` to a wallet, refusing with `refusal` if a balance would go negative, and
+/// appends the ledger row of any change of `available` or `frozen`.
+async fn move_money(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    kind: &str,
+    delta: &WalletDelta,
+    [order_id, ad_id, tx_id]: [Option<i64>; 3],
+    now: Millis,
+    refusal: ErrorCode,
+) -> Result<(), Failure> {
+    let moved = sqlx::query(
+        "UPDATE wallets SET available = available + ?1, frozen = frozen + ?2, \
+         deposits_total = deposits_total + ?3, wagering_required = wagering_required + ?4, \
+         wagered = wagered + ?5 \
+         WHERE user_id = ?6 AND available + ?1 >= 0 AND frozen + ?2 >= 0",
+    )
+    .bind(delta.available)
+    .bind(delta.frozen)
+    .bind(delta.deposits_total)
+    .bind(delta.wagering_required)
+    .bind(delta.wagered)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() == 0 {
+        return Err(refused(refusal));
+    }
+    if delta.available != 0 || delta.frozen != 0 {
+        sqlx::query(
+            "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user_id)
+        .bind(kind)
+        .bind(delta.available)
+        .bind(delta.frozen)
+        .bind(order_id)
+        .bind(ad_id)
+        .bind(tx_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

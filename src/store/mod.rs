@@ -1,0 +1,174 @@
+//! Persistence: the database is the truth.
+//!
+//! Writes go through the one committer ([`commit`]); reads use a pool of read connections and
+//! never block the writer (SQLite in WAL mode).
+
+pub mod audit;
+pub mod commit;
+mod rows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::domain::ad::Ad;
+use crate::domain::order::Order;
+use crate::domain::wallet::Wallet;
+use crate::domain::{DomainError, ErrorCode};
+
+pub use commit::{Commit, Op, Receipt, RowRef};
+pub use rows::{MessageRecord, OrderFilter, TransactionRecord, UserRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("invalid DATABASE_URL {0:?}: only sqlite:// is supported by this build")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("rebuilding the actors from the store failed: {0}")]
+    Rebuild(String),
+}
+
+/// The handle to the database: a read pool and the committer's queue.
+#[derive(Clone)]
+pub struct Store {
+    read: SqlitePool,
+    commits: mpsc::Sender<commit::Job>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the database, runs the migrations and starts the committer.
+    pub async fn open(config: &Config) -> Result<Store, OpenError> {
+        let url = &config.database_url;
+        if !url.starts_with("sqlite:") {
+            return Err(OpenError::UnsupportedUrl(url.clone()));
+        }
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if config.sqlite_synchronous_full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let read = SqlitePoolOptions::new()
+            .max_connections(crate::config::READ_POOL_SIZE)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&read).await?;
+        let writer = options.connect().await?;
+        let (commits, jobs) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
+        tokio::spawn(commit::run(writer, jobs, crate::config::COMMIT_BATCH_MAX));
+        Ok(Store { read, commits })
+    }
+
+    /// Commits one state change; `Ok` means it is durable.
+    pub async fn commit(&self, commit: Commit) -> Result<Receipt, DomainError> {
+        let (reply, outcome) = oneshot::channel();
+        self.commits
+            .try_send(commit::Job { commit, reply })
+            .map_err(|_| DomainError::from(ErrorCode::Overloaded))?;
+        outcome
+            .await
+            .map_err(|_| DomainError::from(ErrorCode::Overloaded))?
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    pub async fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRecord>, DomainError> {
+        rows::user_by_token(&self.read, hash).await
+    }
+
+    pub async fn user(&self, id: i64) -> Result<Option<UserRecord>, DomainError> {
+        rows::user(&self.read, id).await
+    }
+
+    pub async fn users_count(&self) -> Result<i64, DomainError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.read)
+            .await
+            .map_err(read_error)
+    }
+
+    /// The users who made ads that are not closed, for the read model.
+    pub async fn makers_of_open_ads(&self) -> Result<Vec<UserRecord>, DomainError> {
+        rows::makers_of_open_ads(&self.read).await
+    }
+
+    /// The wallet with the counts of active orders its rules need.
+    pub async fn wallet(&self, user_id: i64) -> Result<Option<Wallet>, DomainError> {
+        rows::wallet(&self.read, user_id).await
+    }
+
+    pub async fn ad(&self, id: i64) -> Result<Option<Ad>, DomainError> {
+        rows::ad(&self.read, id).await
+    }
+
+    pub async fn open_ads(&self) -> Result<Vec<Ad>, DomainError> {
+        rows::open_ads(&self.read).await
+    }
+
+    pub async fn order(&self, id: i64) -> Result<Option<Order>, DomainError> {
+        rows::order(&self.read, id).await
+    }
+
+    /// Orders that still hold escrow: what the service re-arms at start.
+    pub async fn active_orders(&self) -> Result<Vec<Order>, DomainError> {
+        rows::active_orders(&self.read).await
+    }
+
+    pub async fn orders_page(
+        &self,
+        filter: OrderFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Order>, i64), DomainError> {
+        rows::orders_page(&self.read, filter, limit, offset).await
+    }
+
+    pub async fn messages(
+        &self,
+        order_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>, DomainError> {
+        rows::messages(&self.read, order_id, after_id, limit).await
+    }
+
+    pub async fn message(&self, id: i64) -> Result<Option<MessageRecord>, DomainError> {
+        rows::message(&self.read, id).await
+    }
+
+    pub async fn transaction_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<TransactionRecord>, DomainError> {
+        rows::transaction_by_reference(&self.read, reference).await
+    }
+
+    pub async fn audit(&self) -> Result<audit::Report, DomainError> {
+        audit::run(&self.read).await
+    }
+}
+
+/// A read that failed is the store's fault, never the caller's.
+pub(crate) fn read_error(error: sqlx::Error) -> DomainError {
+    tracing::error!(%error, "store read failed");
+    DomainError::new(ErrorCode::Overloaded, "The store is unavailable, retry later")
+}
+

@@ -1,0 +1,337 @@
+//! Reading rows into domain values.
+
+use serde_json::{Map, Value};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::read_error;
+use crate::domain::ad::{Ad, AdStatus, AdType};
+use crate::domain::order::{CancelReason, Dispute, Order, OrderStatus, Resolution, Side};
+use crate::domain::wallet::Wallet;
+use crate::domain::{DomainError, Millis, Role};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub rating_sum: i64,
+    pub ratings_count: i64,
+    pub orders_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: i64,
+    pub order_id: i64,
+    pub sender_id: Option<i64>,
+    pub sender_role: String,
+    pub message: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub reference: String,
+    pub wagering_multiplier: i64,
+    pub created_at: Millis,
+}
+
+/// Which orders a page lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderFilter {
+    /// Only the orders this user is a party to.
+    pub party: Option<i64>,
+    pub status: Option<OrderStatus>,
+    pub side: Option<Side>,
+    /// Only disputed orders: `Some(true)` the open disputes, `Some(false)` the resolved ones.
+    pub disputes: Option<bool>,
+}
+
+const USER_COLUMNS: &str = "id, name, role, rating_sum, ratings_count, orders_count";
+
+fn user_from(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: Role::parse(row.try_get("role")?).unwrap_or(Role::User),
+        rating_sum: row.try_get("rating_sum")?,
+        ratings_count: row.try_get("ratings_count")?,
+        orders_count: row.try_get("orders_count")?,
+    })
+}
+
+pub async fn user_by_token(pool: &SqlitePool, hash: &str) -> Result<Option<UserRecord>, DomainError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE token_hash = ?");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(hash).fetch_optional(pool).await.map_err(read_error)?;
+    row.as_ref().map(user_from).transpose().map_err(read_error)
+}
+
+pub async fn user(pool: &SqlitePool, id: i64) -> Result<Option<UserRecord>, DomainError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await.map_err(read_error)?;
+    row.as_ref().map(user_from).transpose().map_err(read_error)
+}
+
+pub async fn makers_of_open_ads(pool: &SqlitePool) -> Result<Vec<UserRecord>, DomainError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT maker_id FROM ads WHERE status <> 'closed')"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.map_err(read_error)?;
+    rows.iter().map(user_from).collect::<Result<_, _>>().map_err(read_error)
+}
+
+pub async fn wallet(pool: &SqlitePool, user_id: i64) -> Result<Option<Wallet>, DomainError> {
+    let row = sqlx::query(
+        "SELECT available, frozen, deposits_total, wagering_required, wagered, \
+         (SELECT COUNT(*) FROM orders WHERE seller_id = ?1 AND side = 'withdraw' \
+            AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_withdrawals, \
+         (SELECT COUNT(*) FROM orders WHERE taker_id = ?1 AND side = 'deposit' \
+            AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_deposits \
+         FROM wallets WHERE user_id = ?1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(read_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let wallet = (|| -> Result<Wallet, sqlx::Error> {
+        Ok(Wallet {
+            available: row.try_get("available")?,
+            frozen: row.try_get("frozen")?,
+            deposits_total: row.try_get("deposits_total")?,
+            wagering_required: row.try_get("wagering_required")?,
+            wagered: row.try_get("wagered")?,
+            active_withdrawals: row.try_get("active_withdrawals")?,
+            active_deposits: row.try_get("active_deposits")?,
+        })
+    })()
+    .map_err(read_error)?;
+    Ok(Some(wallet))
+}
+
+fn json_object(text: Option<String>) -> Option<Map<String, Value>> {
+    match serde_json::from_str(&text?) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
+    total_amount, available_amount, released_amount, payment_methods, payment_window_seconds, \
+    terms, payment_details, status, created_at";
+
+fn ad_from(row: &SqliteRow) -> Result<Ad, sqlx::Error> {
+    let decode = |column: &str| sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: "unknown value".into(),
+    };
+    let methods: String = row.try_get("payment_methods")?;
+    Ok(Ad {
+        id: row.try_get("id")?,
+        maker_id: row.try_get("maker_id")?,
+        ad_type: AdType::parse(row.try_get("ad_type")?).ok_or_else(|| decode("ad_type"))?,
+        fiat_currency: row.try_get("fiat_currency")?,
+        price: row.try_get("price")?,
+        min_amount: row.try_get("min_amount")?,
+        max_amount: row.try_get("max_amount")?,
+        total_amount: row.try_get("total_amount")?,
+        available_amount: row.try_get("available_amount")?,
+        released_amount: row.try_get("released_amount")?,
+        payment_methods: serde_json::from_str(&methods).map_err(|_| decode("payment_methods"))?,
+        payment_window_seconds: row.try_get("payment_window_seconds")?,
+        terms: row.try_get("terms")?,
+        payment_details: json_object(row.try_get("payment_details")?),
+        status: AdStatus::parse(row.try_get("status")?).ok_or_else(|| decode("status"))?,
+        created_at_ms: row.try_get("created_at")?,
+    })
+}
+
+pub async fn ad(pool: &SqlitePool, id: i64) -> Result<Option<Ad>, DomainError> {
+    let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE id = ?");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await.map_err(read_error)?;
+    row.as_ref().map(ad_from).transpose().map_err(read_error)
+}
+
+pub async fn open_ads(pool: &SqlitePool) -> Result<Vec<Ad>, DomainError> {
+    let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE status <> 'closed'");
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.map_err(read_error)?;
+    rows.iter().map(ad_from).collect::<Result<_, _>>().map_err(read_error)
+}
+
+const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
+    fiat_amount, fiat_currency, price, payment_method, payment_details, status, cancel_reason, \
+    created_at, expires_at, paid_at, completed_at, cancelled_at, dispute_opened_by, dispute_reason, \
+    dispute_opened_at, dispute_resolution, dispute_resolved_by, dispute_resolved_at, dispute_note";
+
+fn order_from(row: &SqliteRow) -> Result<Order, sqlx::Error> {
+    let decode = |column: &str| sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: "unknown value".into(),
+    };
+    let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
+    let dispute = match opened_at {
+        Some(opened_at) => Some(Dispute {
+            opened_by: row.try_get::<Option<i64>, _>("dispute_opened_by")?.unwrap_or_default(),
+            reason: row.try_get("dispute_reason")?,
+            opened_at,
+            resolution: row
+                .try_get::<Option<String>, _>("dispute_resolution")?
+                .and_then(|r| Resolution::parse(&r)),
+            resolved_by: row.try_get("dispute_resolved_by")?,
+            resolved_at: row.try_get("dispute_resolved_at")?,
+            note: row.try_get("dispute_note")?,
+        }),
+        None => None,
+    };
+    Ok(Order {
+        id: row.try_get("id")?,
+        ad_id: row.try_get("ad_id")?,
+        side: Side::parse(row.try_get("side")?).ok_or_else(|| decode("side"))?,
+        buyer_id: row.try_get("buyer_id")?,
+        seller_id: row.try_get("seller_id")?,
+        taker_id: row.try_get("taker_id")?,
+        usdt_amount: row.try_get("usdt_amount")?,
+        fiat_amount: row.try_get("fiat_amount")?,
+        fiat_currency: row.try_get("fiat_currency")?,
+        price: row.try_get("price")?,
+        payment_method: row.try_get("payment_method")?,
+        payment_details: json_object(row.try_get("payment_details")?).unwrap_or_default(),
+        status: OrderStatus::parse(row.try_get("status")?).ok_or_else(|| decode("status"))?,
+        cancel_reason: row
+            .try_get::<Option<String>, _>("cancel_reason")?
+            .and_then(|r| CancelReason::parse(&r)),
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        paid_at: row.try_get("paid_at")?,
+        completed_at: row.try_get("completed_at")?,
+        cancelled_at: row.try_get("cancelled_at")?,
+        dispute,
+    })
+}
+
+pub async fn order(pool: &SqlitePool, id: i64) -> Result<Option<Order>, DomainError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await.map_err(read_error)?;
+    row.as_ref().map(order_from).transpose().map_err(read_error)
+}
+
+pub async fn active_orders(pool: &SqlitePool) -> Result<Vec<Order>, DomainError> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('pending', 'paid_by_buyer', 'disputed')"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.map_err(read_error)?;
+    rows.iter().map(order_from).collect::<Result<_, _>>().map_err(read_error)
+}
+
+fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: OrderFilter) {
+    query.push(" WHERE 1 = 1");
+    if let Some(user) = filter.party {
+        query.push(" AND (buyer_id = ").push_bind(user);
+        query.push(" OR seller_id = ").push_bind(user).push(")");
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(side) = filter.side {
+        query.push(" AND side = ").push_bind(side.as_str());
+    }
+    match filter.disputes {
+        Some(true) => query.push(" AND dispute_opened_at IS NOT NULL AND status = 'disputed'"),
+        Some(false) => query.push(" AND dispute_opened_at IS NOT NULL AND status <> 'disputed'"),
+        None => query,
+    };
+}
+
+/// One page of the orders that match, and how many match in all. Disputes list oldest first,
+/// everything else newest first.
+pub async fn orders_page(
+    pool: &SqlitePool,
+    filter: OrderFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Order>, i64), DomainError> {
+    let mut count = QueryBuilder::new("SELECT COUNT(*) FROM orders");
+    push_filter(&mut count, filter);
+    let total: i64 = count
+        .build_query_scalar()
+        .fetch_one(pool)
+        .await
+        .map_err(read_error)?;
+    let mut page = QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders"));
+    push_filter(&mut page, filter);
+    page.push(if filter.disputes.is_some() {
+        " ORDER BY dispute_opened_at ASC, id ASC"
+    } else {
+        " ORDER BY id DESC"
+    });
+    page.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    let rows = page.build().fetch_all(pool).await.map_err(read_error)?;
+    let orders = rows.iter().map(order_from).collect::<Result<_, _>>().map_err(read_error)?;
+    Ok((orders, total))
+}
+
+fn message_from(row: &SqliteRow) -> Result<MessageRecord, sqlx::Error> {
+    Ok(MessageRecord {
+        id: row.try_get("id")?,
+        order_id: row.try_get("order_id")?,
+        sender_id: row.try_get("sender_id")?,
+        sender_role: row.try_get("sender_role")?,
+        message: row.try_get("message")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn messages(pool: &SqlitePool, order_id: i64, after_id: i64, limit: i64) -> Result<Vec<MessageRecord>, DomainError> {
+    let rows = sqlx::query(
+        "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages \
+         WHERE order_id = ? AND id > ? ORDER BY id ASC LIMIT ?",
+    )
+    .bind(order_id)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(read_error)?;
+    rows.iter().map(message_from).collect::<Result<_, _>>().map_err(read_error)
+}
+
+pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRecord>, DomainError> {
+    let row = sqlx::query(
+        "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(read_error)?;
+    row.as_ref().map(message_from).transpose().map_err(read_error)
+}
+
+pub async fn transaction_by_reference(pool: &SqlitePool, reference: &str) -> Result<Option<TransactionRecord>, DomainError> {
+    let row = sqlx::query(
+        "SELECT id, user_id, kind, amount, reference, wagering_multiplier, created_at \
+         FROM wallet_transactions WHERE reference = ?",
+    )
+    .bind(reference)
+    .fetch_optional(pool)
+    .await
+    .map_err(read_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let record = (|| -> Result<TransactionRecord, sqlx::Error> {
+        Ok(TransactionRecord {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            kind: row.try_get("kind")?,
+            amount: row.try_get("amount")?,
+            reference: row.try_get("reference")?,
+            wagering_multiplier: row.try_get("wagering_multiplier")?,
+            created_at: row.try_get("created_at")?,
+        })
+    })()
+    .map_err(read_error)?;
+    Ok(Some(record))
+}
