@@ -1,0 +1,291 @@
+//! `spawn_app()` and a small typed client for the tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use p2p_market::Application;
+use p2p_market::clock::Clock;
+use p2p_market::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN: &str = "test-admin-token";
+
+/// The smallest payment window the tests' service accepts, so expiry tests run in seconds.
+pub const MIN_WINDOW_SECS: i64 = 1;
+
+static REFERENCES: AtomicU64 = AtomicU64::new(1);
+
+/// A running service on a free port, with its own database file.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    dir: Arc<TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// A user as the tests hold it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub token: String,
+}
+
+/// An answer: its status and its JSON body (`Null` when there is none).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn id(&self) -> i64 {
+        self.body["id"].as_i64().expect("the answer has an id")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        self.body
+    }
+
+    #[track_caller]
+    pub fn refused(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected answer: {}",
+            self.body
+        );
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = Arc::new(TempDir::new().expect("a temporary directory"));
+    start(dir).await
+}
+
+async fn start(dir: Arc<TempDir>) -> TestApp {
+    let db_path = dir.path().join("p2p.db");
+    let mut config = Config::for_database(format!("sqlite://{}", db_path.display()));
+    config.min_payment_window_secs = MIN_WINDOW_SECS;
+    // Tests simulate crashes of the process, not of the machine.
+    config.sqlite_synchronous_full = false;
+    let app = Application::build(config, ADMIN, Clock::default())
+        .await
+        .expect("the service starts");
+    let address = format!("http://{}", app.local_addr());
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = app
+            .run(async {
+                let _ = stop.await;
+            })
+            .await;
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        dir,
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops the service (its actors and timers too) and starts a new one on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        start(self.dir.clone()).await
+    }
+
+    /// Stops the service; the database file stays.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.client.request(method, format!("{}{}", self.address, path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the service answers");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn create_user(&self, name: &str, role: &str) -> User {
+        let body = self
+            .post("/api/v1/admin/users", Some(ADMIN), json!({"name": name, "role": role}))
+            .await
+            .expect(201);
+        User {
+            id: body["id"].as_i64().unwrap(),
+            token: body["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn transaction(&self, user: &User, kind: &str, amount: i64) -> Answer {
+        let reference = format!("ref-{}", REFERENCES.fetch_add(1, Ordering::Relaxed));
+        self.post(
+            &format!("/api/v1/admin/users/{}/transactions", user.id),
+            Some(ADMIN),
+            json!({"kind": kind, "amount": amount, "reference": reference}),
+        )
+        .await
+    }
+
+    /// A user who deposited `deposit` kopecks.
+    pub async fn player(&self, name: &str, deposit: i64) -> User {
+        let user = self.create_user(name, "user").await;
+        if deposit > 0 {
+            self.transaction(&user, "deposit", deposit).await.expect(201);
+        }
+        user
+    }
+
+    pub async fn operator(&self) -> User {
+        self.create_user("operator", "operator").await
+    }
+
+    /// A buy ad by `maker`: `fields` override the defaults (RUB, 95.50, 1,000–10,000 RUB of 50,000).
+    pub async fn buy_ad(&self, maker: &User, fields: Value) -> i64 {
+        self.ad(maker, "buy", fields).await
+    }
+
+    /// A sell ad by `maker`, with card and sbp details.
+    pub async fn sell_ad(&self, maker: &User, fields: Value) -> i64 {
+        self.ad(maker, "sell", fields).await
+    }
+
+    async fn ad(&self, maker: &User, ad_type: &str, fields: Value) -> i64 {
+        let mut body = json!({
+            "type": ad_type,
+            "fiat_currency": "RUB",
+            "price": 9550,
+            "min_amount": 100_000,
+            "max_amount": 1_000_000,
+            "total_amount": 5_000_000,
+            "payment_methods": ["card", "sbp"],
+        });
+        if ad_type == "sell" {
+            body["payment_details"] = json!({
+                "card": {"card_number": "2200 7000 0000 0001"},
+                "sbp": {"phone": "+7 900 000-00-01"},
+            });
+        }
+        for (key, value) in fields.as_object().expect("fields is an object") {
+            body[key] = value.clone();
+        }
+        self.post("/api/v1/p2p/ads", Some(&maker.token), body).await.expect(201)["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Takes an ad; for a buy ad (a withdrawal) with card details.
+    pub async fn take(&self, taker: &User, ad_id: i64, amount: i64) -> Answer {
+        self.post(
+            "/api/v1/p2p/orders",
+            Some(&taker.token),
+            json!({
+                "ad_id": ad_id,
+                "usdt_amount": amount,
+                "payment_method": "card",
+                "payment_details": {"card_number": "2200 1234 5678 9012"},
+            }),
+        )
+        .await
+    }
+
+    /// Runs a lifecycle step (`confirm-paid`, `cancel`, …) on an order.
+    pub async fn step(&self, user: &User, order_id: i64, step: &str) -> Answer {
+        self.post(&format!("/api/v1/p2p/orders/{order_id}/{step}"), Some(&user.token), json!({}))
+            .await
+    }
+
+    pub async fn order(&self, user: &User, order_id: i64) -> Value {
+        self.get(&format!("/api/v1/p2p/orders/{order_id}"), Some(&user.token))
+            .await
+            .expect(200)
+    }
+
+    pub async fn ad_json(&self, ad_id: i64) -> Value {
+        self.get(&format!("/api/v1/p2p/ads/{ad_id}"), None).await.expect(200)
+    }
+
+    /// `(available, frozen)` of a user's balance.
+    pub async fn balance(&self, user: &User) -> (i64, i64) {
+        let me = self.get("/api/v1/me", Some(&user.token)).await.expect(200);
+        (
+            me["balance"]["available"].as_i64().unwrap(),
+            me["balance"]["frozen"].as_i64().unwrap(),
+        )
+    }
+
+    /// Asserts that every invariant of SPEC.md §8 holds in the database.
+    #[track_caller]
+    pub fn assert_audit(&self) -> impl Future<Output = Value> + '_ {
+        async move {
+            let report = self.get("/api/v1/admin/audit", Some(ADMIN)).await.expect(200);
+            assert_eq!(report["ok"], json!(true), "audit failed: {report}");
+            report
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Waits (up to `seconds`) until `check` is true.
+pub async fn eventually<F, Fut>(seconds: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

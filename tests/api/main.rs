@@ -1,0 +1,10 @@
+//! Black-box tests of the HTTP API: the real router, a real SQLite file per test.
+
+mod helpers;
+
+mod authorization;
+mod concurrency;
+mod errors;
+mod expiry;
+mod market;
+mod walkthrough;
