@@ -47,7 +47,11 @@ pub enum StartError {
 
 impl Application {
     /// Opens the store, rebuilds the actors and binds `config.bind` (port 0 picks a free port).
-    pub async fn build(config: Config, admin_token: &str, clock: Clock) -> Result<Application, StartError> {
+    pub async fn build(
+        config: Config,
+        admin_token: &str,
+        clock: Clock,
+    ) -> Result<Application, StartError> {
         let bind = config.bind.clone();
         let listener = TcpListener::bind(&bind)
             .await
@@ -57,11 +61,16 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` completes, then stops the actors.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = http::router(self.market.clone());
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)

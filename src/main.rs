@@ -8,7 +8,11 @@ use p2p_market::{Application, StartError};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "p2p-market", version, about = "A peer-to-peer RUB/USDT market with escrow")]
+#[command(
+    name = "p2p-market",
+    version,
+    about = "A peer-to-peer RUB/USDT market with escrow"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -35,7 +39,9 @@ struct ServeArgs {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let cli = Cli::parse();
     let args = match cli.command {

@@ -137,7 +137,12 @@ fn reserve(state: &mut AdState, take: Take) -> Result<Ad, DomainError> {
 }
 
 impl AdActor {
-    async fn update(&self, state: &mut AdState, maker_id: i64, patch: &AdPatch) -> Result<Ad, DomainError> {
+    async fn update(
+        &self,
+        state: &mut AdState,
+        maker_id: i64,
+        patch: &AdPatch,
+    ) -> Result<Ad, DomainError> {
         if state.ad.maker_id != maker_id {
             return Err(ErrorCode::Forbidden.into());
         }
@@ -150,7 +155,12 @@ impl AdActor {
         Ok(state.ad.clone())
     }
 
-    async fn close(&self, state: &mut AdState, maker_id: i64, now: Millis) -> Result<(Ad, Kopecks), DomainError> {
+    async fn close(
+        &self,
+        state: &mut AdState,
+        maker_id: i64,
+        now: Millis,
+    ) -> Result<(Ad, Kopecks), DomainError> {
         if state.ad.maker_id != maker_id {
             return Err(ErrorCode::Forbidden.into());
         }

@@ -34,7 +34,9 @@ impl<M: Message> Directory<M> {
         let cell = self.entries.entry(id).or_default().clone();
         let outcome = cell.get_or_try_init(spawn).await.cloned();
         if outcome.is_err() {
-            self.entries.remove_if(&id, |_, current| Arc::ptr_eq(current, &cell) && current.get().is_none());
+            self.entries.remove_if(&id, |_, current| {
+                Arc::ptr_eq(current, &cell) && current.get().is_none()
+            });
         }
         outcome
     }
@@ -45,20 +47,24 @@ impl<M: Message> Directory<M> {
         if let Some(actor) = cell.get() {
             return Some(actor.clone());
         }
-        cell.get_or_try_init(|| async { Err(()) }).await.ok().cloned()
+        cell.get_or_try_init(|| async { Err(()) })
+            .await
+            .ok()
+            .cloned()
     }
 
     /// Registers an actor spawned elsewhere (for an entity just created).
     pub fn insert(&self, id: i64, actor: ActorRef<M>) {
-        self.entries.insert(id, Arc::new(OnceCell::new_with(Some(actor))));
+        self.entries
+            .insert(id, Arc::new(OnceCell::new_with(Some(actor))));
         metrics::gauge!("p2p_actors_live", "kind" => self.kind).increment(1.0);
     }
 
     /// Forgets the entity's actor, if it is still `actor` (not a newer one).
     pub fn remove(&self, id: i64, actor: ActorId) {
-        let removed = self
-            .entries
-            .remove_if(&id, |_, cell| cell.get().is_some_and(|a| a.get_id() == actor));
+        let removed = self.entries.remove_if(&id, |_, cell| {
+            cell.get().is_some_and(|a| a.get_id() == actor)
+        });
         if removed.is_some() {
             metrics::gauge!("p2p_actors_live", "kind" => self.kind).decrement(1.0);
         }

@@ -32,7 +32,10 @@ impl From<NoAnswer> for DomainError {
     fn from(no_answer: NoAnswer) -> Self {
         match no_answer {
             NoAnswer::Timeout => ErrorCode::Overloaded.into(),
-            NoAnswer::Gone => DomainError::new(ErrorCode::Overloaded, "The service is restarting, retry later"),
+            NoAnswer::Gone => DomainError::new(
+                ErrorCode::Overloaded,
+                "The service is restarting, retry later",
+            ),
         }
     }
 }
@@ -88,11 +91,17 @@ impl Context {
     pub async fn wallet(&self, user_id: i64) -> Result<ActorRef<WalletMsg>, DomainError> {
         self.wallets
             .get_or_spawn(user_id, || async {
-                let wallet = self.store.wallet(user_id).await?.ok_or_else(Directory::<WalletMsg>::missing)?;
+                let wallet = self
+                    .store
+                    .wallet(user_id)
+                    .await?
+                    .ok_or_else(Directory::<WalletMsg>::missing)?;
                 let actor = WalletActor {
                     store: self.store.clone(),
                 };
-                let (actor, _) = Actor::spawn(None, actor, (user_id, wallet)).await.map_err(spawn_failed)?;
+                let (actor, _) = Actor::spawn(None, actor, (user_id, wallet))
+                    .await
+                    .map_err(spawn_failed)?;
                 self.wallets.spawned();
                 Ok(actor)
             })
@@ -103,7 +112,11 @@ impl Context {
     pub async fn ad(&self, ad_id: i64) -> Result<ActorRef<AdMsg>, DomainError> {
         self.ads
             .get_or_spawn(ad_id, || async {
-                let ad = self.store.ad(ad_id).await?.ok_or_else(Directory::<AdMsg>::missing)?;
+                let ad = self
+                    .store
+                    .ad(ad_id)
+                    .await?
+                    .ok_or_else(Directory::<AdMsg>::missing)?;
                 let actor = AdActor {
                     store: self.store.clone(),
                     read_model: self.read_model.clone(),
@@ -116,7 +129,10 @@ impl Context {
     }
 
     /// Starts the actor of a committed, active order (which arms its timer) and registers it.
-    pub async fn spawn_order(self: &Arc<Self>, order: Order) -> Result<ActorRef<OrderMsg>, DomainError> {
+    pub async fn spawn_order(
+        self: &Arc<Self>,
+        order: Order,
+    ) -> Result<ActorRef<OrderMsg>, DomainError> {
         let id = order.id;
         let actor = self.start_order(order).await?;
         self.orders.insert(id, actor.clone());
@@ -125,7 +141,10 @@ impl Context {
 
     /// The actor of an active order, loaded from the store if it is not resident; `None` for an
     /// order that has ended (it needs no actor).
-    pub async fn order_actor(self: &Arc<Self>, order: Order) -> Result<Option<ActorRef<OrderMsg>>, DomainError> {
+    pub async fn order_actor(
+        self: &Arc<Self>,
+        order: Order,
+    ) -> Result<Option<ActorRef<OrderMsg>>, DomainError> {
         if let Some(actor) = self.orders.resident(order.id).await {
             return Ok(Some(actor));
         }
@@ -143,16 +162,24 @@ impl Context {
         Ok(Some(actor))
     }
 
-    async fn start_order(self: &Arc<Self>, order: Order) -> Result<ActorRef<OrderMsg>, DomainError> {
+    async fn start_order(
+        self: &Arc<Self>,
+        order: Order,
+    ) -> Result<ActorRef<OrderMsg>, DomainError> {
         let actor = OrderActor {
             context: self.clone(),
         };
-        let (actor, _) = Actor::spawn(None, actor, order).await.map_err(spawn_failed)?;
+        let (actor, _) = Actor::spawn(None, actor, order)
+            .await
+            .map_err(spawn_failed)?;
         Ok(actor)
     }
 
     /// Starts the actor of an ad just created (or found open at start) and registers it.
-    pub async fn spawn_ad(&self, ad: crate::domain::ad::Ad) -> Result<ActorRef<AdMsg>, DomainError> {
+    pub async fn spawn_ad(
+        &self,
+        ad: crate::domain::ad::Ad,
+    ) -> Result<ActorRef<AdMsg>, DomainError> {
         let id = ad.id;
         let actor = AdActor {
             store: self.store.clone(),

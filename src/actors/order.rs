@@ -148,7 +148,12 @@ impl OrderActor {
         let actor = actor_for(order, request.caller)?;
         let step = order::transition(order.status, actor, request.action)?;
         let now = context.clock.now_ms();
-        let mut next = order.after(&step, request.action, request.caller.map(|c| c.user_id), now);
+        let mut next = order.after(
+            &step,
+            request.action,
+            request.caller.map(|c| c.user_id),
+            now,
+        );
         match request.action {
             Action::CallOperator => {
                 if let Some(dispute) = next.dispute.as_mut() {
@@ -193,7 +198,9 @@ impl OrderActor {
             }
         }
         match escrow {
-            EscrowMove::Release => context.read_model.count_completed([order.buyer_id, order.seller_id]),
+            EscrowMove::Release => context
+                .read_model
+                .count_completed([order.buyer_id, order.seller_id]),
             EscrowMove::Refund => {
                 if let Some(ad) = context.ads.resident(order.ad_id).await {
                     let _ = ad.cast(AdMsg::Restore {
@@ -226,8 +233,16 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
     match escrow {
         EscrowMove::Hold => {}
         EscrowMove::Release => {
-            ops.push(money(order.seller_id, "escrow_release", WalletDelta::debit_frozen(amount)));
-            ops.push(money(order.buyer_id, "escrow_receive", WalletDelta::credit(amount)));
+            ops.push(money(
+                order.seller_id,
+                "escrow_release",
+                WalletDelta::debit_frozen(amount),
+            ));
+            ops.push(money(
+                order.buyer_id,
+                "escrow_receive",
+                WalletDelta::credit(amount),
+            ));
             ops.push(Op::CountCompleted {
                 user_ids: [order.buyer_id, order.seller_id],
             });
@@ -236,7 +251,11 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
             // A withdrawal's escrow came from the seller's balance; a deposit's from the sell
             // ad's reserve, to which it returns (or to the maker, if the ad has closed).
             if order.side == Side::Withdraw {
-                ops.push(money(order.seller_id, "escrow_refund", WalletDelta::unfreeze(amount)));
+                ops.push(money(
+                    order.seller_id,
+                    "escrow_refund",
+                    WalletDelta::unfreeze(amount),
+                ));
             }
             ops.push(Op::ReturnCapacity {
                 ad_id: order.ad_id,
@@ -260,5 +279,6 @@ fn record_transition(order: &Order, action: Action) {
         (_, OrderStatus::Disputed) => "disputed",
         (_, OrderStatus::Pending) => "updated",
     };
-    metrics::counter!("p2p_order_transitions_total", "transition" => name, "side" => side).increment(1);
+    metrics::counter!("p2p_order_transitions_total", "transition" => name, "side" => side)
+        .increment(1);
 }

@@ -16,13 +16,22 @@ use crate::store::{Commit, Receipt, Store};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
     /// §7 step 4 for the seller of a withdrawal.
-    Withdrawal { amount: Kopecks, min_deposit: Kopecks },
+    Withdrawal {
+        amount: Kopecks,
+        min_deposit: Kopecks,
+    },
     /// §7 step 4 for the taker of a deposit.
     DepositTaker,
     /// A maker reserving a sell ad's amount: a withdrawal's prerequisites but for the count.
-    SellAd { amount: Kopecks, min_deposit: Kopecks },
+    SellAd {
+        amount: Kopecks,
+        min_deposit: Kopecks,
+    },
     /// A platform transaction (only a bet can fail).
-    Transaction { kind: TransactionKind, amount: Kopecks },
+    Transaction {
+        kind: TransactionKind,
+        amount: Kopecks,
+    },
 }
 
 pub enum WalletMsg {

@@ -184,13 +184,20 @@ impl Ad {
     /// The rules every ad's terms obey.
     pub fn check_terms(&self) -> Result<(), DomainError> {
         if self.min_amount > self.max_amount {
-            return Err(DomainError::validation("min_amount must not exceed max_amount"));
+            return Err(DomainError::validation(
+                "min_amount must not exceed max_amount",
+            ));
         }
         if self.min_amount > self.total_amount {
-            return Err(DomainError::validation("min_amount must not exceed total_amount"));
+            return Err(DomainError::validation(
+                "min_amount must not exceed total_amount",
+            ));
         }
         if self.ad_type == AdType::Sell {
-            let missing = self.payment_methods.iter().find(|m| self.details_for(m).is_none());
+            let missing = self
+                .payment_methods
+                .iter()
+                .find(|m| self.details_for(m).is_none());
             if let Some(method) = missing {
                 return Err(DomainError::validation(format!(
                     "a sell ad needs payment_details for {method}"
@@ -236,11 +243,23 @@ mod tests {
         let mut paused = ad();
         paused.status = AdStatus::Paused;
         // Every check would fail; the status is reported first.
-        assert_eq!(paused.check_take(7, 1, "cash", 0), Err(ErrorCode::AdNotActive));
+        assert_eq!(
+            paused.check_take(7, 1, "cash", 0),
+            Err(ErrorCode::AdNotActive)
+        );
         assert_eq!(ad().check_take(7, 1, "cash", 0), Err(ErrorCode::OwnAd));
-        assert_eq!(ad().check_take(8, 1, "cash", 0), Err(ErrorCode::InvalidPaymentMethod));
-        assert_eq!(ad().check_take(8, 1, "card", 0), Err(ErrorCode::AmountTooLow));
-        assert_eq!(ad().check_take(8, 500_001, "card", 0), Err(ErrorCode::AmountTooHigh));
+        assert_eq!(
+            ad().check_take(8, 1, "cash", 0),
+            Err(ErrorCode::InvalidPaymentMethod)
+        );
+        assert_eq!(
+            ad().check_take(8, 1, "card", 0),
+            Err(ErrorCode::AmountTooLow)
+        );
+        assert_eq!(
+            ad().check_take(8, 500_001, "card", 0),
+            Err(ErrorCode::AmountTooHigh)
+        );
         assert_eq!(
             ad().check_take(8, 400_000, "card", 300_000),
             Err(ErrorCode::AmountExceedsAvailable)
@@ -279,15 +298,24 @@ mod tests {
             min_amount: Some(600_000),
             ..AdPatch::default()
         };
-        assert_eq!(ad().patched(&inverted).unwrap_err().code, ErrorCode::ValidationError);
+        assert_eq!(
+            ad().patched(&inverted).unwrap_err().code,
+            ErrorCode::ValidationError
+        );
         let closing = AdPatch {
             status: Some(AdStatus::Closed),
             ..AdPatch::default()
         };
-        assert_eq!(ad().patched(&closing).unwrap_err().code, ErrorCode::ValidationError);
+        assert_eq!(
+            ad().patched(&closing).unwrap_err().code,
+            ErrorCode::ValidationError
+        );
         let mut closed = ad();
         closed.status = AdStatus::Closed;
-        assert_eq!(closed.patched(&AdPatch::default()).unwrap_err().code, ErrorCode::AdNotActive);
+        assert_eq!(
+            closed.patched(&AdPatch::default()).unwrap_err().code,
+            ErrorCode::AdNotActive
+        );
     }
 
     #[test]
@@ -298,6 +326,9 @@ mod tests {
         let details = serde_json::json!({"card": {"card_number": "2200 1234 5678 9012"}, "sbp": {"phone": "+7 900"}});
         sell.payment_details = details.as_object().cloned();
         assert!(sell.check_terms().is_ok());
-        assert_eq!(sell.details_for("sbp"), Some(serde_json::json!({"phone": "+7 900"})));
+        assert_eq!(
+            sell.details_for("sbp"),
+            Some(serde_json::json!({"phone": "+7 900"}))
+        );
     }
 }

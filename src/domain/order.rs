@@ -197,7 +197,11 @@ impl Transition {
 /// Who may act is checked before the status, so a party asking for what only the other party may
 /// do always hears `FORBIDDEN`, whatever the status; the right party at the wrong time hears
 /// `INVALID_ORDER_STATUS`.
-pub fn transition(status: OrderStatus, actor: Actor, action: Action) -> Result<Transition, ErrorCode> {
+pub fn transition(
+    status: OrderStatus,
+    actor: Actor,
+    action: Action,
+) -> Result<Transition, ErrorCode> {
     use Action::*;
     use OrderStatus::*;
     let allowed_actor = match action {
@@ -290,7 +294,13 @@ impl Order {
     }
 
     /// The order after `transition` commits at `now`, done by `actor_id` (None for the system).
-    pub fn after(&self, step: &Transition, action: Action, actor_id: Option<i64>, now: Millis) -> Order {
+    pub fn after(
+        &self,
+        step: &Transition,
+        action: Action,
+        actor_id: Option<i64>,
+        now: Millis,
+    ) -> Order {
         let mut next = self.clone();
         next.status = step.to;
         match step.to {
@@ -360,23 +370,78 @@ mod tests {
         use Action::*;
         use OrderStatus::*;
         vec![
-            (Pending, Actor::Buyer, ConfirmPaid, Transition::hold(PaidByBuyer)),
-            (PaidByBuyer, Actor::Seller, ConfirmReceived, Transition::release()),
-            (Disputed, Actor::Seller, ConfirmReceived, Transition::release()),
-            (Pending, Actor::Buyer, Cancel, Transition::refund(CancelReason::Buyer)),
-            (Pending, Actor::Seller, Cancel, Transition::refund(CancelReason::Seller)),
-            (PaidByBuyer, Actor::Buyer, Cancel, Transition::refund(CancelReason::Buyer)),
-            (PaidByBuyer, Actor::Buyer, CallOperator, Transition::hold(Disputed)),
-            (PaidByBuyer, Actor::Seller, CallOperator, Transition::hold(Disputed)),
-            (Disputed, Actor::Operator, Resolve(Resolution::Release), Transition::release()),
+            (
+                Pending,
+                Actor::Buyer,
+                ConfirmPaid,
+                Transition::hold(PaidByBuyer),
+            ),
+            (
+                PaidByBuyer,
+                Actor::Seller,
+                ConfirmReceived,
+                Transition::release(),
+            ),
+            (
+                Disputed,
+                Actor::Seller,
+                ConfirmReceived,
+                Transition::release(),
+            ),
+            (
+                Pending,
+                Actor::Buyer,
+                Cancel,
+                Transition::refund(CancelReason::Buyer),
+            ),
+            (
+                Pending,
+                Actor::Seller,
+                Cancel,
+                Transition::refund(CancelReason::Seller),
+            ),
+            (
+                PaidByBuyer,
+                Actor::Buyer,
+                Cancel,
+                Transition::refund(CancelReason::Buyer),
+            ),
+            (
+                PaidByBuyer,
+                Actor::Buyer,
+                CallOperator,
+                Transition::hold(Disputed),
+            ),
+            (
+                PaidByBuyer,
+                Actor::Seller,
+                CallOperator,
+                Transition::hold(Disputed),
+            ),
+            (
+                Disputed,
+                Actor::Operator,
+                Resolve(Resolution::Release),
+                Transition::release(),
+            ),
             (
                 Disputed,
                 Actor::Operator,
                 Resolve(Resolution::Refund),
                 Transition::refund(CancelReason::Operator),
             ),
-            (Pending, Actor::System, Expire, Transition::refund(CancelReason::Timeout)),
-            (Pending, Actor::Seller, UpdatePaymentDetails, Transition::hold(Pending)),
+            (
+                Pending,
+                Actor::System,
+                Expire,
+                Transition::refund(CancelReason::Timeout),
+            ),
+            (
+                Pending,
+                Actor::Seller,
+                UpdatePaymentDetails,
+                Transition::hold(Pending),
+            ),
         ]
     }
 
@@ -397,7 +462,10 @@ mod tests {
         for status in STATUSES {
             for actor in ACTORS {
                 for action in ACTIONS {
-                    if allowed.iter().any(|(s, a, x, _)| (*s, *a, *x) == (status, actor, action)) {
+                    if allowed
+                        .iter()
+                        .any(|(s, a, x, _)| (*s, *a, *x) == (status, actor, action))
+                    {
                         continue;
                     }
                     let refusal = transition(status, actor, action);

@@ -148,7 +148,11 @@ pub fn mask_card_numbers(text: &str) -> String {
             for c in run {
                 if c.is_ascii_digit() {
                     seen += 1;
-                    out.push(if seen <= 4 || seen > digits - 4 { *c } else { '*' });
+                    out.push(if seen <= 4 || seen > digits - 4 {
+                        *c
+                    } else {
+                        '*'
+                    });
                 } else {
                     out.push(*c);
                 }

@@ -125,7 +125,10 @@ impl Wallet {
         self.wagered += delta.wagered;
         self.active_withdrawals += delta.active_withdrawals;
         self.active_deposits += delta.active_deposits;
-        debug_assert!(self.available >= 0 && self.frozen >= 0, "wallet went negative: {self:?}");
+        debug_assert!(
+            self.available >= 0 && self.frozen >= 0,
+            "wallet went negative: {self:?}"
+        );
     }
 
     /// The prerequisites of selling `amount` from this wallet (a withdrawal or a sell ad).
@@ -152,7 +155,11 @@ impl Wallet {
     }
 
     /// Whether a platform transaction may apply (only a bet can fail).
-    pub fn check_transaction(&self, kind: TransactionKind, amount: Kopecks) -> Result<(), ErrorCode> {
+    pub fn check_transaction(
+        &self,
+        kind: TransactionKind,
+        amount: Kopecks,
+    ) -> Result<(), ErrorCode> {
         if kind == TransactionKind::Bet && self.available < amount {
             return Err(ErrorCode::InsufficientBalance);
         }
@@ -196,7 +203,10 @@ mod tests {
             active_withdrawals: 1,
             ..Wallet::default()
         };
-        assert_eq!(broke.check_withdrawal(1, 100_000), Err(ErrorCode::MinDepositRequired));
+        assert_eq!(
+            broke.check_withdrawal(1, 100_000),
+            Err(ErrorCode::MinDepositRequired)
+        );
         let unwagered = Wallet {
             deposits_total: 100_000,
             ..broke
@@ -209,12 +219,18 @@ mod tests {
             wagered: 10,
             ..unwagered
         };
-        assert_eq!(busy.check_withdrawal(1, 100_000), Err(ErrorCode::ActiveWithdrawOrderExists));
+        assert_eq!(
+            busy.check_withdrawal(1, 100_000),
+            Err(ErrorCode::ActiveWithdrawOrderExists)
+        );
         let idle = Wallet {
             active_withdrawals: 0,
             ..busy
         };
-        assert_eq!(idle.check_withdrawal(1, 100_000), Err(ErrorCode::SellerInsufficientBalance));
+        assert_eq!(
+            idle.check_withdrawal(1, 100_000),
+            Err(ErrorCode::SellerInsufficientBalance)
+        );
         assert_eq!(funded().check_withdrawal(500_000, 100_000), Ok(()));
     }
 
@@ -225,7 +241,10 @@ mod tests {
             assert_eq!(wallet.check_deposit_taker(), Ok(()));
             wallet.active_deposits += 1;
         }
-        assert_eq!(wallet.check_deposit_taker(), Err(ErrorCode::ActiveOrderLimit));
+        assert_eq!(
+            wallet.check_deposit_taker(),
+            Err(ErrorCode::ActiveOrderLimit)
+        );
     }
 
     #[test]

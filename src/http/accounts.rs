@@ -20,12 +20,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/users/{id}", get(user))
         .route("/api/v1/admin/users", post(create_user))
-        .route("/api/v1/admin/users/{id}/transactions", post(post_transaction))
+        .route(
+            "/api/v1/admin/users/{id}/transactions",
+            post(post_transaction),
+        )
         .route("/api/v1/admin/audit", get(audit))
 }
 
 #[tracing::instrument(skip_all)]
-async fn me(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<Value>> {
+async fn me(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> ApiResult<Json<Value>> {
     let (user, wallet) = state.market.me(caller).await?;
     Ok(Json(views::me(&user, &wallet)))
 }
@@ -51,10 +57,12 @@ async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let role = match body.role.as_deref() {
         None => Role::User,
-        Some(role) => Role::parse(role).ok_or_else(|| DomainError::validation("role must be user or operator"))?,
+        Some(role) => Role::parse(role)
+            .ok_or_else(|| DomainError::validation("role must be user or operator"))?,
     };
     let (user, token) = state.market.create_user(&body.name, role).await?;
-    let body = json!({"id": user.id, "name": user.name, "role": user.role.as_str(), "token": token});
+    let body =
+        json!({"id": user.id, "name": user.name, "role": user.role.as_str(), "token": token});
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -83,7 +91,11 @@ async fn post_transaction(
         wagering_multiplier: body.wagering_multiplier,
     };
     let (view, replayed) = state.market.post_transaction(id, request).await?;
-    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, Json(serde_json::to_value(view).unwrap_or_default())))
 }
 

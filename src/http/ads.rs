@@ -36,12 +36,20 @@ struct ListParams {
 }
 
 fn parse<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DomainError> {
-    parse(value).ok_or_else(|| DomainError::validation(format!("{field} has an unknown value {value:?}")))
+    parse(value)
+        .ok_or_else(|| DomainError::validation(format!("{field} has an unknown value {value:?}")))
 }
 
 #[tracing::instrument(skip_all)]
-async fn list(State(state): State<AppState>, AppQuery(params): AppQuery<ListParams>) -> ApiResult<Json<Value>> {
-    let ad_type = parse("type", params.ad_type.as_deref().unwrap_or("buy"), AdType::parse)?;
+async fn list(
+    State(state): State<AppState>,
+    AppQuery(params): AppQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
+    let ad_type = parse(
+        "type",
+        params.ad_type.as_deref().unwrap_or("buy"),
+        AdType::parse,
+    )?;
     let sort_by = match params.sort_by.as_deref() {
         Some(sort) => parse("sort_by", sort, SortBy::parse)?,
         None => SortBy::BestPrice,
@@ -132,14 +140,22 @@ async fn update(
         max_amount: body.max_amount,
         payment_methods: body.payment_methods,
         terms: body.terms,
-        status: body.status.as_deref().map(|s| parse("status", s, AdStatus::parse)).transpose()?,
+        status: body
+            .status
+            .as_deref()
+            .map(|s| parse("status", s, AdStatus::parse))
+            .transpose()?,
     };
     let (ad, maker) = state.market.patch_ad(caller, id, patch).await?;
     Ok(Json(views::ad(&ad, &maker)))
 }
 
 #[tracing::instrument(skip_all, fields(ad_id = id))]
-async fn close(State(state): State<AppState>, Authenticated(caller): Authenticated, Id(id): Id) -> ApiResult<Json<Value>> {
+async fn close(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Id(id): Id,
+) -> ApiResult<Json<Value>> {
     let (ad, maker) = state.market.close_ad(caller, id).await?;
     Ok(Json(views::ad(&ad, &maker)))
 }

@@ -28,11 +28,22 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         Unauthorized => StatusCode::UNAUTHORIZED,
         Forbidden => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
-        AdNotActive | ActiveWithdrawOrderExists | ActiveOrderLimit | InvalidOrderStatus
-        | AlreadyRated | IdempotencyKeyReused | DuplicateReference => StatusCode::CONFLICT,
+        AdNotActive
+        | ActiveWithdrawOrderExists
+        | ActiveOrderLimit
+        | InvalidOrderStatus
+        | AlreadyRated
+        | IdempotencyKeyReused
+        | DuplicateReference => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        OwnAd | MinDepositRequired | WageringRequirementNotMet | SellerInsufficientBalance
-        | InsufficientBalance | AmountTooLow | AmountTooHigh | AmountExceedsAvailable
+        OwnAd
+        | MinDepositRequired
+        | WageringRequirementNotMet
+        | SellerInsufficientBalance
+        | InsufficientBalance
+        | AmountTooLow
+        | AmountTooHigh
+        | AmountExceedsAvailable
         | InvalidPaymentMethod => StatusCode::UNPROCESSABLE_ENTITY,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -52,9 +63,10 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"code": code.as_str(), "message": self.0.message}});
         let mut response = (status, Json(body)).into_response();
         if matches!(code, ErrorCode::RateLimited | ErrorCode::Overloaded) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
         }
         response
     }

@@ -1,10 +1,10 @@
 //! Extractors that answer malformed input in the app's error format, and bearer-token auth.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::body::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -20,15 +20,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection: BytesRejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError(ErrorCode::PayloadTooLarge.into())
-                } else {
-                    ApiError(DomainError::validation("the request body could not be read"))
-                }
-            })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError(ErrorCode::PayloadTooLarge.into())
+                    } else {
+                        ApiError(DomainError::validation(
+                            "the request body could not be read",
+                        ))
+                    }
+                })?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             &b"{}"[..]
         } else {
@@ -78,7 +81,11 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError(ErrorCode::Unauthorized.into()))?;
@@ -91,7 +98,10 @@ pub struct Authenticated(pub Caller);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match principal(parts, state).await? {
             Principal::User(caller) => {
                 tracing::Span::current().record("user_id", caller.user_id);
@@ -111,10 +121,16 @@ pub struct Operator(pub Caller);
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
         if caller.role != crate::domain::Role::Operator {
-            return Err(ApiError(DomainError::new(ErrorCode::Forbidden, "Operators only")));
+            return Err(ApiError(DomainError::new(
+                ErrorCode::Forbidden,
+                "Operators only",
+            )));
         }
         Ok(Operator(caller))
     }
@@ -126,10 +142,16 @@ pub struct Admin;
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match principal(parts, state).await? {
             Principal::Admin => Ok(Admin),
-            Principal::User(_) => Err(ApiError(DomainError::new(ErrorCode::Forbidden, "Admin only"))),
+            Principal::User(_) => Err(ApiError(DomainError::new(
+                ErrorCode::Forbidden,
+                "Admin only",
+            ))),
         }
     }
 }
@@ -145,7 +167,9 @@ pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiEr
         ))));
     }
     if offset < 0 {
-        return Err(ApiError(DomainError::validation("offset must not be negative")));
+        return Err(ApiError(DomainError::validation(
+            "offset must not be negative",
+        )));
     }
     Ok((limit, offset))
 }

@@ -87,7 +87,8 @@ async fn observe(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("route", route), ("method", method), ("status", status)];
     metrics::counter!("p2p_http_requests_total", &labels).increment(1);
-    metrics::histogram!("p2p_http_request_duration_seconds", &labels[..2]).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("p2p_http_request_duration_seconds", &labels[..2])
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -103,7 +104,11 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.market.store().ping().await {
         Json(json!({"status": "ready"})).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unreachable"}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "database unreachable"})),
+        )
+            .into_response()
     }
 }
 

@@ -37,7 +37,9 @@ async fn disputes(
     let open = match params.status.as_deref() {
         None | Some("open") => true,
         Some("resolved") => false,
-        Some(other) => return Err(DomainError::validation(format!("unknown status {other:?}")).into()),
+        Some(other) => {
+            return Err(DomainError::validation(format!("unknown status {other:?}")).into());
+        }
     };
     let (limit, offset) = page(params.limit, params.offset)?;
     let (orders, total) = state.market.disputes(open, limit, offset).await?;

@@ -19,12 +19,21 @@ use crate::market::NewOrder;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/p2p/orders", get(list).post(create))
-        .route("/api/v1/p2p/orders/{id}", get(show).patch(update_payment_details))
+        .route(
+            "/api/v1/p2p/orders/{id}",
+            get(show).patch(update_payment_details),
+        )
         .route("/api/v1/p2p/orders/{id}/confirm-paid", post(confirm_paid))
-        .route("/api/v1/p2p/orders/{id}/confirm-received", post(confirm_received))
+        .route(
+            "/api/v1/p2p/orders/{id}/confirm-received",
+            post(confirm_received),
+        )
         .route("/api/v1/p2p/orders/{id}/cancel", post(cancel))
         .route("/api/v1/p2p/orders/{id}/call-operator", post(call_operator))
-        .route("/api/v1/p2p/orders/{id}/messages", get(messages).post(post_message))
+        .route(
+            "/api/v1/p2p/orders/{id}/messages",
+            get(messages).post(post_message),
+        )
         .route("/api/v1/p2p/orders/{id}/rate", post(rate))
 }
 
@@ -74,21 +83,33 @@ async fn list(
     let status = params
         .status
         .as_deref()
-        .map(|s| OrderStatus::parse(s).ok_or_else(|| DomainError::validation(format!("unknown status {s:?}"))))
+        .map(|s| {
+            OrderStatus::parse(s)
+                .ok_or_else(|| DomainError::validation(format!("unknown status {s:?}")))
+        })
         .transpose()?;
     let side = params
         .side
         .as_deref()
-        .map(|s| Side::parse(s).ok_or_else(|| DomainError::validation(format!("unknown side {s:?}"))))
+        .map(|s| {
+            Side::parse(s).ok_or_else(|| DomainError::validation(format!("unknown side {s:?}")))
+        })
         .transpose()?;
     let (limit, offset) = page(params.limit, params.offset)?;
-    let (orders, total) = state.market.orders(caller, status, side, limit, offset).await?;
+    let (orders, total) = state
+        .market
+        .orders(caller, status, side, limit, offset)
+        .await?;
     let items = orders.iter().map(views::order).collect();
     Ok(Json(views::page(items, total, limit, offset)))
 }
 
 #[tracing::instrument(skip_all, fields(order_id = id))]
-async fn show(State(state): State<AppState>, Authenticated(caller): Authenticated, Id(id): Id) -> ApiResult<Json<Value>> {
+async fn show(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Id(id): Id,
+) -> ApiResult<Json<Value>> {
     let order = state.market.order(caller, id).await?;
     Ok(Json(views::order(&order)))
 }
@@ -121,7 +142,11 @@ async fn update_payment_details(
 }
 
 #[tracing::instrument(skip_all, fields(order_id = id))]
-async fn confirm_paid(State(state): State<AppState>, Authenticated(caller): Authenticated, Id(id): Id) -> ApiResult<Json<Value>> {
+async fn confirm_paid(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Id(id): Id,
+) -> ApiResult<Json<Value>> {
     act(&state, id, Request::by(caller, Action::ConfirmPaid)).await
 }
 
@@ -135,7 +160,11 @@ async fn confirm_received(
 }
 
 #[tracing::instrument(skip_all, fields(order_id = id))]
-async fn cancel(State(state): State<AppState>, Authenticated(caller): Authenticated, Id(id): Id) -> ApiResult<Json<Value>> {
+async fn cancel(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Id(id): Id,
+) -> ApiResult<Json<Value>> {
     act(&state, id, Request::by(caller, Action::Cancel)).await
 }
 
@@ -215,6 +244,12 @@ async fn rate(
     Id(id): Id,
     AppJson(body): AppJson<RateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let rating = state.market.rate(caller, id, body.rating, body.comment).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::to_value(rating).unwrap_or_default())))
+    let rating = state
+        .market
+        .rate(caller, id, body.rating, body.comment)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(rating).unwrap_or_default()),
+    ))
 }

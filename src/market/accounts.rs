@@ -49,7 +49,11 @@ impl From<TransactionRecord> for TransactionView {
 
 impl Market {
     /// Creates a user and their empty wallet; answers the user and their token, shown only now.
-    pub async fn create_user(&self, name: &str, role: Role) -> Result<(UserRecord, String), DomainError> {
+    pub async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> Result<(UserRecord, String), DomainError> {
         let name = validate::text("name", name, 1, validate::MAX_NAME_CHARS)?;
         let token = new_token();
         let receipt = self
@@ -80,8 +84,15 @@ impl Market {
         request: NewTransaction,
     ) -> Result<(TransactionView, bool), DomainError> {
         let amount = validate::amount("amount", request.amount)?;
-        let reference = validate::text("reference", &request.reference, 1, validate::MAX_REFERENCE_CHARS)?;
-        let multiplier = request.wagering_multiplier.unwrap_or(DEFAULT_WAGERING_MULTIPLIER);
+        let reference = validate::text(
+            "reference",
+            &request.reference,
+            1,
+            validate::MAX_REFERENCE_CHARS,
+        )?;
+        let multiplier = request
+            .wagering_multiplier
+            .unwrap_or(DEFAULT_WAGERING_MULTIPLIER);
         if !(0..=MAX_WAGERING_MULTIPLIER).contains(&multiplier) {
             return Err(DomainError::validation(format!(
                 "wagering_multiplier must be 0 to {MAX_WAGERING_MULTIPLIER}"
@@ -132,7 +143,8 @@ impl Market {
         .await?;
         match outcome {
             Ok(receipt) => {
-                metrics::counter!("p2p_wallet_transactions_total", "kind" => request.kind.as_str()).increment(1);
+                metrics::counter!("p2p_wallet_transactions_total", "kind" => request.kind.as_str())
+                    .increment(1);
                 let view = TransactionView {
                     id: receipt.first_id(),
                     user_id,

@@ -32,13 +32,20 @@ pub struct NewAd {
 /// Trading is for users; operators judge trades and take no part in them.
 pub(super) fn require_trader(caller: Caller) -> Result<(), DomainError> {
     if caller.role != Role::User {
-        return Err(DomainError::new(ErrorCode::Forbidden, "Operators do not trade"));
+        return Err(DomainError::new(
+            ErrorCode::Forbidden,
+            "Operators do not trade",
+        ));
     }
     Ok(())
 }
 
 impl Market {
-    pub async fn create_ad(&self, caller: Caller, request: NewAd) -> Result<(Ad, Maker), DomainError> {
+    pub async fn create_ad(
+        &self,
+        caller: Caller,
+        request: NewAd,
+    ) -> Result<(Ad, Maker), DomainError> {
         require_trader(caller)?;
         let ad = self.validate_new_ad(caller, request)?;
         let context = &self.context;
@@ -105,7 +112,12 @@ impl Market {
                 validate::MAX_PAYMENT_WINDOW_SECONDS
             )));
         }
-        let terms = validate::text("terms", request.terms.as_deref().unwrap_or(""), 0, validate::MAX_TERMS_CHARS)?;
+        let terms = validate::text(
+            "terms",
+            request.terms.as_deref().unwrap_or(""),
+            0,
+            validate::MAX_TERMS_CHARS,
+        )?;
         let payment_details = match (request.ad_type, &request.payment_details) {
             (AdType::Sell, Some(Value::Object(per_method))) => {
                 let mut checked = Map::new();
@@ -115,7 +127,10 @@ impl Market {
                             "payment_details.{method} is not one of the ad's payment_methods"
                         )));
                     }
-                    checked.insert(method.clone(), Value::Object(validate::payment_details(details)?));
+                    checked.insert(
+                        method.clone(),
+                        Value::Object(validate::payment_details(details)?),
+                    );
                 }
                 Some(checked)
             }
@@ -149,7 +164,12 @@ impl Market {
         Ok(ad)
     }
 
-    pub async fn patch_ad(&self, caller: Caller, ad_id: i64, patch: AdPatch) -> Result<(Ad, Maker), DomainError> {
+    pub async fn patch_ad(
+        &self,
+        caller: Caller,
+        ad_id: i64,
+        patch: AdPatch,
+    ) -> Result<(Ad, Maker), DomainError> {
         let actor = self.context.ad(ad_id).await?;
         let ad = ask(&actor, |reply| AdMsg::Update {
             maker_id: caller.user_id,
@@ -169,10 +189,9 @@ impl Market {
             reply,
         })
         .await??;
-        if ad.ad_type == AdType::Sell && released > 0 {
-            if let Some(wallet) = self.context.wallets.resident(ad.maker_id).await {
-                let _ = wallet.cast(WalletMsg::Touched);
-            }
+        let reserve_returned = ad.ad_type == AdType::Sell && released > 0;
+        if reserve_returned && let Some(wallet) = self.context.wallets.resident(ad.maker_id).await {
+            let _ = wallet.cast(WalletMsg::Touched);
         }
         self.with_maker(ad).await
     }

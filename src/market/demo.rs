@@ -37,7 +37,9 @@ pub async fn seed(market: &Market) -> Result<Option<DemoWorld>, DomainError> {
             role: Role::User,
         };
         let (buy, _) = market.create_ad(caller, ad(AdType::Buy, price, i)).await?;
-        let (sell, _) = market.create_ad(caller, ad(AdType::Sell, price + 60, i)).await?;
+        let (sell, _) = market
+            .create_ad(caller, ad(AdType::Sell, price + 60, i))
+            .await?;
         if i == 0 {
             (buy_ad_id, sell_ad_id) = (buy.id, sell.id);
         }
@@ -49,7 +51,9 @@ pub async fn seed(market: &Market) -> Result<Option<DemoWorld>, DomainError> {
         fund(market, user.id, 1_000_000, &format!("demo-player-{i}")).await?;
         players.push((name.to_string(), token));
     }
-    let (_, operator_token) = market.create_user("Oleg (operator)", Role::Operator).await?;
+    let (_, operator_token) = market
+        .create_user("Oleg (operator)", Role::Operator)
+        .await?;
     Ok(Some(DemoWorld {
         makers,
         players,
@@ -59,7 +63,12 @@ pub async fn seed(market: &Market) -> Result<Option<DemoWorld>, DomainError> {
     }))
 }
 
-async fn fund(market: &Market, user_id: i64, amount: i64, reference: &str) -> Result<(), DomainError> {
+async fn fund(
+    market: &Market,
+    user_id: i64,
+    amount: i64,
+    reference: &str,
+) -> Result<(), DomainError> {
     let deposit = NewTransaction {
         kind: TransactionKind::Deposit,
         amount,
@@ -93,7 +102,8 @@ impl DemoWorld {
     /// What to print: who is who, and curl lines to try.
     pub fn describe(&self, address: SocketAddr, admin_token: &str) -> String {
         let base = format!("http://{address}");
-        let mut out = String::from("\nDemo market ready.\n\nMakers (each has a buy ad and a sell ad):\n");
+        let mut out =
+            String::from("\nDemo market ready.\n\nMakers (each has a buy ad and a sell ad):\n");
         for (name, token) in &self.makers {
             let _ = writeln!(out, "  {name:<16} {token}");
         }
@@ -101,10 +111,17 @@ impl DemoWorld {
         for (name, token) in &self.players {
             let _ = writeln!(out, "  {name:<16} {token}");
         }
-        let _ = writeln!(out, "Operator:\n  {:<16} {}", self.operator.0, self.operator.1);
+        let _ = writeln!(
+            out,
+            "Operator:\n  {:<16} {}",
+            self.operator.0, self.operator.1
+        );
         let _ = writeln!(out, "Admin token:\n  {admin_token}\n");
         let player = &self.players[0].1;
-        let _ = writeln!(out, "Browse the buy ads:\n  curl -s '{base}/api/v1/p2p/ads?type=buy&fiat_currency=RUB&limit=20&offset=0'\n");
+        let _ = writeln!(
+            out,
+            "Browse the buy ads:\n  curl -s '{base}/api/v1/p2p/ads?type=buy&fiat_currency=RUB&limit=20&offset=0'\n"
+        );
         let _ = writeln!(
             out,
             "Withdraw 3,000 RUB by selling to a buy ad:\n  curl -s -X POST {base}/api/v1/p2p/orders -H 'Authorization: Bearer {player}' \\\n    -H 'Content-Type: application/json' \\\n    -d '{{\"ad_id\": {}, \"usdt_amount\": 300000, \"payment_method\": \"card\", \"payment_details\": {{\"card_number\": \"2200 1234 5678 9012\"}}}}'\n",
@@ -115,7 +132,10 @@ impl DemoWorld {
             "Deposit by buying from a sell ad:\n  curl -s -X POST {base}/api/v1/p2p/orders -H 'Authorization: Bearer {player}' \\\n    -H 'Content-Type: application/json' -d '{{\"ad_id\": {}, \"usdt_amount\": 200000, \"payment_method\": \"sbp\"}}'\n",
             self.sell_ad_id
         );
-        let _ = writeln!(out, "Your account:\n  curl -s {base}/api/v1/me -H 'Authorization: Bearer {player}'");
+        let _ = writeln!(
+            out,
+            "Your account:\n  curl -s {base}/api/v1/me -H 'Authorization: Bearer {player}'"
+        );
         out
     }
 }

@@ -53,7 +53,11 @@ impl Market {
     /// Opens the store and rebuilds every actor from it: open ads (and the listing), and active
     /// orders, whose timers re-arm; orders whose payment window ended while the service was down
     /// expire at once.
-    pub async fn start(config: Config, admin_token: &str, clock: Clock) -> Result<Arc<Market>, OpenError> {
+    pub async fn start(
+        config: Config,
+        admin_token: &str,
+        clock: Clock,
+    ) -> Result<Arc<Market>, OpenError> {
         let store = Store::open(&config).await?;
         let context = Arc::new(Context {
             store,
@@ -69,7 +73,10 @@ impl Market {
             admin_token_hash: token_hash(admin_token),
             principals: DashMap::new(),
         });
-        market.rebuild().await.map_err(|e| OpenError::Rebuild(e.to_string()))?;
+        market
+            .rebuild()
+            .await
+            .map_err(|e| OpenError::Rebuild(e.to_string()))?;
         Ok(market)
     }
 
@@ -84,7 +91,10 @@ impl Market {
         let active = context.store.active_orders().await?;
         let overdue = active
             .iter()
-            .filter(|o| o.expires_at <= context.clock.now_ms() && o.status == crate::domain::order::OrderStatus::Pending)
+            .filter(|o| {
+                o.expires_at <= context.clock.now_ms()
+                    && o.status == crate::domain::order::OrderStatus::Pending
+            })
             .count();
         for order in active {
             context.spawn_order(order).await?;

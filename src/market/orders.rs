@@ -44,7 +44,11 @@ pub struct RatingView {
 impl Market {
     /// Takes an ad: holds its capacity, checks and freezes the seller's escrow, commits the order
     /// once, and only then settles the hold. A refusal at any step voids what was held.
-    pub async fn create_order(&self, caller: Caller, request: NewOrder) -> Result<Order, DomainError> {
+    pub async fn create_order(
+        &self,
+        caller: Caller,
+        request: NewOrder,
+    ) -> Result<Order, DomainError> {
         require_trader(caller)?;
         let amount = validate::amount("usdt_amount", request.usdt_amount)?;
         validate::payment_method(&request.payment_method)?;
@@ -64,7 +68,9 @@ impl Market {
             has_payment_details: details.is_some(),
         };
         let ad = ask(&ad_actor, |reply| AdMsg::Reserve(take, reply)).await??;
-        let committed = self.commit_new_order(caller, &ad, amount, &request.payment_method, details).await;
+        let committed = self
+            .commit_new_order(caller, &ad, amount, &request.payment_method, details)
+            .await;
         let _ = ad_actor.cast(AdMsg::Settle {
             hold,
             committed: committed.is_ok(),
@@ -142,16 +148,22 @@ impl Market {
                     amount,
                     min_deposit: context.config.min_deposit,
                 };
-                (rule, WalletDelta {
-                    active_withdrawals: 1,
-                    ..delta
-                })
+                (
+                    rule,
+                    WalletDelta {
+                        active_withdrawals: 1,
+                        ..delta
+                    },
+                )
             }
             // The escrow is already frozen: it moves from the sell ad's reserve to the order.
-            Side::Deposit => (Rule::DepositTaker, WalletDelta {
-                active_deposits: 1,
-                ..WalletDelta::default()
-            }),
+            Side::Deposit => (
+                Rule::DepositTaker,
+                WalletDelta {
+                    active_deposits: 1,
+                    ..WalletDelta::default()
+                },
+            ),
         };
         let wallet = context.wallet(caller.user_id).await?;
         let commit = Commit::new(ops);
@@ -219,7 +231,12 @@ impl Market {
         self.store().orders_page(filter, limit, offset).await
     }
 
-    pub async fn disputes(&self, open: bool, limit: i64, offset: i64) -> Result<(Vec<Order>, i64), DomainError> {
+    pub async fn disputes(
+        &self,
+        open: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Order>, i64), DomainError> {
         let filter = OrderFilter {
             disputes: Some(open),
             ..OrderFilter::default()
@@ -227,7 +244,12 @@ impl Market {
         self.store().orders_page(filter, limit, offset).await
     }
 
-    pub async fn post_message(&self, caller: Caller, order_id: i64, text: &str) -> Result<MessageRecord, DomainError> {
+    pub async fn post_message(
+        &self,
+        caller: Caller,
+        order_id: i64,
+        text: &str,
+    ) -> Result<MessageRecord, DomainError> {
         let order = self.stored_order(order_id).await?;
         let sender_role = match actor_for(&order, Some(caller))? {
             order::Actor::Buyer => "buyer",
@@ -279,7 +301,12 @@ impl Market {
         let ratee_id = match actor_for(&order, Some(caller))? {
             order::Actor::Buyer => order.seller_id,
             order::Actor::Seller => order.buyer_id,
-            _ => return Err(DomainError::new(ErrorCode::Forbidden, "Only the parties rate an order")),
+            _ => {
+                return Err(DomainError::new(
+                    ErrorCode::Forbidden,
+                    "Only the parties rate an order",
+                ));
+            }
         };
         if !(1..=5).contains(&rating) {
             return Err(DomainError::validation("rating must be 1 to 5"));
@@ -316,4 +343,3 @@ impl Market {
         })
     }
 }
-

@@ -149,7 +149,10 @@ async fn totals(pool: &SqlitePool) -> Result<Totals, DomainError> {
     );
     #[allow(clippy::type_complexity)]
     let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) =
-        sqlx::query_as(AssertSqlSafe(sql)).fetch_one(pool).await.map_err(read_error)?;
+        sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .map_err(read_error)?;
     Ok(Totals {
         users: row.0,
         available: row.1,

@@ -37,10 +37,16 @@ pub enum Op {
     /// Rewrites an ad's terms and status; refused once the ad is closed.
     UpdateAd(Box<Ad>),
     /// Closes an ad: its remaining capacity is released, a sell ad's reserve goes back to the maker.
-    CloseAd { ad_id: i64, now: Millis },
+    CloseAd {
+        ad_id: i64,
+        now: Millis,
+    },
     InsertOrder(Box<Order>),
     /// Takes `amount` of an ad's capacity for a new order.
-    TakeCapacity { ad_id: i64, amount: Kopecks },
+    TakeCapacity {
+        ad_id: i64,
+        amount: Kopecks,
+    },
     /// Gives a cancelled order's amount back: to the ad's capacity, or, if the ad is closed, to
     /// its released amount (and a sell ad's maker gets the escrow back).
     ReturnCapacity {
@@ -50,7 +56,10 @@ pub enum Op {
         now: Millis,
     },
     /// Writes the order's new state, only if its status is still `from` (the claim).
-    ClaimOrder { from: OrderStatus, order: Box<Order> },
+    ClaimOrder {
+        from: OrderStatus,
+        order: Box<Order>,
+    },
     /// Moves a wallet's balances (guarded never to go negative) with its ledger row.
     MoveMoney {
         user_id: i64,
@@ -87,7 +96,9 @@ pub enum Op {
         now: Millis,
     },
     /// Counts a completed order for both its parties.
-    CountCompleted { user_ids: [i64; 2] },
+    CountCompleted {
+        user_ids: [i64; 2],
+    },
 }
 
 /// The statements of one state change, committed all or nothing.
@@ -137,7 +148,11 @@ fn refused(code: ErrorCode) -> Failure {
 }
 
 /// Runs the committer until every sender is gone.
-pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job>, batch_max: usize) {
+pub(crate) async fn run(
+    mut conn: SqliteConnection,
+    mut jobs: mpsc::Receiver<Job>,
+    batch_max: usize,
+) {
     let mut batch = Vec::with_capacity(batch_max);
     while let Some(first) = jobs.recv().await {
         batch.push(first);
@@ -172,7 +187,10 @@ pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job
 
 fn store_error(error: &sqlx::Error) -> DomainError {
     tracing::error!(%error, "store failure");
-    DomainError::new(ErrorCode::Overloaded, "The store is unavailable, retry later")
+    DomainError::new(
+        ErrorCode::Overloaded,
+        "The store is unavailable, retry later",
+    )
 }
 
 async fn commit_batch(
@@ -229,7 +247,11 @@ async fn apply(conn: &mut SqliteConnection, commit: &Commit) -> Result<Receipt, 
 }
 
 /// Applies one op; returns the id of the row it inserted, if it inserts one.
-async fn apply_op(conn: &mut SqliteConnection, op: &Op, last: Option<i64>) -> Result<Option<i64>, Failure> {
+async fn apply_op(
+    conn: &mut SqliteConnection,
+    op: &Op,
+    last: Option<i64>,
+) -> Result<Option<i64>, Failure> {
     match op {
         Op::InsertUser {
             name,
@@ -373,10 +395,11 @@ async fn apply_op(conn: &mut SqliteConnection, op: &Op, last: Option<i64>) -> Re
             .execute(&mut *conn)
             .await?;
             if taken.rows_affected() == 0 {
-                let status: Option<String> = sqlx::query_scalar("SELECT status FROM ads WHERE id = ?")
-                    .bind(ad_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM ads WHERE id = ?")
+                        .bind(ad_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
                 return Err(refused(match status.as_deref() {
                     Some("closed") | None => ErrorCode::AdNotActive,
                     _ => ErrorCode::AmountExceedsAvailable,
@@ -465,7 +488,11 @@ async fn apply_op(conn: &mut SqliteConnection, op: &Op, last: Option<i64>) -> Re
             now,
             refusal,
         } => {
-            let refs = [resolve(*order, last), resolve(*ad, last), resolve(*tx, last)];
+            let refs = [
+                resolve(*order, last),
+                resolve(*ad, last),
+                resolve(*tx, last),
+            ];
             move_money(conn, *user_id, kind, delta, refs, *now, *refusal).await?;
             Ok(None)
         }

@@ -169,6 +169,8 @@ impl Store {
 /// A read that failed is the store's fault, never the caller's.
 pub(crate) fn read_error(error: sqlx::Error) -> DomainError {
     tracing::error!(%error, "store read failed");
-    DomainError::new(ErrorCode::Overloaded, "The store is unavailable, retry later")
+    DomainError::new(
+        ErrorCode::Overloaded,
+        "The store is unavailable, retry later",
+    )
 }
-

@@ -65,15 +65,26 @@ fn user_from(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
     })
 }
 
-pub async fn user_by_token(pool: &SqlitePool, hash: &str) -> Result<Option<UserRecord>, DomainError> {
+pub async fn user_by_token(
+    pool: &SqlitePool,
+    hash: &str,
+) -> Result<Option<UserRecord>, DomainError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE token_hash = ?");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(hash).fetch_optional(pool).await.map_err(read_error)?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(hash)
+        .fetch_optional(pool)
+        .await
+        .map_err(read_error)?;
     row.as_ref().map(user_from).transpose().map_err(read_error)
 }
 
 pub async fn user(pool: &SqlitePool, id: i64) -> Result<Option<UserRecord>, DomainError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await.map_err(read_error)?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(read_error)?;
     row.as_ref().map(user_from).transpose().map_err(read_error)
 }
 
@@ -81,8 +92,14 @@ pub async fn makers_of_open_ads(pool: &SqlitePool) -> Result<Vec<UserRecord>, Do
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT maker_id FROM ads WHERE status <> 'closed')"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.map_err(read_error)?;
-    rows.iter().map(user_from).collect::<Result<_, _>>().map_err(read_error)
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .map_err(read_error)?;
+    rows.iter()
+        .map(user_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)
 }
 
 pub async fn wallet(pool: &SqlitePool, user_id: i64) -> Result<Option<Wallet>, DomainError> {
@@ -153,14 +170,24 @@ fn ad_from(row: &SqliteRow) -> Result<Ad, sqlx::Error> {
 
 pub async fn ad(pool: &SqlitePool, id: i64) -> Result<Option<Ad>, DomainError> {
     let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await.map_err(read_error)?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(read_error)?;
     row.as_ref().map(ad_from).transpose().map_err(read_error)
 }
 
 pub async fn open_ads(pool: &SqlitePool) -> Result<Vec<Ad>, DomainError> {
     let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE status <> 'closed'");
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.map_err(read_error)?;
-    rows.iter().map(ad_from).collect::<Result<_, _>>().map_err(read_error)
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .map_err(read_error)?;
+    rows.iter()
+        .map(ad_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)
 }
 
 const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
@@ -176,7 +203,9 @@ fn order_from(row: &SqliteRow) -> Result<Order, sqlx::Error> {
     let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
     let dispute = match opened_at {
         Some(opened_at) => Some(Dispute {
-            opened_by: row.try_get::<Option<i64>, _>("dispute_opened_by")?.unwrap_or_default(),
+            opened_by: row
+                .try_get::<Option<i64>, _>("dispute_opened_by")?
+                .unwrap_or_default(),
             reason: row.try_get("dispute_reason")?,
             opened_at,
             resolution: row
@@ -216,7 +245,11 @@ fn order_from(row: &SqliteRow) -> Result<Order, sqlx::Error> {
 
 pub async fn order(pool: &SqlitePool, id: i64) -> Result<Option<Order>, DomainError> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await.map_err(read_error)?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(read_error)?;
     row.as_ref().map(order_from).transpose().map_err(read_error)
 }
 
@@ -224,8 +257,14 @@ pub async fn active_orders(pool: &SqlitePool) -> Result<Vec<Order>, DomainError>
     let sql = format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('pending', 'paid_by_buyer', 'disputed')"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.map_err(read_error)?;
-    rows.iter().map(order_from).collect::<Result<_, _>>().map_err(read_error)
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .map_err(read_error)?;
+    rows.iter()
+        .map(order_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)
 }
 
 fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: OrderFilter) {
@@ -269,9 +308,16 @@ pub async fn orders_page(
     } else {
         " ORDER BY id DESC"
     });
-    page.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    page.push(" LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
     let rows = page.build().fetch_all(pool).await.map_err(read_error)?;
-    let orders = rows.iter().map(order_from).collect::<Result<_, _>>().map_err(read_error)?;
+    let orders = rows
+        .iter()
+        .map(order_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)?;
     Ok((orders, total))
 }
 
@@ -286,7 +332,12 @@ fn message_from(row: &SqliteRow) -> Result<MessageRecord, sqlx::Error> {
     })
 }
 
-pub async fn messages(pool: &SqlitePool, order_id: i64, after_id: i64, limit: i64) -> Result<Vec<MessageRecord>, DomainError> {
+pub async fn messages(
+    pool: &SqlitePool,
+    order_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<MessageRecord>, DomainError> {
     let rows = sqlx::query(
         "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages \
          WHERE order_id = ? AND id > ? ORDER BY id ASC LIMIT ?",
@@ -297,7 +348,10 @@ pub async fn messages(pool: &SqlitePool, order_id: i64, after_id: i64, limit: i6
     .fetch_all(pool)
     .await
     .map_err(read_error)?;
-    rows.iter().map(message_from).collect::<Result<_, _>>().map_err(read_error)
+    rows.iter()
+        .map(message_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)
 }
 
 pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRecord>, DomainError> {
@@ -308,10 +362,16 @@ pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRecord>
     .fetch_optional(pool)
     .await
     .map_err(read_error)?;
-    row.as_ref().map(message_from).transpose().map_err(read_error)
+    row.as_ref()
+        .map(message_from)
+        .transpose()
+        .map_err(read_error)
 }
 
-pub async fn transaction_by_reference(pool: &SqlitePool, reference: &str) -> Result<Option<TransactionRecord>, DomainError> {
+pub async fn transaction_by_reference(
+    pool: &SqlitePool,
+    reference: &str,
+) -> Result<Option<TransactionRecord>, DomainError> {
     let row = sqlx::query(
         "SELECT id, user_id, kind, amount, reference, wagering_multiplier, created_at \
          FROM wallet_transactions WHERE reference = ?",

@@ -28,7 +28,9 @@ struct Cast {
 /// A fresh withdrawal order (a new seller each time) brought to `status`.
 async fn order_in(app: &TestApp, cast: &Cast, status: &str) -> (i64, User) {
     let seller = app.player("seller", 1_000_000).await;
-    let id = app.take(&seller, cast.ad_id, 100_000).await.expect(201)["id"].as_i64().unwrap();
+    let id = app.take(&seller, cast.ad_id, 100_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     if status != "pending" {
         app.step(&cast.maker, id, "confirm-paid").await.expect(200);
     }
@@ -56,16 +58,144 @@ fn token<'a>(who: Who, cast: &'a Cast, seller: &'a User) -> Option<&'a str> {
     }
 }
 
-const ORDER_ROUTES: &[(&str, Method, &str, &str, &[(Who, u16)])] = &[
-    ("read", Method::GET, "", "pending", &[(Buyer, 200), (Seller, 200), (Operator, 200), (Stranger, 404), (Anonymous, 401), (Admin, 403), (UnknownToken, 401)]),
-    ("update details", Method::PATCH, "", "pending", &[(Seller, 200), (Buyer, 403), (Operator, 403), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
-    ("confirm paid", Method::POST, "/confirm-paid", "pending", &[(Buyer, 200), (Seller, 403), (Operator, 403), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
-    ("confirm received", Method::POST, "/confirm-received", "paid_by_buyer", &[(Seller, 200), (Buyer, 403), (Operator, 403), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
-    ("cancel", Method::POST, "/cancel", "pending", &[(Buyer, 200), (Seller, 200), (Operator, 403), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
-    ("call operator", Method::POST, "/call-operator", "paid_by_buyer", &[(Buyer, 200), (Seller, 200), (Operator, 403), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
-    ("post message", Method::POST, "/messages", "pending", &[(Buyer, 201), (Seller, 201), (Operator, 201), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
-    ("read messages", Method::GET, "/messages", "pending", &[(Buyer, 200), (Seller, 200), (Operator, 200), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
-    ("rate", Method::POST, "/rate", "completed", &[(Buyer, 201), (Seller, 201), (Operator, 403), (Stranger, 404), (Anonymous, 401), (Admin, 403)]),
+/// A route on an order: its name, method, path after the order, the status the order must be
+/// in for the permitted callers to succeed, and the expected status for each caller.
+type OrderRoute = (
+    &'static str,
+    Method,
+    &'static str,
+    &'static str,
+    &'static [(Who, u16)],
+);
+
+const ORDER_ROUTES: &[OrderRoute] = &[
+    (
+        "read",
+        Method::GET,
+        "",
+        "pending",
+        &[
+            (Buyer, 200),
+            (Seller, 200),
+            (Operator, 200),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+            (UnknownToken, 401),
+        ],
+    ),
+    (
+        "update details",
+        Method::PATCH,
+        "",
+        "pending",
+        &[
+            (Seller, 200),
+            (Buyer, 403),
+            (Operator, 403),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
+    (
+        "confirm paid",
+        Method::POST,
+        "/confirm-paid",
+        "pending",
+        &[
+            (Buyer, 200),
+            (Seller, 403),
+            (Operator, 403),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
+    (
+        "confirm received",
+        Method::POST,
+        "/confirm-received",
+        "paid_by_buyer",
+        &[
+            (Seller, 200),
+            (Buyer, 403),
+            (Operator, 403),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
+    (
+        "cancel",
+        Method::POST,
+        "/cancel",
+        "pending",
+        &[
+            (Buyer, 200),
+            (Seller, 200),
+            (Operator, 403),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
+    (
+        "call operator",
+        Method::POST,
+        "/call-operator",
+        "paid_by_buyer",
+        &[
+            (Buyer, 200),
+            (Seller, 200),
+            (Operator, 403),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
+    (
+        "post message",
+        Method::POST,
+        "/messages",
+        "pending",
+        &[
+            (Buyer, 201),
+            (Seller, 201),
+            (Operator, 201),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
+    (
+        "read messages",
+        Method::GET,
+        "/messages",
+        "pending",
+        &[
+            (Buyer, 200),
+            (Seller, 200),
+            (Operator, 200),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
+    (
+        "rate",
+        Method::POST,
+        "/rate",
+        "completed",
+        &[
+            (Buyer, 201),
+            (Seller, 201),
+            (Operator, 403),
+            (Stranger, 404),
+            (Anonymous, 401),
+            (Admin, 403),
+        ],
+    ),
 ];
 
 fn body_for(suffix: &str) -> Option<Value> {
@@ -81,7 +211,9 @@ fn body_for(suffix: &str) -> Option<Value> {
 async fn order_routes_admit_only_their_parties_and_operators() {
     let app = spawn_app().await;
     let maker = app.player("maker", 0).await;
-    let ad_id = app.buy_ad(&maker, json!({"total_amount": 10_000_000})).await;
+    let ad_id = app
+        .buy_ad(&maker, json!({"total_amount": 10_000_000}))
+        .await;
     let cast = Cast {
         maker,
         stranger: app.player("stranger", 1_000_000).await,
@@ -92,12 +224,30 @@ async fn order_routes_admit_only_their_parties_and_operators() {
         for (who, expected) in cases.iter() {
             let (id, seller) = order_in(&app, &cast, status).await;
             let path = format!("/api/v1/p2p/orders/{id}{suffix}");
-            let body = if *method == Method::GET { None } else { body_for(suffix) };
-            let answer = app.call(method.clone(), &path, token(*who, &cast, &seller), body).await;
-            assert_eq!(answer.status.as_u16(), *expected, "{name} by {who:?}: {}", answer.body);
+            let body = if *method == Method::GET {
+                None
+            } else {
+                body_for(suffix)
+            };
+            let answer = app
+                .call(method.clone(), &path, token(*who, &cast, &seller), body)
+                .await;
+            assert_eq!(
+                answer.status.as_u16(),
+                *expected,
+                "{name} by {who:?}: {}",
+                answer.body
+            );
             // A stranger never learns that the order exists; its answer equals a missing order's.
             if *who == Stranger {
-                let missing = app.call(method.clone(), &format!("/api/v1/p2p/orders/999999{suffix}"), Some(&cast.stranger.token), body_for(suffix)).await;
+                let missing = app
+                    .call(
+                        method.clone(),
+                        &format!("/api/v1/p2p/orders/999999{suffix}"),
+                        Some(&cast.stranger.token),
+                        body_for(suffix),
+                    )
+                    .await;
                 assert_eq!(answer.body, missing.body);
             }
         }
@@ -109,20 +259,40 @@ async fn order_routes_admit_only_their_parties_and_operators() {
 async fn operator_routes_admit_only_operators() {
     let app = spawn_app().await;
     let maker = app.player("maker", 0).await;
-    let ad_id = app.buy_ad(&maker, json!({"total_amount": 10_000_000})).await;
+    let ad_id = app
+        .buy_ad(&maker, json!({"total_amount": 10_000_000}))
+        .await;
     let cast = Cast {
         maker,
         stranger: app.player("stranger", 0).await,
         operator: app.operator().await,
         ad_id,
     };
-    for (who, expected) in [(Operator, 200), (Buyer, 403), (Seller, 403), (Stranger, 403), (Anonymous, 401), (Admin, 403)] {
+    for (who, expected) in [
+        (Operator, 200),
+        (Buyer, 403),
+        (Seller, 403),
+        (Stranger, 403),
+        (Anonymous, 401),
+        (Admin, 403),
+    ] {
         let (id, seller) = order_in(&app, &cast, "disputed").await;
         let answer = app
-            .post(&format!("/api/v1/operator/orders/{id}/resolve"), token(who, &cast, &seller), json!({"resolution": "refund"}))
+            .post(
+                &format!("/api/v1/operator/orders/{id}/resolve"),
+                token(who, &cast, &seller),
+                json!({"resolution": "refund"}),
+            )
             .await;
-        assert_eq!(answer.status.as_u16(), expected, "resolve by {who:?}: {}", answer.body);
-        let list = app.get("/api/v1/operator/disputes", token(who, &cast, &seller)).await;
+        assert_eq!(
+            answer.status.as_u16(),
+            expected,
+            "resolve by {who:?}: {}",
+            answer.body
+        );
+        let list = app
+            .get("/api/v1/operator/disputes", token(who, &cast, &seller))
+            .await;
         assert_eq!(list.status.as_u16(), expected, "disputes by {who:?}");
     }
     app.assert_audit().await;
@@ -143,12 +313,25 @@ async fn ad_routes_admit_their_maker_for_changes_and_anyone_for_reads() {
         ("anonymous", None, 401),
     ] {
         let answer = app.post("/api/v1/p2p/ads", token, ad_body.clone()).await;
-        assert_eq!(answer.status.as_u16(), expected, "create by {who}: {}", answer.body);
+        assert_eq!(
+            answer.status.as_u16(),
+            expected,
+            "create by {who}: {}",
+            answer.body
+        );
     }
     let ad_id = app.buy_ad(&owner, json!({})).await;
     for (route, method, body) in [
-        (format!("/api/v1/p2p/ads/{ad_id}"), Method::PATCH, Some(json!({"price": 9700}))),
-        (format!("/api/v1/p2p/ads/{ad_id}/close"), Method::POST, Some(json!({}))),
+        (
+            format!("/api/v1/p2p/ads/{ad_id}"),
+            Method::PATCH,
+            Some(json!({"price": 9700})),
+        ),
+        (
+            format!("/api/v1/p2p/ads/{ad_id}/close"),
+            Method::POST,
+            Some(json!({})),
+        ),
     ] {
         for (who, token, expected) in [
             ("other user", Some(other.token.as_str()), 403),
@@ -158,7 +341,12 @@ async fn ad_routes_admit_their_maker_for_changes_and_anyone_for_reads() {
             ("owner", Some(owner.token.as_str()), 200),
         ] {
             let answer = app.call(method.clone(), &route, token, body.clone()).await;
-            assert_eq!(answer.status.as_u16(), expected, "{route} by {who}: {}", answer.body);
+            assert_eq!(
+                answer.status.as_u16(),
+                expected,
+                "{route} by {who}: {}",
+                answer.body
+            );
         }
     }
     for path in [
@@ -170,7 +358,12 @@ async fn ad_routes_admit_their_maker_for_changes_and_anyone_for_reads() {
     ] {
         app.get(&path, None).await.expect(200);
     }
-    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(metrics.status().as_u16(), 200);
 }
 
@@ -187,14 +380,35 @@ async fn account_and_admin_routes_admit_their_callers() {
         ("unknown token", Some("nope"), 401),
     ];
     for (who, token, expected) in cases {
-        assert_eq!(app.get("/api/v1/me", token).await.status.as_u16(), expected, "/me by {who}");
-        assert_eq!(app.get("/api/v1/p2p/orders", token).await.status.as_u16(), expected, "/orders by {who}");
+        assert_eq!(
+            app.get("/api/v1/me", token).await.status.as_u16(),
+            expected,
+            "/me by {who}"
+        );
+        assert_eq!(
+            app.get("/api/v1/p2p/orders", token).await.status.as_u16(),
+            expected,
+            "/orders by {who}"
+        );
     }
-    let me = app.get("/api/v1/me", Some(&operator.token)).await.expect(200);
+    let me = app
+        .get("/api/v1/me", Some(&operator.token))
+        .await
+        .expect(200);
     assert_eq!(me["role"], json!("operator"));
     let admin_calls = [
-        (Method::POST, "/api/v1/admin/users".to_string(), Some(json!({"name": "new"})), 201),
-        (Method::POST, format!("/api/v1/admin/users/{}/transactions", user.id), Some(json!({"kind": "deposit", "amount": 5, "reference": "authz"})), 201),
+        (
+            Method::POST,
+            "/api/v1/admin/users".to_string(),
+            Some(json!({"name": "new"})),
+            201,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/admin/users/{}/transactions", user.id),
+            Some(json!({"kind": "deposit", "amount": 5, "reference": "authz"})),
+            201,
+        ),
         (Method::GET, "/api/v1/admin/audit".to_string(), None, 200),
     ];
     for (method, path, body, success) in admin_calls {
@@ -205,7 +419,12 @@ async fn account_and_admin_routes_admit_their_callers() {
             ("admin", Some(ADMIN), success),
         ] {
             let answer = app.call(method.clone(), &path, token, body.clone()).await;
-            assert_eq!(answer.status.as_u16(), expected, "{path} by {who}: {}", answer.body);
+            assert_eq!(
+                answer.status.as_u16(),
+                expected,
+                "{path} by {who}: {}",
+                answer.body
+            );
         }
     }
     // Operators do not trade.
@@ -225,10 +444,20 @@ async fn payment_details_stay_with_the_parties() {
     let app = spawn_app().await;
     let maker = app.player("maker", 5_000_000).await;
     let sell_ad = app.sell_ad(&maker, json!({})).await;
-    let listed = app.get("/api/v1/p2p/ads?type=sell", None).await.expect(200).to_string();
+    let listed = app
+        .get("/api/v1/p2p/ads?type=sell", None)
+        .await
+        .expect(200)
+        .to_string();
     let single = app.ad_json(sell_ad).await.to_string();
     for public in [listed, single] {
-        assert!(!public.contains("2200 7000"), "a card number leaked: {public}");
-        assert!(!public.contains("payment_details"), "payment details leaked: {public}");
+        assert!(
+            !public.contains("2200 7000"),
+            "a card number leaked: {public}"
+        );
+        assert!(
+            !public.contains("payment_details"),
+            "payment details leaked: {public}"
+        );
     }
 }

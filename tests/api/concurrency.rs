@@ -11,13 +11,21 @@ async fn fifty_takers_race_for_ten_orders_of_capacity() {
     let app = spawn_app().await;
     let maker = app.player("maker", 0).await;
     let ad_id = app
-        .buy_ad(&maker, json!({"min_amount": 100_000, "max_amount": 100_000, "total_amount": 1_000_000}))
+        .buy_ad(
+            &maker,
+            json!({"min_amount": 100_000, "max_amount": 100_000, "total_amount": 1_000_000}),
+        )
         .await;
     let mut sellers = Vec::new();
     for i in 0..50 {
         sellers.push(app.player(&format!("seller {i}"), 500_000).await);
     }
-    let answers = join_all(sellers.iter().map(|seller| app.take(seller, ad_id, 100_000))).await;
+    let answers = join_all(
+        sellers
+            .iter()
+            .map(|seller| app.take(seller, ad_id, 100_000)),
+    )
+    .await;
     let won = answers.iter().filter(|a| a.status.as_u16() == 201).count();
     assert_eq!(won, 10);
     for answer in answers.iter().filter(|a| a.status.as_u16() != 201) {
@@ -25,7 +33,11 @@ async fn fifty_takers_race_for_ten_orders_of_capacity() {
     }
     assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(0));
     let listed = app.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
-    assert_eq!(listed["total"], json!(0), "a sold-out ad leaves the listing");
+    assert_eq!(
+        listed["total"],
+        json!(0),
+        "a sold-out ad leaves the listing"
+    );
     app.assert_audit().await;
 }
 
@@ -56,10 +68,14 @@ async fn cancel_and_confirm_paid_race_to_one_winner() {
     let app = spawn_app().await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 5_000_000).await;
-    let ad_id = app.buy_ad(&maker, json!({"total_amount": 10_000_000})).await;
+    let ad_id = app
+        .buy_ad(&maker, json!({"total_amount": 10_000_000}))
+        .await;
     let mut outcomes = (0, 0);
     for _ in 0..30 {
-        let order_id = app.take(&seller, ad_id, 100_000).await.expect(201)["id"].as_i64().unwrap();
+        let order_id = app.take(&seller, ad_id, 100_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
         let (cancel, paid) = tokio::join!(
             app.step(&seller, order_id, "cancel"),
             app.step(&maker, order_id, "confirm-paid"),
@@ -73,7 +89,9 @@ async fn cancel_and_confirm_paid_race_to_one_winner() {
                 cancel.refused(409, "INVALID_ORDER_STATUS");
                 outcomes.1 += 1;
                 // Settle it so the seller may withdraw again.
-                app.step(&seller, order_id, "confirm-received").await.expect(200);
+                app.step(&seller, order_id, "confirm-received")
+                    .await
+                    .expect(200);
             }
             other => panic!("no winner: {other:?} {} {}", cancel.body, paid.body),
         }
@@ -89,23 +107,48 @@ async fn a_disputed_order_is_released_or_refunded_once() {
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let operator = app.operator().await;
-    let ad_id = app.buy_ad(&maker, json!({"total_amount": 10_000_000})).await;
+    let ad_id = app
+        .buy_ad(&maker, json!({"total_amount": 10_000_000}))
+        .await;
     for _ in 0..10 {
-        let order_id = app.take(&seller, ad_id, 100_000).await.expect(201)["id"].as_i64().unwrap();
+        let order_id = app.take(&seller, ad_id, 100_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
         app.step(&maker, order_id, "confirm-paid").await.expect(200);
-        app.step(&maker, order_id, "call-operator").await.expect(200);
+        app.step(&maker, order_id, "call-operator")
+            .await
+            .expect(200);
         let resolve = format!("/api/v1/operator/orders/{order_id}/resolve");
         let (release, refund, received) = tokio::join!(
-            app.post(&resolve, Some(&operator.token), json!({"resolution": "release"})),
-            app.post(&resolve, Some(&operator.token), json!({"resolution": "refund"})),
+            app.post(
+                &resolve,
+                Some(&operator.token),
+                json!({"resolution": "release"})
+            ),
+            app.post(
+                &resolve,
+                Some(&operator.token),
+                json!({"resolution": "refund"})
+            ),
             app.step(&seller, order_id, "confirm-received"),
         );
-        let winners = [&release, &refund, &received].iter().filter(|a| a.status.as_u16() == 200).count();
-        assert_eq!(winners, 1, "{} {} {}", release.body, refund.body, received.body);
+        let winners = [&release, &refund, &received]
+            .iter()
+            .filter(|a| a.status.as_u16() == 200)
+            .count();
+        assert_eq!(
+            winners, 1,
+            "{} {} {}",
+            release.body, refund.body, received.body
+        );
     }
     let (available, frozen) = app.balance(&seller).await;
     let (maker_available, _) = app.balance(&maker).await;
     assert_eq!(frozen, 0);
-    assert_eq!(available + maker_available, 1_000_000, "money was made or lost");
+    assert_eq!(
+        available + maker_available,
+        1_000_000,
+        "money was made or lost"
+    );
     app.assert_audit().await;
 }

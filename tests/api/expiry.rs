@@ -4,7 +4,11 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, eventually, spawn_app};
 
-async fn status(app: &TestApp, user: &crate::helpers::User, order_id: i64) -> (String, serde_json::Value) {
+async fn status(
+    app: &TestApp,
+    user: &crate::helpers::User,
+    order_id: i64,
+) -> (String, serde_json::Value) {
     let order = app.order(user, order_id).await;
     (order["status"].as_str().unwrap().to_string(), order)
 }
@@ -14,7 +18,9 @@ async fn a_pending_order_expires_when_its_payment_window_closes() {
     let app = spawn_app().await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
-    let ad_id = app.buy_ad(&maker, json!({"payment_window_seconds": 1})).await;
+    let ad_id = app
+        .buy_ad(&maker, json!({"payment_window_seconds": 1}))
+        .await;
     let order = app.take(&seller, ad_id, 300_000).await.expect(201);
     let order_id = order["id"].as_i64().unwrap();
     let created = time_of(&order["created_at"]);
@@ -22,17 +28,30 @@ async fn a_pending_order_expires_when_its_payment_window_closes() {
 
     // A paid order is not expired by its window.
     let paid_seller = app.player("paid seller", 1_000_000).await;
-    let paid_id = app.take(&paid_seller, ad_id, 100_000).await.expect(201)["id"].as_i64().unwrap();
+    let paid_id = app.take(&paid_seller, ad_id, 100_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     app.step(&maker, paid_id, "confirm-paid").await.expect(200);
 
-    let expired = eventually(3, || async { status(&app, &seller, order_id).await.0 == "cancelled" }).await;
-    assert!(expired, "the order did not expire within 2 s of its deadline");
+    let expired = eventually(3, || async {
+        status(&app, &seller, order_id).await.0 == "cancelled"
+    })
+    .await;
+    assert!(
+        expired,
+        "the order did not expire within 2 s of its deadline"
+    );
     let (_, order) = status(&app, &seller, order_id).await;
     assert_eq!(order["cancel_reason"], json!("timeout"));
     assert!(time_of(&order["cancelled_at"]) - time_of(&order["expires_at"]) < 2_000);
     assert_eq!(app.balance(&seller).await, (1_000_000, 0));
-    assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(4_900_000));
-    app.step(&maker, order_id, "confirm-paid").await.refused(409, "INVALID_ORDER_STATUS");
+    assert_eq!(
+        app.ad_json(ad_id).await["available_amount"],
+        json!(4_900_000)
+    );
+    app.step(&maker, order_id, "confirm-paid")
+        .await
+        .refused(409, "INVALID_ORDER_STATUS");
     assert_eq!(status(&app, &paid_seller, paid_id).await.0, "paid_by_buyer");
     app.assert_audit().await;
 }
@@ -44,21 +63,41 @@ async fn expiry_catches_up_after_a_restart() {
     let maker = app.player("maker", 0).await;
     let early = app.player("early", 1_000_000).await;
     let late = app.player("late", 1_000_000).await;
-    let short_ad = app.buy_ad(&maker, json!({"payment_window_seconds": 1})).await;
-    let long_ad = app.buy_ad(&maker, json!({"payment_window_seconds": 4})).await;
-    let overdue = app.take(&early, short_ad, 200_000).await.expect(201)["id"].as_i64().unwrap();
-    let pending = app.take(&late, long_ad, 200_000).await.expect(201)["id"].as_i64().unwrap();
+    let short_ad = app
+        .buy_ad(&maker, json!({"payment_window_seconds": 1}))
+        .await;
+    let long_ad = app
+        .buy_ad(&maker, json!({"payment_window_seconds": 4}))
+        .await;
+    let overdue = app.take(&early, short_ad, 200_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let pending = app.take(&late, long_ad, 200_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
 
     let mut app = app;
     app.stop().await;
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     let app = app.restart().await;
 
-    let caught_up = eventually(2, || async { status(&app, &early, overdue).await.0 == "cancelled" }).await;
-    assert!(caught_up, "an order overdue at start was not expired within 2 s");
-    assert_eq!(status(&app, &early, overdue).await.1["cancel_reason"], json!("timeout"));
+    let caught_up = eventually(2, || async {
+        status(&app, &early, overdue).await.0 == "cancelled"
+    })
+    .await;
+    assert!(
+        caught_up,
+        "an order overdue at start was not expired within 2 s"
+    );
+    assert_eq!(
+        status(&app, &early, overdue).await.1["cancel_reason"],
+        json!("timeout")
+    );
     assert_eq!(status(&app, &late, pending).await.0, "pending");
-    let rearmed = eventually(5, || async { status(&app, &late, pending).await.0 == "cancelled" }).await;
+    let rearmed = eventually(5, || async {
+        status(&app, &late, pending).await.0 == "cancelled"
+    })
+    .await;
     assert!(rearmed, "the re-armed order did not expire");
     assert_eq!(app.balance(&early).await, (1_000_000, 0));
     assert_eq!(app.balance(&late).await, (1_000_000, 0));
@@ -69,7 +108,8 @@ async fn expiry_catches_up_after_a_restart() {
 fn time_of(value: &serde_json::Value) -> i64 {
     let text = value.as_str().expect("a timestamp");
     let parse = |range: std::ops::Range<usize>| text[range].parse::<i64>().unwrap();
-    let (hours, minutes, seconds, millis) = (parse(11..13), parse(14..16), parse(17..19), parse(20..23));
+    let (hours, minutes, seconds, millis) =
+        (parse(11..13), parse(14..16), parse(17..19), parse(20..23));
     let day = parse(8..10);
     (((day * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000 + millis
 }

@@ -54,7 +54,12 @@ impl Answer {
 
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.body
+        );
         self.body
     }
 
@@ -118,8 +123,16 @@ impl TestApp {
         }
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
-        let mut request = self.client.request(method, format!("{}{}", self.address, path));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -147,7 +160,11 @@ impl TestApp {
 
     pub async fn create_user(&self, name: &str, role: &str) -> User {
         let body = self
-            .post("/api/v1/admin/users", Some(ADMIN), json!({"name": name, "role": role}))
+            .post(
+                "/api/v1/admin/users",
+                Some(ADMIN),
+                json!({"name": name, "role": role}),
+            )
             .await
             .expect(201);
         User {
@@ -170,7 +187,9 @@ impl TestApp {
     pub async fn player(&self, name: &str, deposit: i64) -> User {
         let user = self.create_user(name, "user").await;
         if deposit > 0 {
-            self.transaction(&user, "deposit", deposit).await.expect(201);
+            self.transaction(&user, "deposit", deposit)
+                .await
+                .expect(201);
         }
         user
     }
@@ -208,7 +227,9 @@ impl TestApp {
         for (key, value) in fields.as_object().expect("fields is an object") {
             body[key] = value.clone();
         }
-        self.post("/api/v1/p2p/ads", Some(&maker.token), body).await.expect(201)["id"]
+        self.post("/api/v1/p2p/ads", Some(&maker.token), body)
+            .await
+            .expect(201)["id"]
             .as_i64()
             .unwrap()
     }
@@ -230,8 +251,12 @@ impl TestApp {
 
     /// Runs a lifecycle step (`confirm-paid`, `cancel`, …) on an order.
     pub async fn step(&self, user: &User, order_id: i64, step: &str) -> Answer {
-        self.post(&format!("/api/v1/p2p/orders/{order_id}/{step}"), Some(&user.token), json!({}))
-            .await
+        self.post(
+            &format!("/api/v1/p2p/orders/{order_id}/{step}"),
+            Some(&user.token),
+            json!({}),
+        )
+        .await
     }
 
     pub async fn order(&self, user: &User, order_id: i64) -> Value {
@@ -241,7 +266,9 @@ impl TestApp {
     }
 
     pub async fn ad_json(&self, ad_id: i64) -> Value {
-        self.get(&format!("/api/v1/p2p/ads/{ad_id}"), None).await.expect(200)
+        self.get(&format!("/api/v1/p2p/ads/{ad_id}"), None)
+            .await
+            .expect(200)
     }
 
     /// `(available, frozen)` of a user's balance.
@@ -254,13 +281,13 @@ impl TestApp {
     }
 
     /// Asserts that every invariant of SPEC.md §8 holds in the database.
-    #[track_caller]
-    pub fn assert_audit(&self) -> impl Future<Output = Value> + '_ {
-        async move {
-            let report = self.get("/api/v1/admin/audit", Some(ADMIN)).await.expect(200);
-            assert_eq!(report["ok"], json!(true), "audit failed: {report}");
-            report
-        }
+    pub async fn assert_audit(&self) -> Value {
+        let report = self
+            .get("/api/v1/admin/audit", Some(ADMIN))
+            .await
+            .expect(200);
+        assert_eq!(report["ok"], json!(true), "audit failed: {report}");
+        report
     }
 }
 

@@ -15,7 +15,10 @@ async fn a_withdrawal_walks_through_the_seed_lifecycle() {
 
     // 1. Browse buy ads.
     let page = app
-        .get("/api/v1/p2p/ads?type=buy&fiat_currency=RUB&limit=20&offset=0", None)
+        .get(
+            "/api/v1/p2p/ads?type=buy&fiat_currency=RUB&limit=20&offset=0",
+            None,
+        )
         .await
         .expect(200);
     assert_eq!(page["total"], json!(1));
@@ -33,17 +36,31 @@ async fn a_withdrawal_walks_through_the_seed_lifecycle() {
     assert_eq!(order["usdt_amount"], json!(300_000));
     assert_eq!(order["fiat_amount"], json!(300_000));
     assert_eq!(order["price"], json!(9600));
-    assert_eq!(order["payment_details"]["card_number"], json!("2200 1234 5678 9012"));
+    assert_eq!(
+        order["payment_details"]["card_number"],
+        json!("2200 1234 5678 9012")
+    );
     assert_eq!(order["cancel_reason"], json!(null));
     assert_eq!(app.balance(&seller).await, (700_000, 300_000));
-    assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(4_700_000));
+    assert_eq!(
+        app.ad_json(ad_id).await["available_amount"],
+        json!(4_700_000)
+    );
 
     // Updating payment details while pending: the seller only.
     let new_details = json!({"payment_details": {"card_number": "2200 9876 5432 1000"}});
     let path = format!("/api/v1/p2p/orders/{order_id}");
-    app.patch(&path, Some(&maker.token), new_details.clone()).await.refused(403, "FORBIDDEN");
-    let updated = app.patch(&path, Some(&seller.token), new_details).await.expect(200);
-    assert_eq!(updated["payment_details"]["card_number"], json!("2200 9876 5432 1000"));
+    app.patch(&path, Some(&maker.token), new_details.clone())
+        .await
+        .refused(403, "FORBIDDEN");
+    let updated = app
+        .patch(&path, Some(&seller.token), new_details)
+        .await
+        .expect(200);
+    assert_eq!(
+        updated["payment_details"]["card_number"],
+        json!("2200 9876 5432 1000")
+    );
 
     // Chat.
     let message = app
@@ -61,10 +78,15 @@ async fn a_withdrawal_walks_through_the_seed_lifecycle() {
     assert_eq!(paid["status"], json!("paid_by_buyer"));
     assert!(paid["paid_at"].is_string());
     let late_details = json!({"payment_details": {"card_number": "2200 0000 0000 0000"}});
-    app.patch(&path, Some(&seller.token), late_details).await.refused(409, "INVALID_ORDER_STATUS");
+    app.patch(&path, Some(&seller.token), late_details)
+        .await
+        .refused(409, "INVALID_ORDER_STATUS");
 
     // 5. The seller confirms receipt: escrow is released to the buyer.
-    let done = app.step(&seller, order_id, "confirm-received").await.expect(200);
+    let done = app
+        .step(&seller, order_id, "confirm-received")
+        .await
+        .expect(200);
     assert_eq!(done["status"], json!("completed"));
     assert!(done["completed_at"].is_string());
     assert_eq!(app.balance(&seller).await, (700_000, 0));
@@ -72,14 +94,25 @@ async fn a_withdrawal_walks_through_the_seed_lifecycle() {
 
     // Ratings: each party rates the other once.
     let rating = app
-        .post(&format!("/api/v1/p2p/orders/{order_id}/rate"), Some(&seller.token), json!({"rating": 4}))
+        .post(
+            &format!("/api/v1/p2p/orders/{order_id}/rate"),
+            Some(&seller.token),
+            json!({"rating": 4}),
+        )
         .await
         .expect(201);
     assert_eq!(rating["ratee_id"], json!(maker.id));
-    app.post(&format!("/api/v1/p2p/orders/{order_id}/rate"), Some(&seller.token), json!({"rating": 5}))
+    app.post(
+        &format!("/api/v1/p2p/orders/{order_id}/rate"),
+        Some(&seller.token),
+        json!({"rating": 5}),
+    )
+    .await
+    .refused(409, "ALREADY_RATED");
+    let profile = app
+        .get(&format!("/api/v1/users/{}", maker.id), None)
         .await
-        .refused(409, "ALREADY_RATED");
-    let profile = app.get(&format!("/api/v1/users/{}", maker.id), None).await.expect(200);
+        .expect(200);
     assert_eq!(profile["rating"], json!(4.0));
     assert_eq!(profile["ratings_count"], json!(1));
     assert_eq!(profile["orders_count"], json!(1));
@@ -88,7 +121,10 @@ async fn a_withdrawal_walks_through_the_seed_lifecycle() {
     assert_eq!(listed["maker"]["orders_count"], json!(1));
 
     // The history lists it for both parties.
-    let mine = app.get("/api/v1/p2p/orders?status=completed", Some(&seller.token)).await.expect(200);
+    let mine = app
+        .get("/api/v1/p2p/orders?status=completed", Some(&seller.token))
+        .await
+        .expect(200);
     assert_eq!(mine["total"], json!(1));
     assert_eq!(mine["items"][0]["id"], json!(order_id));
     app.assert_audit().await;
@@ -101,7 +137,9 @@ async fn a_deposit_takes_a_sell_ad_and_ends_in_the_players_balance() {
     let app = spawn_app().await;
     let maker = app.player("maker", 5_000_000).await;
     let player = app.player("player", 0).await;
-    let ad_id = app.sell_ad(&maker, json!({"total_amount": 2_000_000})).await;
+    let ad_id = app
+        .sell_ad(&maker, json!({"total_amount": 2_000_000}))
+        .await;
     assert_eq!(app.balance(&maker).await, (3_000_000, 2_000_000));
 
     let order = app
@@ -116,19 +154,33 @@ async fn a_deposit_takes_a_sell_ad_and_ends_in_the_players_balance() {
     assert_eq!(order["side"], json!("deposit"));
     assert_eq!(order["buyer_id"], json!(player.id));
     assert_eq!(order["seller_id"], json!(maker.id));
-    assert_eq!(order["payment_details"], json!({"phone": "+7 900 000-00-01"}));
+    assert_eq!(
+        order["payment_details"],
+        json!({"phone": "+7 900 000-00-01"})
+    );
     // The escrow moved from the ad's reserve to the order: the maker's frozen is unchanged.
     assert_eq!(app.balance(&maker).await, (3_000_000, 2_000_000));
-    assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(1_500_000));
+    assert_eq!(
+        app.ad_json(ad_id).await["available_amount"],
+        json!(1_500_000)
+    );
 
-    app.step(&player, order_id, "confirm-paid").await.expect(200);
-    app.step(&maker, order_id, "confirm-received").await.expect(200);
+    app.step(&player, order_id, "confirm-paid")
+        .await
+        .expect(200);
+    app.step(&maker, order_id, "confirm-received")
+        .await
+        .expect(200);
     assert_eq!(app.balance(&player).await, (500_000, 0));
     assert_eq!(app.balance(&maker).await, (3_000_000, 1_500_000));
 
     // Closing the ad gives the unsold reserve back to the maker.
     let closed = app
-        .post(&format!("/api/v1/p2p/ads/{ad_id}/close"), Some(&maker.token), json!({}))
+        .post(
+            &format!("/api/v1/p2p/ads/{ad_id}/close"),
+            Some(&maker.token),
+            json!({}),
+        )
         .await
         .expect(200);
     assert_eq!(closed["status"], json!("closed"));
@@ -147,10 +199,16 @@ async fn disputes_are_settled_by_an_operator_either_way() {
     let ad_id = app.buy_ad(&maker, json!({})).await;
 
     for (resolution, status) in [("release", "completed"), ("refund", "cancelled")] {
-        let order_id = app.take(&seller, ad_id, 200_000).await.expect(201)["id"].as_i64().unwrap();
-        app.post(&format!("/api/v1/p2p/orders/{order_id}/call-operator"), Some(&seller.token), json!({}))
-            .await
-            .refused(409, "INVALID_ORDER_STATUS");
+        let order_id = app.take(&seller, ad_id, 200_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        app.post(
+            &format!("/api/v1/p2p/orders/{order_id}/call-operator"),
+            Some(&seller.token),
+            json!({}),
+        )
+        .await
+        .refused(409, "INVALID_ORDER_STATUS");
         app.step(&maker, order_id, "confirm-paid").await.expect(200);
         let disputed = app
             .post(
@@ -164,7 +222,13 @@ async fn disputes_are_settled_by_an_operator_either_way() {
         assert_eq!(disputed["dispute"]["opened_by"], json!(seller.id));
         assert_eq!(disputed["dispute"]["reason"], json!("No payment arrived"));
 
-        let open = app.get("/api/v1/operator/disputes?status=open", Some(&operator.token)).await.expect(200);
+        let open = app
+            .get(
+                "/api/v1/operator/disputes?status=open",
+                Some(&operator.token),
+            )
+            .await
+            .expect(200);
         assert_eq!(open["items"][0]["id"], json!(order_id));
         // The operator reads the order and its chat, and writes in it.
         app.order(&operator, order_id).await;
@@ -189,7 +253,10 @@ async fn disputes_are_settled_by_an_operator_either_way() {
         assert_eq!(resolved["status"], json!(status));
         assert_eq!(resolved["dispute"]["resolution"], json!(resolution));
         assert_eq!(resolved["dispute"]["resolved_by"], json!(operator.id));
-        assert_eq!(resolved["dispute"]["note"], json!("checked the bank statement"));
+        assert_eq!(
+            resolved["dispute"]["note"],
+            json!("checked the bank statement")
+        );
         // No order is released or refunded twice.
         app.post(
             &format!("/api/v1/operator/orders/{order_id}/resolve"),
@@ -202,9 +269,18 @@ async fn disputes_are_settled_by_an_operator_either_way() {
     // Released 200,000 to the maker; refunded the other 200,000 to the seller.
     assert_eq!(app.balance(&seller).await, (800_000, 0));
     assert_eq!(app.balance(&maker).await, (200_000, 0));
-    let resolved = app.get("/api/v1/operator/disputes?status=resolved", Some(&operator.token)).await.expect(200);
+    let resolved = app
+        .get(
+            "/api/v1/operator/disputes?status=resolved",
+            Some(&operator.token),
+        )
+        .await
+        .expect(200);
     assert_eq!(resolved["total"], json!(2));
-    let refunded = app.get("/api/v1/p2p/orders?status=cancelled", Some(&seller.token)).await.expect(200);
+    let refunded = app
+        .get("/api/v1/p2p/orders?status=cancelled", Some(&seller.token))
+        .await
+        .expect(200);
     assert_eq!(refunded["items"][0]["cancel_reason"], json!("operator"));
     app.assert_audit().await;
 }
@@ -216,10 +292,17 @@ async fn a_seller_can_end_a_dispute_by_confirming_receipt() {
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
-    let order_id = app.take(&seller, ad_id, 200_000).await.expect(201)["id"].as_i64().unwrap();
+    let order_id = app.take(&seller, ad_id, 200_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     app.step(&maker, order_id, "confirm-paid").await.expect(200);
-    app.step(&maker, order_id, "call-operator").await.expect(200);
-    let done = app.step(&seller, order_id, "confirm-received").await.expect(200);
+    app.step(&maker, order_id, "call-operator")
+        .await
+        .expect(200);
+    let done = app
+        .step(&seller, order_id, "confirm-received")
+        .await
+        .expect(200);
     assert_eq!(done["status"], json!("completed"));
     assert_eq!(app.balance(&maker).await, (200_000, 0));
     app.assert_audit().await;
@@ -233,23 +316,38 @@ async fn cancelling_returns_escrow_and_capacity() {
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
 
-    let first = app.take(&seller, ad_id, 300_000).await.expect(201)["id"].as_i64().unwrap();
+    let first = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     let cancelled = app.step(&seller, first, "cancel").await.expect(200);
     assert_eq!(cancelled["status"], json!("cancelled"));
     assert_eq!(cancelled["cancel_reason"], json!("seller"));
     assert_eq!(app.balance(&seller).await, (1_000_000, 0));
-    assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(5_000_000));
+    assert_eq!(
+        app.ad_json(ad_id).await["available_amount"],
+        json!(5_000_000)
+    );
 
-    let second = app.take(&seller, ad_id, 300_000).await.expect(201)["id"].as_i64().unwrap();
+    let second = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     app.step(&maker, second, "confirm-paid").await.expect(200);
-    app.step(&seller, second, "cancel").await.refused(409, "INVALID_ORDER_STATUS");
+    app.step(&seller, second, "cancel")
+        .await
+        .refused(409, "INVALID_ORDER_STATUS");
     let by_buyer = app.step(&maker, second, "cancel").await.expect(200);
     assert_eq!(by_buyer["cancel_reason"], json!("buyer"));
     assert_eq!(app.balance(&seller).await, (1_000_000, 0));
-    app.step(&maker, second, "cancel").await.refused(409, "INVALID_ORDER_STATUS");
-    app.post(&format!("/api/v1/p2p/orders/{second}/rate"), Some(&seller.token), json!({"rating": 1}))
+    app.step(&maker, second, "cancel")
         .await
         .refused(409, "INVALID_ORDER_STATUS");
+    app.post(
+        &format!("/api/v1/p2p/orders/{second}/rate"),
+        Some(&seller.token),
+        json!({"rating": 1}),
+    )
+    .await
+    .refused(409, "INVALID_ORDER_STATUS");
     app.assert_audit().await;
 }
 
@@ -259,7 +357,9 @@ async fn a_deposit_cancelled_after_its_ad_closed_refunds_the_maker() {
     let app = spawn_app().await;
     let maker = app.player("maker", 2_000_000).await;
     let player = app.player("player", 0).await;
-    let ad_id = app.sell_ad(&maker, json!({"total_amount": 1_000_000})).await;
+    let ad_id = app
+        .sell_ad(&maker, json!({"total_amount": 1_000_000}))
+        .await;
     let order_id = app
         .post(
             "/api/v1/p2p/orders",
@@ -270,9 +370,13 @@ async fn a_deposit_cancelled_after_its_ad_closed_refunds_the_maker() {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
-    app.post(&format!("/api/v1/p2p/ads/{ad_id}/close"), Some(&maker.token), json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/p2p/ads/{ad_id}/close"),
+        Some(&maker.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
     // Open orders run to their end: the unsold 600,000 came back, the order's 400,000 not yet.
     assert_eq!(app.balance(&maker).await, (1_600_000, 400_000));
     app.step(&player, order_id, "cancel").await.expect(200);
@@ -288,15 +392,24 @@ async fn a_restart_rebuilds_the_market_from_the_database() {
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
-    let order_id = app.take(&seller, ad_id, 300_000).await.expect(201)["id"].as_i64().unwrap();
+    let order_id = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     app.step(&maker, order_id, "confirm-paid").await.expect(200);
 
     let app: TestApp = app.restart().await;
-    assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(4_700_000));
+    assert_eq!(
+        app.ad_json(ad_id).await["available_amount"],
+        json!(4_700_000)
+    );
     let listed = app.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
     assert_eq!(listed["total"], json!(1));
-    app.take(&seller, ad_id, 100_000).await.refused(409, "ACTIVE_WITHDRAW_ORDER_EXISTS");
-    app.step(&seller, order_id, "confirm-received").await.expect(200);
+    app.take(&seller, ad_id, 100_000)
+        .await
+        .refused(409, "ACTIVE_WITHDRAW_ORDER_EXISTS");
+    app.step(&seller, order_id, "confirm-received")
+        .await
+        .expect(200);
     assert_eq!(app.balance(&maker).await, (300_000, 0));
     app.take(&seller, ad_id, 100_000).await.expect(201);
     app.assert_audit().await;
