@@ -78,6 +78,9 @@ CREATE INDEX orders_buyer ON orders (buyer_id, id);
 CREATE INDEX orders_seller ON orders (seller_id, id);
 CREATE INDEX orders_ad ON orders (ad_id);
 CREATE INDEX orders_active ON orders (status) WHERE status IN ('pending', 'paid_by_buyer', 'disputed');
+-- What a wallet actor counts when it loads: its active withdrawals (as seller) and deposits taken.
+CREATE INDEX orders_active_taker ON orders (taker_id, side)
+    WHERE status IN ('pending', 'paid_by_buyer', 'disputed');
 CREATE INDEX orders_disputes ON orders (dispute_opened_at) WHERE dispute_opened_at IS NOT NULL;
 
 CREATE TABLE messages (

@@ -181,12 +181,20 @@ impl Market {
     /// Asks the order's actor to do `request`; an ended order answers from the store.
     pub async fn act(&self, order_id: i64, request: Request) -> Result<Order, DomainError> {
         for _ in 0..ORDER_ACTOR_ATTEMPTS {
-            let order = self.stored_order(order_id).await?;
-            let Some(actor) = self.context.order_actor(order.clone()).await? else {
-                // An ended order has no actor: the state machine refuses every action on it.
-                let actor = actor_for(&order, request.caller)?;
-                order::transition(order.status, actor, request.action)?;
-                return Err(ErrorCode::InvalidOrderStatus.into());
+            let actor = match self.context.orders.resident(order_id).await {
+                Some(actor) => actor,
+                None => {
+                    let order = self.stored_order(order_id).await?;
+                    match self.context.order_actor(order.clone()).await? {
+                        Some(actor) => actor,
+                        // An ended order has no actor: the state machine refuses every action.
+                        None => {
+                            let actor = actor_for(&order, request.caller)?;
+                            order::transition(order.status, actor, request.action)?;
+                            return Err(ErrorCode::InvalidOrderStatus.into());
+                        }
+                    }
+                }
             };
             match ask(&actor, |reply| OrderMsg::Act(request.clone(), reply)).await {
                 Ok(outcome) => return outcome,

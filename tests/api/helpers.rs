@@ -23,6 +23,8 @@ static REFERENCES: AtomicU64 = AtomicU64::new(1);
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The service's database, for tests that inspect or tamper with it directly.
+    pub database_url: String,
     dir: Arc<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -80,8 +82,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 async fn start(dir: Arc<TempDir>) -> TestApp {
-    let db_path = dir.path().join("p2p.db");
-    let mut config = Config::for_database(format!("sqlite://{}", db_path.display()));
+    let database_url = format!("sqlite://{}", dir.path().join("p2p.db").display());
+    let mut config = Config::for_database(database_url.clone());
     config.min_payment_window_secs = MIN_WINDOW_SECS;
     // Tests simulate crashes of the process, not of the machine.
     config.sqlite_synchronous_full = false;
@@ -100,6 +102,7 @@ async fn start(dir: Arc<TempDir>) -> TestApp {
     TestApp {
         address,
         client: reqwest::Client::new(),
+        database_url,
         dir,
         shutdown: Some(shutdown),
         server: Some(server),

@@ -414,3 +414,49 @@ async fn a_restart_rebuilds_the_market_from_the_database() {
     app.take(&seller, ad_id, 100_000).await.expect(201);
     app.assert_audit().await;
 }
+
+/// `serve --demo` fills an empty database with a live market, and leaves a used one alone.
+#[tokio::test]
+async fn the_demo_seeds_a_live_market_once() {
+    let app = spawn_app().await;
+    let market = p2p_market::market::Market::start(
+        p2p_market::config::Config::for_database(app.database_url.clone()),
+        "demo-admin",
+        p2p_market::clock::Clock::default(),
+    )
+    .await
+    .unwrap();
+    let world = p2p_market::market::demo::seed(&market)
+        .await
+        .unwrap()
+        .expect("an empty database is seeded");
+    assert_eq!((world.makers.len(), world.players.len()), (3, 3));
+    let text = world.describe("127.0.0.1:8080".parse().unwrap(), "demo-admin");
+    assert!(text.contains(&world.players[0].1) && text.contains("curl"));
+    assert!(
+        p2p_market::market::demo::seed(&market)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    market.shutdown().await;
+
+    // The service sees the demo's market after a restart.
+    let app = app.restart().await;
+    let buy = app.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
+    let sell = app.get("/api/v1/p2p/ads?type=sell", None).await.expect(200);
+    assert_eq!(
+        (buy["total"].clone(), sell["total"].clone()),
+        (json!(3), json!(3))
+    );
+    let player = crate::helpers::User {
+        id: 4,
+        token: world.players[0].1.clone(),
+    };
+    let order = app
+        .take(&player, world.buy_ad_id, 300_000)
+        .await
+        .expect(201);
+    assert_eq!(order["side"], json!("withdraw"));
+    app.assert_audit().await;
+}

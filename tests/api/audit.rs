@@ -1,0 +1,118 @@
+//! The audit finds what breaks each invariant: the database is tampered with behind the
+//! service's back, and the audit must name the broken invariant.
+
+use serde_json::{Value, json};
+use sqlx::{Connection, SqliteConnection};
+
+use crate::helpers::{ADMIN, TestApp, spawn_app};
+
+async fn tamper(app: &TestApp, sql: &str) {
+    let mut db = SqliteConnection::connect(&app.database_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+}
+
+async fn broken_invariants(app: &TestApp) -> Vec<u64> {
+    let report = app
+        .get("/api/v1/admin/audit", Some(ADMIN))
+        .await
+        .expect(200);
+    assert_eq!(
+        report["ok"],
+        json!(false),
+        "the audit missed the tampering: {report}"
+    );
+    let mut invariants: Vec<u64> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v: &Value| v["invariant"].as_u64().unwrap())
+        .collect();
+    invariants.dedup();
+    invariants
+}
+
+/// A market with a completed withdrawal, an active one, and a sell ad.
+async fn busy_market() -> TestApp {
+    let app = spawn_app().await;
+    let maker = app.player("maker", 3_000_000).await;
+    let seller = app.player("seller", 1_000_000).await;
+    let ad_id = app.buy_ad(&maker, json!({})).await;
+    app.sell_ad(&maker, json!({"total_amount": 1_000_000}))
+        .await;
+    let done = app.take(&seller, ad_id, 200_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.step(&maker, done, "confirm-paid").await.expect(200);
+    app.step(&seller, done, "confirm-received")
+        .await
+        .expect(200);
+    app.take(&seller, ad_id, 300_000).await.expect(201);
+    let report = app.assert_audit().await;
+    assert_eq!(report["totals"]["escrow_in_orders"], json!(300_000));
+    assert_eq!(report["totals"]["sell_ad_reserves"], json!(1_000_000));
+    app
+}
+
+#[tokio::test]
+async fn a_balance_changed_outside_the_ledger_breaks_invariants_2_and_4() {
+    let app = busy_market().await;
+    tamper(
+        &app,
+        "UPDATE wallets SET available = available + 1 WHERE user_id = 2",
+    )
+    .await;
+    assert_eq!(broken_invariants(&app).await, vec![2, 4]);
+}
+
+#[tokio::test]
+async fn frozen_money_without_escrow_breaks_invariant_3() {
+    let app = busy_market().await;
+    tamper(
+        &app,
+        "UPDATE wallets SET available = available - 10, frozen = frozen + 10 WHERE user_id = 2; \
+         INSERT INTO ledger (user_id, kind, d_available, d_frozen, created_at) VALUES (2, 'forged', -10, 10, 0)",
+    )
+    .await;
+    assert_eq!(broken_invariants(&app).await, vec![3]);
+}
+
+#[tokio::test]
+async fn capacity_lost_from_an_ad_breaks_invariant_5() {
+    let app = busy_market().await;
+    tamper(
+        &app,
+        "UPDATE ads SET available_amount = available_amount - 5 WHERE id = 1",
+    )
+    .await;
+    assert_eq!(broken_invariants(&app).await, vec![5]);
+}
+
+#[tokio::test]
+async fn a_second_release_of_one_order_breaks_invariants_2_and_6() {
+    let app = busy_market().await;
+    tamper(
+        &app,
+        "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, created_at) \
+         VALUES (2, 'escrow_release', 0, -200000, 1, 0)",
+    )
+    .await;
+    assert_eq!(broken_invariants(&app).await, vec![2, 6]);
+}
+
+#[tokio::test]
+async fn two_active_withdrawals_of_one_seller_break_invariant_6() {
+    let app = busy_market().await;
+    // Only possible behind the database's back: the unique index forbids it, so drop it first.
+    tamper(
+        &app,
+        "DROP INDEX orders_one_active_withdrawal; \
+         UPDATE orders SET status = 'pending', completed_at = NULL WHERE id = 1",
+    )
+    .await;
+    let broken = broken_invariants(&app).await;
+    assert!(broken.contains(&6), "{broken:?}");
+}
