@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::telemetry::LogFormat;
+
 /// Read connections of the SQLite pool. Reads never block the single writer in WAL mode.
 pub const READ_POOL_SIZE: u32 = 8;
 
@@ -54,6 +56,14 @@ pub struct Config {
     /// against a crash of the process).
     #[arg(long, env = "P2P_SQLITE_SYNC_FULL", default_value_t = true, action = clap::ArgAction::Set)]
     pub sqlite_synchronous_full: bool,
+
+    /// How often the background audit checks every invariant and refreshes the gauges.
+    #[arg(long, env = "P2P_AUDIT_INTERVAL_SECS", default_value_t = 30)]
+    pub audit_interval_secs: u64,
+
+    /// Log lines as text or as JSON objects (with the request's spans).
+    #[arg(long, env = "P2P_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl Config {
@@ -66,6 +76,8 @@ impl Config {
             min_deposit: 100_000,
             min_payment_window_secs: 60,
             sqlite_synchronous_full: true,
+            audit_interval_secs: 30,
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`read_model`]: ads as their actors publish them, for listings without the database.
 //! - [`market`]: the core operations; HTTP handlers are thin wrappers around them.
 //! - [`http`]: axum routers, extractors, error responses, JSON views.
+//! - [`telemetry`]: logs, traces, every metric's name, the periodic audit.
 //! - [`clock`]: time from one place.
 //!
 //! Data flows one way: `http → market → actors → store`, and everything uses `domain`.
@@ -20,9 +21,11 @@ pub mod http;
 pub mod market;
 pub mod read_model;
 pub mod store;
+pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -66,15 +69,19 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then stops the actors.
+    /// Serves until `shutdown` completes (in-flight requests finish), then stops the actors.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = http::router(self.market.clone());
+        let audit_every =
+            Duration::from_secs(self.market.context.config.audit_interval_secs.max(1));
+        let sampler = tokio::spawn(telemetry::run_sampler(self.market.clone(), audit_every));
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        sampler.abort();
         self.market.shutdown().await;
         served
     }

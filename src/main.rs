@@ -4,8 +4,7 @@ use clap::{Parser, Subcommand};
 use p2p_market::clock::Clock;
 use p2p_market::config::Config;
 use p2p_market::market::{demo, new_token};
-use p2p_market::{Application, StartError};
-use tracing_subscriber::EnvFilter;
+use p2p_market::{Application, StartError, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -38,16 +37,12 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         None => cli.serve,
     };
+    telemetry::init_logging(args.config.log_format);
     match serve(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

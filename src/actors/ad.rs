@@ -8,8 +8,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::Named;
 
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
@@ -47,6 +50,20 @@ pub enum AdMsg {
     },
 }
 
+impl Named for AdMsg {
+    const KIND: &'static str = "ad";
+
+    fn name(&self) -> &'static str {
+        match self {
+            AdMsg::Reserve(..) => "reserve",
+            AdMsg::Settle { .. } => "settle",
+            AdMsg::Restore { .. } => "restore",
+            AdMsg::Update { .. } => "update",
+            AdMsg::Close { .. } => "close",
+        }
+    }
+}
+
 pub struct AdActor {
     pub store: Store,
     pub read_model: Arc<ReadModel>,
@@ -82,6 +99,7 @@ impl Actor for AdActor {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        let (started, name) = (Instant::now(), message.name());
         match message {
             AdMsg::Reserve(take, reply) => {
                 let _ = reply.send(reserve(state, take));
@@ -118,6 +136,7 @@ impl Actor for AdActor {
                 let _ = reply.send(self.close(state, maker_id, now).await);
             }
         }
+        crate::telemetry::record_actor_message(AdMsg::KIND, name, started);
         Ok(())
     }
 }

@@ -57,7 +57,7 @@ impl<M: Message> Directory<M> {
     pub fn insert(&self, id: i64, actor: ActorRef<M>) {
         self.entries
             .insert(id, Arc::new(OnceCell::new_with(Some(actor))));
-        metrics::gauge!("p2p_actors_live", "kind" => self.kind).increment(1.0);
+        metrics::gauge!(crate::telemetry::ACTORS_LIVE, "kind" => self.kind).increment(1.0);
     }
 
     /// Forgets the entity's actor, if it is still `actor` (not a newer one).
@@ -66,7 +66,7 @@ impl<M: Message> Directory<M> {
             cell.get().is_some_and(|a| a.get_id() == actor)
         });
         if removed.is_some() {
-            metrics::gauge!("p2p_actors_live", "kind" => self.kind).decrement(1.0);
+            metrics::gauge!(crate::telemetry::ACTORS_LIVE, "kind" => self.kind).decrement(1.0);
         }
     }
 
@@ -90,7 +90,7 @@ impl<M: Message> Directory<M> {
 
     /// Counts a spawn made through [`get_or_spawn`](Self::get_or_spawn).
     pub fn spawned(&self) {
-        metrics::gauge!("p2p_actors_live", "kind" => self.kind).increment(1.0);
+        metrics::gauge!(crate::telemetry::ACTORS_LIVE, "kind" => self.kind).increment(1.0);
     }
 
     pub fn missing() -> DomainError {

@@ -40,16 +40,28 @@ impl From<NoAnswer> for DomainError {
     }
 }
 
+/// A kind of actor's messages: names for metrics and logs.
+pub trait Named {
+    /// The actor kind (`wallet`, `ad`, `order`).
+    const KIND: &'static str;
+    /// The message's name.
+    fn name(&self) -> &'static str;
+}
+
 /// Sends a request to an actor and waits (bounded) for its answer.
 pub async fn ask<M, T>(
     actor: &ActorRef<M>,
     request: impl FnOnce(RpcReplyPort<T>) -> M,
 ) -> Result<T, NoAnswer>
 where
-    M: Message,
+    M: Message + Named,
     T: Send + 'static,
 {
-    match actor.call(request, Some(ACTOR_CALL_TIMEOUT)).await {
+    let in_flight = metrics::gauge!(crate::telemetry::ACTOR_CALLS_IN_FLIGHT, "kind" => M::KIND);
+    in_flight.increment(1.0);
+    let answer = actor.call(request, Some(ACTOR_CALL_TIMEOUT)).await;
+    in_flight.decrement(1.0);
+    match answer {
         Ok(CallResult::Success(answer)) => Ok(answer),
         Ok(CallResult::Timeout) => Err(NoAnswer::Timeout),
         Ok(CallResult::SenderError) | Err(_) => Err(NoAnswer::Gone),

@@ -6,14 +6,14 @@
 //! A pending order arms its payment-window timer here; at its end the actor drains and stops.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::{Map, Value};
 
-use super::Context;
 use super::ad::AdMsg;
 use super::wallet::WalletMsg;
+use super::{Context, Named};
 use crate::domain::order::{self, Action, EscrowMove, Order, OrderStatus, Side};
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{Caller, DomainError, ErrorCode, Role};
@@ -46,6 +46,17 @@ pub enum OrderMsg {
     Act(Request, RpcReplyPort<Result<Order, DomainError>>),
     /// The payment window's timer fired.
     Expire,
+}
+
+impl Named for OrderMsg {
+    const KIND: &'static str = "order";
+
+    fn name(&self) -> &'static str {
+        match self {
+            OrderMsg::Act(..) => "act",
+            OrderMsg::Expire => "expire",
+        }
+    }
 }
 
 pub struct OrderActor {
@@ -103,6 +114,7 @@ impl Actor for OrderActor {
         message: Self::Msg,
         order: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        let (started, name) = (Instant::now(), message.name());
         match message {
             OrderMsg::Act(request, reply) => {
                 let outcome = self.act(order, request).await;
@@ -131,6 +143,7 @@ impl Actor for OrderActor {
             // Finish what is queued (each will hear the order's final status), then stop.
             let _ = myself.drain();
         }
+        crate::telemetry::record_actor_message(OrderMsg::KIND, name, started);
         Ok(())
     }
 }
@@ -182,7 +195,7 @@ impl OrderActor {
         }
         *order = next;
         self.announce(order, step.escrow).await;
-        record_transition(order, request.action);
+        crate::telemetry::record_transition(order, request.action);
         Ok(order.clone())
     }
 
@@ -266,19 +279,4 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
         }
     }
     ops
-}
-
-fn record_transition(order: &Order, action: Action) {
-    let side = order.side.as_str();
-    let name = match (action, order.status) {
-        (Action::Expire, _) => "expired",
-        (Action::Resolve(_), _) => "resolved",
-        (_, OrderStatus::PaidByBuyer) => "paid",
-        (_, OrderStatus::Completed) => "completed",
-        (_, OrderStatus::Cancelled) => "cancelled",
-        (_, OrderStatus::Disputed) => "disputed",
-        (_, OrderStatus::Pending) => "updated",
-    };
-    metrics::counter!("p2p_order_transitions_total", "transition" => name, "side" => side)
-        .increment(1);
 }

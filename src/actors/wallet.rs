@@ -6,7 +6,11 @@
 //! to the wallet (a release, a refund) mark the cache stale; it reloads from the database before
 //! its next check. The database's guarded updates refuse anything the cache got wrong.
 
+use std::time::Instant;
+
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::Named;
 
 use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks};
@@ -44,6 +48,17 @@ pub enum WalletMsg {
     },
     /// A change committed elsewhere touched this wallet: reload before the next check.
     Touched,
+}
+
+impl Named for WalletMsg {
+    const KIND: &'static str = "wallet";
+
+    fn name(&self) -> &'static str {
+        match self {
+            WalletMsg::Change { .. } => "change",
+            WalletMsg::Touched => "touched",
+        }
+    }
 }
 
 pub struct WalletActor {
@@ -108,6 +123,7 @@ impl Actor for WalletActor {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        let (started, name) = (Instant::now(), message.name());
         match message {
             WalletMsg::Touched => state.stale = true,
             WalletMsg::Change {
@@ -120,6 +136,7 @@ impl Actor for WalletActor {
                 let _ = reply.send(outcome);
             }
         }
+        crate::telemetry::record_actor_message(WalletMsg::KIND, name, started);
         Ok(())
     }
 }

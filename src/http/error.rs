@@ -5,7 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::domain::{DomainError, ErrorCode};
+use crate::domain::{DomainError, ErrorCode, validate};
+use crate::telemetry;
 
 /// How long a client told `429` or `503` should wait before retrying.
 const RETRY_AFTER_SECS: &str = "1";
@@ -56,9 +57,10 @@ impl IntoResponse for ApiError {
         let code = self.0.code;
         let status = status_of(code);
         if status.is_client_error() {
-            metrics::counter!("p2p_refusals_total", "code" => code.as_str()).increment(1);
+            metrics::counter!(telemetry::REFUSALS, "code" => code.as_str()).increment(1);
         } else {
-            tracing::warn!(code = code.as_str(), message = %self.0.message, "request failed");
+            let message = validate::mask_card_numbers(&self.0.message);
+            tracing::warn!(code = code.as_str(), %message, "request failed");
         }
         let body = json!({"error": {"code": code.as_str(), "message": self.0.message}});
         let mut response = (status, Json(body)).into_response();

@@ -8,22 +8,24 @@ mod operator;
 mod orders;
 mod views;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
+use tracing::Instrument;
 
 use self::error::ApiError;
 use crate::config::MAX_BODY_BYTES;
 use crate::domain::ErrorCode;
 use crate::market::Market;
+use crate::telemetry;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,31 +33,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
 }
 
-/// The process-wide Prometheus recorder (installed once, shared by every router in a process).
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let buckets = [
-                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                1.0, 2.5, 5.0, 10.0,
-            ];
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
-                .expect("the bucket list is not empty");
-            match builder.install_recorder() {
-                Ok(handle) => handle,
-                // Another recorder is installed (a test harness): keep an unattached one.
-                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-            }
-        })
-        .clone()
-}
-
 pub fn router(market: Arc<Market>) -> Router {
     let state = AppState {
         market,
-        metrics: metrics_handle(),
+        metrics: telemetry::metrics_handle(),
     };
     Router::new()
         .merge(ads::router())
@@ -72,8 +53,11 @@ pub fn router(market: Arc<Market>) -> Router {
         .with_state(state)
 }
 
-/// One span and one latency sample per request, labelled by the route's pattern (never the raw
-/// path, so the labels stay few).
+/// The header that carries a request's id, generated when the client sends none.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// One span (request id, method, route, user id) and one latency sample per request, labelled
+/// by the route's pattern (never the raw path, so the labels stay few); echoes the request id.
 async fn observe(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -81,15 +65,48 @@ async fn observe(request: Request, next: Next) -> Response {
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_owned();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(new_request_id, str::to_owned);
     let started = Instant::now();
-    let span = tracing::info_span!("request", %method, %route, user_id = tracing::field::Empty);
-    let response = tracing::Instrument::instrument(next.run(request), span).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
-    metrics::counter!("p2p_http_requests_total", &labels).increment(1);
-    metrics::histogram!("p2p_http_request_duration_seconds", &labels[..2])
-        .record(started.elapsed().as_secs_f64());
+    let span = tracing::info_span!(
+        "request",
+        %request_id,
+        %method,
+        %route,
+        user_id = tracing::field::Empty,
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), latency_ms, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), latency_ms, "request completed");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let labels = [
+        ("route", route),
+        ("method", method),
+        ("status", status.as_u16().to_string()),
+    ];
+    metrics::counter!(telemetry::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(telemetry::HTTP_DURATION, &labels[..2]).record(elapsed.as_secs_f64());
     response
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
 }
 
 async fn not_found() -> ApiError {

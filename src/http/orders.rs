@@ -46,7 +46,7 @@ struct CreateBody {
     payment_details: Option<Value>,
 }
 
-#[tracing::instrument(skip_all, fields(ad_id = body.ad_id))]
+#[tracing::instrument(skip_all, fields(ad_id = body.ad_id, order_id = tracing::field::Empty))]
 async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

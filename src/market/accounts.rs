@@ -143,7 +143,7 @@ impl Market {
         .await?;
         match outcome {
             Ok(receipt) => {
-                metrics::counter!("p2p_wallet_transactions_total", "kind" => request.kind.as_str())
+                metrics::counter!(crate::telemetry::WALLET_TRANSACTIONS, "kind" => request.kind.as_str())
                     .increment(1);
                 let view = TransactionView {
                     id: receipt.first_id(),

@@ -95,7 +95,8 @@ impl Market {
             context.read_model.add_maker(Maker::from(&maker));
         }
         context.spawn_ad(ad.clone()).await?;
-        metrics::counter!("p2p_ads_created_total", "type" => ad.ad_type.as_str()).increment(1);
+        metrics::counter!(crate::telemetry::ADS_CREATED, "type" => ad.ad_type.as_str())
+            .increment(1);
         self.with_maker(ad).await
     }
 

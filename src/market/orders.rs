@@ -77,9 +77,7 @@ impl Market {
         });
         let order = committed?;
         context.spawn_order(order.clone()).await?;
-        metrics::counter!("p2p_orders_created_total", "side" => order.side.as_str()).increment(1);
-        metrics::counter!("p2p_escrow_frozen_kopecks_total", "side" => order.side.as_str())
-            .increment(order.usdt_amount as u64);
+        crate::telemetry::record_order_created(&order);
         Ok(order)
     }
 

@@ -14,6 +14,7 @@ use crate::domain::ad::{Ad, AdStatus};
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::{TransactionKind, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis, Role};
+use crate::telemetry;
 
 /// Which row a ledger entry points at: none, a known id, or the row inserted earlier in the
 /// same commit.
@@ -177,9 +178,17 @@ pub(crate) async fn run(
                 outcomes
             }
         };
-        metrics::histogram!("p2p_store_commit_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("p2p_store_batch_size").record(batch.len() as f64);
+        metrics::histogram!(telemetry::STORE_COMMIT_DURATION)
+            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!(telemetry::STORE_BATCH_SIZE).record(batch.len() as f64);
+        metrics::counter!(telemetry::STORE_TRANSACTIONS).increment(1);
         for (job, outcome) in batch.drain(..).zip(outcomes) {
+            let label = match &outcome {
+                Ok(_) => "committed",
+                Err(refusal) if refusal.code == ErrorCode::Overloaded => "failed",
+                Err(_) => "refused",
+            };
+            metrics::counter!(telemetry::STORE_COMMITS, "outcome" => label).increment(1);
             let _ = job.reply.send(outcome);
         }
     }

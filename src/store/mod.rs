@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::domain::ad::Ad;
-use crate::domain::order::Order;
+use crate::domain::ad::{AdStatus, AdType};
+use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::wallet::Wallet;
 use crate::domain::{DomainError, ErrorCode};
 
@@ -164,6 +165,64 @@ impl Store {
     pub async fn audit(&self) -> Result<audit::Report, DomainError> {
         audit::run(&self.read).await
     }
+
+    /// Counts for the gauges: active orders by status and side, ads by type and status (every
+    /// combination, zeros included, so a gauge falls back to zero).
+    pub async fn gauges(&self) -> Result<Gauges, DomainError> {
+        let orders: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT status, side, COUNT(*) FROM orders              WHERE status IN ('pending', 'paid_by_buyer', 'disputed') GROUP BY status, side",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(read_error)?;
+        let ads: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT ad_type, status, COUNT(*) FROM ads GROUP BY ad_type, status")
+                .fetch_all(&self.read)
+                .await
+                .map_err(read_error)?;
+        let count = |rows: &[(String, String, i64)], a: &str, b: &str| {
+            rows.iter()
+                .find(|(x, y, _)| x == a && y == b)
+                .map_or(0, |(_, _, n)| *n)
+        };
+        let mut gauges = Gauges::default();
+        for status in OrderStatus::ACTIVE {
+            for side in [Side::Withdraw, Side::Deposit] {
+                let n = count(&orders, status.as_str(), side.as_str());
+                gauges
+                    .active_orders
+                    .push((status.as_str(), side.as_str(), n));
+                if status == OrderStatus::Disputed {
+                    gauges.open_disputes += n;
+                }
+            }
+        }
+        for ad_type in [AdType::Buy, AdType::Sell] {
+            for status in [AdStatus::Active, AdStatus::Paused, AdStatus::Closed] {
+                let n = count(&ads, ad_type.as_str(), status.as_str());
+                gauges.ads.push((ad_type.as_str(), status.as_str(), n));
+            }
+        }
+        Ok(gauges)
+    }
+
+    /// `(open, idle)` connections of the read pool.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        (self.read.size(), self.read.num_idle())
+    }
+
+    /// Commits waiting for the committer.
+    pub fn commit_queue_depth(&self) -> usize {
+        self.commits.max_capacity() - self.commits.capacity()
+    }
+}
+
+/// What the gauges show, counted in the database.
+#[derive(Debug, Clone, Default)]
+pub struct Gauges {
+    pub active_orders: Vec<(&'static str, &'static str, i64)>,
+    pub open_disputes: i64,
+    pub ads: Vec<(&'static str, &'static str, i64)>,
 }
 
 /// A read that failed is the store's fault, never the caller's.

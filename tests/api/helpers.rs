@@ -1,7 +1,7 @@
 //! `spawn_app()` and a small typed client for the tests.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use p2p_market::Application;
 use p2p_market::clock::Clock;
@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 pub const ADMIN: &str = "test-admin-token";
 
@@ -76,6 +78,53 @@ impl Answer {
     }
 }
 
+/// Everything the service logs during the test run, as JSON lines (debug level), so tests can
+/// check what reaches the logs.
+pub fn captured_logs() -> LogSink {
+    static SINK: OnceLock<LogSink> = OnceLock::new();
+    SINK.get_or_init(|| {
+        let sink = LogSink::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter(EnvFilter::new("p2p_market=debug,sqlx=debug,info"))
+            .with_writer(sink.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        sink
+    })
+    .clone()
+}
+
+#[derive(Clone, Default)]
+pub struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl LogSink {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogSink {
+    type Writer = LogSink;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = Arc::new(TempDir::new().expect("a temporary directory"));
     start(dir).await
@@ -87,6 +136,8 @@ async fn start(dir: Arc<TempDir>) -> TestApp {
     config.min_payment_window_secs = MIN_WINDOW_SECS;
     // Tests simulate crashes of the process, not of the machine.
     config.sqlite_synchronous_full = false;
+    config.audit_interval_secs = 1;
+    captured_logs();
     let app = Application::build(config, ADMIN, Clock::default())
         .await
         .expect("the service starts");

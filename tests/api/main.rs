@@ -8,4 +8,5 @@ mod concurrency;
 mod errors;
 mod expiry;
 mod market;
+mod observability;
 mod walkthrough;
