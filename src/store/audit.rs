@@ -1,7 +1,7 @@
 //! The audit: every invariant of SPEC.md §8 checked against the database itself.
 
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, SqlitePool};
+use sqlx::{AnyPool, AssertSqlSafe};
 
 use super::read_error;
 use crate::domain::DomainError;
@@ -56,7 +56,7 @@ fn checks() -> Vec<(u8, String)> {
             2,
             "SELECT 'wallet ' || w.user_id, 'available ' || w.available || ' vs ledger ' || \
              COALESCE(l.a, 0) || ', frozen ' || w.frozen || ' vs ledger ' || COALESCE(l.f, 0) \
-             FROM wallets w LEFT JOIN (SELECT user_id, SUM(d_available) a, SUM(d_frozen) f \
+             FROM wallets w LEFT JOIN (SELECT user_id, CAST(SUM(d_available) AS BIGINT) a, CAST(SUM(d_frozen) AS BIGINT) f \
              FROM ledger GROUP BY user_id) l ON l.user_id = w.user_id \
              WHERE w.available <> COALESCE(l.a, 0) OR w.frozen <> COALESCE(l.f, 0)"
                 .into(),
@@ -66,9 +66,9 @@ fn checks() -> Vec<(u8, String)> {
             format!(
                 "SELECT 'wallet ' || w.user_id, 'frozen ' || w.frozen || ' vs escrow ' || \
                  COALESCE(o.s, 0) || ' + sell ad reserves ' || COALESCE(a.s, 0) FROM wallets w \
-                 LEFT JOIN (SELECT seller_id u, SUM(usdt_amount) s FROM orders \
+                 LEFT JOIN (SELECT seller_id u, CAST(SUM(usdt_amount) AS BIGINT) s FROM orders \
                    WHERE status IN {ACTIVE} GROUP BY seller_id) o ON o.u = w.user_id \
-                 LEFT JOIN (SELECT maker_id u, SUM(available_amount) s FROM ads \
+                 LEFT JOIN (SELECT maker_id u, CAST(SUM(available_amount) AS BIGINT) s FROM ads \
                    WHERE ad_type = 'sell' AND status <> 'closed' GROUP BY maker_id) a ON a.u = w.user_id \
                  WHERE w.frozen <> COALESCE(o.s, 0) + COALESCE(a.s, 0)"
             ),
@@ -76,8 +76,8 @@ fn checks() -> Vec<(u8, String)> {
         (
             4,
             "SELECT 'all wallets', 'balances ' || b.s || ' vs deposits + bonuses + wins - bets ' || t.s \
-             FROM (SELECT COALESCE(SUM(available + frozen), 0) s FROM wallets) b, \
-             (SELECT COALESCE(SUM(CASE kind WHEN 'bet' THEN -amount ELSE amount END), 0) s \
+             FROM (SELECT CAST(COALESCE(SUM(available + frozen), 0) AS BIGINT) s FROM wallets) b, \
+             (SELECT CAST(COALESCE(SUM(CASE kind WHEN 'bet' THEN -amount ELSE amount END), 0) AS BIGINT) s \
               FROM wallet_transactions) t WHERE b.s <> t.s"
                 .into(),
         ),
@@ -86,7 +86,7 @@ fn checks() -> Vec<(u8, String)> {
             "SELECT 'ad ' || a.id, 'total ' || a.total_amount || ' vs available ' || \
              a.available_amount || ' + orders ' || COALESCE(o.s, 0) || ' + released ' || \
              a.released_amount || ' (' || a.status || ')' FROM ads a \
-             LEFT JOIN (SELECT ad_id, SUM(usdt_amount) s FROM orders WHERE status <> 'cancelled' \
+             LEFT JOIN (SELECT ad_id, CAST(SUM(usdt_amount) AS BIGINT) s FROM orders WHERE status <> 'cancelled' \
                GROUP BY ad_id) o ON o.ad_id = a.id \
              WHERE a.total_amount <> a.available_amount + a.released_amount + COALESCE(o.s, 0) \
                 OR (a.status = 'closed' AND a.available_amount <> 0)"
@@ -101,7 +101,8 @@ fn checks() -> Vec<(u8, String)> {
                  SELECT 'order ' || o.id, o.status || ' with ' || COALESCE(r.released, 0) || \
                  ' releases and ' || COALESCE(r.refunded, 0) || ' refunds' FROM orders o \
                  LEFT JOIN (SELECT order_id, \
-                     SUM(kind = 'escrow_release') released, SUM(kind = 'escrow_refund') refunded \
+                     CAST(SUM(CASE WHEN kind = 'escrow_release' THEN 1 ELSE 0 END) AS BIGINT) released, \
+                     CAST(SUM(CASE WHEN kind = 'escrow_refund' THEN 1 ELSE 0 END) AS BIGINT) refunded \
                    FROM ledger WHERE order_id IS NOT NULL GROUP BY order_id) r ON r.order_id = o.id \
                  WHERE COALESCE(r.released, 0) > 1 OR COALESCE(r.refunded, 0) > 1 \
                     OR (COALESCE(r.released, 0) = 1) <> (o.status = 'completed') \
@@ -111,7 +112,7 @@ fn checks() -> Vec<(u8, String)> {
     ]
 }
 
-pub async fn run(pool: &SqlitePool) -> Result<Report, DomainError> {
+pub async fn run(pool: &AnyPool) -> Result<Report, DomainError> {
     let mut violations = Vec::new();
     for (invariant, sql) in checks() {
         let rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(sql))
@@ -132,17 +133,17 @@ pub async fn run(pool: &SqlitePool) -> Result<Report, DomainError> {
     })
 }
 
-async fn totals(pool: &SqlitePool) -> Result<Totals, DomainError> {
+async fn totals(pool: &AnyPool) -> Result<Totals, DomainError> {
     let sql = format!(
         "SELECT (SELECT COUNT(*) FROM users), \
-         (SELECT COALESCE(SUM(available), 0) FROM wallets), \
-         (SELECT COALESCE(SUM(frozen), 0) FROM wallets), \
-         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'deposit'), \
-         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'bonus'), \
-         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'win'), \
-         (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions WHERE kind = 'bet'), \
-         (SELECT COALESCE(SUM(usdt_amount), 0) FROM orders WHERE status IN {ACTIVE}), \
-         (SELECT COALESCE(SUM(available_amount), 0) FROM ads WHERE ad_type = 'sell' AND status <> 'closed'), \
+         (SELECT CAST(COALESCE(SUM(available), 0) AS BIGINT) FROM wallets), \
+         (SELECT CAST(COALESCE(SUM(frozen), 0) AS BIGINT) FROM wallets), \
+         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_transactions WHERE kind = 'deposit'), \
+         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_transactions WHERE kind = 'bonus'), \
+         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_transactions WHERE kind = 'win'), \
+         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_transactions WHERE kind = 'bet'), \
+         (SELECT CAST(COALESCE(SUM(usdt_amount), 0) AS BIGINT) FROM orders WHERE status IN {ACTIVE}), \
+         (SELECT CAST(COALESCE(SUM(available_amount), 0) AS BIGINT) FROM ads WHERE ad_type = 'sell' AND status <> 'closed'), \
          (SELECT COUNT(*) FROM orders WHERE status IN {ACTIVE}), \
          (SELECT COUNT(*) FROM orders WHERE status = 'disputed'), \
          (SELECT COUNT(*) FROM ledger)"

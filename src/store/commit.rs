@@ -7,7 +7,7 @@
 //! transaction is durable.
 
 use serde_json::{Map, Value};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ad::{Ad, AdStatus};
@@ -15,6 +15,8 @@ use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::{TransactionKind, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis, Role};
 use crate::telemetry;
+
+use super::Dialect;
 
 /// Which row a ledger entry points at: none, a known id, or the row inserted earlier in the
 /// same commit.
@@ -100,6 +102,16 @@ pub enum Op {
     CountCompleted {
         user_ids: [i64; 2],
     },
+    /// Serialises changes of one wallet across nodes (a row lock on PostgreSQL; SQLite has one
+    /// writer already) for checks that span several rows.
+    LockWallet {
+        user_id: i64,
+    },
+    /// Refuses a deposit taker who already holds `max` active deposit orders.
+    CheckDepositLimit {
+        taker_id: i64,
+        max: i64,
+    },
 }
 
 /// The statements of one state change, committed all or nothing.
@@ -114,10 +126,12 @@ impl Commit {
     }
 }
 
-/// What a committed change produced: the ids its inserts were given, in order.
+/// What a committed change produced: the ids its inserts were given, in order, and the version
+/// it left the ad it changed at (an actor's cache skips changes older than what it loaded).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Receipt {
     pub inserted_ids: Vec<i64>,
+    pub ad_version: Option<i64>,
 }
 
 impl Receipt {
@@ -150,7 +164,8 @@ fn refused(code: ErrorCode) -> Failure {
 
 /// Runs the committer until every sender is gone.
 pub(crate) async fn run(
-    mut conn: SqliteConnection,
+    mut conn: AnyConnection,
+    dialect: Dialect,
     mut jobs: mpsc::Receiver<Job>,
     batch_max: usize,
 ) {
@@ -164,7 +179,7 @@ pub(crate) async fn run(
             }
         }
         let started = std::time::Instant::now();
-        let outcomes = match commit_batch(&mut conn, &batch).await {
+        let outcomes = match commit_batch(&mut conn, dialect, &batch).await {
             Ok(outcomes) => outcomes,
             Err(error) => {
                 // The batch's transaction itself failed: retry each commit alone, so one
@@ -172,7 +187,7 @@ pub(crate) async fn run(
                 tracing::warn!(%error, size = batch.len(), "group commit failed, retrying one by one");
                 let mut outcomes = Vec::with_capacity(batch.len());
                 for job in &batch {
-                    let alone = commit_batch(&mut conn, std::slice::from_ref(job)).await;
+                    let alone = commit_batch(&mut conn, dialect, std::slice::from_ref(job)).await;
                     outcomes.push(alone.map_or_else(|e| Err(store_error(&e)), |mut o| o.remove(0)));
                 }
                 outcomes
@@ -203,14 +218,15 @@ fn store_error(error: &sqlx::Error) -> DomainError {
 }
 
 async fn commit_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    dialect: Dialect,
     batch: &[Job],
 ) -> Result<Vec<Result<Receipt, DomainError>>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
         let mut savepoint = tx.begin().await?;
-        match apply(&mut savepoint, &job.commit).await {
+        match apply(&mut savepoint, dialect, &job.commit).await {
             Ok(receipt) => {
                 savepoint.commit().await?;
                 outcomes.push(Ok(receipt));
@@ -244,23 +260,36 @@ fn json_text(map: &Map<String, Value>) -> String {
     Value::Object(map.clone()).to_string()
 }
 
-async fn apply(conn: &mut SqliteConnection, commit: &Commit) -> Result<Receipt, Failure> {
+async fn apply(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    commit: &Commit,
+) -> Result<Receipt, Failure> {
     let mut receipt = Receipt::default();
     for op in &commit.ops {
         let last = receipt.inserted_ids.last().copied();
-        if let Some(id) = apply_op(conn, op, last).await? {
-            receipt.inserted_ids.push(id);
-        }
+        apply_op(conn, dialect, op, last, &mut receipt).await?;
     }
     Ok(receipt)
 }
 
-/// Applies one op; returns the id of the row it inserted, if it inserts one.
+/// Inserts a row and answers the id the database gave it.
+async fn insert_returning_id(
+    conn: &mut AnyConnection,
+    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+) -> Result<i64, sqlx::Error> {
+    let row = query.fetch_one(&mut *conn).await?;
+    row.try_get::<i64, _>(0)
+}
+
+/// Applies one op, adding what it produced to `receipt`.
 async fn apply_op(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    dialect: Dialect,
     op: &Op,
     last: Option<i64>,
-) -> Result<Option<i64>, Failure> {
+    receipt: &mut Receipt,
+) -> Result<(), Failure> {
     match op {
         Op::InsertUser {
             name,
@@ -268,32 +297,30 @@ async fn apply_op(
             token_hash,
             now,
         } => {
-            let id = sqlx::query(
-                "INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
+            let insert = sqlx::query(
+                "INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
-            .bind(name)
+            .bind(name.clone())
             .bind(role.as_str())
-            .bind(token_hash)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?
-            .last_insert_rowid();
-            sqlx::query("INSERT INTO wallets (user_id) VALUES (?)")
+            .bind(token_hash.clone())
+            .bind(*now);
+            let id = insert_returning_id(conn, insert).await?;
+            sqlx::query("INSERT INTO wallets (user_id) VALUES ($1)")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-            Ok(Some(id))
+            receipt.inserted_ids.push(id);
         }
         Op::InsertAd(ad) => {
-            let id = sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO ads (maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
                  total_amount, available_amount, released_amount, payment_methods, \
                  payment_window_seconds, terms, payment_details, status, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14) RETURNING id",
             )
             .bind(ad.maker_id)
             .bind(ad.ad_type.as_str())
-            .bind(&ad.fiat_currency)
+            .bind(ad.fiat_currency.clone())
             .bind(ad.price)
             .bind(ad.min_amount)
             .bind(ad.max_amount)
@@ -301,54 +328,55 @@ async fn apply_op(
             .bind(ad.available_amount)
             .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
             .bind(ad.payment_window_seconds)
-            .bind(&ad.terms)
+            .bind(ad.terms.clone())
             .bind(ad.payment_details.as_ref().map(json_text))
             .bind(ad.status.as_str())
-            .bind(ad.created_at_ms)
-            .execute(&mut *conn)
-            .await?
-            .last_insert_rowid();
-            Ok(Some(id))
+            .bind(ad.created_at_ms);
+            receipt
+                .inserted_ids
+                .push(insert_returning_id(conn, insert).await?);
+            receipt.ad_version = Some(1);
         }
         Op::UpdateAd(ad) => {
-            let updated = sqlx::query(
-                "UPDATE ads SET price = ?, min_amount = ?, max_amount = ?, payment_methods = ?, \
-                 terms = ?, status = ? WHERE id = ? AND status <> 'closed'",
+            let version: Option<i64> = sqlx::query_scalar(
+                "UPDATE ads SET price = $1, min_amount = $2, max_amount = $3, payment_methods = $4, \
+                 terms = $5, status = $6, version = version + 1 \
+                 WHERE id = $7 AND status <> 'closed' RETURNING version",
             )
             .bind(ad.price)
             .bind(ad.min_amount)
             .bind(ad.max_amount)
             .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
-            .bind(&ad.terms)
+            .bind(ad.terms.clone())
             .bind(ad.status.as_str())
             .bind(ad.id)
-            .execute(&mut *conn)
-            .await?;
-            if updated.rows_affected() == 0 {
-                return Err(refused(ErrorCode::AdNotActive));
-            }
-            Ok(None)
-        }
-        Op::CloseAd { ad_id, now } => {
-            let row: Option<(i64, String, i64, String)> = sqlx::query_as(
-                "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = ?",
-            )
-            .bind(ad_id)
             .fetch_optional(&mut *conn)
             .await?;
+            receipt.ad_version = Some(version.ok_or_else(|| refused(ErrorCode::AdNotActive))?);
+        }
+        Op::CloseAd { ad_id, now } => {
+            let lock = format!(
+                "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = $1{}",
+                dialect.for_update()
+            );
+            let row: Option<(i64, String, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(lock))
+                .bind(*ad_id)
+                .fetch_optional(&mut *conn)
+                .await?;
             let Some((maker_id, ad_type, available, status)) = row else {
                 return Err(refused(ErrorCode::NotFound));
             };
             if status == AdStatus::Closed.as_str() {
                 return Err(refused(ErrorCode::AdNotActive));
             }
-            sqlx::query(
+            let version: i64 = sqlx::query_scalar(
                 "UPDATE ads SET status = 'closed', released_amount = released_amount + available_amount, \
-                 available_amount = 0 WHERE id = ?",
+                 available_amount = 0, version = version + 1 WHERE id = $1 RETURNING version",
             )
-            .bind(ad_id)
-            .execute(&mut *conn)
+            .bind(*ad_id)
+            .fetch_one(&mut *conn)
             .await?;
+            receipt.ad_version = Some(version);
             if ad_type == "sell" && available > 0 {
                 move_money(
                     conn,
@@ -361,13 +389,13 @@ async fn apply_op(
                 )
                 .await?;
             }
-            Ok(None)
         }
         Op::InsertOrder(order) => {
-            let inserted = sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO orders (ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
                  fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
-                 created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 RETURNING id",
             )
             .bind(order.ad_id)
             .bind(order.side.as_str())
@@ -376,45 +404,42 @@ async fn apply_op(
             .bind(order.taker_id)
             .bind(order.usdt_amount)
             .bind(order.fiat_amount)
-            .bind(&order.fiat_currency)
+            .bind(order.fiat_currency.clone())
             .bind(order.price)
-            .bind(&order.payment_method)
+            .bind(order.payment_method.clone())
             .bind(json_text(&order.payment_details))
             .bind(order.status.as_str())
             .bind(order.created_at)
-            .bind(order.expires_at)
-            .execute(&mut *conn)
-            .await;
-            match inserted {
-                Ok(done) => Ok(Some(done.last_insert_rowid())),
+            .bind(order.expires_at);
+            match insert_returning_id(conn, insert).await {
+                Ok(id) => receipt.inserted_ids.push(id),
                 Err(error) if is_unique_violation(&error) => {
-                    Err(refused(ErrorCode::ActiveWithdrawOrderExists))
+                    return Err(refused(ErrorCode::ActiveWithdrawOrderExists));
                 }
-                Err(error) => Err(error.into()),
+                Err(error) => return Err(error.into()),
             }
         }
         Op::TakeCapacity { ad_id, amount } => {
-            let taken = sqlx::query(
-                "UPDATE ads SET available_amount = available_amount - ? \
-                 WHERE id = ? AND status <> 'closed' AND available_amount >= ?",
+            let version: Option<i64> = sqlx::query_scalar(
+                "UPDATE ads SET available_amount = available_amount - $1, version = version + 1 \
+                 WHERE id = $2 AND status <> 'closed' AND available_amount >= $1 RETURNING version",
             )
-            .bind(amount)
-            .bind(ad_id)
-            .bind(amount)
-            .execute(&mut *conn)
+            .bind(*amount)
+            .bind(*ad_id)
+            .fetch_optional(&mut *conn)
             .await?;
-            if taken.rows_affected() == 0 {
+            let Some(version) = version else {
                 let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM ads WHERE id = ?")
-                        .bind(ad_id)
+                    sqlx::query_scalar("SELECT status FROM ads WHERE id = $1")
+                        .bind(*ad_id)
                         .fetch_optional(&mut *conn)
                         .await?;
                 return Err(refused(match status.as_deref() {
                     Some("closed") | None => ErrorCode::AdNotActive,
                     _ => ErrorCode::AmountExceedsAvailable,
                 }));
-            }
-            Ok(None)
+            };
+            receipt.ad_version = Some(version);
         }
         Op::ReturnCapacity {
             ad_id,
@@ -422,48 +447,42 @@ async fn apply_op(
             order_id,
             now,
         } => {
-            let row: Option<(i64, String, String)> =
-                sqlx::query_as("SELECT maker_id, ad_type, status FROM ads WHERE id = ?")
-                    .bind(ad_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            let Some((maker_id, ad_type, status)) = row else {
+            // One statement: a closed ad takes the amount as released, an open one as capacity.
+            let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+                "UPDATE ads SET \
+                   available_amount = available_amount + CASE WHEN status = 'closed' THEN 0 ELSE $1 END, \
+                   released_amount = released_amount + CASE WHEN status = 'closed' THEN $1 ELSE 0 END, \
+                   version = version + 1 \
+                 WHERE id = $2 RETURNING maker_id, ad_type, status, version",
+            )
+            .bind(*amount)
+            .bind(*ad_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some((maker_id, ad_type, status, version)) = row else {
                 return Err(refused(ErrorCode::Internal));
             };
-            if status == AdStatus::Closed.as_str() {
-                sqlx::query("UPDATE ads SET released_amount = released_amount + ? WHERE id = ?")
-                    .bind(amount)
-                    .bind(ad_id)
-                    .execute(&mut *conn)
-                    .await?;
-                if ad_type == "sell" {
-                    move_money(
-                        conn,
-                        maker_id,
-                        "escrow_refund",
-                        &WalletDelta::unfreeze(*amount),
-                        [Some(*order_id), Some(*ad_id), None],
-                        *now,
-                        ErrorCode::Internal,
-                    )
-                    .await?;
-                }
-            } else {
-                sqlx::query("UPDATE ads SET available_amount = available_amount + ? WHERE id = ?")
-                    .bind(amount)
-                    .bind(ad_id)
-                    .execute(&mut *conn)
-                    .await?;
+            receipt.ad_version = Some(version);
+            if status == AdStatus::Closed.as_str() && ad_type == "sell" {
+                move_money(
+                    conn,
+                    maker_id,
+                    "escrow_refund",
+                    &WalletDelta::unfreeze(*amount),
+                    [Some(*order_id), Some(*ad_id), None],
+                    *now,
+                    ErrorCode::Internal,
+                )
+                .await?;
             }
-            Ok(None)
         }
         Op::ClaimOrder { from, order } => {
             let dispute = order.dispute.as_ref();
             let claimed = sqlx::query(
-                "UPDATE orders SET status = ?, cancel_reason = ?, payment_details = ?, paid_at = ?, \
-                 completed_at = ?, cancelled_at = ?, dispute_opened_by = ?, dispute_reason = ?, \
-                 dispute_opened_at = ?, dispute_resolution = ?, dispute_resolved_by = ?, \
-                 dispute_resolved_at = ?, dispute_note = ? WHERE id = ? AND status = ?",
+                "UPDATE orders SET status = $1, cancel_reason = $2, payment_details = $3, paid_at = $4, \
+                 completed_at = $5, cancelled_at = $6, dispute_opened_by = $7, dispute_reason = $8, \
+                 dispute_opened_at = $9, dispute_resolution = $10, dispute_resolved_by = $11, \
+                 dispute_resolved_at = $12, dispute_note = $13 WHERE id = $14 AND status = $15",
             )
             .bind(order.status.as_str())
             .bind(order.cancel_reason.map(|r| r.as_str()))
@@ -485,7 +504,6 @@ async fn apply_op(
             if claimed.rows_affected() == 0 {
                 return Err(refused(ErrorCode::InvalidOrderStatus));
             }
-            Ok(None)
         }
         Op::MoveMoney {
             user_id,
@@ -503,7 +521,6 @@ async fn apply_op(
                 resolve(*tx, last),
             ];
             move_money(conn, *user_id, kind, delta, refs, *now, *refusal).await?;
-            Ok(None)
         }
         Op::InsertTransaction {
             user_id,
@@ -513,24 +530,22 @@ async fn apply_op(
             wagering_multiplier,
             now,
         } => {
-            let inserted = sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO wallet_transactions (user_id, kind, amount, reference, \
-                 wagering_multiplier, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 wagering_multiplier, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
-            .bind(user_id)
+            .bind(*user_id)
             .bind(kind.as_str())
-            .bind(amount)
-            .bind(reference)
-            .bind(wagering_multiplier)
-            .bind(now)
-            .execute(&mut *conn)
-            .await;
-            match inserted {
-                Ok(done) => Ok(Some(done.last_insert_rowid())),
+            .bind(*amount)
+            .bind(reference.clone())
+            .bind(*wagering_multiplier)
+            .bind(*now);
+            match insert_returning_id(conn, insert).await {
+                Ok(id) => receipt.inserted_ids.push(id),
                 Err(error) if is_unique_violation(&error) => {
-                    Err(refused(ErrorCode::DuplicateReference))
+                    return Err(refused(ErrorCode::DuplicateReference));
                 }
-                Err(error) => Err(error.into()),
+                Err(error) => return Err(error.into()),
             }
         }
         Op::InsertMessage {
@@ -540,19 +555,18 @@ async fn apply_op(
             message,
             now,
         } => {
-            let id = sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO messages (order_id, sender_id, sender_role, message, created_at) \
-                 VALUES (?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
-            .bind(order_id)
-            .bind(sender_id)
-            .bind(sender_role)
-            .bind(message)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?
-            .last_insert_rowid();
-            Ok(Some(id))
+            .bind(*order_id)
+            .bind(*sender_id)
+            .bind(*sender_role)
+            .bind(message.clone())
+            .bind(*now);
+            receipt
+                .inserted_ids
+                .push(insert_returning_id(conn, insert).await?);
         }
         Op::InsertRating {
             order_id,
@@ -564,14 +578,14 @@ async fn apply_op(
         } => {
             let inserted = sqlx::query(
                 "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(order_id)
-            .bind(rater_id)
-            .bind(ratee_id)
-            .bind(rating)
-            .bind(comment)
-            .bind(now)
+            .bind(*order_id)
+            .bind(*rater_id)
+            .bind(*ratee_id)
+            .bind(*rating)
+            .bind(comment.clone())
+            .bind(*now)
             .execute(&mut *conn)
             .await;
             match inserted {
@@ -582,30 +596,49 @@ async fn apply_op(
                 Err(error) => return Err(error.into()),
             }
             sqlx::query(
-                "UPDATE users SET rating_sum = rating_sum + ?, ratings_count = ratings_count + 1 \
-                 WHERE id = ?",
+                "UPDATE users SET rating_sum = rating_sum + $1, ratings_count = ratings_count + 1 \
+                 WHERE id = $2",
             )
-            .bind(rating)
-            .bind(ratee_id)
+            .bind(*rating)
+            .bind(*ratee_id)
             .execute(&mut *conn)
             .await?;
-            Ok(None)
         }
         Op::CountCompleted { user_ids } => {
-            sqlx::query("UPDATE users SET orders_count = orders_count + 1 WHERE id IN (?, ?)")
+            sqlx::query("UPDATE users SET orders_count = orders_count + 1 WHERE id IN ($1, $2)")
                 .bind(user_ids[0])
                 .bind(user_ids[1])
                 .execute(&mut *conn)
                 .await?;
-            Ok(None)
+        }
+        Op::LockWallet { user_id } => {
+            if dialect == Dialect::Postgres {
+                sqlx::query("SELECT user_id FROM wallets WHERE user_id = $1 FOR UPDATE")
+                    .bind(*user_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Op::CheckDepositLimit { taker_id, max } => {
+            let active: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
+                 AND status IN ('pending', 'paid_by_buyer', 'disputed')",
+            )
+            .bind(*taker_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if active >= *max {
+                return Err(refused(ErrorCode::ActiveOrderLimit));
+            }
         }
     }
+    Ok(())
 }
 
 /// Applies `delta` to a wallet, refusing with `refusal` if a balance would go negative, and
 /// appends the ledger row of any change of `available` or `frozen`.
 async fn move_money(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user_id: i64,
     kind: &str,
     delta: &WalletDelta,
@@ -614,10 +647,10 @@ async fn move_money(
     refusal: ErrorCode,
 ) -> Result<(), Failure> {
     let moved = sqlx::query(
-        "UPDATE wallets SET available = available + ?1, frozen = frozen + ?2, \
-         deposits_total = deposits_total + ?3, wagering_required = wagering_required + ?4, \
-         wagered = wagered + ?5 \
-         WHERE user_id = ?6 AND available + ?1 >= 0 AND frozen + ?2 >= 0",
+        "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
+         deposits_total = deposits_total + $3, wagering_required = wagering_required + $4, \
+         wagered = wagered + $5 \
+         WHERE user_id = $6 AND available + $1 >= 0 AND frozen + $2 >= 0",
     )
     .bind(delta.available)
     .bind(delta.frozen)
@@ -633,10 +666,10 @@ async fn move_money(
     if delta.available != 0 || delta.frozen != 0 {
         sqlx::query(
             "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(user_id)
-        .bind(kind)
+        .bind(kind.to_string())
         .bind(delta.available)
         .bind(delta.frozen)
         .bind(order_id)

@@ -8,15 +8,14 @@ pub mod commit;
 mod rows;
 
 use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqlitePool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
-use crate::domain::ad::Ad;
-use crate::domain::ad::{AdStatus, AdType};
+use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::wallet::Wallet;
 use crate::domain::{DomainError, ErrorCode};
@@ -26,7 +25,7 @@ pub use rows::{MessageRecord, OrderFilter, TransactionRecord, UserRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("invalid DATABASE_URL {0:?}: only sqlite:// is supported by this build")]
+    #[error("DATABASE_URL {0:?} names no supported store: use sqlite://FILE or postgres://…")]
     UnsupportedUrl(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
@@ -36,39 +35,93 @@ pub enum OpenError {
     Rebuild(String),
 }
 
+/// Which database the store talks to. The SQL is shared (`$N` placeholders, `RETURNING`); only
+/// the few places that differ ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Embedded, one node: the committer's single connection is the only writer.
+    Sqlite,
+    /// Shared by several nodes: row locks and guarded updates serialise them.
+    Postgres,
+}
+
+impl Dialect {
+    pub fn of(url: &str) -> Option<Dialect> {
+        if url.starts_with("sqlite:") {
+            Some(Dialect::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Dialect::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// Locks the rows a read-then-write reads (SQLite's one writer needs no lock).
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
 /// The handle to the database: a read pool and the committer's queue.
 #[derive(Clone)]
 pub struct Store {
-    read: SqlitePool,
+    read: AnyPool,
+    dialect: Dialect,
     commits: mpsc::Sender<commit::Job>,
 }
 
 impl Store {
     /// Opens (creating if missing) the database, runs the migrations and starts the committer.
     pub async fn open(config: &Config) -> Result<Store, OpenError> {
-        let url = &config.database_url;
-        if !url.starts_with("sqlite:") {
-            return Err(OpenError::UnsupportedUrl(url.clone()));
+        sqlx::any::install_default_drivers();
+        let url = config.database_url.as_str();
+        let dialect = Dialect::of(url).ok_or_else(|| OpenError::UnsupportedUrl(url.into()))?;
+        if dialect == Dialect::Sqlite {
+            // Create the file and switch it to WAL (a property of the file) once.
+            let create = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .connect()
+                .await?;
+            create.close().await?;
         }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(if config.sqlite_synchronous_full {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
-            })
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let read = SqlitePoolOptions::new()
+        let synchronous = if config.sqlite_synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        let read = AnyPoolOptions::new()
             .max_connections(crate::config::READ_POOL_SIZE)
-            .connect_with(options.clone())
+            .after_connect(move |conn, _| {
+                Box::pin(async move { prepare(conn, dialect, synchronous).await })
+            })
+            .connect(url)
             .await?;
-        sqlx::migrate!("./migrations").run(&read).await?;
-        let writer = options.connect().await?;
+        match dialect {
+            Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&read).await?,
+            Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&read).await?,
+        }
+        let mut writer = AnyConnection::connect(url).await?;
+        prepare(&mut writer, dialect, synchronous).await?;
         let (commits, jobs) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
-        tokio::spawn(commit::run(writer, jobs, crate::config::COMMIT_BATCH_MAX));
-        Ok(Store { read, commits })
+        tokio::spawn(commit::run(
+            writer,
+            dialect,
+            jobs,
+            crate::config::COMMIT_BATCH_MAX,
+        ));
+        Ok(Store {
+            read,
+            dialect,
+            commits,
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Commits one state change; `Ok` means it is durable.
@@ -232,4 +285,19 @@ pub(crate) fn read_error(error: sqlx::Error) -> DomainError {
         ErrorCode::Overloaded,
         "The store is unavailable, retry later",
     )
+}
+
+/// Per-connection settings: SQLite's durability, lock wait and foreign keys.
+async fn prepare(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    synchronous: &str,
+) -> Result<(), sqlx::Error> {
+    if dialect == Dialect::Sqlite {
+        let pragmas = format!(
+            "PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+        );
+        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+    }
+    Ok(())
 }

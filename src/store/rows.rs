@@ -1,8 +1,8 @@
 //! Reading rows into domain values.
 
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use super::read_error;
 use crate::domain::ad::{Ad, AdStatus, AdType};
@@ -54,7 +54,7 @@ pub struct OrderFilter {
 
 const USER_COLUMNS: &str = "id, name, role, rating_sum, ratings_count, orders_count";
 
-fn user_from(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
+fn user_from(row: &AnyRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -65,11 +65,8 @@ fn user_from(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
     })
 }
 
-pub async fn user_by_token(
-    pool: &SqlitePool,
-    hash: &str,
-) -> Result<Option<UserRecord>, DomainError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE token_hash = ?");
+pub async fn user_by_token(pool: &AnyPool, hash: &str) -> Result<Option<UserRecord>, DomainError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE token_hash = $1");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(hash)
         .fetch_optional(pool)
@@ -78,8 +75,8 @@ pub async fn user_by_token(
     row.as_ref().map(user_from).transpose().map_err(read_error)
 }
 
-pub async fn user(pool: &SqlitePool, id: i64) -> Result<Option<UserRecord>, DomainError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+pub async fn user(pool: &AnyPool, id: i64) -> Result<Option<UserRecord>, DomainError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(pool)
@@ -88,7 +85,7 @@ pub async fn user(pool: &SqlitePool, id: i64) -> Result<Option<UserRecord>, Doma
     row.as_ref().map(user_from).transpose().map_err(read_error)
 }
 
-pub async fn makers_of_open_ads(pool: &SqlitePool) -> Result<Vec<UserRecord>, DomainError> {
+pub async fn makers_of_open_ads(pool: &AnyPool) -> Result<Vec<UserRecord>, DomainError> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT maker_id FROM ads WHERE status <> 'closed')"
     );
@@ -102,14 +99,14 @@ pub async fn makers_of_open_ads(pool: &SqlitePool) -> Result<Vec<UserRecord>, Do
         .map_err(read_error)
 }
 
-pub async fn wallet(pool: &SqlitePool, user_id: i64) -> Result<Option<Wallet>, DomainError> {
+pub async fn wallet(pool: &AnyPool, user_id: i64) -> Result<Option<Wallet>, DomainError> {
     let row = sqlx::query(
         "SELECT available, frozen, deposits_total, wagering_required, wagered, \
-         (SELECT COUNT(*) FROM orders WHERE seller_id = ?1 AND side = 'withdraw' \
+         (SELECT COUNT(*) FROM orders WHERE seller_id = $1 AND side = 'withdraw' \
             AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_withdrawals, \
-         (SELECT COUNT(*) FROM orders WHERE taker_id = ?1 AND side = 'deposit' \
+         (SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
             AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_deposits \
-         FROM wallets WHERE user_id = ?1",
+         FROM wallets WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(pool)
@@ -142,7 +139,7 @@ const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amoun
     total_amount, available_amount, released_amount, payment_methods, payment_window_seconds, \
     terms, payment_details, status, created_at";
 
-fn ad_from(row: &SqliteRow) -> Result<Ad, sqlx::Error> {
+fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
     let decode = |column: &str| sqlx::Error::ColumnDecode {
         index: column.into(),
         source: "unknown value".into(),
@@ -168,8 +165,8 @@ fn ad_from(row: &SqliteRow) -> Result<Ad, sqlx::Error> {
     })
 }
 
-pub async fn ad(pool: &SqlitePool, id: i64) -> Result<Option<Ad>, DomainError> {
-    let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE id = ?");
+pub async fn ad(pool: &AnyPool, id: i64) -> Result<Option<Ad>, DomainError> {
+    let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE id = $1");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(pool)
@@ -178,7 +175,7 @@ pub async fn ad(pool: &SqlitePool, id: i64) -> Result<Option<Ad>, DomainError> {
     row.as_ref().map(ad_from).transpose().map_err(read_error)
 }
 
-pub async fn open_ads(pool: &SqlitePool) -> Result<Vec<Ad>, DomainError> {
+pub async fn open_ads(pool: &AnyPool) -> Result<Vec<Ad>, DomainError> {
     let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE status <> 'closed'");
     let rows = sqlx::query(AssertSqlSafe(sql))
         .fetch_all(pool)
@@ -195,7 +192,7 @@ const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, taker_id, usd
     created_at, expires_at, paid_at, completed_at, cancelled_at, dispute_opened_by, dispute_reason, \
     dispute_opened_at, dispute_resolution, dispute_resolved_by, dispute_resolved_at, dispute_note";
 
-fn order_from(row: &SqliteRow) -> Result<Order, sqlx::Error> {
+fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let decode = |column: &str| sqlx::Error::ColumnDecode {
         index: column.into(),
         source: "unknown value".into(),
@@ -243,8 +240,8 @@ fn order_from(row: &SqliteRow) -> Result<Order, sqlx::Error> {
     })
 }
 
-pub async fn order(pool: &SqlitePool, id: i64) -> Result<Option<Order>, DomainError> {
-    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
+pub async fn order(pool: &AnyPool, id: i64) -> Result<Option<Order>, DomainError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(pool)
@@ -253,7 +250,7 @@ pub async fn order(pool: &SqlitePool, id: i64) -> Result<Option<Order>, DomainEr
     row.as_ref().map(order_from).transpose().map_err(read_error)
 }
 
-pub async fn active_orders(pool: &SqlitePool) -> Result<Vec<Order>, DomainError> {
+pub async fn active_orders(pool: &AnyPool) -> Result<Vec<Order>, DomainError> {
     let sql = format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('pending', 'paid_by_buyer', 'disputed')"
     );
@@ -267,52 +264,95 @@ pub async fn active_orders(pool: &SqlitePool) -> Result<Vec<Order>, DomainError>
         .map_err(read_error)
 }
 
-fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: OrderFilter) {
-    query.push(" WHERE 1 = 1");
+/// The `WHERE` clause of `filter`, with `$N` placeholders, and the values to bind in order.
+fn where_clause(filter: OrderFilter) -> (String, Vec<FilterValue>) {
+    let mut clause = String::from(" WHERE 1 = 1");
+    let mut values = Vec::new();
+    let mut bind = |clause: &mut String, sql: &str, value: FilterValue| {
+        values.push(value);
+        clause.push_str(&sql.replace('#', &format!("${}", values.len())));
+    };
     if let Some(user) = filter.party {
-        query.push(" AND (buyer_id = ").push_bind(user);
-        query.push(" OR seller_id = ").push_bind(user).push(")");
+        bind(
+            &mut clause,
+            " AND (buyer_id = # OR seller_id = #)",
+            FilterValue::Id(user),
+        );
     }
     if let Some(status) = filter.status {
-        query.push(" AND status = ").push_bind(status.as_str());
+        bind(
+            &mut clause,
+            " AND status = #",
+            FilterValue::Text(status.as_str()),
+        );
     }
     if let Some(side) = filter.side {
-        query.push(" AND side = ").push_bind(side.as_str());
+        bind(
+            &mut clause,
+            " AND side = #",
+            FilterValue::Text(side.as_str()),
+        );
     }
     match filter.disputes {
-        Some(true) => query.push(" AND dispute_opened_at IS NOT NULL AND status = 'disputed'"),
-        Some(false) => query.push(" AND dispute_opened_at IS NOT NULL AND status <> 'disputed'"),
-        None => query,
-    };
+        Some(true) => clause.push_str(" AND dispute_opened_at IS NOT NULL AND status = 'disputed'"),
+        Some(false) => {
+            clause.push_str(" AND dispute_opened_at IS NOT NULL AND status <> 'disputed'")
+        }
+        None => {}
+    }
+    (clause, values)
+}
+
+enum FilterValue {
+    Id(i64),
+    Text(&'static str),
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    values: &[FilterValue],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for value in values {
+        query = match value {
+            FilterValue::Id(id) => query.bind(*id),
+            FilterValue::Text(text) => query.bind(*text),
+        };
+    }
+    query
 }
 
 /// One page of the orders that match, and how many match in all. Disputes list oldest first,
 /// everything else newest first.
 pub async fn orders_page(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     filter: OrderFilter,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Order>, i64), DomainError> {
-    let mut count = QueryBuilder::new("SELECT COUNT(*) FROM orders");
-    push_filter(&mut count, filter);
-    let total: i64 = count
-        .build_query_scalar()
+    let (clause, values) = where_clause(filter);
+    let count_sql = format!("SELECT COUNT(*) FROM orders{clause}");
+    let row = bind_all(sqlx::query(AssertSqlSafe(count_sql)), &values)
         .fetch_one(pool)
         .await
         .map_err(read_error)?;
-    let mut page = QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders"));
-    push_filter(&mut page, filter);
-    page.push(if filter.disputes.is_some() {
-        " ORDER BY dispute_opened_at ASC, id ASC"
+    let total: i64 = row.try_get(0).map_err(read_error)?;
+    let order_by = if filter.disputes.is_some() {
+        "dispute_opened_at ASC, id ASC"
     } else {
-        " ORDER BY id DESC"
-    });
-    page.push(" LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let rows = page.build().fetch_all(pool).await.map_err(read_error)?;
+        "id DESC"
+    };
+    let n = values.len();
+    let page_sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders{clause} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = bind_all(sqlx::query(AssertSqlSafe(page_sql)), &values)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+        .map_err(read_error)?;
     let orders = rows
         .iter()
         .map(order_from)
@@ -321,7 +361,7 @@ pub async fn orders_page(
     Ok((orders, total))
 }
 
-fn message_from(row: &SqliteRow) -> Result<MessageRecord, sqlx::Error> {
+fn message_from(row: &AnyRow) -> Result<MessageRecord, sqlx::Error> {
     Ok(MessageRecord {
         id: row.try_get("id")?,
         order_id: row.try_get("order_id")?,
@@ -333,14 +373,14 @@ fn message_from(row: &SqliteRow) -> Result<MessageRecord, sqlx::Error> {
 }
 
 pub async fn messages(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     order_id: i64,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<MessageRecord>, DomainError> {
     let rows = sqlx::query(
         "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages \
-         WHERE order_id = ? AND id > ? ORDER BY id ASC LIMIT ?",
+         WHERE order_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3",
     )
     .bind(order_id)
     .bind(after_id)
@@ -354,9 +394,9 @@ pub async fn messages(
         .map_err(read_error)
 }
 
-pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRecord>, DomainError> {
+pub async fn message(pool: &AnyPool, id: i64) -> Result<Option<MessageRecord>, DomainError> {
     let row = sqlx::query(
-        "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages WHERE id = ?",
+        "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -369,12 +409,12 @@ pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRecord>
 }
 
 pub async fn transaction_by_reference(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     reference: &str,
 ) -> Result<Option<TransactionRecord>, DomainError> {
     let row = sqlx::query(
         "SELECT id, user_id, kind, amount, reference, wagering_multiplier, created_at \
-         FROM wallet_transactions WHERE reference = ?",
+         FROM wallet_transactions WHERE reference = $1",
     )
     .bind(reference)
     .fetch_optional(pool)

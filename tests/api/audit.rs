@@ -2,13 +2,14 @@
 //! service's back, and the audit must name the broken invariant.
 
 use serde_json::{Value, json};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, Connection};
 
-use crate::helpers::{ADMIN, TestApp, spawn_app};
+use crate::helpers::{ADMIN, Backend, TestApp, spawn_app_on};
 
 async fn tamper(app: &TestApp, sql: &str) {
-    let mut db = SqliteConnection::connect(&app.database_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+    sqlx::any::install_default_drivers();
+    let mut db = AnyConnection::connect(&app.database_url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
         .execute(&mut db)
         .await
         .unwrap();
@@ -36,8 +37,8 @@ async fn broken_invariants(app: &TestApp) -> Vec<u64> {
 }
 
 /// A market with a completed withdrawal, an active one, and a sell ad.
-async fn busy_market() -> TestApp {
-    let app = spawn_app().await;
+async fn busy_market(backend: Backend) -> TestApp {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 3_000_000).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
@@ -57,9 +58,9 @@ async fn busy_market() -> TestApp {
     app
 }
 
-#[tokio::test]
-async fn a_balance_changed_outside_the_ledger_breaks_invariants_2_and_4() {
-    let app = busy_market().await;
+on_both_stores!(a_balance_changed_outside_the_ledger_breaks_invariants_2_and_4);
+async fn a_balance_changed_outside_the_ledger_breaks_invariants_2_and_4(backend: Backend) {
+    let app = busy_market(backend).await;
     tamper(
         &app,
         "UPDATE wallets SET available = available + 1 WHERE user_id = 2",
@@ -68,9 +69,9 @@ async fn a_balance_changed_outside_the_ledger_breaks_invariants_2_and_4() {
     assert_eq!(broken_invariants(&app).await, vec![2, 4]);
 }
 
-#[tokio::test]
-async fn frozen_money_without_escrow_breaks_invariant_3() {
-    let app = busy_market().await;
+on_both_stores!(frozen_money_without_escrow_breaks_invariant_3);
+async fn frozen_money_without_escrow_breaks_invariant_3(backend: Backend) {
+    let app = busy_market(backend).await;
     tamper(
         &app,
         "UPDATE wallets SET available = available - 10, frozen = frozen + 10 WHERE user_id = 2; \
@@ -80,9 +81,9 @@ async fn frozen_money_without_escrow_breaks_invariant_3() {
     assert_eq!(broken_invariants(&app).await, vec![3]);
 }
 
-#[tokio::test]
-async fn capacity_lost_from_an_ad_breaks_invariant_5() {
-    let app = busy_market().await;
+on_both_stores!(capacity_lost_from_an_ad_breaks_invariant_5);
+async fn capacity_lost_from_an_ad_breaks_invariant_5(backend: Backend) {
+    let app = busy_market(backend).await;
     tamper(
         &app,
         "UPDATE ads SET available_amount = available_amount - 5 WHERE id = 1",
@@ -91,9 +92,9 @@ async fn capacity_lost_from_an_ad_breaks_invariant_5() {
     assert_eq!(broken_invariants(&app).await, vec![5]);
 }
 
-#[tokio::test]
-async fn a_second_release_of_one_order_breaks_invariants_2_and_6() {
-    let app = busy_market().await;
+on_both_stores!(a_second_release_of_one_order_breaks_invariants_2_and_6);
+async fn a_second_release_of_one_order_breaks_invariants_2_and_6(backend: Backend) {
+    let app = busy_market(backend).await;
     tamper(
         &app,
         "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, created_at) \
@@ -103,9 +104,9 @@ async fn a_second_release_of_one_order_breaks_invariants_2_and_6() {
     assert_eq!(broken_invariants(&app).await, vec![2, 6]);
 }
 
-#[tokio::test]
-async fn two_active_withdrawals_of_one_seller_break_invariant_6() {
-    let app = busy_market().await;
+on_both_stores!(two_active_withdrawals_of_one_seller_break_invariant_6);
+async fn two_active_withdrawals_of_one_seller_break_invariant_6(backend: Backend) {
+    let app = busy_market(backend).await;
     // Only possible behind the database's back: the unique index forbids it, so drop it first.
     tamper(
         &app,

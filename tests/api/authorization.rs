@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, TestApp, User, spawn_app};
+use crate::helpers::{ADMIN, Backend, TestApp, User, spawn_app_on};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
@@ -207,9 +207,9 @@ fn body_for(suffix: &str) -> Option<Value> {
     }
 }
 
-#[tokio::test]
-async fn order_routes_admit_only_their_parties_and_operators() {
-    let app = spawn_app().await;
+on_both_stores!(order_routes_admit_only_their_parties_and_operators);
+async fn order_routes_admit_only_their_parties_and_operators(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let ad_id = app
         .buy_ad(&maker, json!({"total_amount": 10_000_000}))
@@ -255,9 +255,9 @@ async fn order_routes_admit_only_their_parties_and_operators() {
     app.assert_audit().await;
 }
 
-#[tokio::test]
-async fn operator_routes_admit_only_operators() {
-    let app = spawn_app().await;
+on_both_stores!(operator_routes_admit_only_operators);
+async fn operator_routes_admit_only_operators(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let ad_id = app
         .buy_ad(&maker, json!({"total_amount": 10_000_000}))
@@ -298,9 +298,9 @@ async fn operator_routes_admit_only_operators() {
     app.assert_audit().await;
 }
 
-#[tokio::test]
-async fn ad_routes_admit_their_maker_for_changes_and_anyone_for_reads() {
-    let app = spawn_app().await;
+on_both_stores!(ad_routes_admit_their_maker_for_changes_and_anyone_for_reads);
+async fn ad_routes_admit_their_maker_for_changes_and_anyone_for_reads(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let owner = app.player("owner", 0).await;
     let other = app.player("other", 0).await;
     let operator = app.operator().await;
@@ -367,9 +367,9 @@ async fn ad_routes_admit_their_maker_for_changes_and_anyone_for_reads() {
     assert_eq!(metrics.status().as_u16(), 200);
 }
 
-#[tokio::test]
-async fn account_and_admin_routes_admit_their_callers() {
-    let app = spawn_app().await;
+on_both_stores!(account_and_admin_routes_admit_their_callers);
+async fn account_and_admin_routes_admit_their_callers(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let user = app.player("user", 0).await;
     let operator = app.operator().await;
     let cases: [(&str, Option<&str>, u16); 5] = [
@@ -437,11 +437,11 @@ async fn account_and_admin_routes_admit_their_callers() {
     .refused(403, "FORBIDDEN");
 }
 
+on_both_stores!(payment_details_stay_with_the_parties);
 /// Payment details are shown only to the parties and operators: listings and public profiles
 /// never carry them.
-#[tokio::test]
-async fn payment_details_stay_with_the_parties() {
-    let app = spawn_app().await;
+async fn payment_details_stay_with_the_parties(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 5_000_000).await;
     let sell_ad = app.sell_ad(&maker, json!({})).await;
     let listed = app

@@ -3,12 +3,12 @@
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Backend, spawn_app_on};
 
+on_both_stores!(fifty_takers_race_for_ten_orders_of_capacity, multi_thread);
 /// 50 simultaneous orders against an ad with room for 10: exactly 10 succeed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_takers_race_for_ten_orders_of_capacity() {
-    let app = spawn_app().await;
+async fn fifty_takers_race_for_ten_orders_of_capacity(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let ad_id = app
         .buy_ad(
@@ -41,10 +41,10 @@ async fn fifty_takers_race_for_ten_orders_of_capacity() {
     app.assert_audit().await;
 }
 
+on_both_stores!(one_user_racing_twenty_withdrawals_gets_one, multi_thread);
 /// 20 simultaneous withdrawals by one user: exactly one succeeds.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_user_racing_twenty_withdrawals_gets_one() {
-    let app = spawn_app().await;
+async fn one_user_racing_twenty_withdrawals_gets_one(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let seller = app.player("seller", 10_000_000).await;
     let mut ads = Vec::new();
     for i in 0..4 {
@@ -61,11 +61,11 @@ async fn one_user_racing_twenty_withdrawals_gets_one() {
     app.assert_audit().await;
 }
 
+on_both_stores!(cancel_and_confirm_paid_race_to_one_winner, multi_thread);
 /// A seller's cancel and the buyer's confirm-paid racing on one order: one wins, the other is
 /// told `INVALID_ORDER_STATUS`. Repeated to let both orders of arrival happen.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_and_confirm_paid_race_to_one_winner() {
-    let app = spawn_app().await;
+async fn cancel_and_confirm_paid_race_to_one_winner(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 5_000_000).await;
     let ad_id = app
@@ -100,10 +100,10 @@ async fn cancel_and_confirm_paid_race_to_one_winner() {
     app.assert_audit().await;
 }
 
+on_both_stores!(a_disputed_order_is_released_or_refunded_once, multi_thread);
 /// Releases racing refunds on a disputed order: the escrow moves exactly once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_disputed_order_is_released_or_refunded_once() {
-    let app = spawn_app().await;
+async fn a_disputed_order_is_released_or_refunded_once(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let operator = app.operator().await;

@@ -4,11 +4,11 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{ADMIN, spawn_app};
+use crate::helpers::{ADMIN, Backend, spawn_app_on};
 
-#[tokio::test]
-async fn every_seed_error_code_of_order_creation_is_provoked() {
-    let app = spawn_app().await;
+on_both_stores!(every_seed_error_code_of_order_creation_is_provoked);
+async fn every_seed_error_code_of_order_creation_is_provoked(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({"total_amount": 1_500_000})).await;
@@ -101,9 +101,9 @@ async fn every_seed_error_code_of_order_creation_is_provoked() {
     app.assert_audit().await;
 }
 
-#[tokio::test]
-async fn order_creation_checks_run_in_the_order_of_the_spec() {
-    let app = spawn_app().await;
+on_both_stores!(order_creation_checks_run_in_the_order_of_the_spec);
+async fn order_creation_checks_run_in_the_order_of_the_spec(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let broke = app.player("broke", 0).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
@@ -185,9 +185,9 @@ async fn order_creation_checks_run_in_the_order_of_the_spec() {
     .refused(400, "VALIDATION_ERROR");
 }
 
-#[tokio::test]
-async fn a_deposit_taker_holds_at_most_three_active_orders() {
-    let app = spawn_app().await;
+on_both_stores!(a_deposit_taker_holds_at_most_three_active_orders);
+async fn a_deposit_taker_holds_at_most_three_active_orders(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 5_000_000).await;
     let player = app.player("player", 0).await;
     let ad_id = app.sell_ad(&maker, json!({})).await;
@@ -212,9 +212,9 @@ async fn a_deposit_taker_holds_at_most_three_active_orders() {
     app.assert_audit().await;
 }
 
-#[tokio::test]
-async fn sell_ads_need_the_sellers_prerequisites() {
-    let app = spawn_app().await;
+on_both_stores!(sell_ads_need_the_sellers_prerequisites);
+async fn sell_ads_need_the_sellers_prerequisites(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let newcomer = app.player("newcomer", 50_000).await;
     let sell = |total: i64| {
         json!({"type": "sell", "fiat_currency": "RUB", "price": 9600, "min_amount": 10_000,
@@ -243,9 +243,9 @@ async fn sell_ads_need_the_sellers_prerequisites() {
     app.assert_audit().await;
 }
 
-#[tokio::test]
-async fn platform_transactions_are_idempotent_by_reference() {
-    let app = spawn_app().await;
+on_both_stores!(platform_transactions_are_idempotent_by_reference);
+async fn platform_transactions_are_idempotent_by_reference(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let user = app.player("user", 0).await;
     let path = format!("/api/v1/admin/users/{}/transactions", user.id);
     let deposit = json!({"kind": "deposit", "amount": 100_000, "reference": "pay-1"});
@@ -305,9 +305,9 @@ async fn platform_transactions_are_idempotent_by_reference() {
     assert_eq!(report["totals"]["deposits"], json!(100_000));
 }
 
-#[tokio::test]
-async fn malformed_requests_get_json_errors_never_a_500() {
-    let app = spawn_app().await;
+on_both_stores!(malformed_requests_get_json_errors_never_a_500);
+async fn malformed_requests_get_json_errors_never_a_500(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let user = app.player("user", 1_000_000).await;
     let auth = Some(user.token.as_str());
     // Malformed JSON, wrong types, unknown fields, missing fields.

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, eventually, spawn_app};
+use crate::helpers::{Backend, TestApp, eventually, spawn_app_on};
 
 async fn status(
     app: &TestApp,
@@ -13,9 +13,9 @@ async fn status(
     (order["status"].as_str().unwrap().to_string(), order)
 }
 
-#[tokio::test]
-async fn a_pending_order_expires_when_its_payment_window_closes() {
-    let app = spawn_app().await;
+on_both_stores!(a_pending_order_expires_when_its_payment_window_closes);
+async fn a_pending_order_expires_when_its_payment_window_closes(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app
@@ -56,10 +56,10 @@ async fn a_pending_order_expires_when_its_payment_window_closes() {
     app.assert_audit().await;
 }
 
+on_both_stores!(expiry_catches_up_after_a_restart);
 /// Orders whose window closed while the service was down expire at start; the others re-arm.
-#[tokio::test]
-async fn expiry_catches_up_after_a_restart() {
-    let app = spawn_app().await;
+async fn expiry_catches_up_after_a_restart(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let early = app.player("early", 1_000_000).await;
     let late = app.player("late", 1_000_000).await;

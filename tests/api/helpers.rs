@@ -125,13 +125,119 @@ impl<'a> MakeWriter<'a> for LogSink {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    let dir = Arc::new(TempDir::new().expect("a temporary directory"));
-    start(dir).await
+/// The variable that names the PostgreSQL server the tests may use; without it the PostgreSQL
+/// half of every test prints a skip line.
+pub const POSTGRES_URL_VAR: &str = "P2P_TEST_POSTGRES_URL";
+
+/// The store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-async fn start(dir: Arc<TempDir>) -> TestApp {
-    let database_url = format!("sqlite://{}", dir.path().join("p2p.db").display());
+/// Generates a test that runs `$name(backend)` on SQLite and one that runs it on PostgreSQL.
+macro_rules! on_both_stores {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if $crate::helpers::postgres_available(concat!(module_path!())) {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        }
+    };
+    ($name:ident, multi_thread) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::helpers::postgres_available(concat!(module_path!())) {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        }
+    };
+}
+
+/// Whether PostgreSQL tests can run; prints the skip line when they cannot.
+pub fn postgres_available(test: &str) -> bool {
+    let available = std::env::var(POSTGRES_URL_VAR).is_ok_and(|url| !url.is_empty());
+    if !available {
+        println!(
+            "skipping {test} on PostgreSQL: set {POSTGRES_URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+        );
+    }
+    available
+}
+
+static DATABASES: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh, empty PostgreSQL database for one test (those left by earlier runs are dropped).
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let server = std::env::var(POSTGRES_URL_VAR).expect("the PostgreSQL URL is set");
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("PostgreSQL answers");
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    let pid = std::process::id();
+    CLEANED
+        .get_or_init(|| async {
+            let mut cleaner = sqlx::PgConnection::connect(&server)
+                .await
+                .expect("PostgreSQL answers");
+            let stale: Vec<String> = sqlx::query_scalar(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'p2p_test_%'",
+            )
+            .fetch_all(&mut cleaner)
+            .await
+            .unwrap();
+            for name in stale
+                .into_iter()
+                .filter(|n| !n.starts_with(&format!("p2p_test_{pid}_")))
+            {
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                    .execute(&mut cleaner)
+                    .await;
+            }
+        })
+        .await;
+    let name = format!(
+        "p2p_test_{pid}_{}",
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    );
+    let create = format!("CREATE DATABASE {name}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&mut admin)
+        .await
+        .expect("a test database");
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
+/// A service on the given store, in a fresh database.
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    let dir = Arc::new(TempDir::new().expect("a temporary directory"));
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("p2p.db").display()),
+        Backend::Postgres => fresh_postgres_database().await,
+    };
+    start(dir, database_url).await
+}
+
+async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
     let mut config = Config::for_database(database_url.clone());
     config.min_payment_window_secs = MIN_WINDOW_SECS;
     // Tests simulate crashes of the process, not of the machine.
@@ -164,7 +270,7 @@ impl TestApp {
     /// Stops the service (its actors and timers too) and starts a new one on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
-        start(self.dir.clone()).await
+        start(self.dir.clone(), self.database_url.clone()).await
     }
 
     /// Stops the service; the database file stays.

@@ -1,5 +1,6 @@
 //! Black-box tests of the HTTP API: the real router, a real SQLite file per test.
 
+#[macro_use]
 mod helpers;
 
 mod audit;

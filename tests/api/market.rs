@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Backend, spawn_app_on};
 
 fn ids(page: &Value) -> Vec<i64> {
     page["items"]
@@ -13,9 +13,9 @@ fn ids(page: &Value) -> Vec<i64> {
         .collect()
 }
 
-#[tokio::test]
-async fn listing_filters_sorts_and_pages_as_the_seed_says() {
-    let app = spawn_app().await;
+on_both_stores!(listing_filters_sorts_and_pages_as_the_seed_says);
+async fn listing_filters_sorts_and_pages_as_the_seed_says(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let low = app.player("low", 0).await;
     let high = app.player("high", 0).await;
     let busy = app.player("busy", 0).await;
@@ -126,9 +126,9 @@ async fn listing_filters_sorts_and_pages_as_the_seed_says() {
     assert_eq!(by_rating["items"][0]["maker"]["rating"], json!(5.0));
 }
 
-#[tokio::test]
-async fn makers_change_pause_and_close_their_ads() {
-    let app = spawn_app().await;
+on_both_stores!(makers_change_pause_and_close_their_ads);
+async fn makers_change_pause_and_close_their_ads(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
     let path = format!("/api/v1/p2p/ads/{ad_id}");
@@ -184,9 +184,9 @@ async fn makers_change_pause_and_close_their_ads() {
     app.assert_audit().await;
 }
 
-#[tokio::test]
-async fn chat_lists_messages_oldest_first_after_an_id() {
-    let app = spawn_app().await;
+on_both_stores!(chat_lists_messages_oldest_first_after_an_id);
+async fn chat_lists_messages_oldest_first_after_an_id(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, TestApp, captured_logs, eventually, spawn_app};
+use crate::helpers::{ADMIN, Backend, TestApp, captured_logs, eventually, spawn_app_on};
 
 /// Drives every kind of event the dashboards show: each lifecycle step in both directions,
 /// an expiry, disputes resolved both ways, platform transactions and refusals.
@@ -96,9 +96,9 @@ fn metric_names(expr: &str) -> Vec<String> {
     names
 }
 
-#[tokio::test]
-async fn every_metric_in_every_dashboard_panel_is_exported() {
-    let app = spawn_app().await;
+on_both_stores!(every_metric_in_every_dashboard_panel_is_exported);
+async fn every_metric_in_every_dashboard_panel_is_exported(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     workload(&app).await;
     // Let the periodic audit (every second in tests) refresh the gauges.
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
@@ -176,9 +176,9 @@ async fn every_metric_in_every_dashboard_panel_is_exported() {
     );
 }
 
-#[tokio::test]
-async fn requests_carry_an_id_into_their_logs_and_back() {
-    let app = spawn_app().await;
+on_both_stores!(requests_carry_an_id_into_their_logs_and_back);
+async fn requests_carry_an_id_into_their_logs_and_back(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let user = app.player("traced", 0).await;
     let response = app
         .client
@@ -217,9 +217,9 @@ async fn requests_carry_an_id_into_their_logs_and_back() {
     assert_eq!(line["fields"]["status"], json!(200));
 }
 
-#[tokio::test]
-async fn card_numbers_never_reach_logs_or_metrics() {
-    let app = spawn_app().await;
+on_both_stores!(card_numbers_never_reach_logs_or_metrics);
+async fn card_numbers_never_reach_logs_or_metrics(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 5_000_000).await;
     let seller = app.player("seller", 1_000_000).await;
     let buy = app.buy_ad(&maker, json!({})).await;

@@ -2,13 +2,13 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app_on};
 
+on_both_stores!(a_withdrawal_walks_through_the_seed_lifecycle);
 /// The seed's withdrawal: browse buy ads, take one, the buyer pays and confirms, the seller
 /// confirms receipt, escrow goes to the buyer; then both rate.
-#[tokio::test]
-async fn a_withdrawal_walks_through_the_seed_lifecycle() {
-    let app = spawn_app().await;
+async fn a_withdrawal_walks_through_the_seed_lifecycle(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({"price": 9600})).await;
@@ -130,11 +130,11 @@ async fn a_withdrawal_walks_through_the_seed_lifecycle() {
     app.assert_audit().await;
 }
 
+on_both_stores!(a_deposit_takes_a_sell_ad_and_ends_in_the_players_balance);
 /// The reverse: a player takes a sell ad whose reserve was frozen when it was posted; the player
 /// pays the maker (details from the ad), the maker confirms, escrow goes to the player.
-#[tokio::test]
-async fn a_deposit_takes_a_sell_ad_and_ends_in_the_players_balance() {
-    let app = spawn_app().await;
+async fn a_deposit_takes_a_sell_ad_and_ends_in_the_players_balance(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 5_000_000).await;
     let player = app.player("player", 0).await;
     let ad_id = app
@@ -189,10 +189,10 @@ async fn a_deposit_takes_a_sell_ad_and_ends_in_the_players_balance() {
     app.assert_audit().await;
 }
 
+on_both_stores!(disputes_are_settled_by_an_operator_either_way);
 /// A dispute: either party calls an operator after payment; the operator releases or refunds.
-#[tokio::test]
-async fn disputes_are_settled_by_an_operator_either_way() {
-    let app = spawn_app().await;
+async fn disputes_are_settled_by_an_operator_either_way(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let operator = app.operator().await;
@@ -285,10 +285,10 @@ async fn disputes_are_settled_by_an_operator_either_way() {
     app.assert_audit().await;
 }
 
+on_both_stores!(a_seller_can_end_a_dispute_by_confirming_receipt);
 /// The seller may also settle a dispute by confirming receipt.
-#[tokio::test]
-async fn a_seller_can_end_a_dispute_by_confirming_receipt() {
-    let app = spawn_app().await;
+async fn a_seller_can_end_a_dispute_by_confirming_receipt(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
@@ -308,10 +308,10 @@ async fn a_seller_can_end_a_dispute_by_confirming_receipt() {
     app.assert_audit().await;
 }
 
+on_both_stores!(cancelling_returns_escrow_and_capacity);
 /// Cancelling: either party while pending, the buyer after paying; escrow and capacity return.
-#[tokio::test]
-async fn cancelling_returns_escrow_and_capacity() {
-    let app = spawn_app().await;
+async fn cancelling_returns_escrow_and_capacity(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
@@ -351,10 +351,10 @@ async fn cancelling_returns_escrow_and_capacity() {
     app.assert_audit().await;
 }
 
+on_both_stores!(a_deposit_cancelled_after_its_ad_closed_refunds_the_maker);
 /// A deposit cancelled after its sell ad closed returns the escrow to the maker's balance.
-#[tokio::test]
-async fn a_deposit_cancelled_after_its_ad_closed_refunds_the_maker() {
-    let app = spawn_app().await;
+async fn a_deposit_cancelled_after_its_ad_closed_refunds_the_maker(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 2_000_000).await;
     let player = app.player("player", 0).await;
     let ad_id = app
@@ -385,10 +385,10 @@ async fn a_deposit_cancelled_after_its_ad_closed_refunds_the_maker() {
     app.assert_audit().await;
 }
 
+on_both_stores!(a_restart_rebuilds_the_market_from_the_database);
 /// Restarting keeps everything acknowledged and the market running.
-#[tokio::test]
-async fn a_restart_rebuilds_the_market_from_the_database() {
-    let app = spawn_app().await;
+async fn a_restart_rebuilds_the_market_from_the_database(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;
     let seller = app.player("seller", 1_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
@@ -415,10 +415,10 @@ async fn a_restart_rebuilds_the_market_from_the_database() {
     app.assert_audit().await;
 }
 
+on_both_stores!(the_demo_seeds_a_live_market_once);
 /// `serve --demo` fills an empty database with a live market, and leaves a used one alone.
-#[tokio::test]
-async fn the_demo_seeds_a_live_market_once() {
-    let app = spawn_app().await;
+async fn the_demo_seeds_a_live_market_once(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let market = p2p_market::market::Market::start(
         p2p_market::config::Config::for_database(app.database_url.clone()),
         "demo-admin",

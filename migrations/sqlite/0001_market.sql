@@ -38,6 +38,8 @@ CREATE TABLE ads (
     payment_details        TEXT,
     status                 TEXT    NOT NULL CHECK (status IN ('active', 'paused', 'closed')),
     created_at             INTEGER NOT NULL,
+    -- Bumped by every change of the row, so an actor's cache knows which commits it has seen.
+    version                INTEGER NOT NULL DEFAULT 1,
     CHECK (status <> 'closed' OR available_amount = 0)
 );
 CREATE INDEX ads_open ON ads (status) WHERE status <> 'closed';
@@ -82,6 +84,7 @@ CREATE INDEX orders_active ON orders (status) WHERE status IN ('pending', 'paid_
 CREATE INDEX orders_active_taker ON orders (taker_id, side)
     WHERE status IN ('pending', 'paid_by_buyer', 'disputed');
 CREATE INDEX orders_disputes ON orders (dispute_opened_at) WHERE dispute_opened_at IS NOT NULL;
+CREATE INDEX orders_pending_expiry ON orders (expires_at) WHERE status = 'pending';
 
 CREATE TABLE messages (
     id          INTEGER PRIMARY KEY,
