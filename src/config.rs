@@ -19,6 +19,12 @@ pub const COMMIT_BATCH_MAX: usize = 256;
 /// How long a request waits for an actor's answer before it is told `503 OVERLOADED`.
 pub const ACTOR_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Overdue orders one expiry sweep handles; the next sweep takes the rest.
+pub const EXPIRY_SWEEP_BATCH: i64 = 1000;
+
+/// How often a node sharing PostgreSQL re-reads the open ads for its listing.
+pub const READ_MODEL_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Largest page of any listing.
 pub const MAX_PAGE_LIMIT: i64 = 100;
 pub const DEFAULT_PAGE_LIMIT: i64 = 20;
@@ -57,6 +63,11 @@ pub struct Config {
     #[arg(long, env = "P2P_SQLITE_SYNC_FULL", default_value_t = true, action = clap::ArgAction::Set)]
     pub sqlite_synchronous_full: bool,
 
+    /// How often every node looks for pending orders past their payment window (order actors
+    /// expire their own on time; the sweep catches those of a node that died).
+    #[arg(long, env = "P2P_EXPIRY_SWEEP_MS", default_value_t = 1000)]
+    pub expiry_sweep_ms: u64,
+
     /// How often the background audit checks every invariant and refreshes the gauges.
     #[arg(long, env = "P2P_AUDIT_INTERVAL_SECS", default_value_t = 30)]
     pub audit_interval_secs: u64,
@@ -76,6 +87,7 @@ impl Config {
             min_deposit: 100_000,
             min_payment_window_secs: 60,
             sqlite_synchronous_full: true,
+            expiry_sweep_ms: 1000,
             audit_interval_secs: 30,
             log_format: LogFormat::Text,
         }

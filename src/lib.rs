@@ -78,10 +78,12 @@ impl Application {
         let audit_every =
             Duration::from_secs(self.market.context.config.audit_interval_secs.max(1));
         let sampler = tokio::spawn(telemetry::run_sampler(self.market.clone(), audit_every));
+        let upkeep = market::upkeep::spawn(&self.market);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         sampler.abort();
+        upkeep.iter().for_each(|task| task.abort());
         self.market.shutdown().await;
         served
     }

@@ -82,6 +82,11 @@ impl ReadModel {
         }
     }
 
+    /// Drops the ads whose id `keep` refuses (closed elsewhere).
+    pub fn retain(&self, keep: impl Fn(i64) -> bool) {
+        self.ads.retain(|id, _| keep(*id));
+    }
+
     pub fn add_maker(&self, maker: Maker) {
         self.makers.insert(maker.id, maker);
     }

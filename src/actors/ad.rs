@@ -1,10 +1,16 @@
-//! The ad actor: one per open ad, the only place its capacity is promised.
+//! The ad actor: one per open ad on this node, the only place the node promises its capacity.
 //!
 //! Taking an ad is a two-phase transfer of capacity: `Reserve` holds the amount (so two takers
 //! can never be promised the same capacity), the order's commit takes it in the database, and
 //! `Settle` turns the hold into state, or voids it if the commit failed. Capacity given back by
 //! a cancelled order arrives as `Restore` after its commit. The maker's own changes (terms,
 //! status, closing) are committed here, one at a time.
+//!
+//! The cache knows the ad's `version` as of its last load from the database: a settled or
+//! restored change whose commit left the ad at an older version is already in the cache and is
+//! not applied twice. When the database refuses what the cache allowed (another node sold the
+//! capacity, or closed the ad) the actor reloads; with several nodes it also reloads before it
+//! refuses a take, since another node may have given capacity back.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +23,7 @@ use super::Named;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
 use crate::read_model::ReadModel;
-use crate::store::{Commit, Op, Store};
+use crate::store::{Commit, Dialect, Op, Store};
 
 /// What a taker asks of an ad.
 #[derive(Debug, Clone)]
@@ -34,9 +40,9 @@ pub enum AdMsg {
     /// §7 steps 2–3; on success the amount is held and the ad (as it is now) answered.
     Reserve(Take, RpcReplyPort<Result<Ad, DomainError>>),
     /// The order that held `hold` committed (the capacity is taken) or did not (it is freed).
-    Settle { hold: u64, committed: bool },
-    /// A cancelled order's amount was given back in the database.
-    Restore { amount: Kopecks },
+    Settle { hold: u64, outcome: Settled },
+    /// A cancelled order's amount was given back in the database, leaving the ad at `version`.
+    Restore { amount: Kopecks, version: i64 },
     Update {
         maker_id: i64,
         patch: AdPatch,
@@ -64,15 +70,26 @@ impl Named for AdMsg {
     }
 }
 
+/// How the commit of a held take ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Committed, leaving the ad at `version`.
+    Committed { version: i64 },
+    /// Not committed; `stale` when the database refused what the cache allowed.
+    Refused { stale: bool },
+}
+
 pub struct AdActor {
     pub store: Store,
     pub read_model: Arc<ReadModel>,
 }
 
 pub struct AdState {
+    /// The ad as loaded (at `ad.version`) plus the changes settled since.
     ad: Ad,
     holds: HashMap<u64, Kopecks>,
     held: Kopecks,
+    stale: bool,
 }
 
 impl Actor for AdActor {
@@ -90,6 +107,7 @@ impl Actor for AdActor {
             ad,
             holds: HashMap::new(),
             held: 0,
+            stale: false,
         })
     }
 
@@ -102,25 +120,19 @@ impl Actor for AdActor {
         let (started, name) = (Instant::now(), message.name());
         match message {
             AdMsg::Reserve(take, reply) => {
-                let _ = reply.send(reserve(state, take));
+                let _ = reply.send(self.reserve(state, take).await);
             }
-            AdMsg::Settle { hold, committed } => {
+            AdMsg::Settle { hold, outcome } => {
                 let Some(amount) = state.holds.remove(&hold) else {
                     return Ok(());
                 };
                 state.held -= amount;
-                if committed && state.ad.status != AdStatus::Closed {
-                    state.ad.available_amount -= amount;
-                    self.read_model.publish(&state.ad);
+                match outcome {
+                    Settled::Committed { version } => self.apply_change(state, -amount, version),
+                    Settled::Refused { stale } => state.stale |= stale,
                 }
             }
-            AdMsg::Restore { amount } => {
-                // A closed ad's capacity never comes back: the store released it instead.
-                if state.ad.status != AdStatus::Closed {
-                    state.ad.available_amount += amount;
-                    self.read_model.publish(&state.ad);
-                }
-            }
+            AdMsg::Restore { amount, version } => self.apply_change(state, amount, version),
             AdMsg::Update {
                 maker_id,
                 patch,
@@ -141,21 +153,59 @@ impl Actor for AdActor {
     }
 }
 
-fn reserve(state: &mut AdState, take: Take) -> Result<Ad, DomainError> {
-    if state.ad.ad_type == AdType::Buy && !take.has_payment_details {
-        return Err(DomainError::validation(
-            "payment_details are required to sell: where should the buyer send the RUB?",
-        ));
-    }
-    state
-        .ad
-        .check_take(take.taker_id, take.amount, &take.method, state.held)?;
-    state.holds.insert(take.hold, take.amount);
-    state.held += take.amount;
-    Ok(state.ad.clone())
-}
-
 impl AdActor {
+    async fn reserve(&self, state: &mut AdState, take: Take) -> Result<Ad, DomainError> {
+        if state.ad.ad_type == AdType::Buy && !take.has_payment_details {
+            return Err(DomainError::validation(
+                "payment_details are required to sell: where should the buyer send the RUB?",
+            ));
+        }
+        let mut reloaded = false;
+        if state.stale {
+            self.reload(state).await?;
+            reloaded = true;
+        }
+        let mut checked = state
+            .ad
+            .check_take(take.taker_id, take.amount, &take.method, state.held);
+        let maybe_stale = matches!(
+            checked,
+            Err(ErrorCode::AmountExceedsAvailable | ErrorCode::AdNotActive)
+        );
+        if maybe_stale && !reloaded && self.store.dialect() == Dialect::Postgres {
+            // Another node may have given capacity back or changed the ad: ask the truth.
+            self.reload(state).await?;
+            checked = state
+                .ad
+                .check_take(take.taker_id, take.amount, &take.method, state.held);
+        }
+        checked?;
+        state.holds.insert(take.hold, take.amount);
+        state.held += take.amount;
+        Ok(state.ad.clone())
+    }
+
+    /// Applies a committed change of capacity, unless the cache was loaded after it.
+    fn apply_change(&self, state: &mut AdState, amount: Kopecks, version: i64) {
+        // A closed ad's capacity never comes back: the store released it instead.
+        if version > state.ad.version && state.ad.status != AdStatus::Closed {
+            state.ad.available_amount += amount;
+            self.read_model.publish(&state.ad);
+        }
+    }
+
+    /// Replaces the cache with the ad as the database has it now.
+    async fn reload(&self, state: &mut AdState) -> Result<(), DomainError> {
+        state.ad = self
+            .store
+            .ad(state.ad.id)
+            .await?
+            .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+        state.stale = false;
+        self.read_model.publish(&state.ad);
+        Ok(())
+    }
+
     async fn update(
         &self,
         state: &mut AdState,
@@ -166,9 +216,14 @@ impl AdActor {
             return Err(ErrorCode::Forbidden.into());
         }
         let next = state.ad.patched(patch)?;
-        self.store
+        if let Err(refusal) = self
+            .store
             .commit(Commit::new(vec![Op::UpdateAd(Box::new(next.clone()))]))
-            .await?;
+            .await
+        {
+            state.stale = true;
+            return Err(refusal);
+        }
         state.ad = next;
         self.read_model.publish(&state.ad);
         Ok(state.ad.clone())
@@ -186,22 +241,22 @@ impl AdActor {
         if state.ad.status == AdStatus::Closed {
             return Err(ErrorCode::AdNotActive.into());
         }
-        self.store
+        if let Err(refusal) = self
+            .store
             .commit(Commit::new(vec![Op::CloseAd {
                 ad_id: state.ad.id,
                 now,
             }]))
-            .await?;
+            .await
+        {
+            state.stale = true;
+            return Err(refusal);
+        }
         // The store released what was available when it committed (holds still in flight
         // will find the ad closed and fail); read back exactly what it did.
         let before = state.ad.released_amount;
-        state.ad = self
-            .store
-            .ad(state.ad.id)
-            .await?
-            .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+        self.reload(state).await?;
         let released = state.ad.released_amount - before;
-        self.read_model.publish(&state.ad);
         Ok((state.ad.clone(), released))
     }
 }

@@ -184,23 +184,26 @@ impl OrderActor {
             _ => {}
         }
         let commit = Commit::new(transition_ops(order, &next, step.escrow, now));
-        if let Err(refusal) = context.store.commit(commit).await {
-            if refusal.code == ErrorCode::InvalidOrderStatus {
-                // Someone else (another node) moved the order first: learn what it is now.
-                if let Some(current) = context.store.order(order.id).await? {
-                    *order = current;
+        let receipt = match context.store.commit(commit).await {
+            Ok(receipt) => receipt,
+            Err(refusal) => {
+                if refusal.code == ErrorCode::InvalidOrderStatus {
+                    // Someone else (another node) moved the order first: learn what it is now.
+                    if let Some(current) = context.store.order(order.id).await? {
+                        *order = current;
+                    }
                 }
+                return Err(refusal);
             }
-            return Err(refusal);
-        }
+        };
         *order = next;
-        self.announce(order, step.escrow).await;
+        self.announce(order, step.escrow, receipt.ad_version).await;
         crate::telemetry::record_transition(order, request.action);
         Ok(order.clone())
     }
 
     /// Tells the actors whose cached state the committed transition changed.
-    async fn announce(&self, order: &Order, escrow: EscrowMove) {
+    async fn announce(&self, order: &Order, escrow: EscrowMove, ad_version: Option<i64>) {
         let context = &self.context;
         if escrow == EscrowMove::Hold {
             return;
@@ -215,9 +218,12 @@ impl OrderActor {
                 .read_model
                 .count_completed([order.buyer_id, order.seller_id]),
             EscrowMove::Refund => {
-                if let Some(ad) = context.ads.resident(order.ad_id).await {
+                if let (Some(ad), Some(version)) =
+                    (context.ads.resident(order.ad_id).await, ad_version)
+                {
                     let _ = ad.cast(AdMsg::Restore {
                         amount: order.usdt_amount,
+                        version,
                     });
                 }
             }

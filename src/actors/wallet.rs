@@ -14,7 +14,7 @@ use super::Named;
 
 use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks};
-use crate::store::{Commit, Receipt, Store};
+use crate::store::{Commit, Dialect, Receipt, Store};
 
 /// The rule a change must pass before it is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +72,17 @@ pub struct WalletState {
 }
 
 impl WalletState {
-    async fn refresh(&mut self, store: &Store) -> Result<(), DomainError> {
-        if self.stale {
-            self.wallet = store
-                .wallet(self.user_id)
-                .await?
-                .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
-            self.stale = false;
+    /// Reloads the wallet if it is stale; answers whether it did.
+    async fn refresh(&mut self, store: &Store) -> Result<bool, DomainError> {
+        if !self.stale {
+            return Ok(false);
         }
-        Ok(())
+        self.wallet = store
+            .wallet(self.user_id)
+            .await?
+            .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+        self.stale = false;
+        Ok(true)
     }
 
     fn check(&self, rule: Rule) -> Result<(), ErrorCode> {
@@ -149,8 +151,17 @@ impl WalletActor {
         commit: Commit,
         delta: WalletDelta,
     ) -> Result<Receipt, DomainError> {
-        state.refresh(&self.store).await?;
-        state.check(rule)?;
+        let reloaded = state.refresh(&self.store).await?;
+        if let Err(refusal) = state.check(rule) {
+            // With several nodes, another may have credited or refunded this wallet: refuse
+            // only what the database itself shows.
+            if reloaded || self.store.dialect() != Dialect::Postgres {
+                return Err(refusal.into());
+            }
+            state.stale = true;
+            state.refresh(&self.store).await?;
+            state.check(rule)?;
+        }
         match self.store.commit(commit).await {
             Ok(receipt) => {
                 state.wallet.apply(&delta);

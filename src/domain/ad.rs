@@ -85,6 +85,8 @@ pub struct Ad {
     pub payment_details: Option<Map<String, Value>>,
     pub status: AdStatus,
     pub created_at_ms: Millis,
+    /// The store's change counter of the ad: a cache knows which commits its copy includes.
+    pub version: i64,
 }
 
 impl Ad {
@@ -230,6 +232,7 @@ mod tests {
             payment_details: None,
             status: AdStatus::Active,
             created_at_ms: 0,
+            version: 1,
         }
     }
 

@@ -160,6 +160,7 @@ impl Market {
             payment_details,
             status: AdStatus::Active,
             created_at_ms: self.now_ms(),
+            version: 1,
         };
         ad.check_terms()?;
         Ok(ad)

@@ -5,6 +5,7 @@ mod accounts;
 mod ads;
 pub mod demo;
 mod orders;
+pub mod upkeep;
 
 use std::sync::Arc;
 

@@ -7,12 +7,12 @@ use serde_json::{Map, Value};
 
 use super::Market;
 use super::ads::require_trader;
-use crate::actors::ad::{AdMsg, Take};
+use crate::actors::ad::{AdMsg, Settled, Take};
 use crate::actors::order::{OrderMsg, Request, actor_for};
 use crate::actors::wallet::{Rule, WalletMsg};
 use crate::actors::{NoAnswer, ask};
 use crate::domain::order::{self, Order, OrderStatus, Side};
-use crate::domain::wallet::WalletDelta;
+use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
 use crate::store::{Commit, MessageRecord, Op, OrderFilter, RowRef};
 
@@ -71,17 +71,24 @@ impl Market {
         let committed = self
             .commit_new_order(caller, &ad, amount, &request.payment_method, details)
             .await;
-        let _ = ad_actor.cast(AdMsg::Settle {
-            hold,
-            committed: committed.is_ok(),
-        });
-        let order = committed?;
+        let outcome = match &committed {
+            Ok((_, version)) => Settled::Committed { version: *version },
+            Err(refusal) => Settled::Refused {
+                stale: matches!(
+                    refusal.code,
+                    ErrorCode::AmountExceedsAvailable | ErrorCode::AdNotActive
+                ),
+            },
+        };
+        let _ = ad_actor.cast(AdMsg::Settle { hold, outcome });
+        let (order, _) = committed?;
         context.spawn_order(order.clone()).await?;
         crate::telemetry::record_order_created(&order);
         Ok(order)
     }
 
-    /// §7 step 4 in the taker's wallet actor, and the one commit of the new order.
+    /// §7 step 4 in the taker's wallet actor, and the one commit of the new order; answers the
+    /// order and the version the commit left the ad at.
     async fn commit_new_order(
         &self,
         caller: Caller,
@@ -89,7 +96,7 @@ impl Market {
         amount: Kopecks,
         method: &str,
         details: Option<Map<String, Value>>,
-    ) -> Result<Order, DomainError> {
+    ) -> Result<(Order, i64), DomainError> {
         let context = &self.context;
         let side = ad.ad_type.taker_side();
         let now = self.now_ms();
@@ -122,13 +129,22 @@ impl Market {
             cancelled_at: None,
             dispute: None,
         };
-        let mut ops = vec![
-            Op::InsertOrder(Box::new(order.clone())),
-            Op::TakeCapacity {
-                ad_id: ad.id,
-                amount,
-            },
-        ];
+        let mut ops = Vec::with_capacity(5);
+        if side == Side::Deposit {
+            // The limit spans several rows: serialise the taker's deposits across nodes.
+            ops.push(Op::LockWallet {
+                user_id: caller.user_id,
+            });
+            ops.push(Op::CheckDepositLimit {
+                taker_id: caller.user_id,
+                max: MAX_ACTIVE_DEPOSIT_ORDERS,
+            });
+        }
+        ops.push(Op::InsertOrder(Box::new(order.clone())));
+        ops.push(Op::TakeCapacity {
+            ad_id: ad.id,
+            amount,
+        });
         let (rule, delta) = match side {
             Side::Withdraw => {
                 let delta = WalletDelta::freeze(amount);
@@ -173,7 +189,7 @@ impl Market {
         })
         .await??;
         order.id = receipt.first_id();
-        Ok(order)
+        Ok((order, receipt.ad_version.unwrap_or(i64::MAX)))
     }
 
     /// Asks the order's actor to do `request`; an ended order answers from the store.

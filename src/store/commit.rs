@@ -225,20 +225,31 @@ async fn commit_batch(
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        let mut savepoint = tx.begin().await?;
-        match apply(&mut savepoint, dialect, &job.commit).await {
-            Ok(receipt) => {
-                savepoint.commit().await?;
-                outcomes.push(Ok(receipt));
+        let mut attempt = 1;
+        let outcome = loop {
+            let mut savepoint = tx.begin().await?;
+            match apply(&mut savepoint, dialect, &job.commit).await {
+                Ok(receipt) => {
+                    savepoint.commit().await?;
+                    break Ok(receipt);
+                }
+                Err(failure) => {
+                    savepoint.rollback().await?;
+                    match failure {
+                        Failure::Refused(refusal) => break Err(refusal),
+                        // Two nodes' transactions locked rows in opposite orders: the loser's
+                        // statements rolled back to the savepoint and may simply run again.
+                        Failure::Store(error)
+                            if is_transient(&error) && attempt < TRANSIENT_ATTEMPTS =>
+                        {
+                            attempt += 1;
+                        }
+                        Failure::Store(error) => break Err(store_error(&error)),
+                    }
+                }
             }
-            Err(failure) => {
-                savepoint.rollback().await?;
-                outcomes.push(Err(match failure {
-                    Failure::Refused(refusal) => refusal,
-                    Failure::Store(error) => store_error(&error),
-                }));
-            }
-        }
+        };
+        outcomes.push(outcome);
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -250,6 +261,15 @@ fn resolve(row: RowRef, last_inserted: Option<i64>) -> Option<i64> {
         RowRef::Id(id) => Some(id),
         RowRef::Inserted => last_inserted,
     }
+}
+
+/// How often one commit runs again after a deadlock or serialization failure.
+const TRANSIENT_ATTEMPTS: u32 = 3;
+
+/// A deadlock (40P01) or serialization failure (40001): the same statements may succeed if run
+/// again.
+fn is_transient(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -124,6 +124,18 @@ impl Store {
         self.dialect
     }
 
+    /// Pending orders whose payment window closed at or before `now`, oldest deadline first.
+    pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<i64>, DomainError> {
+        sqlx::query_scalar(
+            "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1              ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(read_error)
+    }
+
     /// Commits one state change; `Ok` means it is durable.
     pub async fn commit(&self, commit: Commit) -> Result<Receipt, DomainError> {
         let (reply, outcome) = oneshot::channel();

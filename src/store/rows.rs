@@ -137,7 +137,7 @@ fn json_object(text: Option<String>) -> Option<Map<String, Value>> {
 
 const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
     total_amount, available_amount, released_amount, payment_methods, payment_window_seconds, \
-    terms, payment_details, status, created_at";
+    terms, payment_details, status, created_at, version";
 
 fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
     let decode = |column: &str| sqlx::Error::ColumnDecode {
@@ -162,6 +162,7 @@ fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
         payment_details: json_object(row.try_get("payment_details")?),
         status: AdStatus::parse(row.try_get("status")?).ok_or_else(|| decode("status"))?,
         created_at_ms: row.try_get("created_at")?,
+        version: row.try_get("version")?,
     })
 }
 

@@ -1,0 +1,89 @@
+//! Work the market does on its own, on every node: expiring what is overdue, and (with several
+//! nodes sharing PostgreSQL) keeping the listing in step with what other nodes changed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Market;
+use crate::actors::order::OrderMsg;
+use crate::config::{EXPIRY_SWEEP_BATCH, READ_MODEL_REFRESH_INTERVAL};
+use crate::domain::DomainError;
+use crate::domain::order::OrderStatus;
+use crate::read_model::Maker;
+use crate::store::Dialect;
+
+/// Starts the upkeep loops; they end when their handles are aborted.
+pub fn spawn(market: &Arc<Market>) -> Vec<tokio::task::JoinHandle<()>> {
+    let sweep_every = Duration::from_millis(market.context.config.expiry_sweep_ms.max(50));
+    let mut loops = vec![tokio::spawn(every(
+        sweep_every,
+        market.clone(),
+        |m| async move { m.sweep_overdue().await },
+    ))];
+    if market.store().dialect() == Dialect::Postgres {
+        loops.push(tokio::spawn(every(
+            READ_MODEL_REFRESH_INTERVAL,
+            market.clone(),
+            |m| async move { m.refresh_listing().await },
+        )));
+    }
+    loops
+}
+
+async fn every<F, Fut>(interval: Duration, market: Arc<Market>, work: F)
+where
+    F: Fn(Arc<Market>) -> Fut,
+    Fut: Future<Output = Result<(), DomainError>>,
+{
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = work(market.clone()).await {
+            tracing::warn!(%error, "upkeep failed; retrying at the next tick");
+        }
+    }
+}
+
+impl Market {
+    /// Sends `Expire` to every pending order whose payment window has closed. Order actors arm
+    /// their own timers; this catches what they cannot: orders of a node that died, orders this
+    /// node never loaded, a clock moved forward. The order's guarded claim makes the expiry
+    /// happen once, however many nodes send it.
+    pub async fn sweep_overdue(&self) -> Result<(), DomainError> {
+        let store = self.store();
+        for order_id in store
+            .overdue_orders(self.now_ms(), EXPIRY_SWEEP_BATCH)
+            .await?
+        {
+            let Some(order) = store.order(order_id).await? else {
+                continue;
+            };
+            if order.status != OrderStatus::Pending {
+                continue;
+            }
+            if let Some(actor) = self.context.order_actor(order).await? {
+                let _ = actor.cast(OrderMsg::Expire);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the listing with the open ads as the database has them, so ads made, changed or
+    /// sold on other nodes show here within a second.
+    pub async fn refresh_listing(&self) -> Result<(), DomainError> {
+        let store = self.store();
+        let read_model = &self.context.read_model;
+        for maker in store.makers_of_open_ads().await? {
+            read_model.add_maker(Maker::from(&maker));
+        }
+        let open = store.open_ads().await?;
+        let ids: HashSet<i64> = open.iter().map(|ad| ad.id).collect();
+        for ad in &open {
+            read_model.publish(ad);
+        }
+        read_model.retain(|id| ids.contains(&id));
+        Ok(())
+    }
+}
