@@ -245,6 +245,7 @@ impl AdActor {
             .store
             .commit(Commit::new(vec![Op::CloseAd {
                 ad_id: state.ad.id,
+                maker_id: state.ad.maker_id,
                 now,
             }]))
             .await

@@ -31,7 +31,9 @@ pub enum NoAnswer {
 impl From<NoAnswer> for DomainError {
     fn from(no_answer: NoAnswer) -> Self {
         match no_answer {
-            NoAnswer::Timeout => ErrorCode::Overloaded.into(),
+            NoAnswer::Timeout => {
+                DomainError::new(ErrorCode::Overloaded, "The service is busy, retry later")
+            }
             NoAnswer::Gone => DomainError::new(
                 ErrorCode::Overloaded,
                 "The service is restarting, retry later",

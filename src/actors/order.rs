@@ -278,6 +278,7 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
             }
             ops.push(Op::ReturnCapacity {
                 ad_id: order.ad_id,
+                maker_id: order.maker_id(),
                 amount,
                 order_id: order.id,
                 now,

@@ -217,7 +217,10 @@ impl Market {
                 Err(timeout) => return Err(timeout.into()),
             }
         }
-        Err(ErrorCode::Overloaded.into())
+        Err(DomainError::new(
+            ErrorCode::Overloaded,
+            "The order is changing hands, retry",
+        ))
     }
 
     async fn stored_order(&self, order_id: i64) -> Result<Order, DomainError> {

@@ -42,6 +42,7 @@ pub enum Op {
     /// Closes an ad: its remaining capacity is released, a sell ad's reserve goes back to the maker.
     CloseAd {
         ad_id: i64,
+        maker_id: i64,
         now: Millis,
     },
     InsertOrder(Box<Order>),
@@ -54,6 +55,7 @@ pub enum Op {
     /// its released amount (and a sell ad's maker gets the escrow back).
     ReturnCapacity {
         ad_id: i64,
+        maker_id: i64,
         amount: Kopecks,
         order_id: i64,
         now: Millis,
@@ -124,7 +126,95 @@ impl Commit {
     pub fn new(ops: Vec<Op>) -> Self {
         Self { ops }
     }
+
+    /// The existing rows this commit may change, so a batch can lock them all up front.
+    fn rows(&self, rows: &mut LockSet) {
+        for op in &self.ops {
+            match op {
+                Op::UpdateAd(ad) => rows.ads.push(ad.id),
+                Op::CloseAd {
+                    ad_id, maker_id, ..
+                }
+                | Op::ReturnCapacity {
+                    ad_id, maker_id, ..
+                } => {
+                    rows.ads.push(*ad_id);
+                    rows.wallets.push(*maker_id);
+                }
+                Op::TakeCapacity { ad_id, .. } => rows.ads.push(*ad_id),
+                Op::ClaimOrder { order, .. } => rows.orders.push(order.id),
+                Op::MoveMoney { user_id, .. } | Op::LockWallet { user_id } => {
+                    rows.wallets.push(*user_id)
+                }
+                Op::InsertRating { ratee_id, .. } => rows.users.push(*ratee_id),
+                Op::CountCompleted { user_ids } => rows.users.extend(user_ids),
+                Op::InsertUser { .. }
+                | Op::InsertAd(_)
+                | Op::InsertOrder(_)
+                | Op::InsertTransaction { .. }
+                | Op::InsertMessage { .. }
+                | Op::CheckDepositLimit { .. } => {}
+            }
+        }
+    }
 }
+
+/// Rows a batch locks before it changes any, always in the same order (ads, wallets, orders,
+/// users; each by ascending id), so two nodes' batches can never wait for each other in a cycle.
+#[derive(Debug, Default)]
+struct LockSet {
+    ads: Vec<i64>,
+    wallets: Vec<i64>,
+    orders: Vec<i64>,
+    users: Vec<i64>,
+}
+
+impl LockSet {
+    fn of(batch: &[Job]) -> LockSet {
+        let mut rows = LockSet::default();
+        for job in batch {
+            job.commit.rows(&mut rows);
+        }
+        for ids in [
+            &mut rows.ads,
+            &mut rows.wallets,
+            &mut rows.orders,
+            &mut rows.users,
+        ] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        rows
+    }
+
+    async fn lock(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        let tables = [
+            ("ads", "id", &self.ads),
+            ("wallets", "user_id", &self.wallets),
+            ("orders", "id", &self.orders),
+            ("users", "id", &self.users),
+        ];
+        for (table, key, ids) in tables {
+            for chunk in ids.chunks(LOCK_CHUNK) {
+                let placeholders: Vec<String> =
+                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR UPDATE",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *conn).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Ids locked by one statement.
+const LOCK_CHUNK: usize = 500;
 
 /// What a committed change produced: the ids its inserts were given, in order, and the version
 /// it left the ad it changed at (an actor's cache skips changes older than what it loaded).
@@ -187,8 +277,7 @@ pub(crate) async fn run(
                 tracing::warn!(%error, size = batch.len(), "group commit failed, retrying one by one");
                 let mut outcomes = Vec::with_capacity(batch.len());
                 for job in &batch {
-                    let alone = commit_batch(&mut conn, dialect, std::slice::from_ref(job)).await;
-                    outcomes.push(alone.map_or_else(|e| Err(store_error(&e)), |mut o| o.remove(0)));
+                    outcomes.push(commit_alone(&mut conn, dialect, job).await);
                 }
                 outcomes
             }
@@ -223,36 +312,47 @@ async fn commit_batch(
     batch: &[Job],
 ) -> Result<Vec<Result<Receipt, DomainError>>, sqlx::Error> {
     let mut tx = conn.begin().await?;
+    if dialect == Dialect::Postgres {
+        LockSet::of(batch).lock(&mut tx).await?;
+    }
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        let mut attempt = 1;
-        let outcome = loop {
-            let mut savepoint = tx.begin().await?;
-            match apply(&mut savepoint, dialect, &job.commit).await {
-                Ok(receipt) => {
-                    savepoint.commit().await?;
-                    break Ok(receipt);
-                }
-                Err(failure) => {
-                    savepoint.rollback().await?;
-                    match failure {
-                        Failure::Refused(refusal) => break Err(refusal),
-                        // Two nodes' transactions locked rows in opposite orders: the loser's
-                        // statements rolled back to the savepoint and may simply run again.
-                        Failure::Store(error)
-                            if is_transient(&error) && attempt < TRANSIENT_ATTEMPTS =>
-                        {
-                            attempt += 1;
-                        }
-                        Failure::Store(error) => break Err(store_error(&error)),
-                    }
-                }
+        let mut savepoint = tx.begin().await?;
+        match apply(&mut savepoint, dialect, &job.commit).await {
+            Ok(receipt) => {
+                savepoint.commit().await?;
+                outcomes.push(Ok(receipt));
             }
-        };
-        outcomes.push(outcome);
+            Err(failure) => {
+                savepoint.rollback().await?;
+                outcomes.push(Err(match failure {
+                    Failure::Refused(refusal) => refusal,
+                    // Give up the whole batch, releasing its locks for whoever waits on them;
+                    // the caller runs its commits again one by one.
+                    Failure::Store(error) if is_transient(&error) => return Err(error),
+                    Failure::Store(error) => store_error(&error),
+                }));
+            }
+        }
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Commits one job in its own transaction, running it again after a transient failure.
+async fn commit_alone(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    job: &Job,
+) -> Result<Receipt, DomainError> {
+    let mut attempt = 1;
+    loop {
+        match commit_batch(conn, dialect, std::slice::from_ref(job)).await {
+            Ok(mut outcomes) => return outcomes.remove(0),
+            Err(error) if is_transient(&error) && attempt < TRANSIENT_ATTEMPTS => attempt += 1,
+            Err(error) => return Err(store_error(&error)),
+        }
+    }
 }
 
 fn resolve(row: RowRef, last_inserted: Option<i64>) -> Option<i64> {
@@ -267,7 +367,7 @@ fn resolve(row: RowRef, last_inserted: Option<i64>) -> Option<i64> {
 const TRANSIENT_ATTEMPTS: u32 = 3;
 
 /// A deadlock (40P01) or serialization failure (40001): the same statements may succeed if run
-/// again.
+/// again, in a new transaction.
 fn is_transient(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
 }
@@ -374,7 +474,7 @@ async fn apply_op(
             .await?;
             receipt.ad_version = Some(version.ok_or_else(|| refused(ErrorCode::AdNotActive))?);
         }
-        Op::CloseAd { ad_id, now } => {
+        Op::CloseAd { ad_id, now, .. } => {
             let lock = format!(
                 "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = $1{}",
                 dialect.for_update()
@@ -466,6 +566,7 @@ async fn apply_op(
             amount,
             order_id,
             now,
+            ..
         } => {
             // One statement: a closed ad takes the amount as released, an open one as capacity.
             let row: Option<(i64, String, String, i64)> = sqlx::query_as(

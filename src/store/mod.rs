@@ -141,10 +141,15 @@ impl Store {
         let (reply, outcome) = oneshot::channel();
         self.commits
             .try_send(commit::Job { commit, reply })
-            .map_err(|_| DomainError::from(ErrorCode::Overloaded))?;
-        outcome
-            .await
-            .map_err(|_| DomainError::from(ErrorCode::Overloaded))?
+            .map_err(|_| {
+                DomainError::new(
+                    ErrorCode::Overloaded,
+                    "Too many writes are waiting, retry later",
+                )
+            })?;
+        outcome.await.map_err(|_| {
+            DomainError::new(ErrorCode::Overloaded, "The store stopped, retry later")
+        })?
     }
 
     pub async fn close(&self) {

@@ -267,6 +267,18 @@ async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
 }
 
 impl TestApp {
+    /// A client of a service running elsewhere (another process), on `database_url`.
+    pub fn remote(address: String, database_url: String) -> TestApp {
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            database_url,
+            dir: Arc::new(TempDir::new().expect("a temporary directory")),
+            shutdown: None,
+            server: None,
+        }
+    }
+
     /// Stops the service (its actors and timers too) and starts a new one on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;

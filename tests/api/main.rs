@@ -9,5 +9,6 @@ mod concurrency;
 mod errors;
 mod expiry;
 mod market;
+mod nodes;
 mod observability;
 mod walkthrough;

@@ -1,0 +1,239 @@
+//! Two real server processes on one PostgreSQL database, driven at the same time: the database
+//! refuses every double spend and every oversold ad, whichever node each request reaches.
+
+use std::process::Stdio;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{
+    ADMIN, TestApp, User, eventually, fresh_postgres_database, postgres_available,
+};
+
+/// A `p2p-market serve` process; killed when dropped.
+struct Node {
+    _process: Child,
+    app: TestApp,
+}
+
+async fn start_node(database_url: &str) -> Node {
+    let mut process = Command::new(env!("CARGO_BIN_EXE_p2p-market"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("P2P_BIND", "127.0.0.1:0")
+        .env("P2P_ADMIN_TOKEN", ADMIN)
+        .env("P2P_MIN_PAYMENT_WINDOW_SECS", "1")
+        .env("P2P_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server binary starts");
+    let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the server printed its address");
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if entry["fields"]["message"] == json!("listening") {
+            break entry["fields"]["address"].as_str().unwrap().to_string();
+        }
+    };
+    // Keep reading, so the server never blocks on a full pipe.
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("WARN") || line.contains("ERROR") {
+                eprintln!("node: {line}");
+            }
+        }
+    });
+    Node {
+        _process: process,
+        app: TestApp::remote(format!("http://{address}"), database_url.to_string()),
+    }
+}
+
+async fn scalar(db: &mut PgConnection, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_database_never_oversell_nor_double_spend() {
+    if !postgres_available("nodes::two_nodes_on_one_database_never_oversell_nor_double_spend") {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let nodes = [a, b];
+    let mut db = PgConnection::connect(&url).await.unwrap();
+
+    // Three buy ads with room for 10 orders each, and a sell ad with room for 10 deposits.
+    let maker = a.player("maker", 2_000_000).await;
+    let lot = json!({"min_amount": 100_000, "max_amount": 100_000, "total_amount": 1_000_000, "payment_window_seconds": 2});
+    let mut ads = Vec::new();
+    for _ in 0..3 {
+        ads.push(a.buy_ad(&maker, lot.clone()).await);
+    }
+    let sell = b.sell_ad(&maker, lot.clone()).await;
+
+    // 60 sellers, each taking two ads at once, one through each node.
+    let mut sellers = Vec::new();
+    for i in 0..60 {
+        sellers.push(nodes[i % 2].player(&format!("seller {i}"), 1_000_000).await);
+    }
+    let takes = sellers.iter().enumerate().flat_map(|(i, seller)| {
+        [(a, seller, ads[i % 3]), (b, seller, ads[(i + 1) % 3])].map(
+            |(node, seller, ad)| async move { (seller.id, node.take(seller, ad, 100_000).await) },
+        )
+    });
+    let answers = join_all(takes).await;
+    let mut orders_per_seller = std::collections::HashMap::new();
+    let mut won_ad = std::collections::HashMap::new();
+    for (seller, answer) in &answers {
+        match answer.status.as_u16() {
+            201 => {
+                *orders_per_seller.entry(*seller).or_insert(0) += 1;
+                won_ad.insert(*seller, answer.body["ad_id"].as_i64().unwrap());
+            }
+            409 => answer.refused(409, "ACTIVE_WITHDRAW_ORDER_EXISTS"),
+            _ => answer.refused(422, "AMOUNT_EXCEEDS_AVAILABLE"),
+        }
+    }
+    assert!(
+        orders_per_seller.values().all(|&n| n == 1),
+        "a seller holds two withdrawals: {orders_per_seller:?}"
+    );
+    assert_eq!(
+        orders_per_seller.len(),
+        30,
+        "exactly the capacity of the three ads is sold"
+    );
+    let sold = scalar(
+        &mut db,
+        "SELECT CAST(COALESCE(SUM(usdt_amount), 0) AS BIGINT) FROM orders WHERE side = 'withdraw'",
+    )
+    .await;
+    assert_eq!(sold, 3_000_000);
+    assert_eq!(
+        scalar(
+            &mut db,
+            "SELECT CAST(SUM(available_amount) AS BIGINT) FROM ads WHERE ad_type = 'buy'"
+        )
+        .await,
+        0
+    );
+
+    // 30 players race for the sell ad's 10 deposits through both nodes.
+    let mut players = Vec::new();
+    for i in 0..30 {
+        players.push(nodes[i % 2].player(&format!("player {i}"), 0).await);
+    }
+    let deposits = players.iter().enumerate().map(|(i, player)| {
+        nodes[i % 2].post(
+            "/api/v1/p2p/orders",
+            Some(&player.token),
+            json!({"ad_id": sell, "usdt_amount": 100_000, "payment_method": "card"}),
+        )
+    });
+    let won = join_all(deposits)
+        .await
+        .iter()
+        .filter(|answer| answer.status.as_u16() == 201)
+        .count();
+    assert_eq!(won, 10);
+
+    // The same wallet spent through both nodes at once: a bet on one, a withdrawal on the other;
+    // the balance covers only one of them.
+    let spare = a
+        .buy_ad(
+            &maker,
+            json!({"total_amount": 10_000_000, "payment_window_seconds": 2}),
+        )
+        .await;
+    let mut gamblers: Vec<User> = Vec::new();
+    for i in 0..20 {
+        gamblers.push(a.player(&format!("gambler {i}"), 150_000).await);
+    }
+    let races = gamblers.iter().enumerate().map(|(i, user)| async move {
+        let path = format!("/api/v1/admin/users/{}/transactions", user.id);
+        let bet = json!({"kind": "bet", "amount": 100_000, "reference": format!("race-bet-{i}")});
+        let (bet, take) = tokio::join!(
+            a.post(&path, Some(ADMIN), bet),
+            b.take(user, spare, 100_000)
+        );
+        (bet.status.as_u16() == 201) as u32 + (take.status.as_u16() == 201) as u32
+    });
+    for (i, winners) in join_all(races).await.into_iter().enumerate() {
+        assert_eq!(
+            winners, 1,
+            "gambler {i}: both or neither of the bet and the withdrawal went through"
+        );
+    }
+    let negative = scalar(
+        &mut db,
+        "SELECT COUNT(*) FROM wallets WHERE available < 0 OR frozen < 0",
+    )
+    .await;
+    assert_eq!(negative, 0);
+    for node in nodes {
+        node.assert_audit().await;
+    }
+
+    // Every pending order expires once (either node may try), and capacity comes back.
+    let expired = eventually(8, || async {
+        let pending = scalar(
+            &mut PgConnection::connect(&url).await.unwrap(),
+            "SELECT COUNT(*) FROM orders WHERE status = 'pending'",
+        )
+        .await;
+        pending == 0
+    })
+    .await;
+    assert!(
+        expired,
+        "orders are still pending after their payment window"
+    );
+    let twice = scalar(
+        &mut db,
+        "SELECT COUNT(*) FROM (SELECT order_id FROM ledger WHERE kind = 'escrow_refund' GROUP BY order_id HAVING COUNT(*) > 1) t",
+    )
+    .await;
+    assert_eq!(twice, 0, "an order was refunded twice");
+    let timeouts = scalar(
+        &mut db,
+        "SELECT COUNT(*) FROM orders WHERE cancel_reason = 'timeout'",
+    )
+    .await;
+    let all = scalar(&mut db, "SELECT COUNT(*) FROM orders").await;
+    assert_eq!(timeouts, all);
+    assert_eq!(scalar(&mut db, "SELECT CAST(SUM(available_amount) AS BIGINT) FROM ads WHERE ad_type = 'buy' AND id <> 0").await, 3_000_000 + 10_000_000);
+
+    // A node that did not see the expiry still serves the sellers correctly: its cached wallets
+    // and ads reload when the database shows more than they knew.
+    let again = sellers.iter().enumerate().filter_map(|(i, seller)| {
+        let ad = *won_ad.get(&seller.id)?;
+        Some(nodes[(i + 1) % 2].take(seller, ad, 100_000))
+    });
+    let retaken = join_all(again).await;
+    assert!(
+        retaken.iter().all(|answer| answer.status.as_u16() == 201),
+        "{:?}",
+        retaken.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    for node in nodes {
+        node.assert_audit().await;
+    }
+}
