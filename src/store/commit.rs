@@ -161,6 +161,9 @@ impl Commit {
 
 /// Rows a batch locks before it changes any, always in the same order (ads, wallets, orders,
 /// users; each by ascending id), so two nodes' batches can never wait for each other in a cycle.
+/// The lock is `FOR NO KEY UPDATE`, what PostgreSQL's own non-key updates take: it excludes the
+/// other writers of the row but not the `KEY SHARE` locks of foreign-key checks (inserting an
+/// order or a ledger row locks its user and ad that way, outside this order).
 #[derive(Debug, Default)]
 struct LockSet {
     ads: Vec<i64>,
@@ -199,7 +202,7 @@ impl LockSet {
                 let placeholders: Vec<String> =
                     (1..=chunk.len()).map(|i| format!("${i}")).collect();
                 let sql = format!(
-                    "SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR UPDATE",
+                    "SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR NO KEY UPDATE",
                     placeholders.join(", ")
                 );
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -734,7 +737,7 @@ async fn apply_op(
         }
         Op::LockWallet { user_id } => {
             if dialect == Dialect::Postgres {
-                sqlx::query("SELECT user_id FROM wallets WHERE user_id = $1 FOR UPDATE")
+                sqlx::query("SELECT user_id FROM wallets WHERE user_id = $1 FOR NO KEY UPDATE")
                     .bind(*user_id)
                     .execute(&mut *conn)
                     .await?;

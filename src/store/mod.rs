@@ -56,11 +56,12 @@ impl Dialect {
         }
     }
 
-    /// Locks the rows a read-then-write reads (SQLite's one writer needs no lock).
+    /// Locks the rows a read-then-write reads, as an update would (SQLite's one writer needs no
+    /// lock).
     pub fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Postgres => " FOR NO KEY UPDATE",
         }
     }
 }
