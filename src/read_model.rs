@@ -1,6 +1,8 @@
 //! The market's read side: ads as their actors last published them, and their makers' public
 //! figures, so listing ads never touches the database.
 
+use std::sync::Arc;
+
 use dashmap::DashMap;
 
 use crate::domain::ad::{Ad, AdStatus, AdType};
@@ -68,7 +70,8 @@ pub struct AdQuery {
 
 #[derive(Default)]
 pub struct ReadModel {
-    ads: DashMap<i64, Ad>,
+    /// Shared, immutable copies: a listing clones pointers, not ads.
+    ads: DashMap<i64, Arc<Ad>>,
     makers: DashMap<i64, Maker>,
 }
 
@@ -78,7 +81,7 @@ impl ReadModel {
         if ad.status == AdStatus::Closed {
             self.ads.remove(&ad.id);
         } else {
-            self.ads.insert(ad.id, ad.clone());
+            self.ads.insert(ad.id, Arc::new(ad.clone()));
         }
     }
 
@@ -115,8 +118,8 @@ impl ReadModel {
     }
 
     /// One page of the ads that match, with their makers, and how many match in all.
-    pub fn list(&self, query: &AdQuery) -> (Vec<(Ad, Maker)>, usize) {
-        let mut matching: Vec<(Ad, Maker)> = self
+    pub fn list(&self, query: &AdQuery) -> (Vec<(Arc<Ad>, Maker)>, usize) {
+        let mut matching: Vec<Arc<Ad>> = self
             .ads
             .iter()
             .filter(|entry| {
@@ -130,40 +133,46 @@ impl ReadModel {
                         .as_ref()
                         .is_none_or(|method| ad.payment_methods.contains(method))
             })
-            .map(|entry| {
-                let ad = entry.value().clone();
-                let maker = self.maker(ad.maker_id).unwrap_or_default();
-                (ad, maker)
-            })
+            .map(|entry| entry.value().clone())
             .collect();
         let by_price = |ad: &Ad| match query.ad_type {
             // A seller wants the buyer who pays most; a buyer the seller who asks least.
             AdType::Buy => -ad.price,
             AdType::Sell => ad.price,
         };
-        matching.sort_by(|(a, ma), (b, mb)| {
-            let primary = match query.sort_by {
-                SortBy::BestPrice => by_price(a).cmp(&by_price(b)),
-                SortBy::Rating => mb
-                    .rating()
-                    .unwrap_or(-1.0)
-                    .total_cmp(&ma.rating().unwrap_or(-1.0)),
-                SortBy::OrdersCount => mb.orders_count.cmp(&ma.orders_count),
-            };
-            primary.then(a.id.cmp(&b.id))
-        });
+        match query.sort_by {
+            SortBy::BestPrice => matching.sort_by_key(|ad| (by_price(ad), ad.id)),
+            SortBy::Rating | SortBy::OrdersCount => {
+                let figure = |ad: &Ad| {
+                    self.makers
+                        .get(&ad.maker_id)
+                        .map_or(-1.0, |maker| match query.sort_by {
+                            SortBy::Rating => maker.rating().unwrap_or(-1.0),
+                            _ => maker.orders_count as f64,
+                        })
+                };
+                let mut keyed: Vec<(f64, Arc<Ad>)> =
+                    matching.into_iter().map(|ad| (figure(&ad), ad)).collect();
+                keyed.sort_by(|(fa, a), (fb, b)| fb.total_cmp(fa).then(a.id.cmp(&b.id)));
+                matching = keyed.into_iter().map(|(_, ad)| ad).collect();
+            }
+        }
         let total = matching.len();
         let page = matching
             .into_iter()
             .skip(query.offset)
             .take(query.limit)
+            .map(|ad| {
+                let maker = self.maker(ad.maker_id).unwrap_or_default();
+                (ad, maker)
+            })
             .collect();
         (page, total)
     }
 
     /// An ad that is not closed, with its maker.
     pub fn get(&self, id: i64) -> Option<(Ad, Maker)> {
-        let ad = self.ads.get(&id)?.clone();
+        let ad = Ad::clone(self.ads.get(&id)?.value());
         let maker = self.maker(ad.maker_id).unwrap_or_default();
         Some((ad, maker))
     }

@@ -272,7 +272,7 @@ pub(crate) async fn run(
             }
         }
         let started = std::time::Instant::now();
-        let outcomes = match commit_batch(&mut conn, dialect, &batch).await {
+        let outcomes = match commit_grouped(&mut conn, dialect, &batch).await {
             Ok(outcomes) => outcomes,
             Err(error) => {
                 // The batch's transaction itself failed: retry each commit alone, so one
@@ -288,7 +288,6 @@ pub(crate) async fn run(
         metrics::histogram!(telemetry::STORE_COMMIT_DURATION)
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!(telemetry::STORE_BATCH_SIZE).record(batch.len() as f64);
-        metrics::counter!(telemetry::STORE_TRANSACTIONS).increment(1);
         for (job, outcome) in batch.drain(..).zip(outcomes) {
             let label = match &outcome {
                 Ok(_) => "committed",
@@ -309,19 +308,72 @@ fn store_error(error: &sqlx::Error) -> DomainError {
     )
 }
 
+/// How a batch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// No savepoints, the deferred writes of the whole batch at the end; any failure gives the
+    /// batch up to run carefully.
+    Fast,
+    /// A savepoint around each commit and its deferred writes: a refused commit rolls back alone.
+    Careful,
+}
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Fast => "fast",
+            Mode::Careful => "careful",
+        }
+    }
+}
+
+/// Why a batch did not commit.
+enum BatchFailure {
+    /// A commit of a fast batch failed: run the batch carefully.
+    Redo,
+    Store(sqlx::Error),
+}
+
+impl From<sqlx::Error> for BatchFailure {
+    fn from(error: sqlx::Error) -> Self {
+        BatchFailure::Store(error)
+    }
+}
+
 async fn commit_batch(
     conn: &mut AnyConnection,
     dialect: Dialect,
     batch: &[Job],
-) -> Result<Vec<Result<Receipt, DomainError>>, sqlx::Error> {
+    mode: Mode,
+) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
     let mut tx = conn.begin().await?;
     if dialect == Dialect::Postgres {
         LockSet::of(batch).lock(&mut tx).await?;
     }
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut deferred = Deferred::default();
     for job in batch {
+        let mut own = Deferred::default();
+        if mode == Mode::Fast {
+            match apply(&mut tx, dialect, &job.commit, &mut own).await {
+                Ok(receipt) => {
+                    deferred.merge(own);
+                    outcomes.push(Ok(receipt));
+                }
+                Err(_) => return Err(BatchFailure::Redo),
+            }
+            continue;
+        }
         let mut savepoint = tx.begin().await?;
-        match apply(&mut savepoint, dialect, &job.commit).await {
+        let applied = match apply(&mut savepoint, dialect, &job.commit, &mut own).await {
+            Ok(receipt) => own
+                .flush(&mut savepoint)
+                .await
+                .map(|()| receipt)
+                .map_err(Failure::Store),
+            Err(failure) => Err(failure),
+        };
+        match applied {
             Ok(receipt) => {
                 savepoint.commit().await?;
                 outcomes.push(Ok(receipt));
@@ -332,14 +384,41 @@ async fn commit_batch(
                     Failure::Refused(refusal) => refusal,
                     // Give up the whole batch, releasing its locks for whoever waits on them;
                     // the caller runs its commits again one by one.
-                    Failure::Store(error) if is_transient(&error) => return Err(error),
+                    Failure::Store(error) if is_transient(&error) => return Err(error.into()),
                     Failure::Store(error) => store_error(&error),
                 }));
             }
         }
     }
+    if mode == Mode::Fast {
+        deferred
+            .flush(&mut tx)
+            .await
+            .map_err(|_| BatchFailure::Redo)?;
+    }
     tx.commit().await?;
+    metrics::counter!(telemetry::STORE_TRANSACTIONS, "mode" => mode.label()).increment(1);
     Ok(outcomes)
+}
+
+/// Runs a batch fast, and carefully if a commit in it failed; `Err` if the careful run failed
+/// too (the caller then commits one by one).
+async fn commit_grouped(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    batch: &[Job],
+) -> Result<Vec<Result<Receipt, DomainError>>, sqlx::Error> {
+    match commit_batch(conn, dialect, batch, Mode::Fast).await {
+        Ok(outcomes) => Ok(outcomes),
+        Err(BatchFailure::Redo) => match commit_batch(conn, dialect, batch, Mode::Careful).await {
+            Ok(outcomes) => Ok(outcomes),
+            Err(BatchFailure::Store(error)) => Err(error),
+            Err(BatchFailure::Redo) => Err(sqlx::Error::Protocol(
+                "a careful batch asked to be redone".into(),
+            )),
+        },
+        Err(BatchFailure::Store(error)) => Err(error),
+    }
 }
 
 /// Commits one job in its own transaction, running it again after a transient failure.
@@ -350,10 +429,15 @@ async fn commit_alone(
 ) -> Result<Receipt, DomainError> {
     let mut attempt = 1;
     loop {
-        match commit_batch(conn, dialect, std::slice::from_ref(job)).await {
+        match commit_batch(conn, dialect, std::slice::from_ref(job), Mode::Careful).await {
             Ok(mut outcomes) => return outcomes.remove(0),
-            Err(error) if is_transient(&error) && attempt < TRANSIENT_ATTEMPTS => attempt += 1,
-            Err(error) => return Err(store_error(&error)),
+            Err(BatchFailure::Store(error))
+                if is_transient(&error) && attempt < TRANSIENT_ATTEMPTS =>
+            {
+                attempt += 1
+            }
+            Err(BatchFailure::Store(error)) => return Err(store_error(&error)),
+            Err(BatchFailure::Redo) => return Err(ErrorCode::Internal.into()),
         }
     }
 }
@@ -387,11 +471,12 @@ async fn apply(
     conn: &mut AnyConnection,
     dialect: Dialect,
     commit: &Commit,
+    deferred: &mut Deferred,
 ) -> Result<Receipt, Failure> {
     let mut receipt = Receipt::default();
     for op in &commit.ops {
         let last = receipt.inserted_ids.last().copied();
-        apply_op(conn, dialect, op, last, &mut receipt).await?;
+        apply_op(conn, dialect, op, last, &mut receipt, deferred).await?;
     }
     Ok(receipt)
 }
@@ -412,6 +497,7 @@ async fn apply_op(
     op: &Op,
     last: Option<i64>,
     receipt: &mut Receipt,
+    deferred: &mut Deferred,
 ) -> Result<(), Failure> {
     match op {
         Op::InsertUser {
@@ -509,6 +595,7 @@ async fn apply_op(
                     [None, Some(*ad_id), None],
                     *now,
                     ErrorCode::Internal,
+                    deferred,
                 )
                 .await?;
             }
@@ -596,6 +683,7 @@ async fn apply_op(
                     [Some(*order_id), Some(*ad_id), None],
                     *now,
                     ErrorCode::Internal,
+                    deferred,
                 )
                 .await?;
             }
@@ -644,7 +732,7 @@ async fn apply_op(
                 resolve(*ad, last),
                 resolve(*tx, last),
             ];
-            move_money(conn, *user_id, kind, delta, refs, *now, *refusal).await?;
+            move_money(conn, *user_id, kind, delta, refs, *now, *refusal, deferred).await?;
         }
         Op::InsertTransaction {
             user_id,
@@ -719,21 +807,14 @@ async fn apply_op(
                 }
                 Err(error) => return Err(error.into()),
             }
-            sqlx::query(
-                "UPDATE users SET rating_sum = rating_sum + $1, ratings_count = ratings_count + 1 \
-                 WHERE id = $2",
-            )
-            .bind(*rating)
-            .bind(*ratee_id)
-            .execute(&mut *conn)
-            .await?;
+            let figures = deferred.users.entry(*ratee_id).or_default();
+            figures.rating_sum += rating;
+            figures.ratings_count += 1;
         }
         Op::CountCompleted { user_ids } => {
-            sqlx::query("UPDATE users SET orders_count = orders_count + 1 WHERE id IN ($1, $2)")
-                .bind(user_ids[0])
-                .bind(user_ids[1])
-                .execute(&mut *conn)
-                .await?;
+            for id in user_ids {
+                deferred.users.entry(*id).or_default().orders_count += 1;
+            }
         }
         Op::LockWallet { user_id } => {
             if dialect == Dialect::Postgres {
@@ -759,49 +840,187 @@ async fn apply_op(
     Ok(())
 }
 
-/// Applies `delta` to a wallet, refusing with `refusal` if a balance would go negative, and
-/// appends the ledger row of any change of `available` or `frozen`.
+/// Applies `delta` to a wallet and records its ledger row. A change that takes from `available`
+/// (or touches the platform totals) runs now, guarded never to go negative, and is refused with
+/// `refusal`; one that only gives to `available` or releases `frozen` cannot fail and joins the
+/// batch's deferred writes. The ledger row is always deferred.
+#[allow(clippy::too_many_arguments)]
 async fn move_money(
     conn: &mut AnyConnection,
     user_id: i64,
-    kind: &str,
+    kind: &'static str,
     delta: &WalletDelta,
     [order_id, ad_id, tx_id]: [Option<i64>; 3],
     now: Millis,
     refusal: ErrorCode,
+    deferred: &mut Deferred,
 ) -> Result<(), Failure> {
-    let moved = sqlx::query(
-        "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
-         deposits_total = deposits_total + $3, wagering_required = wagering_required + $4, \
-         wagered = wagered + $5 \
-         WHERE user_id = $6 AND available + $1 >= 0 AND frozen + $2 >= 0",
-    )
-    .bind(delta.available)
-    .bind(delta.frozen)
-    .bind(delta.deposits_total)
-    .bind(delta.wagering_required)
-    .bind(delta.wagered)
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await?;
-    if moved.rows_affected() == 0 {
-        return Err(refused(refusal));
-    }
-    if delta.available != 0 || delta.frozen != 0 {
-        sqlx::query(
-            "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    let cannot_fail = delta.available >= 0
+        && delta.deposits_total == 0
+        && delta.wagering_required == 0
+        && delta.wagered == 0;
+    if cannot_fail {
+        let balance = deferred.wallets.entry(user_id).or_default();
+        balance.0 += delta.available;
+        balance.1 += delta.frozen;
+    } else {
+        let moved = sqlx::query(
+            "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
+             deposits_total = deposits_total + $3, wagering_required = wagering_required + $4, \
+             wagered = wagered + $5 \
+             WHERE user_id = $6 AND available + $1 >= 0 AND frozen + $2 >= 0",
         )
-        .bind(user_id)
-        .bind(kind.to_string())
         .bind(delta.available)
         .bind(delta.frozen)
-        .bind(order_id)
-        .bind(ad_id)
-        .bind(tx_id)
-        .bind(now)
+        .bind(delta.deposits_total)
+        .bind(delta.wagering_required)
+        .bind(delta.wagered)
+        .bind(user_id)
         .execute(&mut *conn)
         .await?;
+        if moved.rows_affected() == 0 {
+            return Err(refused(refusal));
+        }
+    }
+    if delta.available != 0 || delta.frozen != 0 {
+        deferred.ledger.push(LedgerRow {
+            user_id,
+            kind,
+            d_available: delta.available,
+            d_frozen: delta.frozen,
+            order_id,
+            ad_id,
+            tx_id,
+            created_at: now,
+        });
     }
     Ok(())
+}
+
+/// A ledger row waiting for its batch's one insert.
+#[derive(Debug, Clone)]
+struct LedgerRow {
+    user_id: i64,
+    kind: &'static str,
+    d_available: i64,
+    d_frozen: i64,
+    order_id: Option<i64>,
+    ad_id: Option<i64>,
+    tx_id: Option<i64>,
+    created_at: Millis,
+}
+
+/// A user's public figures changed by a batch.
+#[derive(Debug, Clone, Copy, Default)]
+struct UserFigures {
+    orders_count: i64,
+    rating_sum: i64,
+    ratings_count: i64,
+}
+
+/// The writes that cannot fail, gathered across a batch and written with one multi-row
+/// statement per table: ledger rows, credits and releases of wallets, users' figures.
+#[derive(Debug, Default)]
+struct Deferred {
+    ledger: Vec<LedgerRow>,
+    /// `(d_available, d_frozen)` by wallet.
+    wallets: std::collections::BTreeMap<i64, (i64, i64)>,
+    users: std::collections::BTreeMap<i64, UserFigures>,
+}
+
+/// Rows written by one deferred statement (well under both databases' bind limits).
+const DEFERRED_CHUNK: usize = 500;
+
+/// `($1, $2, …), ($n+1, …), …`: `rows` tuples of `width` placeholders.
+fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let cells: Vec<String> = (1..=width)
+                .map(|col| format!("${}", row * width + col))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Deferred {
+    fn merge(&mut self, other: Deferred) {
+        self.ledger.extend(other.ledger);
+        for (user, (available, frozen)) in other.wallets {
+            let balance = self.wallets.entry(user).or_default();
+            balance.0 += available;
+            balance.1 += frozen;
+        }
+        for (user, figures) in other.users {
+            let mine = self.users.entry(user).or_default();
+            mine.orders_count += figures.orders_count;
+            mine.rating_sum += figures.rating_sum;
+            mine.ratings_count += figures.ratings_count;
+        }
+    }
+
+    async fn flush(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        let wallets: Vec<_> = self.wallets.iter().collect();
+        for chunk in wallets.chunks(DEFERRED_CHUNK) {
+            let sql = format!(
+                "WITH v(user_id, d_available, d_frozen) AS (VALUES {}) \
+                 UPDATE wallets SET available = wallets.available + v.d_available, \
+                 frozen = wallets.frozen + v.d_frozen FROM v WHERE wallets.user_id = v.user_id",
+                placeholders(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (user, (available, frozen)) in chunk {
+                query = query.bind(**user).bind(*available).bind(*frozen);
+            }
+            let updated = query.execute(&mut *conn).await?;
+            if updated.rows_affected() != chunk.len() as u64 {
+                return Err(sqlx::Error::Protocol(format!(
+                    "{} of {} deferred wallet changes found their wallet",
+                    updated.rows_affected(),
+                    chunk.len()
+                )));
+            }
+        }
+        for chunk in self.ledger.chunks(DEFERRED_CHUNK) {
+            let sql = format!(
+                "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
+                 created_at) VALUES {}",
+                placeholders(chunk.len(), 8)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                query = query
+                    .bind(row.user_id)
+                    .bind(row.kind)
+                    .bind(row.d_available)
+                    .bind(row.d_frozen)
+                    .bind(row.order_id)
+                    .bind(row.ad_id)
+                    .bind(row.tx_id)
+                    .bind(row.created_at);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        let users: Vec<_> = self.users.iter().collect();
+        for chunk in users.chunks(DEFERRED_CHUNK) {
+            let sql = format!(
+                "WITH v(id, orders_count, rating_sum, ratings_count) AS (VALUES {}) \
+                 UPDATE users SET orders_count = users.orders_count + v.orders_count, \
+                 rating_sum = users.rating_sum + v.rating_sum, \
+                 ratings_count = users.ratings_count + v.ratings_count FROM v WHERE users.id = v.id",
+                placeholders(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (user, figures) in chunk {
+                query = query
+                    .bind(**user)
+                    .bind(figures.orders_count)
+                    .bind(figures.rating_sum)
+                    .bind(figures.ratings_count);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 }
