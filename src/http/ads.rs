@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -44,7 +45,7 @@ fn parse<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Resu
 async fn list(
     State(state): State<AppState>,
     AppQuery(params): AppQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let ad_type = parse(
         "type",
         params.ad_type.as_deref().unwrap_or("buy"),
@@ -68,8 +69,13 @@ async fn list(
         offset: offset as usize,
     };
     let (ads, total) = state.market.list_ads(&query);
-    let items = ads.iter().map(|(ad, maker)| views::ad(ad, maker)).collect();
-    Ok(Json(views::page(items, total as i64, limit, offset)))
+    let page = views::Page {
+        items: ads.iter().map(|(ad, maker)| views::ad(ad, maker)).collect(),
+        total: total as i64,
+        limit,
+        offset,
+    };
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize)]
@@ -93,7 +99,7 @@ async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     AppJson(body): AppJson<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let request = NewAd {
         ad_type: parse("type", &body.ad_type, AdType::parse)?,
         fiat_currency: body.fiat_currency,
@@ -107,13 +113,13 @@ async fn create(
         payment_details: body.payment_details,
     };
     let (ad, maker) = state.market.create_ad(caller, request).await?;
-    Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))))
+    Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))).into_response())
 }
 
 #[tracing::instrument(skip_all, fields(ad_id = id))]
-async fn show(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Value>> {
+async fn show(State(state): State<AppState>, Id(id): Id) -> ApiResult<Response> {
     let (ad, maker) = state.market.ad(id).await?;
-    Ok(Json(views::ad(&ad, &maker)))
+    Ok(Json(views::ad(&ad, &maker)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -133,7 +139,7 @@ async fn update(
     Authenticated(caller): Authenticated,
     Id(id): Id,
     AppJson(body): AppJson<UpdateBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let patch = AdPatch {
         price: body.price,
         min_amount: body.min_amount,
@@ -147,7 +153,7 @@ async fn update(
             .transpose()?,
     };
     let (ad, maker) = state.market.patch_ad(caller, id, patch).await?;
-    Ok(Json(views::ad(&ad, &maker)))
+    Ok(Json(views::ad(&ad, &maker)).into_response())
 }
 
 #[tracing::instrument(skip_all, fields(ad_id = id))]
@@ -155,7 +161,7 @@ async fn close(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let (ad, maker) = state.market.close_ad(caller, id).await?;
-    Ok(Json(views::ad(&ad, &maker)))
+    Ok(Json(views::ad(&ad, &maker)).into_response())
 }

@@ -1,5 +1,6 @@
 //! The JSON shapes of SPEC.md §5.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::domain::ad::Ad;
@@ -9,29 +10,68 @@ use crate::domain::{mean_rating, rfc3339};
 use crate::read_model::Maker;
 use crate::store::{MessageRecord, UserRecord};
 
-pub fn ad(ad: &Ad, maker: &Maker) -> Value {
-    json!({
-        "id": ad.id,
-        "type": ad.ad_type.as_str(),
-        "fiat_currency": ad.fiat_currency,
-        "price": ad.price,
-        "min_amount": ad.min_amount,
-        "max_amount": ad.max_amount,
-        "total_amount": ad.total_amount,
-        "available_amount": ad.available_amount,
-        "payment_methods": ad.payment_methods,
-        "payment_window_seconds": ad.payment_window_seconds,
-        "terms": ad.terms,
-        "status": ad.status.as_str(),
-        "maker": {
-            "id": maker.id,
-            "name": maker.name,
-            "rating": maker.rating(),
-            "ratings_count": maker.ratings_count,
-            "orders_count": maker.orders_count,
+/// An ad as the public sees it (never its payment details). Serialised straight from borrowed
+/// fields: listings render many of these per request.
+#[derive(Serialize)]
+pub struct AdView<'a> {
+    id: i64,
+    #[serde(rename = "type")]
+    ad_type: &'static str,
+    fiat_currency: &'a str,
+    price: i64,
+    min_amount: i64,
+    max_amount: i64,
+    total_amount: i64,
+    available_amount: i64,
+    payment_methods: &'a [String],
+    payment_window_seconds: i64,
+    terms: &'a str,
+    status: &'static str,
+    maker: MakerView<'a>,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct MakerView<'a> {
+    id: i64,
+    name: &'a str,
+    rating: Option<f64>,
+    ratings_count: i64,
+    orders_count: i64,
+}
+
+pub fn ad<'a>(ad: &'a Ad, maker: &'a Maker) -> AdView<'a> {
+    AdView {
+        id: ad.id,
+        ad_type: ad.ad_type.as_str(),
+        fiat_currency: &ad.fiat_currency,
+        price: ad.price,
+        min_amount: ad.min_amount,
+        max_amount: ad.max_amount,
+        total_amount: ad.total_amount,
+        available_amount: ad.available_amount,
+        payment_methods: &ad.payment_methods,
+        payment_window_seconds: ad.payment_window_seconds,
+        terms: &ad.terms,
+        status: ad.status.as_str(),
+        maker: MakerView {
+            id: maker.id,
+            name: &maker.name,
+            rating: maker.rating(),
+            ratings_count: maker.ratings_count,
+            orders_count: maker.orders_count,
         },
-        "created_at": rfc3339(ad.created_at_ms),
-    })
+        created_at: rfc3339(ad.created_at_ms),
+    }
+}
+
+/// A page of a listing.
+#[derive(Serialize)]
+pub struct Page<T: Serialize> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
 }
 
 /// An order, for its parties and operators only (it carries the payment details).
