@@ -353,7 +353,11 @@ async fn commit_batch(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut deferred = Deferred::default();
     for job in batch {
-        let mut own = Deferred::default();
+        let mut own = if mode == Mode::Fast {
+            Deferred::grouping_claims()
+        } else {
+            Deferred::default()
+        };
         if mode == Mode::Fast {
             match apply(&mut tx, dialect, &job.commit, &mut own).await {
                 Ok(receipt) => {
@@ -688,6 +692,9 @@ async fn apply_op(
                 .await?;
             }
         }
+        Op::ClaimOrder { from, order } if deferred.group_claims => {
+            deferred.claims.push((*from, order.clone()));
+        }
         Op::ClaimOrder { from, order } => {
             let dispute = order.dispute.as_ref();
             let claimed = sqlx::query(
@@ -897,6 +904,57 @@ async fn move_money(
     Ok(())
 }
 
+/// Claims many orders with one statement: each row moves to its new state only if its status is
+/// still the one its transition started from. Fails unless every claim held (the batch then
+/// reruns carefully and the loser hears `INVALID_ORDER_STATUS`).
+async fn claim_all(
+    conn: &mut AnyConnection,
+    claims: &[(OrderStatus, Box<Order>)],
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "WITH v(id, from_status, status, cancel_reason, payment_details, paid_at, completed_at, \
+           cancelled_at, dispute_opened_by, dispute_reason, dispute_opened_at, dispute_resolution, \
+           dispute_resolved_by, dispute_resolved_at, dispute_note) AS (VALUES {}) \
+         UPDATE orders SET status = v.status, cancel_reason = v.cancel_reason, \
+           payment_details = v.payment_details, paid_at = v.paid_at, completed_at = v.completed_at, \
+           cancelled_at = v.cancelled_at, dispute_opened_by = v.dispute_opened_by, \
+           dispute_reason = v.dispute_reason, dispute_opened_at = v.dispute_opened_at, \
+           dispute_resolution = v.dispute_resolution, dispute_resolved_by = v.dispute_resolved_by, \
+           dispute_resolved_at = v.dispute_resolved_at, dispute_note = v.dispute_note \
+         FROM v WHERE orders.id = v.id AND orders.status = v.from_status",
+        placeholders(claims.len(), 15)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (from, order) in claims {
+        let dispute = order.dispute.as_ref();
+        query = query
+            .bind(order.id)
+            .bind(from.as_str())
+            .bind(order.status.as_str())
+            .bind(order.cancel_reason.map(|r| r.as_str()))
+            .bind(json_text(&order.payment_details))
+            .bind(order.paid_at)
+            .bind(order.completed_at)
+            .bind(order.cancelled_at)
+            .bind(dispute.map(|d| d.opened_by))
+            .bind(dispute.and_then(|d| d.reason.clone()))
+            .bind(dispute.map(|d| d.opened_at))
+            .bind(dispute.and_then(|d| d.resolution).map(|r| r.as_str()))
+            .bind(dispute.and_then(|d| d.resolved_by))
+            .bind(dispute.and_then(|d| d.resolved_at))
+            .bind(dispute.and_then(|d| d.note.clone()));
+    }
+    let claimed = query.execute(&mut *conn).await?;
+    if claimed.rows_affected() != claims.len() as u64 {
+        return Err(sqlx::Error::Protocol(format!(
+            "{} of {} grouped order claims held",
+            claimed.rows_affected(),
+            claims.len()
+        )));
+    }
+    Ok(())
+}
+
 /// A ledger row waiting for its batch's one insert.
 #[derive(Debug, Clone)]
 struct LedgerRow {
@@ -922,6 +980,11 @@ struct UserFigures {
 /// statement per table: ledger rows, credits and releases of wallets, users' figures.
 #[derive(Debug, Default)]
 struct Deferred {
+    /// Whether order claims wait for the batch's one guarded update (fast batches) or run at
+    /// once (careful batches, where a refused claim must roll back only its own commit).
+    group_claims: bool,
+    /// `(from, order)`: the order's new state, if it is still in `from`.
+    claims: Vec<(OrderStatus, Box<Order>)>,
     ledger: Vec<LedgerRow>,
     /// `(d_available, d_frozen)` by wallet.
     wallets: std::collections::BTreeMap<i64, (i64, i64)>,
@@ -945,7 +1008,15 @@ fn placeholders(rows: usize, width: usize) -> String {
 }
 
 impl Deferred {
+    fn grouping_claims() -> Deferred {
+        Deferred {
+            group_claims: true,
+            ..Deferred::default()
+        }
+    }
+
     fn merge(&mut self, other: Deferred) {
+        self.claims.extend(other.claims);
         self.ledger.extend(other.ledger);
         for (user, (available, frozen)) in other.wallets {
             let balance = self.wallets.entry(user).or_default();
@@ -1001,6 +1072,9 @@ impl Deferred {
                     .bind(row.created_at);
             }
             query.execute(&mut *conn).await?;
+        }
+        for chunk in self.claims.chunks(DEFERRED_CHUNK) {
+            claim_all(conn, chunk).await?;
         }
         let users: Vec<_> = self.users.iter().collect();
         for chunk in users.chunks(DEFERRED_CHUNK) {
