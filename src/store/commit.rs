@@ -696,31 +696,7 @@ async fn apply_op(
             deferred.claims.push((*from, order.clone()));
         }
         Op::ClaimOrder { from, order } => {
-            let dispute = order.dispute.as_ref();
-            let claimed = sqlx::query(
-                "UPDATE orders SET status = $1, cancel_reason = $2, payment_details = $3, paid_at = $4, \
-                 completed_at = $5, cancelled_at = $6, dispute_opened_by = $7, dispute_reason = $8, \
-                 dispute_opened_at = $9, dispute_resolution = $10, dispute_resolved_by = $11, \
-                 dispute_resolved_at = $12, dispute_note = $13 WHERE id = $14 AND status = $15",
-            )
-            .bind(order.status.as_str())
-            .bind(order.cancel_reason.map(|r| r.as_str()))
-            .bind(json_text(&order.payment_details))
-            .bind(order.paid_at)
-            .bind(order.completed_at)
-            .bind(order.cancelled_at)
-            .bind(dispute.map(|d| d.opened_by))
-            .bind(dispute.and_then(|d| d.reason.clone()))
-            .bind(dispute.map(|d| d.opened_at))
-            .bind(dispute.and_then(|d| d.resolution).map(|r| r.as_str()))
-            .bind(dispute.and_then(|d| d.resolved_by))
-            .bind(dispute.and_then(|d| d.resolved_at))
-            .bind(dispute.and_then(|d| d.note.clone()))
-            .bind(order.id)
-            .bind(from.as_str())
-            .execute(&mut *conn)
-            .await?;
-            if claimed.rows_affected() == 0 {
+            if claim_all(conn, &[(*from, order.clone())]).await? == 0 {
                 return Err(refused(ErrorCode::InvalidOrderStatus));
             }
         }
@@ -904,13 +880,13 @@ async fn move_money(
     Ok(())
 }
 
-/// Claims many orders with one statement: each row moves to its new state only if its status is
-/// still the one its transition started from. Fails unless every claim held (the batch then
-/// reruns carefully and the loser hears `INVALID_ORDER_STATUS`).
+/// Claims orders with one statement: each row moves to its new state only if its status is still
+/// the one its transition started from. Answers how many claims held; in a fast batch anything
+/// short of all of them reruns the batch carefully, where the loser hears `INVALID_ORDER_STATUS`.
 async fn claim_all(
     conn: &mut AnyConnection,
     claims: &[(OrderStatus, Box<Order>)],
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     let sql = format!(
         "WITH v(id, from_status, status, cancel_reason, payment_details, paid_at, completed_at, \
            cancelled_at, dispute_opened_by, dispute_reason, dispute_opened_at, dispute_resolution, \
@@ -944,15 +920,7 @@ async fn claim_all(
             .bind(dispute.and_then(|d| d.resolved_at))
             .bind(dispute.and_then(|d| d.note.clone()));
     }
-    let claimed = query.execute(&mut *conn).await?;
-    if claimed.rows_affected() != claims.len() as u64 {
-        return Err(sqlx::Error::Protocol(format!(
-            "{} of {} grouped order claims held",
-            claimed.rows_affected(),
-            claims.len()
-        )));
-    }
-    Ok(())
+    Ok(query.execute(&mut *conn).await?.rows_affected())
 }
 
 /// A ledger row waiting for its batch's one insert.
@@ -1074,7 +1042,13 @@ impl Deferred {
             query.execute(&mut *conn).await?;
         }
         for chunk in self.claims.chunks(DEFERRED_CHUNK) {
-            claim_all(conn, chunk).await?;
+            let claimed = claim_all(conn, chunk).await?;
+            if claimed != chunk.len() as u64 {
+                return Err(sqlx::Error::Protocol(format!(
+                    "{claimed} of {} grouped order claims held",
+                    chunk.len()
+                )));
+            }
         }
         let users: Vec<_> = self.users.iter().collect();
         for chunk in users.chunks(DEFERRED_CHUNK) {
