@@ -113,3 +113,32 @@ fn time_of(value: &serde_json::Value) -> i64 {
     let day = parse(8..10);
     (((day * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000 + millis
 }
+
+on_both_stores!(the_sweep_expires_what_no_timer_will);
+/// An order whose deadline passed without its timer firing (its node died, or the clock jumped)
+/// is expired by the sweep every node runs each second.
+async fn the_sweep_expires_what_no_timer_will(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let maker = app.player("maker", 0).await;
+    let seller = app.player("seller", 1_000_000).await;
+    let ad_id = app
+        .buy_ad(&maker, json!({"payment_window_seconds": 900}))
+        .await;
+    let order_id = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(status(&app, &seller, order_id).await.0, "pending");
+    // The order's own timer waits 15 minutes of real time; the service's clock jumps past it.
+    app.clock.advance_ms(901_000);
+    let expired = eventually(3, || async {
+        status(&app, &seller, order_id).await.0 == "cancelled"
+    })
+    .await;
+    assert!(expired, "the sweep did not expire an overdue order");
+    assert_eq!(
+        status(&app, &seller, order_id).await.1["cancel_reason"],
+        json!("timeout")
+    );
+    assert_eq!(app.balance(&seller).await, (1_000_000, 0));
+    app.assert_audit().await;
+}

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The service's database, for tests that inspect or tamper with it directly.
     pub database_url: String,
+    /// The service's clock: tests may move it forward.
+    pub clock: Clock,
     dir: Arc<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -244,7 +246,8 @@ async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
     config.sqlite_synchronous_full = false;
     config.audit_interval_secs = 1;
     captured_logs();
-    let app = Application::build(config, ADMIN, Clock::default())
+    let clock = Clock::default();
+    let app = Application::build(config, ADMIN, clock.clone())
         .await
         .expect("the service starts");
     let address = format!("http://{}", app.local_addr());
@@ -260,6 +263,7 @@ async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
         address,
         client: reqwest::Client::new(),
         database_url,
+        clock,
         dir,
         shutdown: Some(shutdown),
         server: Some(server),
@@ -273,6 +277,7 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             database_url,
+            clock: Clock::default(),
             dir: Arc::new(TempDir::new().expect("a temporary directory")),
             shutdown: None,
             server: None,
