@@ -68,6 +68,11 @@ pub struct Config {
     #[arg(long, env = "P2P_EXPIRY_SWEEP_MS", default_value_t = 1000)]
     pub expiry_sweep_ms: u64,
 
+    /// A wallet actor left alone this long stops and is revived from the database on its next
+    /// request, so memory follows the active users rather than the registered ones.
+    #[arg(long, env = "P2P_ACTOR_IDLE_SECS", default_value_t = 300)]
+    pub actor_idle_secs: u64,
+
     /// How often the background audit checks every invariant and refreshes the gauges.
     #[arg(long, env = "P2P_AUDIT_INTERVAL_SECS", default_value_t = 30)]
     pub audit_interval_secs: u64,
@@ -88,6 +93,7 @@ impl Config {
             min_payment_window_secs: 60,
             sqlite_synchronous_full: true,
             expiry_sweep_ms: 1000,
+            actor_idle_secs: 300,
             audit_interval_secs: 30,
             log_format: LogFormat::Text,
         }

@@ -22,8 +22,12 @@ use crate::domain::{DomainError, ErrorCode};
 /// Why an actor gave no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoAnswer {
-    /// The actor stopped (an order that reached its end drains and stops).
-    Gone,
+    /// The message never reached the actor: it had stopped (an order that ended, a wallet
+    /// passivated). Nothing was done, so asking its successor is safe.
+    NotDelivered,
+    /// The actor took the message but stopped without answering: it may have acted, so the
+    /// request must not be repeated.
+    NoReply,
     /// The actor did not answer in time: it is overloaded.
     Timeout,
 }
@@ -34,7 +38,7 @@ impl From<NoAnswer> for DomainError {
             NoAnswer::Timeout => {
                 DomainError::new(ErrorCode::Overloaded, "The service is busy, retry later")
             }
-            NoAnswer::Gone => DomainError::new(
+            NoAnswer::NotDelivered | NoAnswer::NoReply => DomainError::new(
                 ErrorCode::Overloaded,
                 "The service is restarting, retry later",
             ),
@@ -66,7 +70,8 @@ where
     match answer {
         Ok(CallResult::Success(answer)) => Ok(answer),
         Ok(CallResult::Timeout) => Err(NoAnswer::Timeout),
-        Ok(CallResult::SenderError) | Err(_) => Err(NoAnswer::Gone),
+        Ok(CallResult::SenderError) => Err(NoAnswer::NoReply),
+        Err(_) => Err(NoAnswer::NotDelivered),
     }
 }
 
@@ -77,12 +82,13 @@ use ractor::Actor;
 use self::ad::{AdActor, AdMsg};
 use self::directory::Directory;
 use self::order::{OrderActor, OrderMsg};
-use self::wallet::{WalletActor, WalletMsg};
+use self::wallet::{Rule, WalletActor, WalletMsg};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::order::Order;
+use crate::domain::wallet::WalletDelta;
 use crate::read_model::ReadModel;
-use crate::store::Store;
+use crate::store::{Commit, Receipt, Store};
 
 /// What every actor shares: the store, the clock, the read model and the directories.
 pub struct Context {
@@ -100,9 +106,15 @@ fn spawn_failed(error: ractor::SpawnErr) -> DomainError {
     ErrorCode::Internal.into()
 }
 
+/// How often a request looks for an actor again when the one it found had just stopped.
+const ACTOR_ATTEMPTS: usize = 3;
+
 impl Context {
     /// The wallet actor of `user_id`, loaded from the store on first use.
-    pub async fn wallet(&self, user_id: i64) -> Result<ActorRef<WalletMsg>, DomainError> {
+    pub async fn wallet(
+        self: &Arc<Self>,
+        user_id: i64,
+    ) -> Result<ActorRef<WalletMsg>, DomainError> {
         self.wallets
             .get_or_spawn(user_id, || async {
                 let wallet = self
@@ -111,7 +123,7 @@ impl Context {
                     .await?
                     .ok_or_else(Directory::<WalletMsg>::missing)?;
                 let actor = WalletActor {
-                    store: self.store.clone(),
+                    context: self.clone(),
                 };
                 let (actor, _) = Actor::spawn(None, actor, (user_id, wallet))
                     .await
@@ -120,6 +132,34 @@ impl Context {
                 Ok(actor)
             })
             .await
+    }
+
+    /// Asks `user_id`'s wallet actor to check `rule`, commit `commit` and apply `delta`. A wallet
+    /// that passivated as the request arrived is revived and asked again.
+    pub async fn change_wallet(
+        self: &Arc<Self>,
+        user_id: i64,
+        rule: Rule,
+        commit: Commit,
+        delta: WalletDelta,
+    ) -> Result<Receipt, DomainError> {
+        for _ in 0..ACTOR_ATTEMPTS {
+            let wallet = self.wallet(user_id).await?;
+            let commit = commit.clone();
+            match ask(&wallet, |reply| WalletMsg::Change {
+                rule,
+                commit,
+                delta,
+                reply,
+            })
+            .await
+            {
+                Ok(outcome) => return outcome,
+                Err(NoAnswer::NotDelivered) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(NoAnswer::NotDelivered.into())
     }
 
     /// The ad actor of `ad_id`, loaded from the store on first use.

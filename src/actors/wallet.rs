@@ -5,12 +5,17 @@
 //! requests can never both spend the same kopecks. Changes committed elsewhere that only give
 //! to the wallet (a release, a refund) mark the cache stale; it reloads from the database before
 //! its next check. The database's guarded updates refuse anything the cache got wrong.
+//!
+//! Memory follows the active users, not the registered ones: a wallet left alone for
+//! `P2P_ACTOR_IDLE_SECS` leaves the directory, finishes what is queued and stops; its next
+//! request revives it from the database.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::Named;
+use super::{Context, Named};
 
 use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks};
@@ -48,6 +53,8 @@ pub enum WalletMsg {
     },
     /// A change committed elsewhere touched this wallet: reload before the next check.
     Touched,
+    /// Time to see whether the wallet has been idle long enough to passivate.
+    IdleCheck,
 }
 
 impl Named for WalletMsg {
@@ -57,18 +64,20 @@ impl Named for WalletMsg {
         match self {
             WalletMsg::Change { .. } => "change",
             WalletMsg::Touched => "touched",
+            WalletMsg::IdleCheck => "idle_check",
         }
     }
 }
 
 pub struct WalletActor {
-    pub store: Store,
+    pub context: Arc<Context>,
 }
 
 pub struct WalletState {
     user_id: i64,
     wallet: Wallet,
     stale: bool,
+    last_change: Instant,
 }
 
 impl WalletState {
@@ -116,24 +125,47 @@ impl Actor for WalletActor {
             user_id,
             wallet,
             stale: false,
+            last_change: Instant::now(),
         })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let idle = self.idle();
+        // Checking at half the idle time passivates a wallet between one and 1.5 idle times.
+        myself.send_interval((idle / 2).max(Duration::from_millis(500)), || {
+            WalletMsg::IdleCheck
+        });
+        Ok(())
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let (started, name) = (Instant::now(), message.name());
         match message {
             WalletMsg::Touched => state.stale = true,
+            WalletMsg::IdleCheck => {
+                if state.last_change.elapsed() >= self.idle() {
+                    // Leave the directory first, so a new request revives a fresh actor instead
+                    // of finding this one; then answer what is queued and stop.
+                    self.context.wallets.remove(state.user_id, myself.get_id());
+                    let _ = myself.drain();
+                }
+            }
             WalletMsg::Change {
                 rule,
                 commit,
                 delta,
                 reply,
             } => {
+                state.last_change = Instant::now();
                 let outcome = self.change(state, rule, commit, delta).await;
                 let _ = reply.send(outcome);
             }
@@ -144,6 +176,10 @@ impl Actor for WalletActor {
 }
 
 impl WalletActor {
+    fn idle(&self) -> Duration {
+        Duration::from_secs(self.context.config.actor_idle_secs.max(1))
+    }
+
     async fn change(
         &self,
         state: &mut WalletState,
@@ -151,18 +187,18 @@ impl WalletActor {
         commit: Commit,
         delta: WalletDelta,
     ) -> Result<Receipt, DomainError> {
-        let reloaded = state.refresh(&self.store).await?;
+        let reloaded = state.refresh(&self.context.store).await?;
         if let Err(refusal) = state.check(rule) {
             // With several nodes, another may have credited or refunded this wallet: refuse
             // only what the database itself shows.
-            if reloaded || self.store.dialect() != Dialect::Postgres {
+            if reloaded || self.context.store.dialect() != Dialect::Postgres {
                 return Err(refusal.into());
             }
             state.stale = true;
-            state.refresh(&self.store).await?;
+            state.refresh(&self.context.store).await?;
             state.check(rule)?;
         }
-        match self.store.commit(commit).await {
+        match self.context.store.commit(commit).await {
             Ok(receipt) => {
                 state.wallet.apply(&delta);
                 Ok(receipt)

@@ -3,8 +3,7 @@
 use serde::Serialize;
 
 use super::{Market, new_token, token_hash};
-use crate::actors::ask;
-use crate::actors::wallet::{Rule, WalletMsg};
+use crate::actors::wallet::Rule;
 use crate::domain::wallet::{DEFAULT_WAGERING_MULTIPLIER, TransactionKind, Wallet};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, rfc3339, validate};
 use crate::store::{Commit, Op, RowRef, TransactionRecord, UserRecord};
@@ -107,7 +106,6 @@ impl Market {
         if let Some(first) = self.store().transaction_by_reference(&reference).await? {
             return replay(first, same_request);
         }
-        let wallet = self.context.wallet(user_id).await?;
         let now = self.now_ms();
         let delta = request.kind.delta(amount, multiplier);
         let commit = Commit::new(vec![
@@ -134,14 +132,11 @@ impl Market {
             kind: request.kind,
             amount,
         };
-        let outcome = ask(&wallet, |reply| WalletMsg::Change {
-            rule,
-            commit,
-            delta,
-            reply,
-        })
-        .await?;
-        match outcome {
+        match self
+            .context
+            .change_wallet(user_id, rule, commit, delta)
+            .await
+        {
             Ok(receipt) => {
                 metrics::counter!(crate::telemetry::WALLET_TRANSACTIONS, "kind" => request.kind.as_str())
                     .increment(1);

@@ -76,14 +76,9 @@ impl Market {
                     amount: ad.total_amount,
                     min_deposit: context.config.min_deposit,
                 };
-                let wallet = context.wallet(caller.user_id).await?;
-                ask(&wallet, |reply| WalletMsg::Change {
-                    rule,
-                    commit,
-                    delta,
-                    reply,
-                })
-                .await??
+                context
+                    .change_wallet(caller.user_id, rule, commit, delta)
+                    .await?
             }
         };
         let ad = Ad {

@@ -9,7 +9,7 @@ use super::Market;
 use super::ads::require_trader;
 use crate::actors::ad::{AdMsg, Settled, Take};
 use crate::actors::order::{OrderMsg, Request, actor_for};
-use crate::actors::wallet::{Rule, WalletMsg};
+use crate::actors::wallet::Rule;
 use crate::actors::{NoAnswer, ask};
 use crate::domain::order::{self, Order, OrderStatus, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
@@ -179,15 +179,9 @@ impl Market {
                 },
             ),
         };
-        let wallet = context.wallet(caller.user_id).await?;
-        let commit = Commit::new(ops);
-        let receipt = ask(&wallet, |reply| WalletMsg::Change {
-            rule,
-            commit,
-            delta,
-            reply,
-        })
-        .await??;
+        let receipt = context
+            .change_wallet(caller.user_id, rule, Commit::new(ops), delta)
+            .await?;
         order.id = receipt.first_id();
         Ok((order, receipt.ad_version.unwrap_or(i64::MAX)))
     }
@@ -213,7 +207,7 @@ impl Market {
             match ask(&actor, |reply| OrderMsg::Act(request.clone(), reply)).await {
                 Ok(outcome) => return outcome,
                 // It ended and stopped between our look-up and our message: look again.
-                Err(NoAnswer::Gone) => continue,
+                Err(NoAnswer::NotDelivered) => continue,
                 Err(timeout) => return Err(timeout.into()),
             }
         }

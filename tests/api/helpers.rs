@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use p2p_market::Application;
 use p2p_market::clock::Clock;
 use p2p_market::config::Config;
+use p2p_market::market::Market;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -29,6 +30,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The service's clock: tests may move it forward.
     pub clock: Clock,
+    /// The service's core, for tests that look inside (none for a service in another process).
+    pub market: Option<Arc<Market>>,
     dir: Arc<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -245,12 +248,15 @@ async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
     // Tests simulate crashes of the process, not of the machine.
     config.sqlite_synchronous_full = false;
     config.audit_interval_secs = 1;
+    // Idle wallets passivate within seconds, so longer tests revive them as they go.
+    config.actor_idle_secs = 2;
     captured_logs();
     let clock = Clock::default();
     let app = Application::build(config, ADMIN, clock.clone())
         .await
         .expect("the service starts");
     let address = format!("http://{}", app.local_addr());
+    let market = Some(app.market.clone());
     let (shutdown, stop) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = app
@@ -264,6 +270,7 @@ async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
         client: reqwest::Client::new(),
         database_url,
         clock,
+        market,
         dir,
         shutdown: Some(shutdown),
         server: Some(server),
@@ -278,6 +285,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             database_url,
             clock: Clock::default(),
+            market: None,
             dir: Arc::new(TempDir::new().expect("a temporary directory")),
             shutdown: None,
             server: None,

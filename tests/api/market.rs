@@ -235,3 +235,36 @@ async fn chat_lists_messages_oldest_first_after_an_id(backend: Backend) {
     .await
     .refused(400, "VALIDATION_ERROR");
 }
+
+on_both_stores!(idle_wallets_leave_memory_and_come_back_intact);
+/// Memory follows the active users: an idle wallet actor stops, and the next request revives it
+/// from the database with every balance and count it had.
+async fn idle_wallets_leave_memory_and_come_back_intact(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let market = app.market.clone().expect("a local service");
+    let maker = app.player("maker", 0).await;
+    let seller = app.player("seller", 1_000_000).await;
+    let ad_id = app.buy_ad(&maker, json!({})).await;
+    let order_id = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    assert!(market.context.wallets.len() >= 1);
+    let passivated =
+        crate::helpers::eventually(6, || async { market.context.wallets.is_empty() }).await;
+    assert!(passivated, "idle wallets are still resident");
+    // Revived from the database: the active withdrawal still counts, the frozen escrow is there.
+    app.take(&seller, ad_id, 100_000)
+        .await
+        .refused(409, "ACTIVE_WITHDRAW_ORDER_EXISTS");
+    assert_eq!(app.balance(&seller).await, (700_000, 300_000));
+    app.step(&maker, order_id, "confirm-paid").await.expect(200);
+    app.step(&seller, order_id, "confirm-received")
+        .await
+        .expect(200);
+    app.take(&seller, ad_id, 100_000).await.expect(201);
+    app.transaction(&seller, "bet", 600_000).await.expect(201);
+    app.transaction(&seller, "bet", 1)
+        .await
+        .refused(422, "INSUFFICIENT_BALANCE");
+    app.assert_audit().await;
+}
