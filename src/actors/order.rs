@@ -140,7 +140,10 @@ impl Actor for OrderActor {
             OrderMsg::Expire => {}
         }
         if !order.status.is_active() {
-            // Finish what is queued (each will hear the order's final status), then stop.
+            // Leave the directory first, so later requests read the ended order from the store
+            // instead of knocking on a stopping actor; answer what is queued (each hears the
+            // order's final status), then stop.
+            self.context.orders.remove(order.id, myself.get_id());
             let _ = myself.drain();
         }
         crate::telemetry::record_actor_message(OrderMsg::KIND, name, started);
