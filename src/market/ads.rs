@@ -205,7 +205,7 @@ impl Market {
         self.with_maker(ad).await
     }
 
-    pub fn list_ads(&self, query: &AdQuery) -> (Vec<(std::sync::Arc<Ad>, Maker)>, usize) {
+    pub fn list_ads(&self, query: &AdQuery) -> (Vec<(Ad, Maker)>, usize) {
         self.context.read_model.list(query)
     }
 
