@@ -7,7 +7,7 @@ use dashmap::DashMap;
 use ractor::{ActorId, ActorRef, Message};
 use tokio::sync::OnceCell;
 
-use crate::domain::{DomainError, ErrorCode};
+use crate::domain::DomainError;
 
 /// Actors of one kind by entity id. A cell being filled makes concurrent callers wait for the
 /// one spawn rather than spawning twice.
@@ -32,7 +32,14 @@ impl<M: Message> Directory<M> {
         Fut: Future<Output = Result<ActorRef<M>, DomainError>>,
     {
         let cell = self.entries.entry(id).or_default().clone();
-        let outcome = cell.get_or_try_init(spawn).await.cloned();
+        let outcome = cell
+            .get_or_try_init(|| async {
+                let actor = spawn().await?;
+                self.count_live(1.0);
+                Ok(actor)
+            })
+            .await
+            .cloned();
         if outcome.is_err() {
             self.entries.remove_if(&id, |_, current| {
                 Arc::ptr_eq(current, &cell) && current.get().is_none()
@@ -57,7 +64,7 @@ impl<M: Message> Directory<M> {
     pub fn insert(&self, id: i64, actor: ActorRef<M>) {
         self.entries
             .insert(id, Arc::new(OnceCell::new_with(Some(actor))));
-        metrics::gauge!(crate::telemetry::ACTORS_LIVE, "kind" => self.kind).increment(1.0);
+        self.count_live(1.0);
     }
 
     /// Forgets the entity's actor, if it is still `actor` (not a newer one).
@@ -66,7 +73,7 @@ impl<M: Message> Directory<M> {
             cell.get().is_some_and(|a| a.get_id() == actor)
         });
         if removed.is_some() {
-            metrics::gauge!(crate::telemetry::ACTORS_LIVE, "kind" => self.kind).decrement(1.0);
+            self.count_live(-1.0);
         }
     }
 
@@ -77,6 +84,7 @@ impl<M: Message> Directory<M> {
                 actor.stop(None);
             }
         }
+        self.count_live(-(self.entries.len() as f64));
         self.entries.clear();
     }
 
@@ -88,12 +96,7 @@ impl<M: Message> Directory<M> {
         self.entries.is_empty()
     }
 
-    /// Counts a spawn made through [`get_or_spawn`](Self::get_or_spawn).
-    pub fn spawned(&self) {
-        metrics::gauge!(crate::telemetry::ACTORS_LIVE, "kind" => self.kind).increment(1.0);
-    }
-
-    pub fn missing() -> DomainError {
-        ErrorCode::NotFound.into()
+    fn count_live(&self, change: f64) {
+        metrics::gauge!(crate::telemetry::ACTORS_LIVE, "kind" => self.kind).increment(change);
     }
 }

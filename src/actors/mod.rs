@@ -107,7 +107,7 @@ fn spawn_failed(error: ractor::SpawnErr) -> DomainError {
 }
 
 /// How often a request looks for an actor again when the one it found had just stopped.
-const ACTOR_ATTEMPTS: usize = 3;
+pub const ACTOR_ATTEMPTS: usize = 3;
 
 impl Context {
     /// The wallet actor of `user_id`, loaded from the store on first use.
@@ -121,14 +121,13 @@ impl Context {
                     .store
                     .wallet(user_id)
                     .await?
-                    .ok_or_else(Directory::<WalletMsg>::missing)?;
+                    .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
                 let actor = WalletActor {
                     context: self.clone(),
                 };
                 let (actor, _) = Actor::spawn(None, actor, (user_id, wallet))
                     .await
                     .map_err(spawn_failed)?;
-                self.wallets.spawned();
                 Ok(actor)
             })
             .await
@@ -170,13 +169,12 @@ impl Context {
                     .store
                     .ad(ad_id)
                     .await?
-                    .ok_or_else(Directory::<AdMsg>::missing)?;
+                    .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
                 let actor = AdActor {
                     store: self.store.clone(),
                     read_model: self.read_model.clone(),
                 };
                 let (actor, _) = Actor::spawn(None, actor, ad).await.map_err(spawn_failed)?;
-                self.ads.spawned();
                 Ok(actor)
             })
             .await
@@ -209,7 +207,6 @@ impl Context {
             .orders
             .get_or_spawn(order.id, || async {
                 let actor = self.start_order(order).await?;
-                self.orders.spawned();
                 Ok(actor)
             })
             .await?;

@@ -10,14 +10,11 @@ use super::ads::require_trader;
 use crate::actors::ad::{AdMsg, Settled, Take};
 use crate::actors::order::{OrderMsg, Request, actor_for};
 use crate::actors::wallet::Rule;
-use crate::actors::{NoAnswer, ask};
+use crate::actors::{ACTOR_ATTEMPTS, NoAnswer, ask};
 use crate::domain::order::{self, Order, OrderStatus, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
 use crate::store::{Commit, MessageRecord, Op, OrderFilter, RowRef};
-
-/// How often a request retries an order actor that stopped under it (it had just ended).
-const ORDER_ACTOR_ATTEMPTS: usize = 3;
 
 /// Identifies a capacity hold between `Reserve` and `Settle`.
 static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
@@ -188,7 +185,7 @@ impl Market {
 
     /// Asks the order's actor to do `request`; an ended order answers from the store.
     pub async fn act(&self, order_id: i64, request: Request) -> Result<Order, DomainError> {
-        for _ in 0..ORDER_ACTOR_ATTEMPTS {
+        for _ in 0..ACTOR_ATTEMPTS {
             let actor = match self.context.orders.resident(order_id).await {
                 Some(actor) => actor,
                 None => {

@@ -222,10 +222,6 @@ impl Store {
         rows::messages(&self.read, order_id, after_id, limit).await
     }
 
-    pub async fn message(&self, id: i64) -> Result<Option<MessageRecord>, DomainError> {
-        rows::message(&self.read, id).await
-    }
-
     pub async fn transaction_by_reference(
         &self,
         reference: &str,

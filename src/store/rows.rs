@@ -395,20 +395,6 @@ pub async fn messages(
         .map_err(read_error)
 }
 
-pub async fn message(pool: &AnyPool, id: i64) -> Result<Option<MessageRecord>, DomainError> {
-    let row = sqlx::query(
-        "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-    .map_err(read_error)?;
-    row.as_ref()
-        .map(message_from)
-        .transpose()
-        .map_err(read_error)
-}
-
 pub async fn transaction_by_reference(
     pool: &AnyPool,
     reference: &str,
