@@ -115,10 +115,10 @@ impl Listed {
 
     fn matches(&self, query: &AdQuery) -> bool {
         let (ad, available) = (&self.ad, self.available());
-        available >= ad.min_amount
-            && query.amount.is_none_or(|amount| {
-                ad.min_amount <= amount && amount <= ad.max_amount.min(available)
-            })
+        ad.is_listed_with(available)
+            && query
+                .amount
+                .is_none_or(|amount| ad.accepts_amount_with(amount, available))
             && query
                 .payment_method
                 .as_ref()

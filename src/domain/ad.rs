@@ -120,14 +120,15 @@ impl Ad {
         Ok(())
     }
 
-    /// Whether the ad shows in the public listing.
-    pub fn is_listed(&self) -> bool {
-        self.status == AdStatus::Active && self.available_amount >= self.min_amount
+    /// Whether the ad shows in the public listing with `available` capacity left (the read
+    /// model keeps capacity apart from the rest of the ad).
+    pub fn is_listed_with(&self, available: Kopecks) -> bool {
+        self.status == AdStatus::Active && available >= self.min_amount
     }
 
-    /// Whether one order of `amount` fits the ad now.
-    pub fn accepts_amount(&self, amount: Kopecks) -> bool {
-        self.min_amount <= amount && amount <= self.max_amount.min(self.available_amount)
+    /// Whether one order of `amount` fits the ad with `available` capacity left.
+    pub fn accepts_amount_with(&self, amount: Kopecks, available: Kopecks) -> bool {
+        self.min_amount <= amount && amount <= self.max_amount.min(available)
     }
 
     /// The payment details a sell ad's maker gave for `method`.
@@ -282,10 +283,12 @@ mod tests {
     fn listing_hides_ads_that_cannot_take_their_minimum() {
         let mut drained = ad();
         drained.available_amount = 99_999;
-        assert!(ad().is_listed());
-        assert!(!drained.is_listed());
-        assert!(ad().accepts_amount(500_000));
-        assert!(!drained.accepts_amount(100_000));
+        assert!(ad().is_listed_with(ad().available_amount));
+        assert!(!drained.is_listed_with(drained.available_amount));
+        assert!(ad().accepts_amount_with(500_000, 600_000));
+        assert!(!ad().accepts_amount_with(500_001, 600_000));
+        assert!(!ad().accepts_amount_with(400_000, 300_000));
+        assert!(!drained.accepts_amount_with(100_000, drained.available_amount));
     }
 
     #[test]
