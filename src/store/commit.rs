@@ -1118,26 +1118,55 @@ mod tests {
         ])
     }
 
-    /// Commits sent together share a batch; a refused one rolls back alone and its neighbours
-    /// commit as if it had not been there (the fast batch reruns carefully).
+    /// A batch whose commits all hold runs fast; one refused commit sends the batch to the
+    /// careful run, where it rolls back alone and its neighbours commit as if it were not there.
     #[tokio::test]
     async fn a_refused_commit_does_not_fail_its_neighbours() {
-        let (store, _dir) = store().await;
+        let (store, dir) = store().await;
         let user = store.commit(new_user("first")).await.unwrap().first_id();
         store.commit(deposit(user, "taken", 100)).await.unwrap();
-        let neighbours = (0..20).map(|i| deposit(user, &format!("ref {i}"), 10));
-        let batch: Vec<Commit> = std::iter::once(deposit(user, "taken", 100))
-            .chain(neighbours)
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let mut conn = AnyConnection::connect(&url).await.unwrap();
+        let job = |commit| Job {
+            commit,
+            reply: oneshot::channel().0,
+        };
+
+        let clean: Vec<Job> = (0..5)
+            .map(|i| job(deposit(user, &format!("clean {i}"), 10)))
             .collect();
-        let outcomes =
-            futures_util::future::join_all(batch.into_iter().map(|c| store.commit(c))).await;
+        assert!(
+            commit_batch(&mut conn, Dialect::Sqlite, &clean, Mode::Fast)
+                .await
+                .is_ok()
+        );
+
+        let mut mixed: Vec<Job> = (0..20)
+            .map(|i| job(deposit(user, &format!("ref {i}"), 10)))
+            .collect();
+        mixed.insert(7, job(deposit(user, "taken", 100)));
+        let fast = commit_batch(&mut conn, Dialect::Sqlite, &mixed, Mode::Fast).await;
+        assert!(
+            matches!(fast, Err(BatchFailure::Redo)),
+            "a fast batch with a refusal must rerun"
+        );
+        let outcomes = commit_grouped(&mut conn, Dialect::Sqlite, &mixed)
+            .await
+            .unwrap();
         assert_eq!(
-            outcomes[0].as_ref().unwrap_err().code,
+            outcomes[7].as_ref().unwrap_err().code,
             ErrorCode::DuplicateReference
         );
-        assert!(outcomes[1..].iter().all(Result::is_ok));
+        let committed = outcomes.iter().enumerate().filter(|(i, _)| *i != 7);
+        assert!(committed.clone().all(|(_, outcome)| outcome.is_ok()));
+        conn.close().await.unwrap();
+
         let wallet = store.wallet(user).await.unwrap().unwrap();
-        assert_eq!((wallet.available, wallet.deposits_total), (300, 300));
+        assert_eq!(
+            (wallet.available, wallet.deposits_total),
+            (100 + 50 + 200, 100 + 50 + 200)
+        );
         assert!(store.audit().await.unwrap().ok);
     }
 
