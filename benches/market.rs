@@ -183,6 +183,7 @@ fn ad_listing(c: &mut Criterion) {
         sort_by,
         limit: 20,
         offset: 0,
+        hidden_makers: None,
     };
     let cases = [
         ("best_price", query(SortBy::BestPrice, None, None)),

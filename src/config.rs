@@ -35,6 +35,35 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The payment window of an ad that does not name one.
 pub const DEFAULT_PAYMENT_WINDOW_SECS: i64 = 900;
 
+/// Events an event-stream connection may have waiting; a consumer further behind is cut off
+/// (it reconnects with `Last-Event-ID` and replays from the database).
+pub const EVENT_SUBSCRIBER_BUFFER: usize = 1024;
+
+/// Events read from the database per query, live or replayed.
+pub const EVENT_PAGE: i64 = 500;
+
+/// How often an idle event stream sends a comment to keep proxies from closing it.
+pub const EVENT_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// How often the event pump looks for events committed by other nodes (this node's own commits
+/// wake it at once).
+pub const EVENT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The cancels counted against a taker are those of the last day.
+pub const TAKER_CANCEL_WINDOW_MS: i64 = 86_400_000;
+
+/// The longest wait between two webhook delivery attempts.
+pub const WEBHOOK_BACKOFF_MAX_MS: i64 = 3_600_000;
+
+/// How long one webhook delivery may take before it counts as failed.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often each node looks for webhook deliveries that are due.
+pub const WEBHOOK_POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// A node holding a webhook for delivery keeps it this long at most.
+pub const WEBHOOK_LEASE_MS: i64 = 30_000;
+
 /// The service's settings; each is a flag and an environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -77,6 +106,19 @@ pub struct Config {
     #[arg(long, env = "P2P_AUDIT_INTERVAL_SECS", default_value_t = 30)]
     pub audit_interval_secs: u64,
 
+    /// Cancels of pending orders a taker may make in a day before taking is paused.
+    #[arg(long, env = "P2P_TAKER_CANCEL_LIMIT", default_value_t = 3)]
+    pub taker_cancel_limit: usize,
+
+    /// How long a taker who reached the cancel limit is paused from taking.
+    #[arg(long, env = "P2P_TAKER_PAUSE_SECS", default_value_t = 86_400)]
+    pub taker_pause_secs: i64,
+
+    /// The first retry of a failed webhook delivery waits this long; each further one twice as
+    /// long, up to an hour.
+    #[arg(long, env = "P2P_WEBHOOK_BACKOFF_MS", default_value_t = 1000)]
+    pub webhook_backoff_ms: i64,
+
     /// Log lines as text or as JSON objects (with the request's spans).
     #[arg(long, env = "P2P_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -95,6 +137,9 @@ impl Config {
             expiry_sweep_ms: 1000,
             actor_idle_secs: 300,
             audit_interval_secs: 30,
+            taker_cancel_limit: 3,
+            taker_pause_secs: 86_400,
+            webhook_backoff_ms: 1000,
             log_format: LogFormat::Text,
         }
     }

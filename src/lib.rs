@@ -17,11 +17,14 @@ pub mod actors;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod market;
 pub mod read_model;
+pub mod safeguards;
 pub mod store;
 pub mod telemetry;
+pub mod views;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,6 +82,12 @@ impl Application {
             Duration::from_secs(self.market.context.config.audit_interval_secs.max(1));
         let sampler = tokio::spawn(telemetry::run_sampler(self.market.clone(), audit_every));
         let upkeep = market::upkeep::spawn(&self.market);
+        let hub = self.market.hub.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Event streams never end on their own: end them so the server can drain.
+            hub.close();
+        };
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -68,6 +68,8 @@ pub struct AdQuery {
     pub sort_by: SortBy,
     pub limit: usize,
     pub offset: usize,
+    /// Makers the viewer does not see (blocks either way).
+    pub hidden_makers: Option<std::collections::HashSet<i64>>,
 }
 
 /// An ad in the read model: its listing fields, and its capacity as an atomic that changes in
@@ -123,6 +125,10 @@ impl Listed {
                 .payment_method
                 .as_ref()
                 .is_none_or(|method| ad.payment_methods.contains(method))
+            && query
+                .hidden_makers
+                .as_ref()
+                .is_none_or(|hidden| !hidden.contains(&ad.maker_id))
     }
 }
 
@@ -319,6 +325,11 @@ impl ReadModel {
         (page, total)
     }
 
+    /// The maker of an ad that is not closed.
+    pub fn maker_of(&self, ad_id: i64) -> Option<i64> {
+        self.ads.get(&ad_id).map(|listed| listed.ad.maker_id)
+    }
+
     /// An ad that is not closed, with its maker.
     pub fn get(&self, id: i64) -> Option<(Ad, Maker)> {
         let ad = self.ads.get(&id)?.current();
@@ -371,6 +382,7 @@ mod tests {
             sort_by: SortBy::BestPrice,
             limit: 20,
             offset: 0,
+            hidden_makers: None,
         }
     }
 

@@ -47,6 +47,10 @@ pub const STORE_COMMIT_QUEUE_DEPTH: &str = "p2p_store_commit_queue_depth";
 pub const STORE_COMMIT_QUEUE_BOUND: &str = "p2p_store_commit_queue_bound";
 pub const STORE_POOL_CONNECTIONS: &str = "p2p_store_pool_connections";
 
+pub const EVENT_STREAMS: &str = "p2p_event_streams";
+pub const EVENT_STREAMS_CUT: &str = "p2p_event_streams_cut_total";
+pub const WEBHOOK_DELIVERIES: &str = "p2p_webhook_deliveries_total";
+
 pub const AUDIT_VIOLATIONS: &str = "p2p_audit_violations";
 pub const AUDIT_RUNS: &str = "p2p_audit_runs_total";
 pub const AUDIT_DURATION: &str = "p2p_audit_seconds";

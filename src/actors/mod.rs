@@ -99,6 +99,7 @@ pub struct Context {
     pub wallets: Directory<WalletMsg>,
     pub ads: Directory<AdMsg>,
     pub orders: Directory<OrderMsg>,
+    pub safeguards: crate::safeguards::Safeguards,
 }
 
 fn spawn_failed(error: ractor::SpawnErr) -> DomainError {
@@ -110,6 +111,15 @@ fn spawn_failed(error: ractor::SpawnErr) -> DomainError {
 pub const ACTOR_ATTEMPTS: usize = 3;
 
 impl Context {
+    /// When a taker's cancels pause their taking.
+    pub fn pause_rule(&self) -> crate::safeguards::PauseRule {
+        crate::safeguards::PauseRule {
+            limit: self.config.taker_cancel_limit,
+            window_ms: crate::config::TAKER_CANCEL_WINDOW_MS,
+            pause_ms: self.config.taker_pause_secs.saturating_mul(1000),
+        }
+    }
+
     /// The wallet actor of `user_id`, loaded from the store on first use.
     pub async fn wallet(
         self: &Arc<Self>,

@@ -186,7 +186,16 @@ impl OrderActor {
             }
             _ => {}
         }
-        let commit = Commit::new(transition_ops(order, &next, step.escrow, now));
+        let mut ops = transition_ops(order, &next, step.escrow, now);
+        ops.push(crate::events::transition(
+            order,
+            &next,
+            request.action,
+            actor,
+            request.caller.map(|c| c.user_id),
+            now,
+        ));
+        let commit = Commit::new(ops);
         let receipt = match context.store.commit(commit).await {
             Ok(receipt) => receipt,
             Err(refusal) => {
@@ -199,6 +208,14 @@ impl OrderActor {
                 return Err(refusal);
             }
         };
+        let taker_cancelled = request.action == Action::Cancel
+            && order.status == OrderStatus::Pending
+            && request.caller.is_some_and(|c| c.user_id == order.taker_id);
+        if taker_cancelled {
+            context
+                .safeguards
+                .record_cancel(order.taker_id, now, context.pause_rule());
+        }
         *order = next;
         self.announce(order, step.escrow, receipt.ad_version).await;
         crate::telemetry::record_transition(order, request.action);

@@ -26,6 +26,10 @@ pub enum ErrorCode {
     AmountTooHigh,
     AmountExceedsAvailable,
     InvalidPaymentMethod,
+    /// The caller blocked the counterparty or was blocked by them.
+    UserBlocked,
+    /// The taker cancelled too many pending orders lately and may not take for a while.
+    TakingPaused,
     RateLimited,
     Overloaded,
     /// A fault of ours (a bug or a store failure). Never caused by input.
@@ -57,6 +61,8 @@ impl ErrorCode {
             AmountTooHigh => "AMOUNT_TOO_HIGH",
             AmountExceedsAvailable => "AMOUNT_EXCEEDS_AVAILABLE",
             InvalidPaymentMethod => "INVALID_PAYMENT_METHOD",
+            UserBlocked => "USER_BLOCKED",
+            TakingPaused => "TAKING_PAUSED",
             RateLimited => "RATE_LIMITED",
             Overloaded => "OVERLOADED",
             Internal => "INTERNAL_ERROR",
@@ -88,6 +94,8 @@ impl ErrorCode {
             AmountTooHigh => "Amount exceeds the ad's maximum",
             AmountExceedsAvailable => "Amount exceeds remaining available on the ad",
             InvalidPaymentMethod => "Selected payment method not accepted by this ad",
+            UserBlocked => "You and this user do not trade with each other",
+            TakingPaused => "You cancelled too many orders lately; taking is paused",
             RateLimited => "Too many requests",
             Overloaded => "The service is overloaded, retry later",
             Internal => "Internal error",
@@ -100,6 +108,8 @@ impl ErrorCode {
 pub struct DomainError {
     pub code: ErrorCode,
     pub message: String,
+    /// For a refusal that passes with time: how many seconds to wait (`Retry-After`).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl DomainError {
@@ -107,7 +117,13 @@ impl DomainError {
         Self {
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs.max(1));
+        self
     }
 
     pub fn validation(message: impl Into<String>) -> Self {

@@ -135,6 +135,17 @@ pub enum Actor {
     System,
 }
 
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Buyer => "buyer",
+            Actor::Seller => "seller",
+            Actor::Operator => "operator",
+            Actor::System => "system",
+        }
+    }
+}
+
 /// What someone asks of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -145,6 +156,47 @@ pub enum Action {
     Resolve(Resolution),
     Expire,
     UpdatePaymentDetails,
+}
+
+impl Action {
+    /// The event a committed action publishes.
+    pub fn event_kind(self) -> &'static str {
+        match self {
+            Action::ConfirmPaid => "order.paid",
+            Action::ConfirmReceived => "order.completed",
+            Action::Cancel => "order.cancelled",
+            Action::CallOperator => "order.disputed",
+            Action::Resolve(_) => "order.resolved",
+            Action::Expire => "order.expired",
+            Action::UpdatePaymentDetails => "order.updated",
+        }
+    }
+}
+
+/// What `actor` may do next with an order in `status`, by the names clients see in
+/// `allowed_actions`: the state machine's allowed actions, `message` for anyone who may see the
+/// order, and `rate` for a party of a completed order who has not rated it yet.
+pub fn allowed_actions(status: OrderStatus, actor: Actor, rated: bool) -> Vec<&'static str> {
+    const NAMED: [(Action, &str); 6] = [
+        (Action::ConfirmPaid, "confirm_paid"),
+        (Action::ConfirmReceived, "confirm_received"),
+        (Action::Cancel, "cancel"),
+        (Action::CallOperator, "call_operator"),
+        (Action::Resolve(Resolution::Release), "resolve"),
+        (Action::UpdatePaymentDetails, "update_payment_details"),
+    ];
+    let mut allowed: Vec<&'static str> = NAMED
+        .iter()
+        .filter(|(action, _)| transition(status, actor, *action).is_ok())
+        .map(|(_, name)| *name)
+        .collect();
+    if actor != Actor::System {
+        allowed.push("message");
+    }
+    if status == OrderStatus::Completed && matches!(actor, Actor::Buyer | Actor::Seller) && !rated {
+        allowed.push("rate");
+    }
+    allowed
 }
 
 /// Where the escrow goes when a transition commits.
@@ -554,5 +606,74 @@ mod tests {
     fn only_pending_paid_and_disputed_are_active() {
         let active: Vec<_> = STATUSES.into_iter().filter(|s| s.is_active()).collect();
         assert_eq!(active, OrderStatus::ACTIVE.to_vec());
+    }
+
+    #[test]
+    fn allowed_actions_follow_the_state_machine() {
+        use OrderStatus::*;
+        let cases: [(OrderStatus, Actor, bool, &[&str]); 10] = [
+            (
+                Pending,
+                Actor::Buyer,
+                false,
+                &["confirm_paid", "cancel", "message"],
+            ),
+            (
+                Pending,
+                Actor::Seller,
+                false,
+                &["cancel", "update_payment_details", "message"],
+            ),
+            (Pending, Actor::Operator, false, &["message"]),
+            (
+                PaidByBuyer,
+                Actor::Buyer,
+                false,
+                &["cancel", "call_operator", "message"],
+            ),
+            (
+                PaidByBuyer,
+                Actor::Seller,
+                false,
+                &["confirm_received", "call_operator", "message"],
+            ),
+            (Disputed, Actor::Operator, false, &["resolve", "message"]),
+            (
+                Disputed,
+                Actor::Seller,
+                false,
+                &["confirm_received", "message"],
+            ),
+            (Completed, Actor::Buyer, false, &["message", "rate"]),
+            (Completed, Actor::Seller, true, &["message"]),
+            (Cancelled, Actor::System, false, &[]),
+        ];
+        for (status, actor, rated, expected) in cases {
+            assert_eq!(
+                allowed_actions(status, actor, rated),
+                expected,
+                "{status:?} {actor:?}"
+            );
+        }
+        // Every named action is one the state machine allows, in every status, for every actor.
+        for status in STATUSES {
+            for actor in ACTORS {
+                for name in allowed_actions(status, actor, false) {
+                    let allowed = ACTIONS.iter().any(|action| {
+                        transition(status, actor, *action).is_ok()
+                            && matches!(
+                                (name, action),
+                                ("confirm_paid", Action::ConfirmPaid)
+                                    | ("confirm_received", Action::ConfirmReceived)
+                                    | ("cancel", Action::Cancel)
+                                    | ("call_operator", Action::CallOperator)
+                                    | ("resolve", Action::Resolve(_))
+                                    | ("update_payment_details", Action::UpdatePaymentDetails)
+                            )
+                    });
+                    assert!(allowed || name == "message" || name == "rate", "{name}");
+                }
+            }
+        }
     }
 }

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Admin, AppJson, Authenticated, Id};
-use super::views;
 use crate::domain::wallet::TransactionKind;
 use crate::domain::{DomainError, Role};
 use crate::market::NewTransaction;
+use crate::views;
 
 pub fn router() -> Router<AppState> {
     Router::new()

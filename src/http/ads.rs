@@ -10,12 +10,12 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{AppJson, AppQuery, Authenticated, Id, page};
-use super::views;
+use super::extract::{AppJson, AppQuery, Authenticated, Id, MaybeAuthenticated, page};
 use crate::domain::DomainError;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
 use crate::market::NewAd;
 use crate::read_model::{AdQuery, SortBy};
+use crate::views;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,6 +44,7 @@ fn parse<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Resu
 #[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
+    MaybeAuthenticated(viewer): MaybeAuthenticated,
     AppQuery(params): AppQuery<ListParams>,
 ) -> ApiResult<Response> {
     let ad_type = parse(
@@ -67,6 +68,7 @@ async fn list(
         sort_by,
         limit: limit as usize,
         offset: offset as usize,
+        hidden_makers: viewer.and_then(|caller| state.market.hidden_makers(caller.user_id)),
     };
     let (ads, total) = state.market.list_ads(&query);
     let page = views::Page {

@@ -8,8 +8,8 @@ use serde_json::json;
 use crate::domain::{DomainError, ErrorCode, validate};
 use crate::telemetry;
 
-/// How long a client told `429` or `503` should wait before retrying.
-const RETRY_AFTER_SECS: &str = "1";
+/// How long a client told `429` or `503` should wait before retrying, unless the refusal knows.
+const RETRY_AFTER_SECS: u64 = 1;
 
 #[derive(Debug)]
 pub struct ApiError(pub DomainError);
@@ -46,7 +46,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | AmountTooHigh
         | AmountExceedsAvailable
         | InvalidPaymentMethod => StatusCode::UNPROCESSABLE_ENTITY,
-        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        UserBlocked => StatusCode::FORBIDDEN,
+        TakingPaused | RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -62,13 +63,17 @@ impl IntoResponse for ApiError {
             let message = validate::mask_card_numbers(&self.0.message);
             tracing::warn!(code = code.as_str(), %message, "request failed");
         }
+        let retry_after = self.0.retry_after_secs.or(matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        )
+        .then_some(RETRY_AFTER_SECS));
         let body = json!({"error": {"code": code.as_str(), "message": self.0.message}});
         let mut response = (status, Json(body)).into_response();
-        if matches!(code, ErrorCode::RateLimited | ErrorCode::Overloaded) {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

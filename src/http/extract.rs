@@ -115,6 +115,27 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
+/// A user or operator if the request carries a token (a bad token is still `UNAUTHORIZED`);
+/// the admin token and no token are anonymous.
+pub struct MaybeAuthenticated(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeAuthenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(MaybeAuthenticated(None));
+        }
+        match principal(parts, state).await? {
+            Principal::User(caller) => Ok(MaybeAuthenticated(Some(caller))),
+            Principal::Admin => Ok(MaybeAuthenticated(None)),
+        }
+    }
+}
+
 /// An operator, by bearer token.
 pub struct Operator(pub Caller);
 

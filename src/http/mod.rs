@@ -3,10 +3,12 @@
 mod accounts;
 mod ads;
 pub mod error;
+mod events;
 mod extract;
 mod operator;
 mod orders;
-mod views;
+mod safeguards;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,6 +45,9 @@ pub fn router(market: Arc<Market>) -> Router {
         .merge(orders::router())
         .merge(accounts::router())
         .merge(operator::router())
+        .merge(events::router())
+        .merge(safeguards::router())
+        .merge(webhooks::router())
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))

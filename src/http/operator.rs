@@ -10,10 +10,10 @@ use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Id, Operator, page};
 use super::orders::act;
-use super::views;
 use crate::actors::order::Request;
 use crate::domain::order::{Action, Resolution};
 use crate::domain::{DomainError, validate};
+use crate::views;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,7 +31,7 @@ struct DisputesParams {
 #[tracing::instrument(skip_all)]
 async fn disputes(
     State(state): State<AppState>,
-    _operator: Operator,
+    Operator(caller): Operator,
     AppQuery(params): AppQuery<DisputesParams>,
 ) -> ApiResult<Json<Value>> {
     let open = match params.status.as_deref() {
@@ -43,7 +43,7 @@ async fn disputes(
     };
     let (limit, offset) = page(params.limit, params.offset)?;
     let (orders, total) = state.market.disputes(open, limit, offset).await?;
-    let items = orders.iter().map(views::order).collect();
+    let items = state.market.order_views(caller, &orders).await?;
     Ok(Json(views::page(items, total, limit, offset)))
 }
 

@@ -10,11 +10,12 @@ use serde_json::Value;
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, page};
-use super::views;
 use crate::actors::order::Request;
-use crate::domain::order::{Action, OrderStatus, Side};
+use crate::domain::Caller;
+use crate::domain::order::{Action, Order, OrderStatus, Side};
 use crate::domain::{DomainError, validate};
 use crate::market::NewOrder;
+use crate::views;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
             get(messages).post(post_message),
         )
         .route("/api/v1/p2p/orders/{id}/rate", post(rate))
+        .route("/api/v1/p2p/orders/{id}/history", get(history))
 }
 
 #[derive(Deserialize)]
@@ -63,7 +65,7 @@ async fn create(
     };
     let order = state.market.create_order(caller, request).await?;
     tracing::Span::current().record("order_id", order.id);
-    Ok((StatusCode::CREATED, Json(views::order(&order))))
+    Ok((StatusCode::CREATED, Json(one(&state, caller, order).await?)))
 }
 
 #[derive(Deserialize)]
@@ -100,8 +102,14 @@ async fn list(
         .market
         .orders(caller, status, side, limit, offset)
         .await?;
-    let items = orders.iter().map(views::order).collect();
+    let items = state.market.order_views(caller, &orders).await?;
     Ok(Json(views::page(items, total, limit, offset)))
+}
+
+/// An order as the caller sees it.
+async fn one(state: &AppState, caller: Caller, order: Order) -> ApiResult<Value> {
+    let mut views = state.market.order_views(caller, &[order]).await?;
+    Ok(views.pop().unwrap_or_default())
 }
 
 #[tracing::instrument(skip_all, fields(order_id = id))]
@@ -111,13 +119,28 @@ async fn show(
     Id(id): Id,
 ) -> ApiResult<Json<Value>> {
     let order = state.market.order(caller, id).await?;
-    Ok(Json(views::order(&order)))
+    Ok(Json(one(&state, caller, order).await?))
+}
+
+#[tracing::instrument(skip_all, fields(order_id = id))]
+async fn history(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Id(id): Id,
+) -> ApiResult<Json<Value>> {
+    let history = state.market.history(caller, id).await?;
+    let items: Vec<Value> = history.iter().map(views::history_entry).collect();
+    Ok(Json(serde_json::json!({"items": items})))
 }
 
 /// Runs an action on an order through its actor and answers the updated order.
 pub(super) async fn act(state: &AppState, id: i64, request: Request) -> ApiResult<Json<Value>> {
+    let caller = request.caller;
     let order = state.market.act(id, request).await?;
-    Ok(Json(views::order(&order)))
+    match caller {
+        Some(caller) => Ok(Json(one(state, caller, order).await?)),
+        None => Ok(Json(views::order(&order))),
+    }
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,9 @@ mod accounts;
 mod ads;
 pub mod demo;
 mod orders;
+mod safeguards;
 pub mod upkeep;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -17,12 +19,15 @@ use crate::actors::directory::Directory;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{Caller, DomainError, ErrorCode};
+use crate::events::Hub;
 use crate::read_model::{Maker, ReadModel};
 use crate::store::{OpenError, Store};
 
 pub use accounts::{NewTransaction, TransactionView};
 pub use ads::NewAd;
 pub use orders::{NewOrder, RatingView};
+pub use safeguards::BlockView;
+pub use webhooks::WebhookView;
 
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +42,8 @@ pub struct Market {
     admin_token_hash: String,
     /// Bearer tokens already seen, by their hash. Roles never change, so entries never go stale.
     principals: DashMap<String, Caller>,
+    /// Live order events for the event streams.
+    pub hub: Arc<Hub>,
 }
 
 /// A fresh random token: 256 bits, hex.
@@ -68,11 +75,13 @@ impl Market {
             wallets: Directory::new("wallet"),
             ads: Directory::new("ad"),
             orders: Directory::new("order"),
+            safeguards: Default::default(),
         });
         let market = Arc::new(Market {
             context: context.clone(),
             admin_token_hash: token_hash(admin_token),
             principals: DashMap::new(),
+            hub: Hub::new(),
         });
         market
             .rebuild()
@@ -83,6 +92,7 @@ impl Market {
 
     async fn rebuild(&self) -> Result<(), DomainError> {
         let context = &self.context;
+        self.reload_safeguards().await?;
         for maker in context.store.makers_of_open_ads().await? {
             context.read_model.add_maker(Maker::from(&maker));
         }

@@ -11,10 +11,11 @@ use crate::actors::ad::{AdMsg, Settled, Take};
 use crate::actors::order::{OrderMsg, Request, actor_for};
 use crate::actors::wallet::Rule;
 use crate::actors::{ACTOR_ATTEMPTS, NoAnswer, ask};
+use crate::config::EVENT_PAGE;
 use crate::domain::order::{self, Order, OrderStatus, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
-use crate::store::{Commit, MessageRecord, Op, OrderFilter, RowRef};
+use crate::store::{Audience, Commit, MessageRecord, Op, OrderFilter, RowRef};
 
 /// Identifies a capacity hold between `Reserve` and `Settle`.
 static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
@@ -56,6 +57,7 @@ impl Market {
             .transpose()?;
         let context = &self.context;
         let ad_actor = context.ad(request.ad_id).await?;
+        self.check_taker(caller.user_id, context.read_model.maker_of(request.ad_id))?;
         let hold = NEXT_HOLD.fetch_add(1, Ordering::Relaxed);
         let take = Take {
             hold,
@@ -138,6 +140,7 @@ impl Market {
             });
         }
         ops.push(Op::InsertOrder(Box::new(order.clone())));
+        ops.push(crate::events::created(&order, now));
         ops.push(Op::TakeCapacity {
             ad_id: ad.id,
             amount,
@@ -247,6 +250,50 @@ impl Market {
         self.store().orders_page(filter, limit, offset).await
     }
 
+    /// Every transition of an order, oldest first, for those who may see the order.
+    pub async fn history(
+        &self,
+        caller: Caller,
+        order_id: i64,
+    ) -> Result<Vec<crate::store::EventRecord>, DomainError> {
+        self.order(caller, order_id).await?;
+        let mut history = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self
+                .store()
+                .events(Audience::Order(order_id), after, EVENT_PAGE)
+                .await?;
+            let full = page.len() as i64 == EVENT_PAGE;
+            after = page.last().map_or(after, |event| event.id);
+            history.extend(page);
+            if !full {
+                return Ok(history);
+            }
+        }
+    }
+
+    /// The orders as `caller` sees them: each with the actions the caller may take now.
+    pub async fn order_views(
+        &self,
+        caller: Caller,
+        orders: &[Order],
+    ) -> Result<Vec<Value>, DomainError> {
+        let completed: Vec<i64> = orders
+            .iter()
+            .filter(|o| o.status == OrderStatus::Completed && o.party(caller.user_id).is_some())
+            .map(|o| o.id)
+            .collect();
+        let rated = self.store().rated(caller.user_id, &completed).await?;
+        Ok(orders
+            .iter()
+            .map(|order| {
+                let actor = actor_for(order, Some(caller)).unwrap_or(order::Actor::Operator);
+                crate::views::order_for(order, actor, rated.contains(&order.id))
+            })
+            .collect())
+    }
+
     pub async fn disputes(
         &self,
         open: bool,
@@ -274,24 +321,29 @@ impl Market {
         };
         let message = validate::text("message", text, 1, validate::MAX_MESSAGE_CHARS)?;
         let now = self.now_ms();
-        let receipt = self
-            .store()
-            .commit(Commit::new(vec![Op::InsertMessage {
-                order_id,
-                sender_id: Some(caller.user_id),
-                sender_role,
-                message: message.clone(),
-                now,
-            }]))
-            .await?;
-        Ok(MessageRecord {
-            id: receipt.first_id(),
+        let mut record = MessageRecord {
+            id: 0,
             order_id,
             sender_id: Some(caller.user_id),
             sender_role: sender_role.into(),
-            message,
+            message: message.clone(),
             created_at: now,
-        })
+        };
+        let receipt = self
+            .store()
+            .commit(Commit::new(vec![
+                Op::InsertMessage {
+                    order_id,
+                    sender_id: Some(caller.user_id),
+                    sender_role,
+                    message,
+                    now,
+                },
+                crate::events::message(&order, &record),
+            ]))
+            .await?;
+        record.id = receipt.first_id();
+        Ok(record)
     }
 
     pub async fn messages(

@@ -1,5 +1,6 @@
-//! Work the market does on its own, on every node: expiring what is overdue, and (with several
-//! nodes sharing PostgreSQL) keeping the listing in step with what other nodes changed.
+//! Work the market does on its own, on every node: expiring what is overdue, pumping committed
+//! events to the event streams, delivering webhooks, and (with several nodes sharing
+//! PostgreSQL) keeping the listing, blocks and pauses in step with what other nodes changed.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,7 +8,9 @@ use std::time::Duration;
 
 use super::Market;
 use crate::actors::order::OrderMsg;
-use crate::config::{EXPIRY_SWEEP_BATCH, READ_MODEL_REFRESH_INTERVAL};
+use crate::config::{
+    EVENT_POLL_INTERVAL, EXPIRY_SWEEP_BATCH, READ_MODEL_REFRESH_INTERVAL, WEBHOOK_POLL_INTERVAL,
+};
 use crate::domain::DomainError;
 use crate::domain::order::OrderStatus;
 use crate::read_model::Maker;
@@ -21,11 +24,33 @@ pub fn spawn(market: &Arc<Market>) -> Vec<tokio::task::JoinHandle<()>> {
         market.clone(),
         |m| async move { m.sweep_overdue().await },
     ))];
+    let store = market.store().clone();
+    let committed = store.events_committed();
+    let poll = match store.dialect() {
+        Dialect::Postgres => EVENT_POLL_INTERVAL,
+        // Only this node writes: its commits wake the pump, the poll is a safety net.
+        Dialect::Sqlite => EVENT_POLL_INTERVAL * 4,
+    };
+    loops.push(tokio::spawn(
+        market.hub.clone().pump(store, committed, poll),
+    ));
+    let client = reqwest::Client::new();
+    loops.push(tokio::spawn(every(
+        WEBHOOK_POLL_INTERVAL,
+        market.clone(),
+        move |m| {
+            let client = client.clone();
+            async move { m.deliver_webhooks(&client).await }
+        },
+    )));
     if market.store().dialect() == Dialect::Postgres {
         loops.push(tokio::spawn(every(
             READ_MODEL_REFRESH_INTERVAL,
             market.clone(),
-            |m| async move { m.refresh_listing().await },
+            |m| async move {
+                m.refresh_listing().await?;
+                m.reload_safeguards().await
+            },
         )));
     }
     loops

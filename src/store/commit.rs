@@ -114,6 +114,73 @@ pub enum Op {
         taker_id: i64,
         max: i64,
     },
+    /// Records an order event (a transition or a chat message); it cannot fail, so it joins the
+    /// batch's deferred writes.
+    Event(Box<NewEvent>),
+    /// Registers a webhook; it starts after the newest event.
+    InsertWebhook {
+        url: String,
+        secret: String,
+        now: Millis,
+    },
+    /// Removes a webhook (kept as a row, no longer delivered).
+    DeleteWebhook {
+        id: i64,
+        now: Millis,
+    },
+    /// Takes a webhook for delivery until `until`; refused (`NOT_FOUND`) if another node holds it
+    /// or nothing is due.
+    LeaseWebhook {
+        id: i64,
+        until: Millis,
+        now: Millis,
+    },
+    /// Records that the webhook acknowledged every event up to `cursor`.
+    WebhookDelivered {
+        id: i64,
+        cursor: i64,
+    },
+    /// Records a failed delivery and when to try again; gives the lease up.
+    WebhookFailed {
+        id: i64,
+        attempts: i64,
+        next_attempt_at: Millis,
+        error: String,
+    },
+    /// Gives a webhook's lease up.
+    ReleaseWebhook {
+        id: i64,
+    },
+    /// `blocker` no longer trades with `blocked` (a repeat changes nothing).
+    Block {
+        blocker_id: i64,
+        blocked_id: i64,
+        now: Millis,
+    },
+    Unblock {
+        blocker_id: i64,
+        blocked_id: i64,
+    },
+}
+
+/// An order event as the change that causes it writes it.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: &'static str,
+    pub order: RowRef,
+    pub message: RowRef,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub disputed: bool,
+    pub actor_id: Option<i64>,
+    pub actor_role: &'static str,
+    pub from_status: Option<&'static str>,
+    pub to_status: Option<&'static str>,
+    pub reason: Option<String>,
+    /// The Order or Message JSON after the change (an order created in the same commit has id 0
+    /// here: readers take the id from the row).
+    pub payload: String,
+    pub now: Millis,
 }
 
 /// The statements of one state change, committed all or nothing.
@@ -125,6 +192,10 @@ pub struct Commit {
 impl Commit {
     pub fn new(ops: Vec<Op>) -> Self {
         Self { ops }
+    }
+
+    fn has_events(&self) -> bool {
+        self.ops.iter().any(|op| matches!(op, Op::Event(_)))
     }
 
     /// The existing rows this commit may change, so a batch can lock them all up front.
@@ -153,7 +224,16 @@ impl Commit {
                 | Op::InsertOrder(_)
                 | Op::InsertTransaction { .. }
                 | Op::InsertMessage { .. }
-                | Op::CheckDepositLimit { .. } => {}
+                | Op::CheckDepositLimit { .. }
+                | Op::Event(_)
+                | Op::InsertWebhook { .. }
+                | Op::DeleteWebhook { .. }
+                | Op::LeaseWebhook { .. }
+                | Op::WebhookDelivered { .. }
+                | Op::WebhookFailed { .. }
+                | Op::ReleaseWebhook { .. }
+                | Op::Block { .. }
+                | Op::Unblock { .. } => {}
             }
         }
     }
@@ -261,6 +341,7 @@ pub(crate) async fn run(
     dialect: Dialect,
     mut jobs: mpsc::Receiver<Job>,
     batch_max: usize,
+    events_committed: std::sync::Arc<tokio::sync::Notify>,
 ) {
     let mut batch = Vec::with_capacity(batch_max);
     while let Some(first) = jobs.recv().await {
@@ -288,6 +369,13 @@ pub(crate) async fn run(
         metrics::histogram!(telemetry::STORE_COMMIT_DURATION)
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!(telemetry::STORE_BATCH_SIZE).record(batch.len() as f64);
+        let wrote_events = batch
+            .iter()
+            .zip(&outcomes)
+            .any(|(job, outcome)| outcome.is_ok() && job.commit.has_events());
+        if wrote_events {
+            events_committed.notify_one();
+        }
         for (job, outcome) in batch.drain(..).zip(outcomes) {
             let label = match &outcome {
                 Ok(_) => "committed",
@@ -819,6 +907,111 @@ async fn apply_op(
                 return Err(refused(ErrorCode::ActiveOrderLimit));
             }
         }
+        Op::Event(event) => {
+            let order_id = resolve(event.order, last).unwrap_or_default();
+            let message_id = resolve(event.message, last);
+            deferred.events.push(EventRow {
+                order_id,
+                message_id,
+                event: event.clone(),
+            });
+        }
+        Op::InsertWebhook { url, secret, now } => {
+            let insert = sqlx::query(
+                "INSERT INTO webhooks (url, secret, cursor, created_at) \
+                 VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM events), $3) RETURNING id",
+            )
+            .bind(url.clone())
+            .bind(secret.clone())
+            .bind(*now);
+            receipt
+                .inserted_ids
+                .push(insert_returning_id(conn, insert).await?);
+        }
+        Op::DeleteWebhook { id, now } => {
+            let deleted = sqlx::query(
+                "UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
+            )
+            .bind(*now)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(refused(ErrorCode::NotFound));
+            }
+        }
+        Op::LeaseWebhook { id, until, now } => {
+            let leased = sqlx::query(
+                "UPDATE webhooks SET lease_until = $1 WHERE id = $2 AND deleted_at IS NULL \
+                 AND lease_until <= $3 AND next_attempt_at <= $3",
+            )
+            .bind(*until)
+            .bind(*id)
+            .bind(*now)
+            .execute(&mut *conn)
+            .await?;
+            if leased.rows_affected() == 0 {
+                return Err(refused(ErrorCode::NotFound));
+            }
+        }
+        Op::WebhookDelivered { id, cursor } => {
+            sqlx::query(
+                "UPDATE webhooks SET cursor = $1, attempts = 0, delivered = delivered + 1, \
+                 last_error = NULL WHERE id = $2 AND cursor < $1",
+            )
+            .bind(*cursor)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Op::WebhookFailed {
+            id,
+            attempts,
+            next_attempt_at,
+            error,
+        } => {
+            sqlx::query(
+                "UPDATE webhooks SET attempts = $1, next_attempt_at = $2, last_error = $3, \
+                 lease_until = 0 WHERE id = $4",
+            )
+            .bind(*attempts)
+            .bind(*next_attempt_at)
+            .bind(error.clone())
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Op::ReleaseWebhook { id } => {
+            sqlx::query("UPDATE webhooks SET lease_until = 0 WHERE id = $1")
+                .bind(*id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Op::Block {
+            blocker_id,
+            blocked_id,
+            now,
+        } => {
+            sqlx::query(
+                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
+            )
+            .bind(*blocker_id)
+            .bind(*blocked_id)
+            .bind(*now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Op::Unblock {
+            blocker_id,
+            blocked_id,
+        } => {
+            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+                .bind(*blocker_id)
+                .bind(*blocked_id)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -936,6 +1129,14 @@ struct LedgerRow {
     created_at: Millis,
 }
 
+/// An event waiting for its batch's one insert, its order and message ids known.
+#[derive(Debug, Clone)]
+struct EventRow {
+    order_id: i64,
+    message_id: Option<i64>,
+    event: Box<NewEvent>,
+}
+
 /// A user's public figures changed by a batch.
 #[derive(Debug, Clone, Copy, Default)]
 struct UserFigures {
@@ -954,6 +1155,7 @@ struct Deferred {
     /// `(from, order)`: the order's new state, if it is still in `from`.
     claims: Vec<(OrderStatus, Box<Order>)>,
     ledger: Vec<LedgerRow>,
+    events: Vec<EventRow>,
     /// `(d_available, d_frozen)` by wallet.
     wallets: std::collections::BTreeMap<i64, (i64, i64)>,
     users: std::collections::BTreeMap<i64, UserFigures>,
@@ -986,6 +1188,7 @@ impl Deferred {
     fn merge(&mut self, other: Deferred) {
         self.claims.extend(other.claims);
         self.ledger.extend(other.ledger);
+        self.events.extend(other.events);
         for (user, (available, frozen)) in other.wallets {
             let balance = self.wallets.entry(user).or_default();
             balance.0 += available;
@@ -1038,6 +1241,33 @@ impl Deferred {
                     .bind(row.ad_id)
                     .bind(row.tx_id)
                     .bind(row.created_at);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in self.events.chunks(DEFERRED_CHUNK) {
+            let sql = format!(
+                "INSERT INTO events (kind, order_id, message_id, buyer_id, seller_id, disputed, \
+                 actor_id, actor_role, from_status, to_status, reason, payload, created_at) \
+                 VALUES {}",
+                placeholders(chunk.len(), 13)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                let event = &row.event;
+                query = query
+                    .bind(event.kind)
+                    .bind(row.order_id)
+                    .bind(row.message_id)
+                    .bind(event.buyer_id)
+                    .bind(event.seller_id)
+                    .bind(i64::from(event.disputed))
+                    .bind(event.actor_id)
+                    .bind(event.actor_role)
+                    .bind(event.from_status)
+                    .bind(event.to_status)
+                    .bind(event.reason.clone())
+                    .bind(event.payload.clone())
+                    .bind(event.now);
             }
             query.execute(&mut *conn).await?;
         }

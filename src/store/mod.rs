@@ -8,11 +8,12 @@ pub mod commit;
 mod rows;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::Config;
 use crate::domain::ad::{Ad, AdStatus, AdType};
@@ -20,8 +21,10 @@ use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::wallet::Wallet;
 use crate::domain::{DomainError, ErrorCode};
 
-pub use commit::{Commit, Op, Receipt, RowRef};
-pub use rows::{MessageRecord, OrderFilter, TransactionRecord, UserRecord};
+pub use commit::{Commit, NewEvent, Op, Receipt, RowRef};
+pub use rows::{
+    Audience, EventRecord, MessageRecord, OrderFilter, TransactionRecord, UserRecord, WebhookRecord,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -72,6 +75,8 @@ pub struct Store {
     read: AnyPool,
     dialect: Dialect,
     commits: mpsc::Sender<commit::Job>,
+    /// Signalled after a batch that wrote events commits.
+    events_committed: Arc<Notify>,
 }
 
 impl Store {
@@ -108,21 +113,29 @@ impl Store {
         let mut writer = AnyConnection::connect(url).await?;
         prepare(&mut writer, dialect, synchronous).await?;
         let (commits, jobs) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
+        let events_committed = Arc::new(Notify::new());
         tokio::spawn(commit::run(
             writer,
             dialect,
             jobs,
             crate::config::COMMIT_BATCH_MAX,
+            events_committed.clone(),
         ));
         Ok(Store {
             read,
             dialect,
             commits,
+            events_committed,
         })
     }
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Wakes whoever waits for newly committed events (this node's commits only).
+    pub fn events_committed(&self) -> Arc<Notify> {
+        self.events_committed.clone()
     }
 
     /// Pending orders whose payment window closed at or before `now`, oldest deadline first.
@@ -227,6 +240,51 @@ impl Store {
         reference: &str,
     ) -> Result<Option<TransactionRecord>, DomainError> {
         rows::transaction_by_reference(&self.read, reference).await
+    }
+
+    pub async fn events(
+        &self,
+        audience: Audience,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>, DomainError> {
+        rows::events(&self.read, audience, after_id, limit).await
+    }
+
+    pub async fn events_of_kinds(
+        &self,
+        kinds: &[&str],
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>, DomainError> {
+        rows::events_of_kinds(&self.read, kinds, after_id, limit).await
+    }
+
+    pub async fn last_event_id(&self) -> Result<i64, DomainError> {
+        rows::last_event_id(&self.read).await
+    }
+
+    pub async fn webhooks(&self) -> Result<Vec<WebhookRecord>, DomainError> {
+        rows::webhooks(&self.read).await
+    }
+
+    pub async fn blocks(&self) -> Result<Vec<(i64, i64, i64)>, DomainError> {
+        rows::blocks(&self.read).await
+    }
+
+    pub async fn blocked_by(
+        &self,
+        blocker_id: i64,
+    ) -> Result<Vec<(i64, String, i64)>, DomainError> {
+        rows::blocked_by(&self.read, blocker_id).await
+    }
+
+    pub async fn taker_cancels(&self, since: i64) -> Result<Vec<(i64, i64)>, DomainError> {
+        rows::taker_cancels(&self.read, since).await
+    }
+
+    pub async fn rated(&self, rater_id: i64, order_ids: &[i64]) -> Result<Vec<i64>, DomainError> {
+        rows::rated(&self.read, rater_id, order_ids).await
     }
 
     pub async fn audit(&self) -> Result<audit::Report, DomainError> {

@@ -422,3 +422,219 @@ pub async fn transaction_by_reference(
     .map_err(read_error)?;
     Ok(Some(record))
 }
+
+/// An order event as committed: a transition or a chat message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub kind: String,
+    pub order_id: i64,
+    pub message_id: Option<i64>,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub disputed: bool,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub reason: Option<String>,
+    pub payload: String,
+    pub created_at: Millis,
+}
+
+const EVENT_COLUMNS: &str = "id, kind, order_id, message_id, buyer_id, seller_id, disputed, \
+     actor_id, actor_role, from_status, to_status, reason, payload, created_at";
+
+fn event_from(row: &AnyRow) -> Result<EventRecord, sqlx::Error> {
+    Ok(EventRecord {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        order_id: row.try_get("order_id")?,
+        message_id: row.try_get("message_id")?,
+        buyer_id: row.try_get("buyer_id")?,
+        seller_id: row.try_get("seller_id")?,
+        disputed: row.try_get::<i64, _>("disputed")? != 0,
+        actor_id: row.try_get("actor_id")?,
+        actor_role: row.try_get("actor_role")?,
+        from_status: row.try_get("from_status")?,
+        to_status: row.try_get("to_status")?,
+        reason: row.try_get("reason")?,
+        payload: row.try_get("payload")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Whose events a reader wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Every event (the live feed, webhooks).
+    All,
+    /// The events of the user's orders.
+    Party(i64),
+    /// The events of disputed orders.
+    Operators,
+    /// The transitions of one order (its history).
+    Order(i64),
+}
+
+/// Events after `after_id`, oldest first.
+pub async fn events(
+    pool: &AnyPool,
+    audience: Audience,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<EventRecord>, DomainError> {
+    let (filter, key) = match audience {
+        Audience::All => ("", None),
+        Audience::Party(user) => (" AND (buyer_id = $3 OR seller_id = $3)", Some(user)),
+        Audience::Operators => (" AND disputed = 1", None),
+        Audience::Order(order) => (" AND order_id = $3 AND kind LIKE 'order.%'", Some(order)),
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1{filter} ORDER BY id ASC LIMIT $2"
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(after_id).bind(limit);
+    if let Some(key) = key {
+        query = query.bind(key);
+    }
+    let rows = query.fetch_all(pool).await.map_err(read_error)?;
+    rows.iter()
+        .map(event_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)
+}
+
+/// Events of the given kinds after `after_id`, oldest first (what a webhook delivers).
+pub async fn events_of_kinds(
+    pool: &AnyPool,
+    kinds: &[&str],
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<EventRecord>, DomainError> {
+    let list: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND kind IN ({}) ORDER BY id ASC LIMIT $2",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(after_id).bind(limit);
+    for kind in kinds {
+        query = query.bind(*kind);
+    }
+    let rows = query.fetch_all(pool).await.map_err(read_error)?;
+    rows.iter()
+        .map(event_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)
+}
+
+pub async fn last_event_id(pool: &AnyPool) -> Result<i64, DomainError> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(read_error)
+}
+
+/// A webhook and its delivery state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: i64,
+    pub url: String,
+    pub secret: String,
+    pub cursor: i64,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub lease_until: Millis,
+    pub delivered: i64,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+}
+
+/// Webhooks not deleted, by id.
+pub async fn webhooks(pool: &AnyPool) -> Result<Vec<WebhookRecord>, DomainError> {
+    let rows = sqlx::query(
+        "SELECT id, url, secret, cursor, attempts, next_attempt_at, lease_until, delivered, \
+         last_error, created_at FROM webhooks WHERE deleted_at IS NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(read_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(WebhookRecord {
+                id: row.try_get("id")?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+                cursor: row.try_get("cursor")?,
+                attempts: row.try_get("attempts")?,
+                next_attempt_at: row.try_get("next_attempt_at")?,
+                lease_until: row.try_get("lease_until")?,
+                delivered: row.try_get("delivered")?,
+                last_error: row.try_get("last_error")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(read_error)
+}
+
+/// Every block: `(blocker, blocked, created_at)`.
+pub async fn blocks(pool: &AnyPool) -> Result<Vec<(i64, i64, Millis)>, DomainError> {
+    sqlx::query_as("SELECT blocker_id, blocked_id, created_at FROM blocks")
+        .fetch_all(pool)
+        .await
+        .map_err(read_error)
+}
+
+/// Cancels of pending orders by their takers since `since`: `(taker, at)`.
+pub async fn taker_cancels(
+    pool: &AnyPool,
+    since: Millis,
+) -> Result<Vec<(i64, Millis)>, DomainError> {
+    sqlx::query_as(
+        "SELECT e.actor_id, e.created_at FROM events e JOIN orders o ON o.id = e.order_id \
+         WHERE e.kind = 'order.cancelled' AND e.created_at >= $1 AND e.from_status = 'pending' \
+         AND e.actor_id = o.taker_id",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+    .map_err(read_error)
+}
+
+/// Which of `order_ids` `rater_id` has rated.
+pub async fn rated(
+    pool: &AnyPool,
+    rater_id: i64,
+    order_ids: &[i64],
+) -> Result<Vec<i64>, DomainError> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (0..order_ids.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
+    let sql = format!(
+        "SELECT order_id FROM ratings WHERE rater_id = $1 AND order_id IN ({})",
+        list.join(", ")
+    );
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql)).bind(rater_id);
+    for id in order_ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(pool).await.map_err(read_error)
+}
+
+/// The users `blocker_id` blocked, oldest block first: `(id, name, blocked at)`.
+pub async fn blocked_by(
+    pool: &AnyPool,
+    blocker_id: i64,
+) -> Result<Vec<(i64, String, Millis)>, DomainError> {
+    sqlx::query_as(
+        "SELECT b.blocked_id, u.name, b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id \
+         WHERE b.blocker_id = $1 ORDER BY b.created_at, b.blocked_id",
+    )
+    .bind(blocker_id)
+    .fetch_all(pool)
+    .await
+    .map_err(read_error)
+}

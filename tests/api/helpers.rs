@@ -33,6 +33,7 @@ pub struct TestApp {
     /// The service's core, for tests that look inside (none for a service in another process).
     pub market: Option<Arc<Market>>,
     dir: Arc<TempDir>,
+    tweak: fn(&mut Config),
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -234,15 +235,20 @@ pub async fn fresh_postgres_database() -> String {
 
 /// A service on the given store, in a fresh database.
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// A service on the given store whose settings `tweak` changes (restarts keep the change).
+pub async fn spawn_app_with(backend: Backend, tweak: fn(&mut Config)) -> TestApp {
     let dir = Arc::new(TempDir::new().expect("a temporary directory"));
     let database_url = match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("p2p.db").display()),
         Backend::Postgres => fresh_postgres_database().await,
     };
-    start(dir, database_url).await
+    start(dir, database_url, tweak).await
 }
 
-async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
+async fn start(dir: Arc<TempDir>, database_url: String, tweak: fn(&mut Config)) -> TestApp {
     let mut config = Config::for_database(database_url.clone());
     config.min_payment_window_secs = MIN_WINDOW_SECS;
     // Tests simulate crashes of the process, not of the machine.
@@ -250,6 +256,11 @@ async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
     config.audit_interval_secs = 1;
     // Idle wallets passivate within seconds, so longer tests revive them as they go.
     config.actor_idle_secs = 2;
+    // Failed webhook deliveries retry within a fraction of a second.
+    config.webhook_backoff_ms = 50;
+    // Many tests cancel as takers; the cancel pause has its own test.
+    config.taker_cancel_limit = 0;
+    tweak(&mut config);
     captured_logs();
     let clock = Clock::default();
     let app = Application::build(config, ADMIN, clock.clone())
@@ -272,6 +283,7 @@ async fn start(dir: Arc<TempDir>, database_url: String) -> TestApp {
         clock,
         market,
         dir,
+        tweak,
         shutdown: Some(shutdown),
         server: Some(server),
     }
@@ -287,6 +299,7 @@ impl TestApp {
             clock: Clock::default(),
             market: None,
             dir: Arc::new(TempDir::new().expect("a temporary directory")),
+            tweak: |_| {},
             shutdown: None,
             server: None,
         }
@@ -295,7 +308,7 @@ impl TestApp {
     /// Stops the service (its actors and timers too) and starts a new one on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
-        start(self.dir.clone(), self.database_url.clone()).await
+        start(self.dir.clone(), self.database_url.clone(), self.tweak).await
     }
 
     /// Stops the service; the database file stays.
@@ -341,6 +354,10 @@ impl TestApp {
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
         self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::DELETE, path, token, None).await
     }
 
     pub async fn create_user(&self, name: &str, role: &str) -> User {

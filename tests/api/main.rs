@@ -7,6 +7,7 @@ mod audit;
 mod authorization;
 mod concurrency;
 mod errors;
+mod events;
 mod expiry;
 mod market;
 mod nodes;

@@ -4,11 +4,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::domain::ad::Ad;
-use crate::domain::order::Order;
+use crate::domain::order::{self, Order};
 use crate::domain::wallet::Wallet;
 use crate::domain::{mean_rating, rfc3339};
 use crate::read_model::Maker;
-use crate::store::{MessageRecord, UserRecord};
+use crate::store::{EventRecord, MessageRecord, UserRecord};
 
 /// An ad as the public sees it (never its payment details). Serialised straight from borrowed
 /// fields: listings render many of these per request.
@@ -108,6 +108,29 @@ pub fn order(order: &Order) -> Value {
         "completed_at": opt_time(order.completed_at),
         "cancelled_at": opt_time(order.cancelled_at),
         "dispute": dispute,
+    })
+}
+
+/// An order as `actor` sees it: with the actions they may take now.
+pub fn order_for(order_record: &Order, actor: order::Actor, rated: bool) -> Value {
+    let mut value = order(order_record);
+    if let Some(object) = value.as_object_mut() {
+        let allowed = order::allowed_actions(order_record.status, actor, rated);
+        object.insert("allowed_actions".into(), allowed.into());
+    }
+    value
+}
+
+/// One step of an order's history.
+pub fn history_entry(event: &EventRecord) -> Value {
+    json!({
+        "event_id": event.id,
+        "event": event.kind,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor": {"id": event.actor_id, "role": event.actor_role},
+        "reason": event.reason,
+        "at": rfc3339(event.created_at),
     })
 }
 

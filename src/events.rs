@@ -1,0 +1,364 @@
+//! Order events: written with the change that causes them, replayed from the database, fanned
+//! out live to the event streams of the orders' parties (and, for disputed orders, operators).
+//!
+//! The database is the feed. The [`Hub`]'s pump reads what was committed after the last event it
+//! saw (woken by this node's commits, polling for other nodes') and hands each event to the
+//! streams of its audience. A stream first subscribes, then replays from the database what the
+//! client missed, then forwards live events it has not sent yet, so nothing falls between the two.
+//! A stream too slow to keep up is cut off instead of holding anything up; it reconnects with
+//! `Last-Event-ID`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+
+use crate::config::{EVENT_PAGE, EVENT_SUBSCRIBER_BUFFER};
+use crate::domain::order::{self, Action, Actor, Order};
+use crate::domain::{Caller, Millis, Role};
+use crate::store::{Audience, EventRecord, MessageRecord, NewEvent, Op, RowRef, Store};
+use crate::telemetry;
+
+/// The event of a new order (its id is the one inserted in the same commit).
+pub fn created(order: &Order, now: Millis) -> Op {
+    Op::Event(Box::new(NewEvent {
+        kind: "order.created",
+        order: RowRef::Inserted,
+        message: RowRef::None,
+        buyer_id: order.buyer_id,
+        seller_id: order.seller_id,
+        disputed: false,
+        actor_id: Some(order.taker_id),
+        actor_role: if order.taker_id == order.buyer_id {
+            "buyer"
+        } else {
+            "seller"
+        },
+        from_status: None,
+        to_status: Some(order.status.as_str()),
+        reason: None,
+        payload: crate::views::order(order).to_string(),
+        now,
+    }))
+}
+
+/// The event of a committed transition from `before` to `after`.
+pub fn transition(
+    before: &Order,
+    after: &Order,
+    action: Action,
+    actor: Actor,
+    actor_id: Option<i64>,
+    now: Millis,
+) -> Op {
+    let reason = match action {
+        Action::Cancel | Action::Expire => after.cancel_reason.map(|r| r.as_str().to_owned()),
+        Action::CallOperator => after.dispute.as_ref().and_then(|d| d.reason.clone()),
+        Action::Resolve(resolution) => Some(resolution.as_str().to_owned()),
+        _ => None,
+    };
+    Op::Event(Box::new(NewEvent {
+        kind: action.event_kind(),
+        order: RowRef::Id(after.id),
+        message: RowRef::None,
+        buyer_id: after.buyer_id,
+        seller_id: after.seller_id,
+        disputed: after.dispute.is_some(),
+        actor_id,
+        actor_role: actor.as_str(),
+        from_status: Some(before.status.as_str()),
+        to_status: Some(after.status.as_str()),
+        reason,
+        payload: crate::views::order(after).to_string(),
+        now,
+    }))
+}
+
+/// The event of a chat message (its id is the one inserted in the same commit).
+pub fn message(order: &Order, message: &MessageRecord) -> Op {
+    Op::Event(Box::new(NewEvent {
+        kind: "message.created",
+        order: RowRef::Id(order.id),
+        message: RowRef::Inserted,
+        buyer_id: order.buyer_id,
+        seller_id: order.seller_id,
+        disputed: order.dispute.is_some(),
+        actor_id: message.sender_id,
+        actor_role: match message.sender_role.as_str() {
+            "buyer" => "buyer",
+            "seller" => "seller",
+            "operator" => "operator",
+            _ => "system",
+        },
+        from_status: None,
+        to_status: None,
+        reason: None,
+        payload: crate::views::message(message).to_string(),
+        now: message.created_at,
+    }))
+}
+
+/// Whose stream an event goes to.
+pub fn audience_of(caller: Caller) -> Audience {
+    if caller.role == Role::Operator {
+        Audience::Operators
+    } else {
+        Audience::Party(caller.user_id)
+    }
+}
+
+/// The event's data as `viewer` sees it: the Order with the actions the viewer may take (and the
+/// ids the commit gave it), or the Message.
+pub fn render(event: &EventRecord, viewer: Caller) -> Value {
+    let mut data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    let Some(object) = data.as_object_mut() else {
+        return data;
+    };
+    if let Some(id) = event.message_id {
+        object.insert("id".into(), id.into());
+        return data;
+    }
+    object.insert("id".into(), event.order_id.into());
+    let actor = if viewer.user_id == event.buyer_id {
+        Actor::Buyer
+    } else if viewer.user_id == event.seller_id {
+        Actor::Seller
+    } else {
+        Actor::Operator
+    };
+    let status = object
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(order::OrderStatus::parse);
+    if let Some(status) = status {
+        // A rating can only follow completion, so no one has rated when an event is written.
+        let allowed = order::allowed_actions(status, actor, false);
+        object.insert("allowed_actions".into(), allowed.into());
+    }
+    data
+}
+
+type Subscribers = DashMap<u64, mpsc::Sender<Arc<EventRecord>>>;
+
+/// Live fan-out of committed events to the streams that want them.
+pub struct Hub {
+    /// Streams by user id, each by its subscription number.
+    parties: DashMap<i64, Subscribers>,
+    operators: Subscribers,
+    next_subscription: AtomicU64,
+    /// The newest event the pump has handed out.
+    pumped: AtomicI64,
+    /// Set at shutdown: every stream ends, so the server can drain.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// One stream's place in the hub; dropping it unsubscribes.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    audience: Audience,
+    number: u64,
+    pub events: mpsc::Receiver<Arc<EventRecord>>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(self.audience, self.number);
+    }
+}
+
+impl Hub {
+    pub fn new() -> Arc<Hub> {
+        Arc::new(Hub {
+            parties: DashMap::new(),
+            operators: DashMap::new(),
+            next_subscription: AtomicU64::new(1),
+            pumped: AtomicI64::new(0),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Ends every stream, now and from now on (at shutdown, so in-flight requests can drain).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.parties.clear();
+        self.operators.clear();
+    }
+
+    pub fn subscribe(self: &Arc<Self>, audience: Audience) -> Subscription {
+        let number = self.next_subscription.fetch_add(1, Ordering::Relaxed);
+        let (sender, events) = mpsc::channel(EVENT_SUBSCRIBER_BUFFER);
+        match audience {
+            _ if self.closed.load(Ordering::SeqCst) => drop(sender),
+            Audience::Party(user) => {
+                self.parties.entry(user).or_default().insert(number, sender);
+            }
+            _ => {
+                self.operators.insert(number, sender);
+            }
+        }
+        metrics::gauge!(telemetry::EVENT_STREAMS).increment(1.0);
+        Subscription {
+            hub: self.clone(),
+            audience,
+            number,
+            events,
+        }
+    }
+
+    fn unsubscribe(&self, audience: Audience, number: u64) {
+        match audience {
+            Audience::Party(user) => {
+                if let Some(streams) = self.parties.get(&user) {
+                    streams.remove(&number);
+                }
+                self.parties
+                    .remove_if(&user, |_, streams| streams.is_empty());
+            }
+            _ => {
+                self.operators.remove(&number);
+            }
+        }
+        metrics::gauge!(telemetry::EVENT_STREAMS).decrement(1.0);
+    }
+
+    /// Hands `event` to every stream of its audience; a stream whose buffer is full is cut off.
+    pub fn publish(&self, event: Arc<EventRecord>) {
+        let mut parties = vec![event.buyer_id];
+        if event.seller_id != event.buyer_id {
+            parties.push(event.seller_id);
+        }
+        for user in parties {
+            if let Some(streams) = self.parties.get(&user) {
+                deliver(&streams, &event);
+            }
+        }
+        if event.disputed {
+            deliver(&self.operators, &event);
+        }
+        self.pumped.fetch_max(event.id, Ordering::Relaxed);
+    }
+
+    /// The newest event handed out.
+    pub fn pumped(&self) -> i64 {
+        self.pumped.load(Ordering::Relaxed)
+    }
+
+    /// Reads committed events and publishes them, forever: at once when this node commits some,
+    /// and every `poll` for those of other nodes.
+    pub async fn pump(self: Arc<Self>, store: Store, committed: Arc<Notify>, poll: Duration) {
+        let mut last = loop {
+            match store.last_event_id().await {
+                Ok(id) => break id,
+                Err(_) => tokio::time::sleep(poll).await,
+            }
+        };
+        self.pumped.fetch_max(last, Ordering::Relaxed);
+        loop {
+            tokio::select! {
+                _ = committed.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+            loop {
+                let page = match store.events(Audience::All, last, EVENT_PAGE).await {
+                    Ok(page) => page,
+                    Err(_) => break,
+                };
+                let full = page.len() as i64 == EVENT_PAGE;
+                for event in page {
+                    last = last.max(event.id);
+                    self.publish(Arc::new(event));
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn deliver(streams: &Subscribers, event: &Arc<EventRecord>) {
+    streams.retain(|_, sender| match sender.try_send(event.clone()) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            metrics::counter!(telemetry::EVENT_STREAMS_CUT).increment(1);
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64, buyer_id: i64, seller_id: i64, disputed: bool) -> Arc<EventRecord> {
+        Arc::new(EventRecord {
+            id,
+            kind: "message.created".into(),
+            order_id: 1,
+            message_id: Some(id),
+            buyer_id,
+            seller_id,
+            disputed,
+            actor_id: Some(buyer_id),
+            actor_role: "buyer".into(),
+            from_status: None,
+            to_status: None,
+            reason: None,
+            payload: "{}".into(),
+            created_at: 0,
+        })
+    }
+
+    #[tokio::test]
+    async fn events_reach_their_audience_only() {
+        let hub = Hub::new();
+        let mut buyer = hub.subscribe(Audience::Party(1));
+        let mut seller = hub.subscribe(Audience::Party(2));
+        let mut stranger = hub.subscribe(Audience::Party(3));
+        let mut desk = hub.subscribe(Audience::Operators);
+        hub.publish(event(10, 1, 2, false));
+        hub.publish(event(11, 1, 2, true));
+        assert_eq!(buyer.events.recv().await.unwrap().id, 10);
+        assert_eq!(buyer.events.recv().await.unwrap().id, 11);
+        assert_eq!(seller.events.recv().await.unwrap().id, 10);
+        assert_eq!(desk.events.recv().await.unwrap().id, 11);
+        assert!(stranger.events.try_recv().is_err());
+        assert!(desk.events.try_recv().is_err());
+        assert_eq!(hub.pumped(), 11);
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_falls_behind_is_cut_off_and_others_go_on() {
+        let hub = Hub::new();
+        let mut stalled = hub.subscribe(Audience::Party(1));
+        let mut keeping_up = hub.subscribe(Audience::Party(2));
+        for id in 1..=(EVENT_SUBSCRIBER_BUFFER as i64 + 10) {
+            hub.publish(event(id, 1, 2, false));
+            assert_eq!(keeping_up.events.recv().await.unwrap().id, id);
+        }
+        // The stalled stream gets what it had buffered, then its end.
+        let mut received = 0;
+        while stalled.events.recv().await.is_some() {
+            received += 1;
+        }
+        assert_eq!(received, EVENT_SUBSCRIBER_BUFFER);
+        // Dropping unsubscribes.
+        drop(keeping_up);
+        drop(stalled);
+        assert!(hub.parties.is_empty());
+    }
+
+    #[tokio::test]
+    async fn closing_ends_every_stream() {
+        let hub = Hub::new();
+        let mut open = hub.subscribe(Audience::Operators);
+        hub.close();
+        assert!(open.events.recv().await.is_none());
+        let mut late = hub.subscribe(Audience::Party(1));
+        assert!(late.events.recv().await.is_none());
+    }
+}

@@ -1,0 +1,127 @@
+//! `GET /api/v1/p2p/events`: Server-Sent Events of the caller's orders and chat (operators:
+//! disputed orders), replayable with `Last-Event-ID`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::Stream;
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiResult;
+use super::extract::{AppQuery, Authenticated};
+use crate::config::{EVENT_HEARTBEAT, EVENT_PAGE};
+use crate::domain::{Caller, DomainError};
+use crate::events::{self, Subscription};
+use crate::market::Market;
+use crate::store::{Audience, EventRecord};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/p2p/events", get(stream))
+}
+
+#[derive(Deserialize)]
+struct StreamParams {
+    /// For clients that cannot set the header (a browser's first `EventSource` connection).
+    last_event_id: Option<i64>,
+}
+
+/// Where a stream is: replaying from the database, then forwarding live events.
+struct Cursor {
+    market: Arc<Market>,
+    caller: Caller,
+    audience: Audience,
+    subscription: Subscription,
+    /// The newest event sent: nothing at or below it is sent again.
+    sent: i64,
+    replaying: bool,
+    ready: VecDeque<EventRecord>,
+}
+
+impl Cursor {
+    /// The next event to send; `None` ends the stream (the hub cut it off, or it closed).
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                if event.id <= self.sent {
+                    continue;
+                }
+                self.sent = event.id;
+                let data = events::render(&event, self.caller);
+                return Some(
+                    Event::default()
+                        .id(event.id.to_string())
+                        .event(event.kind)
+                        .data(data.to_string()),
+                );
+            }
+            if self.replaying {
+                let page = self
+                    .market
+                    .store()
+                    .events(self.audience, self.sent, EVENT_PAGE)
+                    .await
+                    .ok()?;
+                self.replaying = page.len() as i64 == EVENT_PAGE;
+                self.ready.extend(page);
+                continue;
+            }
+            let live = self.subscription.events.recv().await?;
+            self.ready.push_back(Arc::unwrap_or_clone(live));
+        }
+    }
+}
+
+fn last_event_id(headers: &HeaderMap, query: Option<i64>) -> Result<Option<i64>, DomainError> {
+    let header = headers
+        .get("last-event-id")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|id| *id >= 0)
+                .ok_or_else(|| DomainError::validation("Last-Event-ID must be an event id"))
+        })
+        .transpose()?;
+    if query.is_some_and(|id| id < 0) {
+        return Err(DomainError::validation(
+            "last_event_id must not be negative",
+        ));
+    }
+    Ok(header.or(query))
+}
+
+#[tracing::instrument(skip_all)]
+async fn stream(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    headers: HeaderMap,
+    AppQuery(params): AppQuery<StreamParams>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let from = last_event_id(&headers, params.last_event_id)?;
+    let audience = events::audience_of(caller);
+    // Subscribe before replaying, so an event committed meanwhile is either replayed or
+    // received live (and sent once either way).
+    let subscription = state.market.hub.subscribe(audience);
+    let cursor = Cursor {
+        market: state.market.clone(),
+        caller,
+        audience,
+        subscription,
+        sent: from.unwrap_or_else(|| state.market.hub.pumped()),
+        replaying: from.is_some(),
+        ready: VecDeque::new(),
+    };
+    let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
+        let event = cursor.next().await?;
+        Some((Ok(event), cursor))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(EVENT_HEARTBEAT)))
+}

@@ -1,0 +1,123 @@
+//! Blocks between users and the pause of takers who cancel too much.
+
+use serde::Serialize;
+
+use super::Market;
+use super::ads::require_trader;
+use crate::config::TAKER_CANCEL_WINDOW_MS;
+use crate::domain::{Caller, DomainError, ErrorCode, rfc3339};
+use crate::store::{Commit, Op};
+
+/// A user the caller blocked.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BlockView {
+    pub user_id: i64,
+    pub name: String,
+    pub blocked_at: String,
+}
+
+impl Market {
+    /// Loads every block and the takers' recent cancels from the database.
+    pub async fn reload_safeguards(&self) -> Result<(), DomainError> {
+        let context = &self.context;
+        let rule = context.pause_rule();
+        let since = self.now_ms() - rule.window_ms.max(TAKER_CANCEL_WINDOW_MS) - rule.pause_ms;
+        let blocks: Vec<(i64, i64)> = context
+            .store
+            .blocks()
+            .await?
+            .into_iter()
+            .map(|(blocker, blocked, _)| (blocker, blocked))
+            .collect();
+        let cancels = context.store.taker_cancels(since).await?;
+        context.safeguards.reload(&blocks, &cancels);
+        Ok(())
+    }
+
+    /// The caller no longer trades with `user_id` nor sees their ads (nor they the caller's).
+    pub async fn block(&self, caller: Caller, user_id: i64) -> Result<BlockView, DomainError> {
+        require_trader(caller)?;
+        if user_id == caller.user_id {
+            return Err(DomainError::validation("you cannot block yourself"));
+        }
+        let user = self.user(user_id).await?;
+        let now = self.now_ms();
+        self.store()
+            .commit(Commit::new(vec![Op::Block {
+                blocker_id: caller.user_id,
+                blocked_id: user_id,
+                now,
+            }]))
+            .await?;
+        self.context.safeguards.block(caller.user_id, user_id);
+        let blocked_at = self
+            .blocks(caller)
+            .await?
+            .into_iter()
+            .find(|b| b.user_id == user_id)
+            .map_or_else(|| rfc3339(now), |b| b.blocked_at);
+        Ok(BlockView {
+            user_id,
+            name: user.name,
+            blocked_at,
+        })
+    }
+
+    pub async fn unblock(&self, caller: Caller, user_id: i64) -> Result<(), DomainError> {
+        require_trader(caller)?;
+        self.user(user_id).await?;
+        self.store()
+            .commit(Commit::new(vec![Op::Unblock {
+                blocker_id: caller.user_id,
+                blocked_id: user_id,
+            }]))
+            .await?;
+        self.context.safeguards.unblock(caller.user_id, user_id);
+        Ok(())
+    }
+
+    /// The users the caller blocked, oldest block first.
+    pub async fn blocks(&self, caller: Caller) -> Result<Vec<BlockView>, DomainError> {
+        Ok(self
+            .store()
+            .blocked_by(caller.user_id)
+            .await?
+            .into_iter()
+            .map(|(user_id, name, at)| BlockView {
+                user_id,
+                name,
+                blocked_at: rfc3339(at),
+            })
+            .collect())
+    }
+
+    /// The makers whose ads `viewer` does not see listed.
+    pub fn hidden_makers(&self, viewer: i64) -> Option<std::collections::HashSet<i64>> {
+        self.context.safeguards.hidden_from(viewer)
+    }
+
+    /// Refuses a taker who is paused, or who and the ad's maker blocked each other.
+    pub(super) fn check_taker(&self, taker: i64, maker: Option<i64>) -> Result<(), DomainError> {
+        let context = &self.context;
+        let now = self.now_ms();
+        if let Some(until) = context
+            .safeguards
+            .paused_until(taker, now, context.pause_rule())
+        {
+            let wait_secs = ((until - now) as u64).div_ceil(1000);
+            return Err(DomainError::new(
+                ErrorCode::TakingPaused,
+                format!(
+                    "You cancelled {} pending orders within a day; you may take ads again at {}",
+                    context.config.taker_cancel_limit,
+                    rfc3339(until)
+                ),
+            )
+            .retry_after(wait_secs));
+        }
+        if maker.is_some_and(|maker| context.safeguards.between(taker, maker)) {
+            return Err(ErrorCode::UserBlocked.into());
+        }
+        Ok(())
+    }
+}

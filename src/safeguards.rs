@@ -1,0 +1,182 @@
+//! What traders protect themselves with: blocks between users, and the pause of a taker who
+//! cancels too many pending orders.
+//!
+//! Both are small and read on every take and listing, so they live in memory, loaded from the
+//! database at start; this node's changes apply at once, other nodes' (PostgreSQL) within a
+//! second of the upkeep's refresh.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use dashmap::DashMap;
+
+use crate::domain::Millis;
+
+#[derive(Default)]
+pub struct Safeguards {
+    /// For each user, the users they blocked.
+    blocked: DashMap<i64, HashSet<i64>>,
+    /// For each user, the users who blocked them.
+    blocked_by: DashMap<i64, HashSet<i64>>,
+    /// For each taker, when they cancelled a pending order, oldest first.
+    cancels: DashMap<i64, VecDeque<Millis>>,
+}
+
+/// The pause rule: `limit` cancels within `window_ms` pause taking for `pause_ms` after the
+/// last of them.
+#[derive(Debug, Clone, Copy)]
+pub struct PauseRule {
+    pub limit: usize,
+    pub window_ms: i64,
+    pub pause_ms: i64,
+}
+
+impl PauseRule {
+    /// Cancels older than this no longer matter.
+    fn horizon(self, now: Millis) -> Millis {
+        now - self.window_ms - self.pause_ms
+    }
+}
+
+impl Safeguards {
+    /// Replaces everything with what the database holds: every block `(blocker, blocked)` and
+    /// the takers' recent cancels `(taker, at)`.
+    pub fn reload(&self, blocks: &[(i64, i64)], cancels: &[(i64, Millis)]) {
+        let mut blocked: HashMap<i64, HashSet<i64>> = HashMap::new();
+        let mut blocked_by: HashMap<i64, HashSet<i64>> = HashMap::new();
+        for &(blocker, target) in blocks {
+            blocked.entry(blocker).or_default().insert(target);
+            blocked_by.entry(target).or_default().insert(blocker);
+        }
+        replace(&self.blocked, blocked);
+        replace(&self.blocked_by, blocked_by);
+        let mut by_taker: HashMap<i64, VecDeque<Millis>> = HashMap::new();
+        for &(taker, at) in cancels {
+            by_taker.entry(taker).or_default().push_back(at);
+        }
+        for times in by_taker.values_mut() {
+            times.make_contiguous().sort_unstable();
+        }
+        replace(&self.cancels, by_taker);
+    }
+
+    pub fn block(&self, blocker: i64, target: i64) {
+        self.blocked.entry(blocker).or_default().insert(target);
+        self.blocked_by.entry(target).or_default().insert(blocker);
+    }
+
+    pub fn unblock(&self, blocker: i64, target: i64) {
+        if let Some(mut set) = self.blocked.get_mut(&blocker) {
+            set.remove(&target);
+        }
+        if let Some(mut set) = self.blocked_by.get_mut(&target) {
+            set.remove(&blocker);
+        }
+        self.blocked.remove_if(&blocker, |_, set| set.is_empty());
+        self.blocked_by.remove_if(&target, |_, set| set.is_empty());
+    }
+
+    /// Whether either of the two blocked the other: then they do not trade.
+    pub fn between(&self, a: i64, b: i64) -> bool {
+        let blocks = |x: i64, y: i64| self.blocked.get(&x).is_some_and(|set| set.contains(&y));
+        blocks(a, b) || blocks(b, a)
+    }
+
+    /// The makers whose ads `viewer` does not see: those the viewer blocked and those who
+    /// blocked the viewer. `None` when there are none (the common case costs nothing).
+    pub fn hidden_from(&self, viewer: i64) -> Option<HashSet<i64>> {
+        let mut hidden = HashSet::new();
+        if let Some(set) = self.blocked.get(&viewer) {
+            hidden.extend(set.iter().copied());
+        }
+        if let Some(set) = self.blocked_by.get(&viewer) {
+            hidden.extend(set.iter().copied());
+        }
+        (!hidden.is_empty()).then_some(hidden)
+    }
+
+    /// Counts a taker's cancel of a pending order.
+    pub fn record_cancel(&self, taker: i64, at: Millis, rule: PauseRule) {
+        let mut times = self.cancels.entry(taker).or_default();
+        times.push_back(at);
+        while times.front().is_some_and(|&t| t < rule.horizon(at)) {
+            times.pop_front();
+        }
+    }
+
+    /// Until when `taker` may not take, if paused at `now`: the pause follows the cancel that
+    /// brought the count within one window to the limit.
+    pub fn paused_until(&self, taker: i64, now: Millis, rule: PauseRule) -> Option<Millis> {
+        if rule.limit == 0 {
+            return None;
+        }
+        let times = self.cancels.get(&taker)?;
+        let times: Vec<Millis> = times.iter().copied().collect();
+        // The latest cancel that completed a run of `limit` within the window.
+        let mut until = None;
+        for end in (rule.limit - 1)..times.len() {
+            let start = times[end + 1 - rule.limit];
+            if times[end] - start <= rule.window_ms {
+                until = Some(times[end] + rule.pause_ms);
+            }
+        }
+        until.filter(|&until| until > now)
+    }
+}
+
+fn replace<V>(map: &DashMap<i64, V>, with: HashMap<i64, V>) {
+    map.retain(|key, _| with.contains_key(key));
+    for (key, value) in with {
+        map.insert(key, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: PauseRule = PauseRule {
+        limit: 3,
+        window_ms: 1000,
+        pause_ms: 500,
+    };
+
+    #[test]
+    fn a_block_either_way_stops_trading_and_hides_ads() {
+        let guards = Safeguards::default();
+        guards.block(1, 2);
+        assert!(guards.between(1, 2) && guards.between(2, 1));
+        assert!(!guards.between(1, 3));
+        assert_eq!(guards.hidden_from(2), Some(HashSet::from([1])));
+        assert_eq!(guards.hidden_from(1), Some(HashSet::from([2])));
+        assert_eq!(guards.hidden_from(3), None);
+        guards.unblock(1, 2);
+        assert!(!guards.between(1, 2));
+        assert_eq!(guards.hidden_from(2), None);
+    }
+
+    #[test]
+    fn the_limit_within_a_window_pauses_after_the_last_cancel() {
+        let guards = Safeguards::default();
+        guards.record_cancel(7, 0, RULE);
+        guards.record_cancel(7, 600, RULE);
+        assert_eq!(guards.paused_until(7, 700, RULE), None);
+        guards.record_cancel(7, 900, RULE);
+        assert_eq!(guards.paused_until(7, 900, RULE), Some(1400));
+        assert_eq!(guards.paused_until(7, 1400, RULE), None);
+        // Spread wider than the window, three cancels do not pause.
+        guards.record_cancel(8, 0, RULE);
+        guards.record_cancel(8, 600, RULE);
+        guards.record_cancel(8, 1200, RULE);
+        assert_eq!(guards.paused_until(8, 1200, RULE), None);
+    }
+
+    #[test]
+    fn reload_replaces_what_was_there() {
+        let guards = Safeguards::default();
+        guards.block(1, 2);
+        guards.reload(&[(3, 4)], &[(5, 10), (5, 0), (5, 5)]);
+        assert!(!guards.between(1, 2));
+        assert!(guards.between(4, 3));
+        assert_eq!(guards.paused_until(5, 10, RULE), Some(510));
+    }
+}
