@@ -35,6 +35,15 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The payment window of an ad that does not name one.
 pub const DEFAULT_PAYMENT_WINDOW_SECS: i64 = 900;
 
+/// Calls that may wait on one actor; past it a call is refused at once (`503 OVERLOADED`).
+pub const ACTOR_MAILBOX_BOUND: usize = 1024;
+
+/// Requests the server handles at once; past it a request is answered `503 OVERLOADED` at once.
+pub const MAX_IN_FLIGHT_REQUESTS: usize = 4096;
+
+/// How long a read waits for a connection of the pool before it answers `503 OVERLOADED`.
+pub const READ_POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Events an event-stream connection may have waiting; a consumer further behind is cut off
 /// (it reconnects with `Last-Event-ID` and replays from the database).
 pub const EVENT_SUBSCRIBER_BUFFER: usize = 1024;
@@ -57,6 +66,9 @@ pub const WEBHOOK_BACKOFF_MAX_MS: i64 = 3_600_000;
 
 /// How long one webhook delivery may take before it counts as failed.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often idempotency keys past their lifetime are deleted.
+pub const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often each node looks for webhook deliveries that are due.
 pub const WEBHOOK_POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -119,6 +131,15 @@ pub struct Config {
     #[arg(long, env = "P2P_WEBHOOK_BACKOFF_MS", default_value_t = 1000)]
     pub webhook_backoff_ms: i64,
 
+    /// Requests per second one user's token may make (a burst of twice as many passes);
+    /// 0 turns the limit off (the load harness's own runs do).
+    #[arg(long, env = "P2P_RATE_LIMIT_PER_SEC", default_value_t = 50)]
+    pub rate_limit_per_sec: u32,
+
+    /// Requests handled at once; past it the service answers `503 OVERLOADED`.
+    #[arg(long, env = "P2P_MAX_IN_FLIGHT", default_value_t = MAX_IN_FLIGHT_REQUESTS)]
+    pub max_in_flight: usize,
+
     /// Log lines as text or as JSON objects (with the request's spans).
     #[arg(long, env = "P2P_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -140,6 +161,8 @@ impl Config {
             taker_cancel_limit: 3,
             taker_pause_secs: 86_400,
             webhook_backoff_ms: 1000,
+            rate_limit_per_sec: 50,
+            max_in_flight: MAX_IN_FLIGHT_REQUESTS,
             log_format: LogFormat::Text,
         }
     }

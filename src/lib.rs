@@ -19,6 +19,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod idempotency;
 pub mod market;
 pub mod read_model;
 pub mod safeguards;

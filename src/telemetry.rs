@@ -47,6 +47,9 @@ pub const STORE_COMMIT_QUEUE_DEPTH: &str = "p2p_store_commit_queue_depth";
 pub const STORE_COMMIT_QUEUE_BOUND: &str = "p2p_store_commit_queue_bound";
 pub const STORE_POOL_CONNECTIONS: &str = "p2p_store_pool_connections";
 
+pub const ACTOR_CALLS_SHED: &str = "p2p_actor_calls_shed_total";
+pub const HTTP_SHED: &str = "p2p_http_requests_shed_total";
+pub const RATE_LIMITED: &str = "p2p_rate_limited_total";
 pub const EVENT_STREAMS: &str = "p2p_event_streams";
 pub const EVENT_STREAMS_CUT: &str = "p2p_event_streams_cut_total";
 pub const WEBHOOK_DELIVERIES: &str = "p2p_webhook_deliveries_total";

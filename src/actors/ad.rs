@@ -52,6 +52,8 @@ pub enum AdMsg {
     Close {
         maker_id: i64,
         now: Millis,
+        /// The claim of the request's idempotency key, committed with the close.
+        claim: Option<Op>,
         reply: RpcReplyPort<Result<(Ad, Kopecks), DomainError>>,
     },
 }
@@ -143,9 +145,10 @@ impl Actor for AdActor {
             AdMsg::Close {
                 maker_id,
                 now,
+                claim,
                 reply,
             } => {
-                let _ = reply.send(self.close(state, maker_id, now).await);
+                let _ = reply.send(self.close(state, maker_id, now, claim).await);
             }
         }
         crate::telemetry::record_actor_message(AdMsg::KIND, name, started);
@@ -234,6 +237,7 @@ impl AdActor {
         state: &mut AdState,
         maker_id: i64,
         now: Millis,
+        claim: Option<Op>,
     ) -> Result<(Ad, Kopecks), DomainError> {
         if state.ad.maker_id != maker_id {
             return Err(ErrorCode::Forbidden.into());
@@ -243,11 +247,15 @@ impl AdActor {
         }
         if let Err(refusal) = self
             .store
-            .commit(Commit::new(vec![Op::CloseAd {
-                ad_id: state.ad.id,
-                maker_id: state.ad.maker_id,
-                now,
-            }]))
+            .commit(Commit::new(
+                std::iter::once(Op::CloseAd {
+                    ad_id: state.ad.id,
+                    maker_id: state.ad.maker_id,
+                    now,
+                })
+                .chain(claim)
+                .collect(),
+            ))
             .await
         {
             state.stale = true;

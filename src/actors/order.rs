@@ -28,6 +28,8 @@ pub struct Request {
     /// The reason of a dispute or the note of a resolution.
     pub text: Option<String>,
     pub payment_details: Option<Map<String, Value>>,
+    /// The claim of the request's idempotency key, committed with the transition.
+    pub claim: Option<Box<Op>>,
 }
 
 impl Request {
@@ -38,6 +40,7 @@ impl Request {
             action,
             text: None,
             payment_details: None,
+            claim: None,
         }
     }
 }
@@ -129,6 +132,7 @@ impl Actor for OrderActor {
                         action: Action::Expire,
                         text: None,
                         payment_details: None,
+                        claim: None,
                     };
                     if let Err(refusal) = self.act(order, expire).await {
                         // The store could not take the commit now: try again shortly.
@@ -195,6 +199,7 @@ impl OrderActor {
             request.caller.map(|c| c.user_id),
             now,
         ));
+        ops.extend(request.claim.map(|claim| *claim));
         let commit = Commit::new(ops);
         let receipt = match context.store.commit(commit).await {
             Ok(receipt) => receipt,

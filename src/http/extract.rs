@@ -89,7 +89,11 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError(ErrorCode::Unauthorized.into()))?;
-    Ok(state.market.authenticate(token).await?)
+    let principal = state.market.authenticate(token).await?;
+    if let Principal::User(caller) = principal {
+        state.market.admit(caller.user_id)?;
+    }
+    Ok(principal)
 }
 
 /// A user or operator, by bearer token. The admin token is not a user: `FORBIDDEN`.

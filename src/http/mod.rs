@@ -11,6 +11,7 @@ mod safeguards;
 mod webhooks;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -25,7 +26,7 @@ use tracing::Instrument;
 
 use self::error::ApiError;
 use crate::config::MAX_BODY_BYTES;
-use crate::domain::ErrorCode;
+use crate::domain::{DomainError, ErrorCode};
 use crate::market::Market;
 use crate::telemetry;
 
@@ -33,12 +34,15 @@ use crate::telemetry;
 pub struct AppState {
     pub market: Arc<Market>,
     pub metrics: PrometheusHandle,
+    /// Requests being handled now, against the bound of `max_in_flight`.
+    in_flight: Arc<AtomicUsize>,
 }
 
 pub fn router(market: Arc<Market>) -> Router {
     let state = AppState {
         market,
         metrics: telemetry::metrics_handle(),
+        in_flight: Arc::new(AtomicUsize::new(0)),
     };
     Router::new()
         .merge(ads::router())
@@ -54,6 +58,11 @@ pub fn router(market: Arc<Market>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::layer,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         .layer(middleware::from_fn(observe))
         .with_state(state)
 }
@@ -106,6 +115,29 @@ async fn observe(request: Request, next: Next) -> Response {
     metrics::counter!(telemetry::HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(telemetry::HTTP_DURATION, &labels[..2]).record(elapsed.as_secs_f64());
     response
+}
+
+/// Answers `503 OVERLOADED` at once when `max_in_flight` requests are already being handled,
+/// rather than letting them queue without end.
+async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let bound = state.market.context.config.max_in_flight;
+    if state.in_flight.fetch_add(1, Ordering::AcqRel) >= bound {
+        state.in_flight.fetch_sub(1, Ordering::AcqRel);
+        metrics::counter!(telemetry::HTTP_SHED).increment(1);
+        return ApiError(DomainError::new(
+            ErrorCode::Overloaded,
+            "The service is handling too many requests, retry later",
+        ))
+        .into_response();
+    }
+    struct Leaving(Arc<AtomicUsize>);
+    impl Drop for Leaving {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let _leaving = Leaving(state.in_flight.clone());
+    next.run(request).await
 }
 
 fn new_request_id() -> String {

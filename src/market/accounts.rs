@@ -57,12 +57,15 @@ impl Market {
         let token = new_token();
         let receipt = self
             .store()
-            .commit(Commit::new(vec![Op::InsertUser {
-                name: name.clone(),
-                role,
-                token_hash: token_hash(&token),
-                now: self.now_ms(),
-            }]))
+            .commit(
+                Commit::new(vec![Op::InsertUser {
+                    name: name.clone(),
+                    role,
+                    token_hash: token_hash(&token),
+                    now: self.now_ms(),
+                }])
+                .claiming(),
+            )
             .await?;
         let user = UserRecord {
             id: receipt.first_id(),
@@ -127,7 +130,8 @@ impl Market {
                 now,
                 refusal: ErrorCode::InsufficientBalance,
             },
-        ]);
+        ])
+        .claiming();
         let rule = Rule::Transaction {
             kind: request.kind,
             amount,

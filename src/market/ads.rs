@@ -53,7 +53,7 @@ impl Market {
             AdType::Buy => {
                 context
                     .store
-                    .commit(Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]))
+                    .commit(Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]).claiming())
                     .await?
             }
             AdType::Sell => {
@@ -71,7 +71,8 @@ impl Market {
                         now: ad.created_at_ms,
                         refusal: ErrorCode::SellerInsufficientBalance,
                     },
-                ]);
+                ])
+                .claiming();
                 let rule = Rule::SellAd {
                     amount: ad.total_amount,
                     min_deposit: context.config.min_deposit,
@@ -180,9 +181,11 @@ impl Market {
     pub async fn close_ad(&self, caller: Caller, ad_id: i64) -> Result<(Ad, Maker), DomainError> {
         let actor = self.context.ad(ad_id).await?;
         let now = self.now_ms();
+        let claim = crate::idempotency::claim();
         let (ad, released) = ask(&actor, |reply| AdMsg::Close {
             maker_id: caller.user_id,
             now,
+            claim,
             reply,
         })
         .await??;

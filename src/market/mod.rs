@@ -44,6 +44,18 @@ pub struct Market {
     principals: DashMap<String, Caller>,
     /// Live order events for the event streams.
     pub hub: Arc<Hub>,
+    /// Idempotency keys whose requests run on this node now.
+    pub idempotency: crate::idempotency::InFlight,
+    /// Requests per user token and second, if limited.
+    rate_limiter: Option<governor::DefaultKeyedRateLimiter<i64>>,
+}
+
+fn rate_limiter(per_sec: u32) -> Option<governor::DefaultKeyedRateLimiter<i64>> {
+    let per_sec = std::num::NonZeroU32::new(per_sec)?;
+    let burst = per_sec.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
+    Some(governor::RateLimiter::keyed(
+        governor::Quota::per_second(per_sec).allow_burst(burst),
+    ))
 }
 
 /// A fresh random token: 256 bits, hex.
@@ -82,6 +94,8 @@ impl Market {
             admin_token_hash: token_hash(admin_token),
             principals: DashMap::new(),
             hub: Hub::new(),
+            idempotency: Default::default(),
+            rate_limiter: rate_limiter(context.config.rate_limit_per_sec),
         });
         market
             .rebuild()
@@ -146,6 +160,34 @@ impl Market {
         };
         self.principals.insert(hash, caller);
         Ok(Principal::User(caller))
+    }
+
+    /// Counts a request of `user_id` against its rate limit: `RATE_LIMITED`, with the wait, once
+    /// the user is over it.
+    pub fn admit(&self, user_id: i64) -> Result<(), DomainError> {
+        let Some(limiter) = &self.rate_limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&user_id).map_err(|not_until| {
+            metrics::counter!(crate::telemetry::RATE_LIMITED).increment(1);
+            let clock = governor::clock::DefaultClock::default();
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&clock));
+            DomainError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "Too many requests: at most {} a second",
+                    self.context.config.rate_limit_per_sec
+                ),
+            )
+            .retry_after(wait.as_secs_f64().ceil() as u64)
+        })
+    }
+
+    /// Forgets the rate-limit state of users who have been quiet.
+    pub fn forget_quiet_users(&self) {
+        if let Some(limiter) = &self.rate_limiter {
+            limiter.retain_recent();
+        }
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -180,14 +180,15 @@ impl Market {
             ),
         };
         let receipt = context
-            .change_wallet(caller.user_id, rule, Commit::new(ops), delta)
+            .change_wallet(caller.user_id, rule, Commit::new(ops).claiming(), delta)
             .await?;
         order.id = receipt.first_id();
         Ok((order, receipt.ad_version.unwrap_or(i64::MAX)))
     }
 
     /// Asks the order's actor to do `request`; an ended order answers from the store.
-    pub async fn act(&self, order_id: i64, request: Request) -> Result<Order, DomainError> {
+    pub async fn act(&self, order_id: i64, mut request: Request) -> Result<Order, DomainError> {
+        request.claim = crate::idempotency::claim().map(Box::new);
         for _ in 0..ACTOR_ATTEMPTS {
             let actor = match self.context.orders.resident(order_id).await {
                 Some(actor) => actor,
@@ -331,16 +332,19 @@ impl Market {
         };
         let receipt = self
             .store()
-            .commit(Commit::new(vec![
-                Op::InsertMessage {
-                    order_id,
-                    sender_id: Some(caller.user_id),
-                    sender_role,
-                    message,
-                    now,
-                },
-                crate::events::message(&order, &record),
-            ]))
+            .commit(
+                Commit::new(vec![
+                    Op::InsertMessage {
+                        order_id,
+                        sender_id: Some(caller.user_id),
+                        sender_role,
+                        message,
+                        now,
+                    },
+                    crate::events::message(&order, &record),
+                ])
+                .claiming(),
+            )
             .await?;
         record.id = receipt.first_id();
         Ok(record)
@@ -391,14 +395,17 @@ impl Market {
         }
         let now = self.now_ms();
         self.store()
-            .commit(Commit::new(vec![Op::InsertRating {
-                order_id,
-                rater_id: caller.user_id,
-                ratee_id,
-                rating,
-                comment: comment.clone(),
-                now,
-            }]))
+            .commit(
+                Commit::new(vec![Op::InsertRating {
+                    order_id,
+                    rater_id: caller.user_id,
+                    ratee_id,
+                    rating,
+                    comment: comment.clone(),
+                    now,
+                }])
+                .claiming(),
+            )
             .await?;
         self.context.read_model.add_rating(ratee_id, rating);
         Ok(RatingView {

@@ -43,11 +43,14 @@ impl Market {
         let user = self.user(user_id).await?;
         let now = self.now_ms();
         self.store()
-            .commit(Commit::new(vec![Op::Block {
-                blocker_id: caller.user_id,
-                blocked_id: user_id,
-                now,
-            }]))
+            .commit(
+                Commit::new(vec![Op::Block {
+                    blocker_id: caller.user_id,
+                    blocked_id: user_id,
+                    now,
+                }])
+                .claiming(),
+            )
             .await?;
         self.context.safeguards.block(caller.user_id, user_id);
         let blocked_at = self
@@ -67,10 +70,13 @@ impl Market {
         require_trader(caller)?;
         self.user(user_id).await?;
         self.store()
-            .commit(Commit::new(vec![Op::Unblock {
-                blocker_id: caller.user_id,
-                blocked_id: user_id,
-            }]))
+            .commit(
+                Commit::new(vec![Op::Unblock {
+                    blocker_id: caller.user_id,
+                    blocked_id: user_id,
+                }])
+                .claiming(),
+            )
             .await?;
         self.context.safeguards.unblock(caller.user_id, user_id);
         Ok(())

@@ -9,12 +9,13 @@ use std::time::Duration;
 use super::Market;
 use crate::actors::order::OrderMsg;
 use crate::config::{
-    EVENT_POLL_INTERVAL, EXPIRY_SWEEP_BATCH, READ_MODEL_REFRESH_INTERVAL, WEBHOOK_POLL_INTERVAL,
+    EVENT_POLL_INTERVAL, EXPIRY_SWEEP_BATCH, IDEMPOTENCY_PURGE_INTERVAL,
+    READ_MODEL_REFRESH_INTERVAL, WEBHOOK_POLL_INTERVAL,
 };
 use crate::domain::DomainError;
 use crate::domain::order::OrderStatus;
 use crate::read_model::Maker;
-use crate::store::Dialect;
+use crate::store::{Commit, Dialect, Op};
 
 /// Starts the upkeep loops; they end when their handles are aborted.
 pub fn spawn(market: &Arc<Market>) -> Vec<tokio::task::JoinHandle<()>> {
@@ -41,6 +42,14 @@ pub fn spawn(market: &Arc<Market>) -> Vec<tokio::task::JoinHandle<()>> {
         move |m| {
             let client = client.clone();
             async move { m.deliver_webhooks(&client).await }
+        },
+    )));
+    loops.push(tokio::spawn(every(
+        IDEMPOTENCY_PURGE_INTERVAL,
+        market.clone(),
+        |m| async move {
+            m.forget_quiet_users();
+            m.purge_idempotency_keys().await
         },
     )));
     if market.store().dialect() == Dialect::Postgres {
@@ -92,6 +101,15 @@ impl Market {
                 let _ = actor.cast(OrderMsg::Expire);
             }
         }
+        Ok(())
+    }
+
+    /// Forgets idempotency keys older than their guaranteed lifetime.
+    pub async fn purge_idempotency_keys(&self) -> Result<(), DomainError> {
+        let before = self.now_ms() - crate::idempotency::IDEMPOTENCY_TTL_MS;
+        self.store()
+            .commit(Commit::new(vec![Op::PurgeIdempotencyKeys { before }]))
+            .await?;
         Ok(())
     }
 

@@ -110,11 +110,14 @@ impl Market {
         }
         let receipt = self
             .store()
-            .commit(Commit::new(vec![Op::InsertWebhook {
-                url: url.to_owned(),
-                secret: secret.to_owned(),
-                now: self.now_ms(),
-            }]))
+            .commit(
+                Commit::new(vec![Op::InsertWebhook {
+                    url: url.to_owned(),
+                    secret: secret.to_owned(),
+                    now: self.now_ms(),
+                }])
+                .claiming(),
+            )
             .await?;
         let id = receipt.first_id();
         self.webhooks()
@@ -136,10 +139,13 @@ impl Market {
 
     pub async fn delete_webhook(&self, id: i64) -> Result<(), DomainError> {
         self.store()
-            .commit(Commit::new(vec![Op::DeleteWebhook {
-                id,
-                now: self.now_ms(),
-            }]))
+            .commit(
+                Commit::new(vec![Op::DeleteWebhook {
+                    id,
+                    now: self.now_ms(),
+                }])
+                .claiming(),
+            )
             .await?;
         Ok(())
     }

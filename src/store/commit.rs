@@ -161,6 +161,27 @@ pub enum Op {
         blocker_id: i64,
         blocked_id: i64,
     },
+    /// Records an idempotency key with the change its request made; refused
+    /// (`IDEMPOTENCY_KEY_REUSED`) if the key is already there.
+    ClaimIdempotencyKey {
+        principal: String,
+        key: String,
+        fingerprint: String,
+        now: Millis,
+    },
+    /// Stores the first answer to a keyed request (never over another request's key).
+    SaveIdempotentAnswer {
+        principal: String,
+        key: String,
+        fingerprint: String,
+        status: i64,
+        body: String,
+        now: Millis,
+    },
+    /// Forgets keys recorded before `before`.
+    PurgeIdempotencyKeys {
+        before: Millis,
+    },
 }
 
 /// An order event as the change that causes it writes it.
@@ -192,6 +213,13 @@ pub struct Commit {
 impl Commit {
     pub fn new(ops: Vec<Op>) -> Self {
         Self { ops }
+    }
+
+    /// Adds the claim of the current request's idempotency key, if it has one not yet claimed,
+    /// so the key commits with the change.
+    pub fn claiming(mut self) -> Self {
+        self.ops.extend(crate::idempotency::claim());
+        self
     }
 
     fn has_events(&self) -> bool {
@@ -233,7 +261,10 @@ impl Commit {
                 | Op::WebhookFailed { .. }
                 | Op::ReleaseWebhook { .. }
                 | Op::Block { .. }
-                | Op::Unblock { .. } => {}
+                | Op::Unblock { .. }
+                | Op::ClaimIdempotencyKey { .. }
+                | Op::SaveIdempotentAnswer { .. }
+                | Op::PurgeIdempotencyKeys { .. } => {}
             }
         }
     }
@@ -1009,6 +1040,60 @@ async fn apply_op(
             sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
                 .bind(*blocker_id)
                 .bind(*blocked_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Op::ClaimIdempotencyKey {
+            principal,
+            key,
+            fingerprint,
+            now,
+        } => {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(principal.clone())
+            .bind(key.clone())
+            .bind(fingerprint.clone())
+            .bind(*now)
+            .execute(&mut *conn)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(error) if is_unique_violation(&error) => {
+                    return Err(refused(ErrorCode::IdempotencyKeyReused));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Op::SaveIdempotentAnswer {
+            principal,
+            key,
+            fingerprint,
+            status,
+            body,
+            now,
+        } => {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (principal, key, fingerprint, status, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal, key) DO UPDATE \
+                 SET status = excluded.status, body = excluded.body \
+                 WHERE idempotency_keys.fingerprint = excluded.fingerprint \
+                 AND idempotency_keys.status IS NULL",
+            )
+            .bind(principal.clone())
+            .bind(key.clone())
+            .bind(fingerprint.clone())
+            .bind(*status)
+            .bind(body.clone())
+            .bind(*now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Op::PurgeIdempotencyKeys { before } => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(*before)
                 .execute(&mut *conn)
                 .await?;
         }

@@ -23,7 +23,8 @@ use crate::domain::{DomainError, ErrorCode};
 
 pub use commit::{Commit, NewEvent, Op, Receipt, RowRef};
 pub use rows::{
-    Audience, EventRecord, MessageRecord, OrderFilter, TransactionRecord, UserRecord, WebhookRecord,
+    Audience, EventRecord, IdempotencyRecord, MessageRecord, OrderFilter, TransactionRecord,
+    UserRecord, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +102,7 @@ impl Store {
         };
         let read = AnyPoolOptions::new()
             .max_connections(crate::config::READ_POOL_SIZE)
+            .acquire_timeout(crate::config::READ_POOL_ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move { prepare(conn, dialect, synchronous).await })
             })
@@ -285,6 +287,14 @@ impl Store {
 
     pub async fn rated(&self, rater_id: i64, order_ids: &[i64]) -> Result<Vec<i64>, DomainError> {
         rows::rated(&self.read, rater_id, order_ids).await
+    }
+
+    pub async fn idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, DomainError> {
+        rows::idempotency_key(&self.read, principal, key).await
     }
 
     pub async fn audit(&self) -> Result<audit::Report, DomainError> {

@@ -638,3 +638,31 @@ pub async fn blocked_by(
     .await
     .map_err(read_error)
 }
+
+/// A recorded idempotency key: the request's fingerprint and, once known, its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    pub status: Option<i64>,
+    pub body: Option<String>,
+}
+
+pub async fn idempotency_key(
+    pool: &AnyPool,
+    principal: &str,
+    key: &str,
+) -> Result<Option<IdempotencyRecord>, DomainError> {
+    let row: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT fingerprint, status, body FROM idempotency_keys WHERE principal = $1 AND key = $2",
+    )
+    .bind(principal)
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+    .map_err(read_error)?;
+    Ok(row.map(|(fingerprint, status, body)| IdempotencyRecord {
+        fingerprint,
+        status,
+        body,
+    }))
+}

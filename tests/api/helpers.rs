@@ -260,6 +260,8 @@ async fn start(dir: Arc<TempDir>, database_url: String, tweak: fn(&mut Config)) 
     config.webhook_backoff_ms = 50;
     // Many tests cancel as takers; the cancel pause has its own test.
     config.taker_cancel_limit = 0;
+    // Tests drive one token hard; the rate limit has its own test.
+    config.rate_limit_per_sec = 0;
     tweak(&mut config);
     captured_logs();
     let clock = Clock::default();

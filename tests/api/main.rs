@@ -9,6 +9,7 @@ mod concurrency;
 mod errors;
 mod events;
 mod expiry;
+mod hardening;
 mod market;
 mod nodes;
 mod observability;

@@ -26,6 +26,7 @@ async fn start_node(database_url: &str) -> Node {
         .env("P2P_BIND", "127.0.0.1:0")
         .env("P2P_ADMIN_TOKEN", ADMIN)
         .env("P2P_MIN_PAYMENT_WINDOW_SECS", "1")
+        .env("P2P_RATE_LIMIT_PER_SEC", "0")
         .env("P2P_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

@@ -1,0 +1,215 @@
+//! `Idempotency-Key` on `POST` requests (SPEC.md §6).
+//!
+//! The same key from the same caller with the same request replays the first answer (status and
+//! body); with another request it is `409 IDEMPOTENCY_KEY_REUSED`; while the first is still
+//! running, a second is refused the same way (with `Retry-After`) instead of running twice.
+//!
+//! The key is written in the same transaction as the change the request makes: the request runs
+//! with the key's claim in a task-local, and the first commit built for it carries the claim
+//! ([`crate::store::Commit::claiming`]). So a crash either loses both (a retry runs afresh) or
+//! keeps both (a retry cannot run twice). The answer is stored right after, and kept at least
+//! [`IDEMPOTENCY_TTL_MS`]. Answers that ask to be retried (`429`, `503`) are not stored.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use dashmap::DashSet;
+use sha2::{Digest, Sha256};
+
+use crate::config::MAX_BODY_BYTES;
+use crate::domain::{DomainError, ErrorCode};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::market::{Market, Principal};
+use crate::store::{Commit, Op};
+
+/// How long an answer is kept for replay.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3_600_000;
+
+/// The header of a replayed answer.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// The longest key accepted.
+const MAX_KEY_LEN: usize = 255;
+
+tokio::task_local! {
+    /// The claim of the running request's key, until a commit takes it.
+    static CLAIM: RefCell<Option<Op>>;
+}
+
+/// The running request's key claim, once: the first commit built for the request takes it.
+pub fn claim() -> Option<Op> {
+    CLAIM
+        .try_with(|claim| claim.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
+/// Keys whose requests run on this node now.
+#[derive(Default)]
+pub struct InFlight(DashSet<(String, String)>);
+
+struct Running<'a> {
+    set: &'a InFlight,
+    entry: (String, String),
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.set.0.remove(&self.entry);
+    }
+}
+
+fn refusal(message: &str) -> Response {
+    ApiError(DomainError::new(ErrorCode::IdempotencyKeyReused, message)).into_response()
+}
+
+fn still_running() -> Response {
+    ApiError(
+        DomainError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "A request with this idempotency key is still running; retry shortly",
+        )
+        .retry_after(1),
+    )
+    .into_response()
+}
+
+/// Who the request is from, as idempotency keys are kept: `None` for anonymous or bad tokens
+/// (the handler answers those).
+async fn principal_of(market: &Market, authorization: Option<HeaderValue>) -> Option<String> {
+    let authorization = authorization?;
+    let token = authorization.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+    match market.authenticate(token).await.ok()? {
+        Principal::Admin => Some("admin".into()),
+        Principal::User(caller) => Some(format!("user:{}", caller.user_id)),
+    }
+}
+
+/// The middleware: runs a keyed `POST` at most once per caller and key.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request.headers().get("idempotency-key").cloned() else {
+        return next.run(request).await;
+    };
+    let key = match key.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => key.to_owned(),
+        _ => {
+            return ApiError(DomainError::validation(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ))
+            .into_response();
+        }
+    };
+    let market = state.market.clone();
+    let authorization = request.headers().get(header::AUTHORIZATION).cloned();
+    let Some(principal) = principal_of(&market, authorization).await else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return ApiError(ErrorCode::PayloadTooLarge.into()).into_response();
+    };
+    let fingerprint = {
+        let mut hash = Sha256::new();
+        hash.update(parts.method.as_str());
+        hash.update(b" ");
+        hash.update(parts.uri.to_string());
+        hash.update(b"\n");
+        hash.update(&bytes);
+        hex::encode(hash.finalize())
+    };
+    let entry = (principal.clone(), key.clone());
+    if !market.idempotency.0.insert(entry.clone()) {
+        return still_running();
+    }
+    let _running = Running {
+        set: &market.idempotency,
+        entry,
+    };
+    match market.store().idempotency_key(&principal, &key).await {
+        Err(error) => return ApiError(error).into_response(),
+        Ok(Some(stored)) if stored.fingerprint != fingerprint => {
+            return refusal("The idempotency key was used with another request");
+        }
+        Ok(Some(stored)) => {
+            return match (stored.status, stored.body) {
+                (Some(status), Some(body)) => replay(status, body),
+                // Committed on another node (or before a crash) with its answer not yet stored.
+                _ => still_running(),
+            };
+        }
+        Ok(None) => {}
+    }
+    let claim = Op::ClaimIdempotencyKey {
+        principal: principal.clone(),
+        key: key.clone(),
+        fingerprint: fingerprint.clone(),
+        now: market.now_ms(),
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let response = CLAIM
+        .scope(RefCell::new(Some(claim)), next.run(request))
+        .await;
+    let status = response.status();
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError(ErrorCode::Internal.into()).into_response();
+    };
+    let transient = matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) || status.is_server_error();
+    let lost_the_key = String::from_utf8_lossy(&body).contains("IDEMPOTENCY_KEY_REUSED");
+    if !transient && !lost_the_key {
+        save(&market, principal, key, fingerprint, status, &body).await;
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+async fn save(
+    market: &Arc<Market>,
+    principal: String,
+    key: String,
+    fingerprint: String,
+    status: StatusCode,
+    body: &[u8],
+) {
+    let save = Op::SaveIdempotentAnswer {
+        principal,
+        key,
+        fingerprint,
+        status: i64::from(status.as_u16()),
+        body: String::from_utf8_lossy(body).into_owned(),
+        now: market.now_ms(),
+    };
+    if let Err(error) = market.store().commit(Commit::new(vec![save])).await {
+        // The change itself is committed; a retry hears "still running" until the key expires.
+        tracing::warn!(%error, "an idempotent answer could not be stored");
+    }
+}
+
+fn replay(status: i64, body: String) -> Response {
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let has_body = !body.is_empty();
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    if has_body {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}
