@@ -14,12 +14,12 @@ use crate::helpers::{
 };
 
 /// A `p2p-market serve` process; killed when dropped.
-struct Node {
-    _process: Child,
-    app: TestApp,
+pub struct Node {
+    pub process: Child,
+    pub app: TestApp,
 }
 
-async fn start_node(database_url: &str) -> Node {
+pub async fn start_node(database_url: &str) -> Node {
     let mut process = Command::new(env!("CARGO_BIN_EXE_p2p-market"))
         .arg("serve")
         .env("DATABASE_URL", database_url)
@@ -57,7 +57,7 @@ async fn start_node(database_url: &str) -> Node {
         }
     });
     Node {
-        _process: process,
+        process,
         app: TestApp::remote(format!("http://{address}"), database_url.to_string()),
     }
 }
