@@ -14,4 +14,5 @@ mod hardening;
 mod market;
 mod nodes;
 mod observability;
+mod races;
 mod walkthrough;
