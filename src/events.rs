@@ -40,7 +40,7 @@ pub fn created(order: &Order, now: Millis) -> Op {
         from_status: None,
         to_status: Some(order.status.as_str()),
         reason: None,
-        payload: crate::views::order(order).to_string(),
+        payload: json_text(&crate::views::order(order)),
         now,
     }))
 }
@@ -72,7 +72,7 @@ pub fn transition(
         from_status: Some(before.status.as_str()),
         to_status: Some(after.status.as_str()),
         reason,
-        payload: crate::views::order(after).to_string(),
+        payload: json_text(&crate::views::order(after)),
         now,
     }))
 }
@@ -96,9 +96,13 @@ pub fn message(order: &Order, message: &MessageRecord) -> Op {
         from_status: None,
         to_status: None,
         reason: None,
-        payload: crate::views::message(message).to_string(),
+        payload: json_text(&crate::views::message(message)),
         now: message.created_at,
     }))
+}
+
+fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Whose stream an event goes to.

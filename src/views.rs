@@ -1,7 +1,8 @@
 //! The JSON shapes of SPEC.md §5.
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::domain::ad::Ad;
 use crate::domain::order::{self, Order};
@@ -12,7 +13,7 @@ use crate::store::{EventRecord, MessageRecord, UserRecord};
 
 /// An ad as the public sees it (never its payment details). Serialised straight from borrowed
 /// fields: listings render many of these per request.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AdView<'a> {
     id: i64,
     #[serde(rename = "type")]
@@ -31,7 +32,7 @@ pub struct AdView<'a> {
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MakerView<'a> {
     id: i64,
     name: &'a str,
@@ -66,7 +67,7 @@ pub fn ad<'a>(ad: &'a Ad, maker: &'a Maker) -> AdView<'a> {
 }
 
 /// A page of a listing.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Page<T: Serialize> {
     pub items: Vec<T>,
     pub total: i64,
@@ -74,101 +75,252 @@ pub struct Page<T: Serialize> {
     pub offset: i64,
 }
 
+/// A list without paging.
+#[derive(Serialize, ToSchema)]
+pub struct Items<T: Serialize> {
+    pub items: Vec<T>,
+}
+
+/// An operator's involvement in an order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DisputeView {
+    pub opened_by: i64,
+    pub reason: Option<String>,
+    pub opened_at: String,
+    /// `release` or `refund`, once resolved.
+    pub resolution: Option<String>,
+    pub resolved_by: Option<i64>,
+    pub resolved_at: Option<String>,
+    pub note: Option<String>,
+}
+
 /// An order, for its parties and operators only (it carries the payment details).
-pub fn order(order: &Order) -> Value {
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: i64,
+    pub ad_id: i64,
+    /// `withdraw` or `deposit`, seen from the taker.
+    pub side: String,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub usdt_amount: i64,
+    pub fiat_amount: i64,
+    pub fiat_currency: String,
+    pub price: i64,
+    pub payment_method: String,
+    #[schema(value_type = Object)]
+    pub payment_details: serde_json::Map<String, Value>,
+    /// `pending`, `paid_by_buyer`, `disputed`, `completed` or `cancelled`.
+    pub status: String,
+    /// `buyer`, `seller`, `timeout` or `operator`, once cancelled.
+    pub cancel_reason: Option<String>,
+    pub created_at: String,
+    /// The payment deadline: a pending order is cancelled (`timeout`) when it passes.
+    pub expires_at: String,
+    pub paid_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub dispute: Option<DisputeView>,
+    /// What the caller may do with the order now (`confirm_paid`, `confirm_received`, `cancel`,
+    /// `call_operator`, `resolve`, `update_payment_details`, `message`, `rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<String>>,
+}
+
+/// An order as committed, without what only a caller can be told.
+pub fn order(order: &Order) -> OrderView {
     let opt_time = |t: Option<i64>| t.map(rfc3339);
-    let dispute = order.dispute.as_ref().map(|d| {
-        json!({
-            "opened_by": d.opened_by,
-            "reason": d.reason,
-            "opened_at": rfc3339(d.opened_at),
-            "resolution": d.resolution.map(|r| r.as_str()),
-            "resolved_by": d.resolved_by,
-            "resolved_at": opt_time(d.resolved_at),
-            "note": d.note,
-        })
-    });
-    json!({
-        "id": order.id,
-        "ad_id": order.ad_id,
-        "side": order.side.as_str(),
-        "buyer_id": order.buyer_id,
-        "seller_id": order.seller_id,
-        "usdt_amount": order.usdt_amount,
-        "fiat_amount": order.fiat_amount,
-        "fiat_currency": order.fiat_currency,
-        "price": order.price,
-        "payment_method": order.payment_method,
-        "payment_details": order.payment_details,
-        "status": order.status.as_str(),
-        "cancel_reason": order.cancel_reason.map(|r| r.as_str()),
-        "created_at": rfc3339(order.created_at),
-        "expires_at": rfc3339(order.expires_at),
-        "paid_at": opt_time(order.paid_at),
-        "completed_at": opt_time(order.completed_at),
-        "cancelled_at": opt_time(order.cancelled_at),
-        "dispute": dispute,
-    })
+    OrderView {
+        id: order.id,
+        ad_id: order.ad_id,
+        side: order.side.as_str().into(),
+        buyer_id: order.buyer_id,
+        seller_id: order.seller_id,
+        usdt_amount: order.usdt_amount,
+        fiat_amount: order.fiat_amount,
+        fiat_currency: order.fiat_currency.clone(),
+        price: order.price,
+        payment_method: order.payment_method.clone(),
+        payment_details: order.payment_details.clone(),
+        status: order.status.as_str().into(),
+        cancel_reason: order.cancel_reason.map(|r| r.as_str().into()),
+        created_at: rfc3339(order.created_at),
+        expires_at: rfc3339(order.expires_at),
+        paid_at: opt_time(order.paid_at),
+        completed_at: opt_time(order.completed_at),
+        cancelled_at: opt_time(order.cancelled_at),
+        dispute: order.dispute.as_ref().map(|d| DisputeView {
+            opened_by: d.opened_by,
+            reason: d.reason.clone(),
+            opened_at: rfc3339(d.opened_at),
+            resolution: d.resolution.map(|r| r.as_str().into()),
+            resolved_by: d.resolved_by,
+            resolved_at: opt_time(d.resolved_at),
+            note: d.note.clone(),
+        }),
+        allowed_actions: None,
+    }
 }
 
 /// An order as `actor` sees it: with the actions they may take now.
-pub fn order_for(order_record: &Order, actor: order::Actor, rated: bool) -> Value {
-    let mut value = order(order_record);
-    if let Some(object) = value.as_object_mut() {
-        let allowed = order::allowed_actions(order_record.status, actor, rated);
-        object.insert("allowed_actions".into(), allowed.into());
-    }
-    value
+pub fn order_for(order_record: &Order, actor: order::Actor, rated: bool) -> OrderView {
+    let mut view = order(order_record);
+    view.allowed_actions = Some(
+        order::allowed_actions(order_record.status, actor, rated)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    );
+    view
 }
 
 /// One step of an order's history.
-pub fn history_entry(event: &EventRecord) -> Value {
-    json!({
-        "event_id": event.id,
-        "event": event.kind,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "actor": {"id": event.actor_id, "role": event.actor_role},
-        "reason": event.reason,
-        "at": rfc3339(event.created_at),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub event_id: i64,
+    /// The event's kind (`order.created`, `order.paid`, …).
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub actor: HistoryActor,
+    /// Why: a cancel's reason, a dispute's reason, a resolution.
+    pub reason: Option<String>,
+    pub at: String,
 }
 
-pub fn message(message: &MessageRecord) -> Value {
-    json!({
-        "id": message.id,
-        "order_id": message.order_id,
-        "sender_id": message.sender_id,
-        "sender_role": message.sender_role,
-        "message": message.message,
-        "created_at": rfc3339(message.created_at),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryActor {
+    /// None for the service itself.
+    pub id: Option<i64>,
+    /// `buyer`, `seller`, `operator` or `system`.
+    pub role: String,
 }
 
-pub fn public_user(user: &UserRecord) -> Value {
-    json!({
-        "id": user.id,
-        "name": user.name,
-        "rating": mean_rating(user.rating_sum, user.ratings_count),
-        "ratings_count": user.ratings_count,
-        "orders_count": user.orders_count,
-    })
+pub fn history_entry(event: &EventRecord) -> HistoryEntry {
+    HistoryEntry {
+        event_id: event.id,
+        event: event.kind.clone(),
+        from_status: event.from_status.clone(),
+        to_status: event.to_status.clone(),
+        actor: HistoryActor {
+            id: event.actor_id,
+            role: event.actor_role.clone(),
+        },
+        reason: event.reason.clone(),
+        at: rfc3339(event.created_at),
+    }
 }
 
-pub fn me(user: &UserRecord, wallet: &Wallet) -> Value {
-    json!({
-        "id": user.id,
-        "name": user.name,
-        "role": user.role.as_str(),
-        "balance": {"available": wallet.available, "frozen": wallet.frozen},
-        "deposits_total": wallet.deposits_total,
-        "wagering": {"required": wallet.wagering_required, "wagered": wallet.wagered},
-        "rating": mean_rating(user.rating_sum, user.ratings_count),
-        "ratings_count": user.ratings_count,
-        "orders_count": user.orders_count,
-    })
+/// A chat message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: i64,
+    pub order_id: i64,
+    pub sender_id: Option<i64>,
+    /// `buyer`, `seller`, `operator` or `system`.
+    pub sender_role: String,
+    pub message: String,
+    pub created_at: String,
 }
 
-pub fn page(items: Vec<Value>, total: i64, limit: i64, offset: i64) -> Value {
-    json!({"items": items, "total": total, "limit": limit, "offset": offset})
+pub fn message(message: &MessageRecord) -> MessageView {
+    MessageView {
+        id: message.id,
+        order_id: message.order_id,
+        sender_id: message.sender_id,
+        sender_role: message.sender_role.clone(),
+        message: message.message.clone(),
+        created_at: rfc3339(message.created_at),
+    }
+}
+
+/// A user's public figures.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicUserView {
+    pub id: i64,
+    pub name: String,
+    /// The mean of ratings received, one decimal; null before any.
+    pub rating: Option<f64>,
+    pub ratings_count: i64,
+    pub orders_count: i64,
+}
+
+pub fn public_user(user: &UserRecord) -> PublicUserView {
+    PublicUserView {
+        id: user.id,
+        name: user.name.clone(),
+        rating: mean_rating(user.rating_sum, user.ratings_count),
+        ratings_count: user.ratings_count,
+        orders_count: user.orders_count,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BalanceView {
+    pub available: i64,
+    pub frozen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WageringView {
+    pub required: i64,
+    pub wagered: i64,
+}
+
+/// The caller's own account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeView {
+    pub id: i64,
+    pub name: String,
+    /// `user` or `operator`.
+    pub role: String,
+    pub balance: BalanceView,
+    pub deposits_total: i64,
+    pub wagering: WageringView,
+    pub rating: Option<f64>,
+    pub ratings_count: i64,
+    pub orders_count: i64,
+}
+
+pub fn me(user: &UserRecord, wallet: &Wallet) -> MeView {
+    MeView {
+        id: user.id,
+        name: user.name.clone(),
+        role: user.role.as_str().into(),
+        balance: BalanceView {
+            available: wallet.available,
+            frozen: wallet.frozen,
+        },
+        deposits_total: wallet.deposits_total,
+        wagering: WageringView {
+            required: wallet.wagering_required,
+            wagered: wallet.wagered,
+        },
+        rating: mean_rating(user.rating_sum, user.ratings_count),
+        ratings_count: user.ratings_count,
+        orders_count: user.orders_count,
+    }
+}
+
+/// A user just created, with the token shown this once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NewUserView {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub token: String,
+}
+
+/// Every error: `{"error": {"code", "message"}}` (SPEC.md §4).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// The stable machine code.
+    #[schema(value_type = String, example = "AD_NOT_ACTIVE")]
+    pub code: &'static str,
+    pub message: String,
 }

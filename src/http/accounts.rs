@@ -1,11 +1,12 @@
 //! `/api/v1/me`, `/api/v1/users/{id}` and the platform's admin routes.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
@@ -15,58 +16,81 @@ use crate::domain::{DomainError, Role};
 use crate::market::NewTransaction;
 use crate::views;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/users/{id}", get(user))
-        .route("/api/v1/admin/users", post(create_user))
-        .route(
-            "/api/v1/admin/users/{id}/transactions",
-            post(post_transaction),
-        )
-        .route("/api/v1/admin/audit", get(audit))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(user))
+        .routes(routes!(create_user))
+        .routes(routes!(post_transaction))
+        .routes(routes!(audit))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller's account", body = crate::views::MeView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn me(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::MeView>> {
     let (user, wallet) = state.market.me(caller).await?;
     Ok(Json(views::me(&user, &wallet)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "accounts",
+    params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "A user's public figures", body = crate::views::PublicUserView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(user = id))]
-async fn user(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Value>> {
+async fn user(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<views::PublicUserView>> {
     let user = state.market.user(id).await?;
     Ok(Json(views::public_user(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUserBody {
     name: String,
     role: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    request_body = CreateUserBody,
+    security(("bearer" = [])),
+    responses((status = 201, description = "The user and its token, shown once", body = crate::views::NewUserView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn create_user(
     State(state): State<AppState>,
     _admin: Admin,
     AppJson(body): AppJson<CreateUserBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::NewUserView>)> {
     let role = match body.role.as_deref() {
         None => Role::User,
         Some(role) => Role::parse(role)
             .ok_or_else(|| DomainError::validation("role must be user or operator"))?,
     };
     let (user, token) = state.market.create_user(&body.name, role).await?;
-    let body =
-        json!({"id": user.id, "name": user.name, "role": user.role.as_str(), "token": token});
+    let body = views::NewUserView {
+        id: user.id,
+        name: user.name,
+        role: user.role.as_str().into(),
+        token,
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TransactionBody {
     kind: String,
@@ -75,13 +99,22 @@ struct TransactionBody {
     wagering_multiplier: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/transactions",
+    tag = "admin",
+    request_body = TransactionBody,
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 201, description = "The transaction", body = crate::market::TransactionView), (status = 200, description = "The first transaction with this reference", body = crate::market::TransactionView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "DUPLICATE_REFERENCE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "INSUFFICIENT_BALANCE", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(user = id))]
 async fn post_transaction(
     State(state): State<AppState>,
     _admin: Admin,
     Id(id): Id,
     AppJson(body): AppJson<TransactionBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<crate::market::TransactionView>)> {
     let kind = TransactionKind::parse(&body.kind)
         .ok_or_else(|| DomainError::validation("kind must be deposit, bonus, bet or win"))?;
     let request = NewTransaction {
@@ -96,11 +129,20 @@ async fn post_transaction(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(serde_json::to_value(view).unwrap_or_default())))
+    Ok((status, Json(view)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every invariant checked against the database", body = crate::store::audit::Report), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
-async fn audit(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Value>> {
-    let report = state.market.store().audit().await?;
-    Ok(Json(serde_json::to_value(report).unwrap_or_default()))
+async fn audit(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<Json<crate::store::audit::Report>> {
+    Ok(Json(state.market.store().audit().await?))
 }

@@ -1,12 +1,14 @@
 //! `/api/v1/p2p/ads`: the public listing and the makers' ad management.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
@@ -17,14 +19,15 @@ use crate::market::NewAd;
 use crate::read_model::{AdQuery, SortBy};
 use crate::views;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/p2p/ads", get(list).post(create))
-        .route("/api/v1/p2p/ads/{id}", get(show).patch(update))
-        .route("/api/v1/p2p/ads/{id}/close", post(close))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(close))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     #[serde(rename = "type")]
     ad_type: Option<String>,
@@ -41,6 +44,14 @@ fn parse<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Resu
         .ok_or_else(|| DomainError::validation(format!("{field} has an unknown value {value:?}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/p2p/ads",
+    tag = "ads",
+    description = "Anyone may list; a bearer token also hides the ads of users blocked either way.",
+    params(ListParams),
+    responses((status = 200, description = "Active ads with capacity left, best first", body = crate::views::Page<crate::views::AdView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
@@ -80,7 +91,7 @@ async fn list(
     Ok(Json(page).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     #[serde(rename = "type")]
@@ -96,6 +107,14 @@ struct CreateBody {
     payment_details: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/ads",
+    tag = "ads",
+    request_body = CreateBody,
+    security(("bearer" = [])),
+    responses((status = 201, description = "The ad", body = crate::views::AdView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "MIN_DEPOSIT_REQUIRED, WAGERING_REQUIREMENT_NOT_MET, SELLER_INSUFFICIENT_BALANCE, INVALID_PAYMENT_METHOD", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn create(
     State(state): State<AppState>,
@@ -118,13 +137,20 @@ async fn create(
     Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/p2p/ads/{id}",
+    tag = "ads",
+    params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The ad", body = crate::views::AdView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(ad_id = id))]
 async fn show(State(state): State<AppState>, Id(id): Id) -> ApiResult<Response> {
     let (ad, maker) = state.market.ad(id).await?;
     Ok(Json(views::ad(&ad, &maker)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     price: Option<i64>,
@@ -135,6 +161,15 @@ struct UpdateBody {
     status: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/p2p/ads/{id}",
+    tag = "ads",
+    request_body = UpdateBody,
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The ad", body = crate::views::AdView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(ad_id = id))]
 async fn update(
     State(state): State<AppState>,
@@ -158,6 +193,14 @@ async fn update(
     Ok(Json(views::ad(&ad, &maker)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/ads/{id}/close",
+    tag = "ads",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The ad, closed", body = crate::views::AdView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(ad_id = id))]
 async fn close(
     State(state): State<AppState>,

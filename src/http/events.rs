@@ -5,13 +5,13 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use futures_util::Stream;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
@@ -22,11 +22,12 @@ use crate::events::{self, Subscription};
 use crate::market::Market;
 use crate::store::{Audience, EventRecord};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/p2p/events", get(stream))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StreamParams {
     /// For clients that cannot set the header (a browser's first `EventSource` connection).
     last_event_id: Option<i64>,
@@ -98,6 +99,14 @@ fn last_event_id(headers: &HeaderMap, query: Option<i64>) -> Result<Option<i64>,
     Ok(header.or(query))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/p2p/events",
+    tag = "events",
+    params(StreamParams, ("Last-Event-ID" = Option<i64>, Header, description = "Replay the events after this one")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Server-Sent Events: order.created, order.paid, order.completed, order.cancelled, order.expired, order.disputed, order.resolved, order.updated, message.created; each with an id and the Order or Message as data", content_type = "text/event-stream", body = String), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn stream(
     State(state): State<AppState>,

@@ -5,6 +5,7 @@ mod ads;
 pub mod error;
 mod events;
 mod extract;
+mod openapi;
 mod operator;
 mod orders;
 mod safeguards;
@@ -18,11 +19,13 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tracing::Instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use self::error::ApiError;
 use crate::config::MAX_BODY_BYTES;
@@ -44,17 +47,7 @@ pub fn router(market: Arc<Market>) -> Router {
         metrics: telemetry::metrics_handle(),
         in_flight: Arc::new(AtomicUsize::new(0)),
     };
-    Router::new()
-        .merge(ads::router())
-        .merge(orders::router())
-        .merge(accounts::router())
-        .merge(operator::router())
-        .merge(events::router())
-        .merge(safeguards::router())
-        .merge(webhooks::router())
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics_text))
+    Router::from(api())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -65,6 +58,27 @@ pub fn router(market: Arc<Market>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         .layer(middleware::from_fn(observe))
         .with_state(state)
+}
+
+/// Every route, each with its OpenAPI description: a route can only be added with one.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(ads::router())
+        .merge(orders::router())
+        .merge(accounts::router())
+        .merge(operator::router())
+        .merge(events::router())
+        .merge(safeguards::router())
+        .merge(webhooks::router())
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics_text))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document of every route (generated from the code, so it cannot drift).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(api().into_openapi())
 }
 
 /// The header that carries a request's id, generated when the client sends none.
@@ -146,14 +160,26 @@ fn new_request_id() -> String {
     hex::encode(bytes)
 }
 
+/// This document, built once.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object)))]
+async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(openapi_document))
+}
+
 async fn not_found() -> ApiError {
     ApiError(ErrorCode::NotFound.into())
 }
 
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "Alive", body = Object)))]
 async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(get, path = "/ready", tag = "service", responses(
+    (status = 200, description = "The database answers", body = Object),
+    (status = 503, description = "The database does not answer", body = Object)
+))]
 async fn ready(State(state): State<AppState>) -> Response {
     if state.market.store().ping().await {
         Json(json!({"status": "ready"})).into_response()
@@ -166,6 +192,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics_text(State(state): State<AppState>) -> String {
     state.metrics.render()
 }

@@ -1,10 +1,10 @@
 //! `/api/v1/operator`: the dispute desk.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
@@ -15,25 +15,34 @@ use crate::domain::order::{Action, Resolution};
 use crate::domain::{DomainError, validate};
 use crate::views;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/operator/disputes", get(disputes))
-        .route("/api/v1/operator/orders/{id}/resolve", post(resolve))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(disputes))
+        .routes(routes!(resolve))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DisputesParams {
     status: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/disputes",
+    tag = "operator",
+    params(DisputesParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Disputed orders", body = crate::views::Page<crate::views::OrderView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn disputes(
     State(state): State<AppState>,
     Operator(caller): Operator,
     AppQuery(params): AppQuery<DisputesParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Page<views::OrderView>>> {
     let open = match params.status.as_deref() {
         None | Some("open") => true,
         Some("resolved") => false,
@@ -44,23 +53,37 @@ async fn disputes(
     let (limit, offset) = page(params.limit, params.offset)?;
     let (orders, total) = state.market.disputes(open, limit, offset).await?;
     let items = state.market.order_views(caller, &orders).await?;
-    Ok(Json(views::page(items, total, limit, offset)))
+    Ok(Json(views::Page {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     resolution: String,
     note: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/orders/{id}/resolve",
+    tag = "operator",
+    request_body = ResolveBody,
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, completed (release) or cancelled (refund)", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn resolve(
     State(state): State<AppState>,
     Operator(caller): Operator,
     Id(id): Id,
     AppJson(body): AppJson<ResolveBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrderView>> {
     let resolution = Resolution::parse(&body.resolution)
         .ok_or_else(|| DomainError::validation("resolution must be release or refund"))?;
     let note = body

@@ -1,11 +1,12 @@
 //! `/api/v1/p2p/orders`: taking ads and every step of an order's life; chat; ratings.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
@@ -17,29 +18,20 @@ use crate::domain::{DomainError, validate};
 use crate::market::NewOrder;
 use crate::views;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/p2p/orders", get(list).post(create))
-        .route(
-            "/api/v1/p2p/orders/{id}",
-            get(show).patch(update_payment_details),
-        )
-        .route("/api/v1/p2p/orders/{id}/confirm-paid", post(confirm_paid))
-        .route(
-            "/api/v1/p2p/orders/{id}/confirm-received",
-            post(confirm_received),
-        )
-        .route("/api/v1/p2p/orders/{id}/cancel", post(cancel))
-        .route("/api/v1/p2p/orders/{id}/call-operator", post(call_operator))
-        .route(
-            "/api/v1/p2p/orders/{id}/messages",
-            get(messages).post(post_message),
-        )
-        .route("/api/v1/p2p/orders/{id}/rate", post(rate))
-        .route("/api/v1/p2p/orders/{id}/history", get(history))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update_payment_details))
+        .routes(routes!(confirm_paid))
+        .routes(routes!(confirm_received))
+        .routes(routes!(cancel))
+        .routes(routes!(call_operator))
+        .routes(routes!(messages, post_message))
+        .routes(routes!(rate))
+        .routes(routes!(history))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     ad_id: i64,
@@ -48,12 +40,21 @@ struct CreateBody {
     payment_details: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/orders",
+    tag = "orders",
+    description = "Takes an ad (SPEC §7: checks run in order, the first failure answers).",
+    request_body = CreateBody,
+    security(("bearer" = [])),
+    responses((status = 201, description = "The order, pending, its escrow frozen", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN, USER_BLOCKED", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE, ACTIVE_WITHDRAW_ORDER_EXISTS, ACTIVE_ORDER_LIMIT, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "OWN_AD, INVALID_PAYMENT_METHOD, AMOUNT_TOO_LOW, AMOUNT_TOO_HIGH, AMOUNT_EXCEEDS_AVAILABLE, MIN_DEPOSIT_REQUIRED, WAGERING_REQUIREMENT_NOT_MET, SELLER_INSUFFICIENT_BALANCE", body = crate::views::ErrorBody), (status = 429, description = "TAKING_PAUSED, RATE_LIMITED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(ad_id = body.ad_id, order_id = tracing::field::Empty))]
 async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     AppJson(body): AppJson<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::OrderView>)> {
     if body.ad_id <= 0 {
         return Err(DomainError::validation("ad_id must be a positive id").into());
     }
@@ -68,7 +69,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(one(&state, caller, order).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     status: Option<String>,
     side: Option<String>,
@@ -76,12 +78,20 @@ struct ListParams {
     offset: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/p2p/orders",
+    tag = "orders",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller's orders, newest first", body = crate::views::Page<crate::views::OrderView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     AppQuery(params): AppQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Page<views::OrderView>>> {
     let status = params
         .status
         .as_deref()
@@ -103,38 +113,65 @@ async fn list(
         .orders(caller, status, side, limit, offset)
         .await?;
     let items = state.market.order_views(caller, &orders).await?;
-    Ok(Json(views::page(items, total, limit, offset)))
+    Ok(Json(views::Page {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 /// An order as the caller sees it.
-async fn one(state: &AppState, caller: Caller, order: Order) -> ApiResult<Value> {
+async fn one(state: &AppState, caller: Caller, order: Order) -> ApiResult<views::OrderView> {
     let mut views = state.market.order_views(caller, &[order]).await?;
-    Ok(views.pop().unwrap_or_default())
+    views
+        .pop()
+        .ok_or_else(|| DomainError::from(crate::domain::ErrorCode::Internal).into())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/p2p/orders/{id}",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order", body = crate::views::OrderView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn show(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrderView>> {
     let order = state.market.order(caller, id).await?;
     Ok(Json(one(&state, caller, order).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/p2p/orders/{id}/history",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every transition, oldest first", body = crate::views::Items<crate::views::HistoryEntry>), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn history(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Items<views::HistoryEntry>>> {
     let history = state.market.history(caller, id).await?;
-    let items: Vec<Value> = history.iter().map(views::history_entry).collect();
-    Ok(Json(serde_json::json!({"items": items})))
+    let items = history.iter().map(views::history_entry).collect();
+    Ok(Json(views::Items { items }))
 }
 
 /// Runs an action on an order through its actor and answers the updated order.
-pub(super) async fn act(state: &AppState, id: i64, request: Request) -> ApiResult<Json<Value>> {
+pub(super) async fn act(
+    state: &AppState,
+    id: i64,
+    request: Request,
+) -> ApiResult<Json<views::OrderView>> {
     let caller = request.caller;
     let order = state.market.act(id, request).await?;
     match caller {
@@ -143,19 +180,28 @@ pub(super) async fn act(state: &AppState, id: i64, request: Request) -> ApiResul
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PaymentDetailsBody {
     payment_details: Value,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/p2p/orders/{id}",
+    tag = "orders",
+    request_body = PaymentDetailsBody,
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn update_payment_details(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
     AppJson(body): AppJson<PaymentDetailsBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrderView>> {
     let details = validate::payment_details(&body.payment_details)?;
     let request = Request {
         payment_details: Some(details),
@@ -164,46 +210,79 @@ async fn update_payment_details(
     act(&state, id, request).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/orders/{id}/confirm-paid",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, paid_by_buyer", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn confirm_paid(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrderView>> {
     act(&state, id, Request::by(caller, Action::ConfirmPaid)).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/orders/{id}/confirm-received",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, completed", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn confirm_received(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrderView>> {
     act(&state, id, Request::by(caller, Action::ConfirmReceived)).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/orders/{id}/cancel",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, cancelled", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn cancel(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrderView>> {
     act(&state, id, Request::by(caller, Action::Cancel)).await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CallOperatorBody {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/orders/{id}/call-operator",
+    tag = "orders",
+    request_body = Option<CallOperatorBody>,
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, disputed", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn call_operator(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
     AppJson(body): AppJson<CallOperatorBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrderView>> {
     let reason = body
         .reason
         .map(|r| validate::text("reason", &r, 0, validate::MAX_REASON_CHARS))
@@ -216,63 +295,87 @@ async fn call_operator(
     act(&state, id, request).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MessageBody {
     message: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/orders/{id}/messages",
+    tag = "orders",
+    request_body = MessageBody,
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 201, description = "The message", body = crate::views::MessageView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn post_message(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
     AppJson(body): AppJson<MessageBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::MessageView>)> {
     let message = state.market.post_message(caller, id, &body.message).await?;
     Ok((StatusCode::CREATED, Json(views::message(&message))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MessagesParams {
     after_id: Option<i64>,
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/p2p/orders/{id}/messages",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The id"), MessagesParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Messages, oldest first", body = crate::views::Items<crate::views::MessageView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn messages(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
     AppQuery(params): AppQuery<MessagesParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Items<views::MessageView>>> {
     let (limit, _) = page(params.limit.or(Some(crate::config::MAX_PAGE_LIMIT)), None)?;
     let after_id = params.after_id.unwrap_or(0).max(0);
     let messages = state.market.messages(caller, id, after_id, limit).await?;
-    let items: Vec<Value> = messages.iter().map(views::message).collect();
-    Ok(Json(serde_json::json!({"items": items})))
+    let items = messages.iter().map(views::message).collect();
+    Ok(Json(views::Items { items }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RateBody {
     rating: i64,
     comment: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/p2p/orders/{id}/rate",
+    tag = "orders",
+    request_body = RateBody,
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 201, description = "The rating", body = crate::market::RatingView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, ALREADY_RATED, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn rate(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id,
     AppJson(body): AppJson<RateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<crate::market::RatingView>)> {
     let rating = state
         .market
         .rate(caller, id, body.rating, body.comment)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::to_value(rating).unwrap_or_default()),
-    ))
+    Ok((StatusCode::CREATED, Json(rating)))
 }

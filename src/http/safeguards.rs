@@ -1,22 +1,31 @@
 //! Blocks: `POST`/`DELETE /api/v1/users/{id}/block`, `GET /api/v1/me/blocks`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::{Value, json};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Authenticated, Id};
 use crate::market::BlockView;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users/{id}/block", post(block).delete(unblock))
-        .route("/api/v1/me/blocks", get(blocks))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(block, unblock))
+        .routes(routes!(blocks))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/block",
+    tag = "accounts",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The block (a repeat changes nothing)", body = crate::market::BlockView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(user = id))]
 async fn block(
     State(state): State<AppState>,
@@ -26,6 +35,14 @@ async fn block(
     Ok(Json(state.market.block(caller, id).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/block",
+    tag = "accounts",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Unblocked"), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(user = id))]
 async fn unblock(
     State(state): State<AppState>,
@@ -36,11 +53,18 @@ async fn unblock(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/blocks",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The users the caller blocked", body = crate::views::Items<crate::market::BlockView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn blocks(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<crate::views::Items<BlockView>>> {
     let items = state.market.blocks(caller).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(crate::views::Items { items }))
 }

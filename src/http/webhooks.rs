@@ -1,30 +1,39 @@
 //! `/api/v1/admin/webhooks`: where the platform hears about finished orders.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Admin, AppJson, Id};
 use crate::market::WebhookView;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/webhooks", get(list).post(create))
-        .route("/api/v1/admin/webhooks/{id}", delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(remove))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     url: String,
     secret: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/webhooks",
+    tag = "admin",
+    request_body = CreateBody,
+    security(("bearer" = [])),
+    responses((status = 201, description = "The webhook (its secret is never shown)", body = crate::market::WebhookView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 async fn create(
     State(state): State<AppState>,
@@ -35,12 +44,30 @@ async fn create(
     Ok((StatusCode::CREATED, Json(hook)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/webhooks",
+    tag = "admin",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Webhooks and their delivery state", body = crate::views::Items<crate::market::WebhookView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
-async fn list(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<Json<crate::views::Items<WebhookView>>> {
     let items = state.market.webhooks().await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(crate::views::Items { items }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/webhooks/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Removed"), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(webhook_id = id))]
 async fn remove(State(state): State<AppState>, _admin: Admin, Id(id): Id) -> ApiResult<StatusCode> {
     state.market.delete_webhook(id).await?;

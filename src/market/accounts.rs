@@ -21,7 +21,7 @@ pub struct NewTransaction {
 }
 
 /// A committed platform transaction, as answered (and replayed) to the admin.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TransactionView {
     pub id: i64,
     pub user_id: i64,

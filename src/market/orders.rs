@@ -29,7 +29,7 @@ pub struct NewOrder {
     pub payment_details: Option<Value>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RatingView {
     pub order_id: i64,
     pub rater_id: i64,
@@ -279,7 +279,7 @@ impl Market {
         &self,
         caller: Caller,
         orders: &[Order],
-    ) -> Result<Vec<Value>, DomainError> {
+    ) -> Result<Vec<crate::views::OrderView>, DomainError> {
         let completed: Vec<i64> = orders
             .iter()
             .filter(|o| o.status == OrderStatus::Completed && o.party(caller.user_id).is_some())

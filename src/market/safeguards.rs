@@ -9,7 +9,7 @@ use crate::domain::{Caller, DomainError, ErrorCode, rfc3339};
 use crate::store::{Commit, Op};
 
 /// A user the caller blocked.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct BlockView {
     pub user_id: i64,
     pub name: String,
@@ -84,6 +84,7 @@ impl Market {
 
     /// The users the caller blocked, oldest block first.
     pub async fn blocks(&self, caller: Caller) -> Result<Vec<BlockView>, DomainError> {
+        require_trader(caller)?;
         Ok(self
             .store()
             .blocked_by(caller.user_id)

@@ -37,11 +37,11 @@ pub const TIMESTAMP_HEADER: &str = "x-p2p-timestamp";
 pub const EVENT_ID_HEADER: &str = "x-p2p-event-id";
 
 /// A webhook as the admin sees it (never its secret).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct WebhookView {
     pub id: i64,
     pub url: String,
-    pub events: [&'static str; 4],
+    pub events: Vec<&'static str>,
     /// The last event acknowledged.
     pub cursor: i64,
     pub delivered: i64,
@@ -57,7 +57,7 @@ impl From<&WebhookRecord> for WebhookView {
         WebhookView {
             id: hook.id,
             url: hook.url.clone(),
-            events: WEBHOOK_EVENTS,
+            events: WEBHOOK_EVENTS.to_vec(),
             cursor: hook.cursor,
             delivered: hook.delivered,
             attempts: hook.attempts,

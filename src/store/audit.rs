@@ -6,7 +6,7 @@ use sqlx::{AnyPool, AssertSqlSafe};
 use super::read_error;
 use crate::domain::DomainError;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Violation {
     /// The number of the invariant in SPEC.md §8.
     pub invariant: u8,
@@ -14,7 +14,7 @@ pub struct Violation {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Totals {
     pub users: i64,
     pub available: i64,
@@ -30,7 +30,7 @@ pub struct Totals {
     pub ledger_entries: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Report {
     pub ok: bool,
     pub violations: Vec<Violation>,

@@ -14,5 +14,6 @@ mod hardening;
 mod market;
 mod nodes;
 mod observability;
+mod openapi;
 mod races;
 mod walkthrough;
