@@ -12,6 +12,7 @@ mod events;
 mod expiry;
 mod hardening;
 mod market;
+mod model;
 mod nodes;
 mod observability;
 mod openapi;
