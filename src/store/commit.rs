@@ -490,7 +490,7 @@ async fn commit_batch(
         let mut savepoint = tx.begin().await?;
         let applied = match apply(&mut savepoint, dialect, &job.commit, &mut own).await {
             Ok(receipt) => own
-                .flush(&mut savepoint)
+                .flush(&mut savepoint, dialect)
                 .await
                 .map(|()| receipt)
                 .map_err(Failure::Store),
@@ -515,7 +515,7 @@ async fn commit_batch(
     }
     if mode == Mode::Fast {
         deferred
-            .flush(&mut tx)
+            .flush(&mut tx, dialect)
             .await
             .map_err(|_| BatchFailure::Redo)?;
     }
@@ -1246,6 +1246,9 @@ struct Deferred {
     users: std::collections::BTreeMap<i64, UserFigures>,
 }
 
+/// The PostgreSQL advisory lock that orders event ids by commit.
+const EVENT_ORDER_LOCK: i64 = 0x7032_7065_7665;
+
 /// Rows written by one deferred statement (well under both databases' bind limits).
 const DEFERRED_CHUNK: usize = 500;
 
@@ -1287,7 +1290,7 @@ impl Deferred {
         }
     }
 
-    async fn flush(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    async fn flush(&self, conn: &mut AnyConnection, dialect: Dialect) -> Result<(), sqlx::Error> {
         let wallets: Vec<_> = self.wallets.iter().collect();
         for chunk in wallets.chunks(DEFERRED_CHUNK) {
             let sql = format!(
@@ -1329,33 +1332,6 @@ impl Deferred {
             }
             query.execute(&mut *conn).await?;
         }
-        for chunk in self.events.chunks(DEFERRED_CHUNK) {
-            let sql = format!(
-                "INSERT INTO events (kind, order_id, message_id, buyer_id, seller_id, disputed, \
-                 actor_id, actor_role, from_status, to_status, reason, payload, created_at) \
-                 VALUES {}",
-                placeholders(chunk.len(), 13)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for row in chunk {
-                let event = &row.event;
-                query = query
-                    .bind(event.kind)
-                    .bind(row.order_id)
-                    .bind(row.message_id)
-                    .bind(event.buyer_id)
-                    .bind(event.seller_id)
-                    .bind(i64::from(event.disputed))
-                    .bind(event.actor_id)
-                    .bind(event.actor_role)
-                    .bind(event.from_status)
-                    .bind(event.to_status)
-                    .bind(event.reason.clone())
-                    .bind(event.payload.clone())
-                    .bind(event.now);
-            }
-            query.execute(&mut *conn).await?;
-        }
         for chunk in self.claims.chunks(DEFERRED_CHUNK) {
             let claimed = claim_all(conn, chunk).await?;
             if claimed != chunk.len() as u64 {
@@ -1381,6 +1357,42 @@ impl Deferred {
                     .bind(figures.orders_count)
                     .bind(figures.rating_sum)
                     .bind(figures.ratings_count);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        if dialect == Dialect::Postgres && !self.events.is_empty() {
+            // Last, so the lock is held only for this insert and the commit. Event ids must grow in commit order, or a reader that has seen id n could miss a
+            // smaller id committed later by another node. Holding this lock from the events'
+            // insert to the commit makes the ids of different transactions follow their commits.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(EVENT_ORDER_LOCK)
+                .execute(&mut *conn)
+                .await?;
+        }
+        for chunk in self.events.chunks(DEFERRED_CHUNK) {
+            let sql = format!(
+                "INSERT INTO events (kind, order_id, message_id, buyer_id, seller_id, disputed, \
+                 actor_id, actor_role, from_status, to_status, reason, payload, created_at) \
+                 VALUES {}",
+                placeholders(chunk.len(), 13)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                let event = &row.event;
+                query = query
+                    .bind(event.kind)
+                    .bind(row.order_id)
+                    .bind(row.message_id)
+                    .bind(event.buyer_id)
+                    .bind(event.seller_id)
+                    .bind(i64::from(event.disputed))
+                    .bind(event.actor_id)
+                    .bind(event.actor_role)
+                    .bind(event.from_status)
+                    .bind(event.to_status)
+                    .bind(event.reason.clone())
+                    .bind(event.payload.clone())
+                    .bind(event.now);
             }
             query.execute(&mut *conn).await?;
         }

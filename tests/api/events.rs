@@ -15,20 +15,20 @@ use crate::helpers::{ADMIN, Backend, TestApp, User, eventually, spawn_app_on, sp
 
 /// One Server-Sent Event.
 #[derive(Debug, Clone)]
-struct Sse {
-    id: i64,
-    kind: String,
-    data: Value,
+pub struct Sse {
+    pub id: i64,
+    pub kind: String,
+    pub data: Value,
 }
 
 /// A client's connection to the event stream.
-struct Stream {
+pub struct Stream {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Stream {
-    async fn open(app: &TestApp, user: &User, last_event_id: Option<i64>) -> Stream {
+    pub async fn open(app: &TestApp, user: &User, last_event_id: Option<i64>) -> Stream {
         let mut request = app
             .client
             .get(format!("{}/api/v1/p2p/events", app.address))
@@ -49,7 +49,7 @@ impl Stream {
     }
 
     /// The next event (heartbeat comments skipped), or `None` after `wait` without one.
-    async fn next(&mut self, wait: Duration) -> Option<Sse> {
+    pub async fn next(&mut self, wait: Duration) -> Option<Sse> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             while let Some(end) = self.buffer.find("\n\n") {
@@ -78,7 +78,7 @@ impl Stream {
     }
 
     /// The next `n` events.
-    async fn take(&mut self, n: usize) -> Vec<Sse> {
+    pub async fn take(&mut self, n: usize) -> Vec<Sse> {
         let mut events = Vec::new();
         while events.len() < n {
             match self.next(Duration::from_secs(5)).await {

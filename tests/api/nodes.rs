@@ -238,3 +238,37 @@ async fn two_nodes_on_one_database_never_oversell_nor_double_spend() {
         node.assert_audit().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_on_one_node_hears_what_happens_on_the_other() {
+    if !postgres_available("nodes::a_stream_on_one_node_hears_what_happens_on_the_other") {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 0).await;
+    let seller = a.player("seller", 5_000_000).await;
+    let ad = a.buy_ad(&maker, json!({"total_amount": 10_000_000})).await;
+    let mut on_a = crate::events::Stream::open(a, &maker, None).await;
+    let mut orders = Vec::new();
+    for i in 0..5 {
+        // Alternate nodes: the stream on A hears both, in id order.
+        let node = if i % 2 == 0 { b } else { a };
+        let order = node.take(&seller, ad, 100_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        node.step(&seller, order, "cancel").await.expect(200);
+        orders.push(order);
+    }
+    let events = on_a.take(10).await;
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let created: Vec<i64> = events
+        .iter()
+        .filter(|e| e.kind == "order.created")
+        .map(|e| e.data["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(created, orders);
+}
