@@ -18,8 +18,8 @@ CREATE TABLE events (
     payload     TEXT    NOT NULL,
     created_at  INTEGER NOT NULL
 );
-CREATE INDEX events_buyer ON events (buyer_id, id);
-CREATE INDEX events_seller ON events (seller_id, id);
+-- A party's replay goes through its orders (orders_buyer, orders_seller, then events_order):
+-- two fewer index entries per event on the hot path, for a read that only reconnects make.
 CREATE INDEX events_order ON events (order_id, id);
 CREATE INDEX events_disputed ON events (id) WHERE disputed = 1;
 CREATE INDEX events_cancels ON events (created_at) WHERE kind = 'order.cancelled';

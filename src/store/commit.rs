@@ -815,7 +815,7 @@ async fn apply_op(
             deferred.claims.push((*from, order.clone()));
         }
         Op::ClaimOrder { from, order } => {
-            if claim_all(conn, &[(*from, order.clone())]).await? == 0 {
+            if claim_all(conn, dialect, &[(*from, order.clone())]).await? == 0 {
                 return Err(refused(ErrorCode::InvalidOrderStatus));
             }
         }
@@ -1163,6 +1163,7 @@ async fn move_money(
 /// short of all of them reruns the batch carefully, where the loser hears `INVALID_ORDER_STATUS`.
 async fn claim_all(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     claims: &[(OrderStatus, Box<Order>)],
 ) -> Result<u64, sqlx::Error> {
     let sql = format!(
@@ -1176,7 +1177,7 @@ async fn claim_all(
            dispute_resolution = v.dispute_resolution, dispute_resolved_by = v.dispute_resolved_by, \
            dispute_resolved_at = v.dispute_resolved_at, dispute_note = v.dispute_note \
          FROM v WHERE orders.id = v.id AND orders.status = v.from_status",
-        placeholders(claims.len(), 15)
+        placeholders(claims.len(), 15, dialect)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (from, order) in claims {
@@ -1253,11 +1254,17 @@ const EVENT_ORDER_LOCK: i64 = 0x7032_7065_7665;
 const DEFERRED_CHUNK: usize = 500;
 
 /// `($1, $2, …), ($n+1, …), …`: `rows` tuples of `width` placeholders.
-fn placeholders(rows: usize, width: usize) -> String {
+///
+/// SQLite gets anonymous `?`: sqlx binds a named parameter by asking SQLite its name, which walks a
+/// list of all of them, so a statement with thousands of `$N` costs time quadratic in their number.
+fn placeholders(rows: usize, width: usize, dialect: Dialect) -> String {
     (0..rows)
         .map(|row| {
             let cells: Vec<String> = (1..=width)
-                .map(|col| format!("${}", row * width + col))
+                .map(|col| match dialect {
+                    Dialect::Sqlite => "?".to_string(),
+                    Dialect::Postgres => format!("${}", row * width + col),
+                })
                 .collect();
             format!("({})", cells.join(", "))
         })
@@ -1297,7 +1304,7 @@ impl Deferred {
                 "WITH v(user_id, d_available, d_frozen) AS (VALUES {}) \
                  UPDATE wallets SET available = wallets.available + v.d_available, \
                  frozen = wallets.frozen + v.d_frozen FROM v WHERE wallets.user_id = v.user_id",
-                placeholders(chunk.len(), 3)
+                placeholders(chunk.len(), 3, dialect)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (user, (available, frozen)) in chunk {
@@ -1316,7 +1323,7 @@ impl Deferred {
             let sql = format!(
                 "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
                  created_at) VALUES {}",
-                placeholders(chunk.len(), 8)
+                placeholders(chunk.len(), 8, dialect)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for row in chunk {
@@ -1333,7 +1340,7 @@ impl Deferred {
             query.execute(&mut *conn).await?;
         }
         for chunk in self.claims.chunks(DEFERRED_CHUNK) {
-            let claimed = claim_all(conn, chunk).await?;
+            let claimed = claim_all(conn, dialect, chunk).await?;
             if claimed != chunk.len() as u64 {
                 return Err(sqlx::Error::Protocol(format!(
                     "{claimed} of {} grouped order claims held",
@@ -1348,7 +1355,7 @@ impl Deferred {
                  UPDATE users SET orders_count = users.orders_count + v.orders_count, \
                  rating_sum = users.rating_sum + v.rating_sum, \
                  ratings_count = users.ratings_count + v.ratings_count FROM v WHERE users.id = v.id",
-                placeholders(chunk.len(), 4)
+                placeholders(chunk.len(), 4, dialect)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (user, figures) in chunk {
@@ -1374,7 +1381,7 @@ impl Deferred {
                 "INSERT INTO events (kind, order_id, message_id, buyer_id, seller_id, disputed, \
                  actor_id, actor_role, from_status, to_status, reason, payload, created_at) \
                  VALUES {}",
-                placeholders(chunk.len(), 13)
+                placeholders(chunk.len(), 13, dialect)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for row in chunk {

@@ -486,7 +486,11 @@ pub async fn events(
 ) -> Result<Vec<EventRecord>, DomainError> {
     let (filter, key) = match audience {
         Audience::All => ("", None),
-        Audience::Party(user) => (" AND (buyer_id = $3 OR seller_id = $3)", Some(user)),
+        Audience::Party(user) => (
+            " AND order_id IN (SELECT id FROM orders WHERE buyer_id = $3 \
+             UNION ALL SELECT id FROM orders WHERE seller_id = $3)",
+            Some(user),
+        ),
         Audience::Operators => (" AND disputed = 1", None),
         Audience::Order(order) => (" AND order_id = $3 AND kind LIKE 'order.%'", Some(order)),
     };
