@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
@@ -48,6 +48,8 @@ pub enum AdMsg {
         patch: AdPatch,
         reply: RpcReplyPort<Result<Ad, DomainError>>,
     },
+    /// Time to see whether the ad has been idle long enough to passivate.
+    IdleCheck,
     /// Closes the ad; answers the closed ad and how much of its capacity the close released.
     Close {
         maker_id: i64,
@@ -68,6 +70,7 @@ impl Named for AdMsg {
             AdMsg::Restore { .. } => "restore",
             AdMsg::Update { .. } => "update",
             AdMsg::Close { .. } => "close",
+            AdMsg::IdleCheck => "idle_check",
         }
     }
 }
@@ -84,6 +87,10 @@ pub enum Settled {
 pub struct AdActor {
     pub store: Store,
     pub read_model: Arc<ReadModel>,
+    /// For leaving the directory when idle.
+    pub context: std::sync::Weak<super::Context>,
+    /// Left alone this long with nothing held, the actor stops; the next request revives it.
+    pub idle: Duration,
 }
 
 pub struct AdState {
@@ -92,6 +99,7 @@ pub struct AdState {
     holds: HashMap<u64, Kopecks>,
     held: Kopecks,
     stale: bool,
+    last_active: Instant,
 }
 
 impl Actor for AdActor {
@@ -110,17 +118,42 @@ impl Actor for AdActor {
             holds: HashMap::new(),
             held: 0,
             stale: false,
+            last_active: Instant::now(),
         })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // Checking at half the idle time passivates an ad between one and 1.5 idle times.
+        myself.send_interval((self.idle / 2).max(Duration::from_millis(500)), || {
+            AdMsg::IdleCheck
+        });
+        Ok(())
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let (started, name) = (Instant::now(), message.name());
+        if !matches!(message, AdMsg::IdleCheck) {
+            state.last_active = Instant::now();
+        }
         match message {
+            AdMsg::IdleCheck => {
+                let idle = state.holds.is_empty() && state.last_active.elapsed() >= self.idle;
+                if let (true, Some(context)) = (idle, self.context.upgrade()) {
+                    // Leave the directory first, so a new request revives a fresh actor; answer
+                    // what is queued, then stop. The listing keeps the ad as it is.
+                    context.ads.remove(state.ad.id, myself.get_id());
+                    let _ = myself.drain();
+                }
+            }
             AdMsg::Reserve(take, reply) => {
                 let _ = reply.send(self.reserve(state, take).await);
             }

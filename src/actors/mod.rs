@@ -206,7 +206,7 @@ impl Context {
     }
 
     /// The ad actor of `ad_id`, loaded from the store on first use.
-    pub async fn ad(&self, ad_id: i64) -> Result<ActorRef<AdMsg>, DomainError> {
+    pub async fn ad(self: &Arc<Self>, ad_id: i64) -> Result<ActorRef<AdMsg>, DomainError> {
         self.ads
             .get_or_spawn(ad_id, || async {
                 let ad = self
@@ -214,10 +214,7 @@ impl Context {
                     .ad(ad_id)
                     .await?
                     .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
-                let actor = AdActor {
-                    store: self.store.clone(),
-                    read_model: self.read_model.clone(),
-                };
+                let actor = self.ad_actor();
                 let (actor, _) = Actor::spawn(None, actor, ad).await.map_err(spawn_failed)?;
                 Ok(actor)
             })
@@ -272,17 +269,41 @@ impl Context {
 
     /// Starts the actor of an ad just created (or found open at start) and registers it.
     pub async fn spawn_ad(
-        &self,
+        self: &Arc<Self>,
         ad: crate::domain::ad::Ad,
     ) -> Result<ActorRef<AdMsg>, DomainError> {
         let id = ad.id;
-        let actor = AdActor {
-            store: self.store.clone(),
-            read_model: self.read_model.clone(),
-        };
+        let actor = self.ad_actor();
         let (actor, _) = Actor::spawn(None, actor, ad).await.map_err(spawn_failed)?;
         self.ads.insert(id, actor.clone());
         Ok(actor)
+    }
+
+    /// Asks `ad_id`'s actor; one that passivated as the request arrived is revived and asked
+    /// again. Answers the actor that answered (a hold must be settled with it).
+    pub async fn ask_ad<T: Send + 'static>(
+        self: &Arc<Self>,
+        ad_id: i64,
+        request: impl Fn(RpcReplyPort<T>) -> AdMsg,
+    ) -> Result<(ActorRef<AdMsg>, T), DomainError> {
+        for _ in 0..ACTOR_ATTEMPTS {
+            let actor = self.ad(ad_id).await?;
+            match ask(&actor, &request).await {
+                Ok(answer) => return Ok((actor, answer)),
+                Err(NoAnswer::NotDelivered) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(NoAnswer::NotDelivered.into())
+    }
+
+    fn ad_actor(self: &Arc<Self>) -> AdActor {
+        AdActor {
+            store: self.store.clone(),
+            read_model: self.read_model.clone(),
+            context: Arc::downgrade(self),
+            idle: std::time::Duration::from_secs(self.config.actor_idle_secs.max(1)),
+        }
     }
 
     /// Stops every actor (at shutdown, or when a test restarts the service).

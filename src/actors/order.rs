@@ -242,16 +242,23 @@ impl OrderActor {
             EscrowMove::Release => context
                 .read_model
                 .count_completed([order.buyer_id, order.seller_id]),
-            EscrowMove::Refund => {
-                if let (Some(ad), Some(version)) =
-                    (context.ads.resident(order.ad_id).await, ad_version)
-                {
-                    let _ = ad.cast(AdMsg::Restore {
-                        amount: order.usdt_amount,
-                        version,
-                    });
+            EscrowMove::Refund => match context.ads.resident(order.ad_id).await {
+                Some(ad) => {
+                    if let Some(version) = ad_version {
+                        let _ = ad.cast(AdMsg::Restore {
+                            amount: order.usdt_amount,
+                            version,
+                        });
+                    }
                 }
-            }
+                // The ad's actor passivated: reviving it reloads the ad, capacity given back
+                // included, and publishes it to the listing.
+                None => {
+                    if let Err(error) = context.ad(order.ad_id).await {
+                        tracing::warn!(ad_id = order.ad_id, %error, "could not revive an ad");
+                    }
+                }
+            },
             EscrowMove::Hold => {}
         }
     }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::Market;
 use crate::actors::ad::AdMsg;
-use crate::actors::ask;
+
 use crate::actors::wallet::{Rule, WalletMsg};
 use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
@@ -168,27 +168,31 @@ impl Market {
         ad_id: i64,
         patch: AdPatch,
     ) -> Result<(Ad, Maker), DomainError> {
-        let actor = self.context.ad(ad_id).await?;
-        let ad = ask(&actor, |reply| AdMsg::Update {
-            maker_id: caller.user_id,
-            patch,
-            reply,
-        })
-        .await??;
+        let (_, updated) = self
+            .context
+            .ask_ad(ad_id, |reply| AdMsg::Update {
+                maker_id: caller.user_id,
+                patch: patch.clone(),
+                reply,
+            })
+            .await?;
+        let ad = updated?;
         self.with_maker(ad).await
     }
 
     pub async fn close_ad(&self, caller: Caller, ad_id: i64) -> Result<(Ad, Maker), DomainError> {
-        let actor = self.context.ad(ad_id).await?;
         let now = self.now_ms();
         let claim = crate::idempotency::claim();
-        let (ad, released) = ask(&actor, |reply| AdMsg::Close {
-            maker_id: caller.user_id,
-            now,
-            claim,
-            reply,
-        })
-        .await??;
+        let (_, closed) = self
+            .context
+            .ask_ad(ad_id, |reply| AdMsg::Close {
+                maker_id: caller.user_id,
+                now,
+                claim: claim.clone(),
+                reply,
+            })
+            .await?;
+        let (ad, released) = closed?;
         let reserve_returned = ad.ad_type == AdType::Sell && released > 0;
         if reserve_returned && let Some(wallet) = self.context.wallets.resident(ad.maker_id).await {
             let _ = wallet.cast(WalletMsg::Touched);

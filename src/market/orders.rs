@@ -56,7 +56,7 @@ impl Market {
             .map(validate::payment_details)
             .transpose()?;
         let context = &self.context;
-        let ad_actor = context.ad(request.ad_id).await?;
+        context.ad(request.ad_id).await?;
         self.check_taker(caller.user_id, context.read_model.maker_of(request.ad_id))?;
         let hold = NEXT_HOLD.fetch_add(1, Ordering::Relaxed);
         let take = Take {
@@ -66,7 +66,10 @@ impl Market {
             method: request.payment_method.clone(),
             has_payment_details: details.is_some(),
         };
-        let ad = ask(&ad_actor, |reply| AdMsg::Reserve(take, reply)).await??;
+        let (ad_actor, reserved) = context
+            .ask_ad(request.ad_id, |reply| AdMsg::Reserve(take.clone(), reply))
+            .await?;
+        let ad = reserved?;
         let committed = self
             .commit_new_order(caller, &ad, amount, &request.payment_method, details)
             .await;

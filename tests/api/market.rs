@@ -276,3 +276,60 @@ async fn idle_wallets_leave_memory_and_come_back_intact(backend: Backend) {
         .refused(422, "INSUFFICIENT_BALANCE");
     app.assert_audit().await;
 }
+
+on_both_stores!(idle_ads_leave_memory_and_come_back_intact);
+/// An idle ad actor stops too; the listing keeps the ad, a cancel while it is away gives the
+/// capacity back, and the next take, change or close revives it from the database.
+async fn idle_ads_leave_memory_and_come_back_intact(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let market = app.market.clone().expect("a local service");
+    let maker = app.player("maker", 0).await;
+    let seller = app.player("seller", 1_000_000).await;
+    let ad_id = app.buy_ad(&maker, json!({"total_amount": 1_000_000})).await;
+    let order_id = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    assert!(!market.context.ads.is_empty());
+    let passivated =
+        crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await;
+    assert!(passivated, "the idle ad is still resident");
+    let page = app.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
+    assert_eq!(
+        page["items"][0]["available_amount"],
+        json!(700_000),
+        "still listed"
+    );
+    // Cancelled while the ad is away: the capacity comes back, in the listing too.
+    app.step(&seller, order_id, "cancel").await.expect(200);
+    assert_eq!(
+        app.ad_json(ad_id).await["available_amount"],
+        json!(1_000_000)
+    );
+    let page = app.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
+    assert_eq!(page["items"][0]["available_amount"], json!(1_000_000));
+    let passivated =
+        crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await;
+    assert!(passivated);
+    // Revived by a take, then by a change and a close.
+    app.take(&seller, ad_id, 200_000).await.expect(201);
+    assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(800_000));
+    assert!(crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await);
+    app.patch(
+        &format!("/api/v1/p2p/ads/{ad_id}"),
+        Some(&maker.token),
+        json!({"terms": "quick"}),
+    )
+    .await
+    .expect(200);
+    assert!(crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await);
+    let closed = app
+        .post(
+            &format!("/api/v1/p2p/ads/{ad_id}/close"),
+            Some(&maker.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(closed["status"], "closed");
+    app.assert_audit().await;
+}
