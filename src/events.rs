@@ -155,6 +155,10 @@ pub struct Hub {
     next_subscription: AtomicU64,
     /// The newest event the pump has handed out.
     pumped: AtomicI64,
+    /// Streams open now: with none, the pump only keeps its place.
+    streams: std::sync::atomic::AtomicUsize,
+    /// Wakes the pump when a stream opens.
+    opened: Notify,
     /// Set at shutdown: every stream ends, so the server can drain.
     closed: std::sync::atomic::AtomicBool,
 }
@@ -180,6 +184,8 @@ impl Hub {
             operators: DashMap::new(),
             next_subscription: AtomicU64::new(1),
             pumped: AtomicI64::new(0),
+            streams: std::sync::atomic::AtomicUsize::new(0),
+            opened: Notify::new(),
             closed: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -203,6 +209,8 @@ impl Hub {
                 self.operators.insert(number, sender);
             }
         }
+        self.streams.fetch_add(1, Ordering::SeqCst);
+        self.opened.notify_one();
         metrics::gauge!(telemetry::EVENT_STREAMS).increment(1.0);
         Subscription {
             hub: self.clone(),
@@ -225,6 +233,7 @@ impl Hub {
                 self.operators.remove(&number);
             }
         }
+        self.streams.fetch_sub(1, Ordering::SeqCst);
         metrics::gauge!(telemetry::EVENT_STREAMS).decrement(1.0);
     }
 
@@ -251,7 +260,11 @@ impl Hub {
     }
 
     /// Reads committed events and publishes them, forever: at once when this node commits some,
-    /// and every `poll` for those of other nodes.
+    /// and every `poll` for those of other nodes. With no stream open it reads nothing and only
+    /// moves its place to the newest event, at most once a second; a stream that opens meanwhile
+    /// replays from the database what it wants, so nothing falls between the two (the place is
+    /// read before the check that no stream is open, and a stream counts itself before it reads
+    /// where to start).
     pub async fn pump(self: Arc<Self>, store: Store, committed: Arc<Notify>, poll: Duration) {
         let mut last = loop {
             match store.last_event_id().await {
@@ -260,10 +273,24 @@ impl Hub {
             }
         };
         self.pumped.fetch_max(last, Ordering::Relaxed);
+        let mut idle_since = std::time::Instant::now();
         loop {
             tokio::select! {
                 _ = committed.notified() => {}
+                _ = self.opened.notified() => {}
                 _ = tokio::time::sleep(poll) => {}
+            }
+            if self.streams.load(Ordering::SeqCst) == 0 {
+                if idle_since.elapsed() >= IDLE_PLACE_INTERVAL {
+                    idle_since = std::time::Instant::now();
+                    if let Ok(newest) = store.last_event_id().await
+                        && self.streams.load(Ordering::SeqCst) == 0
+                    {
+                        last = last.max(newest);
+                        self.pumped.fetch_max(last, Ordering::Relaxed);
+                    }
+                }
+                continue;
             }
             loop {
                 let page = match store.events(Audience::All, last, EVENT_PAGE).await {
@@ -282,6 +309,9 @@ impl Hub {
         }
     }
 }
+
+/// With no stream open, how often the pump moves its place to the newest event.
+const IDLE_PLACE_INTERVAL: Duration = Duration::from_secs(1);
 
 fn deliver(streams: &Subscribers, event: &Arc<EventRecord>) {
     streams.retain(|_, sender| match sender.try_send(event.clone()) {

@@ -119,13 +119,19 @@ async fn stream(
     // Subscribe before replaying, so an event committed meanwhile is either replayed or
     // received live (and sent once either way).
     let subscription = state.market.hub.subscribe(audience);
+    // Without Last-Event-ID the stream starts now: at the newest event committed, read after
+    // subscribing (what commits later is pumped, or replayed if the pump had been idle).
+    let start = match from {
+        Some(id) => id,
+        None => state.market.store().last_event_id().await?,
+    };
     let cursor = Cursor {
         market: state.market.clone(),
         caller,
         audience,
         subscription,
-        sent: from.unwrap_or_else(|| state.market.hub.pumped()),
-        replaying: from.is_some(),
+        sent: start,
+        replaying: true,
         ready: VecDeque::new(),
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
