@@ -167,7 +167,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         status,
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
     ) || status.is_server_error();
-    let lost_the_key = String::from_utf8_lossy(&body).contains("IDEMPOTENCY_KEY_REUSED");
+    // Refused because the key is taken (by a request on another node): that answer is not ours.
+    let lost_the_key = status == StatusCode::CONFLICT
+        && serde_json::from_slice::<serde_json::Value>(&body)
+            .is_ok_and(|error| error["error"]["code"] == ErrorCode::IdempotencyKeyReused.as_str());
     if !transient && !lost_the_key {
         save(&market, principal, key, fingerprint, status, &body).await;
     }
