@@ -51,9 +51,6 @@ pub const EVENT_SUBSCRIBER_BUFFER: usize = 1024;
 /// Events read from the database per query, live or replayed.
 pub const EVENT_PAGE: i64 = 500;
 
-/// How often an idle event stream sends a comment to keep proxies from closing it.
-pub const EVENT_HEARTBEAT: Duration = Duration::from_secs(15);
-
 /// How often the event pump looks for events committed by other nodes (this node's own commits
 /// wake it at once).
 pub const EVENT_POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -140,6 +137,10 @@ pub struct Config {
     #[arg(long, env = "P2P_MAX_IN_FLIGHT", default_value_t = MAX_IN_FLIGHT_REQUESTS)]
     pub max_in_flight: usize,
 
+    /// How often an idle event stream sends a comment, so proxies keep it open.
+    #[arg(long, env = "P2P_EVENT_HEARTBEAT_SECS", default_value_t = 15)]
+    pub event_heartbeat_secs: u64,
+
     /// Log lines as text or as JSON objects (with the request's spans).
     #[arg(long, env = "P2P_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -163,6 +164,7 @@ impl Config {
             webhook_backoff_ms: 1000,
             rate_limit_per_sec: 50,
             max_in_flight: MAX_IN_FLIGHT_REQUESTS,
+            event_heartbeat_secs: 15,
             log_format: LogFormat::Text,
         }
     }

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -16,7 +17,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppQuery, Authenticated};
-use crate::config::{EVENT_HEARTBEAT, EVENT_PAGE};
+use crate::config::EVENT_PAGE;
 use crate::domain::{Caller, DomainError};
 use crate::events::{self, Subscription};
 use crate::market::Market;
@@ -138,5 +139,6 @@ async fn stream(
         let event = cursor.next().await?;
         Some((Ok(event), cursor))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(EVENT_HEARTBEAT)))
+    let heartbeat = Duration::from_secs(state.market.context.config.event_heartbeat_secs.max(1));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(heartbeat)))
 }

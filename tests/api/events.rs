@@ -800,3 +800,22 @@ impl IdOf for Value {
         self["id"].as_i64().unwrap()
     }
 }
+
+async fn idle_streams_get_heartbeats(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.event_heartbeat_secs = 1).await;
+    let user = app.player("idle", 0).await;
+    let mut stream = Stream::open(&app, &user, None).await;
+    // No event arrives, but the connection carries a comment within the interval.
+    let started = tokio::time::Instant::now();
+    let chunk = tokio::time::timeout(Duration::from_secs(3), stream.response.chunk())
+        .await
+        .expect("a heartbeat within 3 s")
+        .unwrap()
+        .expect("the stream is open");
+    assert!(
+        String::from_utf8_lossy(&chunk).starts_with(':'),
+        "{chunk:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(500));
+}
+on_both_stores!(idle_streams_get_heartbeats);
