@@ -27,6 +27,8 @@ pub async fn start_node(database_url: &str) -> Node {
         .env("P2P_ADMIN_TOKEN", ADMIN)
         .env("P2P_MIN_PAYMENT_WINDOW_SECS", "1")
         .env("P2P_RATE_LIMIT_PER_SEC", "0")
+        // The tests cancel as takers on purpose; the pause has its own test.
+        .env("P2P_TAKER_CANCEL_LIMIT", "0")
         .env("P2P_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
