@@ -420,6 +420,16 @@ async fn webhooks_deliver_every_finished_order_signed_despite_failures_and_a_res
             ("order.expired", expired, "cancelled"),
         ]
     );
+    // The receiver answered before the service recorded it: wait for the record.
+    let recorded = eventually(5, || async {
+        let listed = app
+            .get("/api/v1/admin/webhooks", Some(ADMIN))
+            .await
+            .expect(200);
+        listed["items"][0]["delivered"].as_i64().unwrap() >= 4
+    })
+    .await;
+    assert!(recorded, "the deliveries were recorded");
     let listed = app
         .get("/api/v1/admin/webhooks", Some(ADMIN))
         .await
@@ -427,7 +437,6 @@ async fn webhooks_deliver_every_finished_order_signed_despite_failures_and_a_res
     let state = &listed["items"][0];
     assert_eq!(state["attempts"], 0);
     assert_eq!(state["last_error"], Value::Null);
-    assert!(state["delivered"].as_i64().unwrap() >= 4);
 
     // Admin only; a removed webhook hears nothing more.
     app.get("/api/v1/admin/webhooks", Some(&player.token))
