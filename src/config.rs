@@ -38,6 +38,11 @@ pub const DEFAULT_PAYMENT_WINDOW_SECS: i64 = 900;
 /// Calls that may wait on one actor; past it a call is refused at once (`503 OVERLOADED`).
 pub const ACTOR_MAILBOX_BOUND: usize = 1024;
 
+/// A take refused only because other takes still committing hold the capacity waits this long
+/// and asks again, up to `HELD_CAPACITY_WAITS` times (those takes may fail and free it).
+pub const HELD_CAPACITY_WAIT: Duration = Duration::from_millis(5);
+pub const HELD_CAPACITY_WAITS: u32 = 40;
+
 /// Requests the server handles at once; past it a request is answered `503 OVERLOADED` at once.
 pub const MAX_IN_FLIGHT_REQUESTS: usize = 4096;
 

@@ -215,6 +215,18 @@ impl AdActor {
                 .ad
                 .check_take(take.taker_id, take.amount, &take.method, state.held);
         }
+        if checked == Err(ErrorCode::AmountExceedsAvailable)
+            && state.held > 0
+            && state
+                .ad
+                .check_take(take.taker_id, take.amount, &take.method, 0)
+                .is_ok()
+        {
+            // Only takes still committing stand in the way; they may fail and free it.
+            let mut refusal = DomainError::from(ErrorCode::AmountExceedsAvailable);
+            refusal.held_in_flight = true;
+            return Err(refusal);
+        }
         checked?;
         state.holds.insert(take.hold, take.amount);
         state.held += take.amount;

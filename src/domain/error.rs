@@ -110,6 +110,9 @@ pub struct DomainError {
     pub message: String,
     /// For a refusal that passes with time: how many seconds to wait (`Retry-After`).
     pub retry_after_secs: Option<u64>,
+    /// The refusal may lift within milliseconds: capacity is held by takes still committing,
+    /// which may fail and give it back. Never leaves the service.
+    pub held_in_flight: bool,
 }
 
 impl DomainError {
@@ -118,6 +121,7 @@ impl DomainError {
             code,
             message: message.into(),
             retry_after_secs: None,
+            held_in_flight: false,
         }
     }
 

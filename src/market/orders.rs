@@ -11,7 +11,7 @@ use crate::actors::ad::{AdMsg, Settled, Take};
 use crate::actors::order::{OrderMsg, Request, actor_for};
 use crate::actors::wallet::Rule;
 use crate::actors::{ACTOR_ATTEMPTS, NoAnswer, ask};
-use crate::config::EVENT_PAGE;
+use crate::config::{EVENT_PAGE, HELD_CAPACITY_WAIT, HELD_CAPACITY_WAITS};
 use crate::domain::order::{self, Order, OrderStatus, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
@@ -66,10 +66,25 @@ impl Market {
             method: request.payment_method.clone(),
             has_payment_details: details.is_some(),
         };
-        let (ad_actor, reserved) = context
-            .ask_ad(request.ad_id, |reply| AdMsg::Reserve(take.clone(), reply))
-            .await?;
-        let ad = reserved?;
+        let mut waits = 0;
+        let (ad_actor, ad) = loop {
+            let (actor, reserved) = context
+                .ask_ad(request.ad_id, |reply| AdMsg::Reserve(take.clone(), reply))
+                .await?;
+            match reserved {
+                Ok(ad) => break (actor, ad),
+                // The capacity is held by takes still committing: wait for them a little
+                // rather than refuse what may be free in a moment.
+                Err(refusal) if refusal.held_in_flight && waits < HELD_CAPACITY_WAITS => {
+                    waits += 1;
+                    tokio::time::sleep(HELD_CAPACITY_WAIT).await;
+                }
+                Err(mut refusal) => {
+                    refusal.held_in_flight = false;
+                    return Err(refusal);
+                }
+            }
+        };
         let committed = self
             .commit_new_order(caller, &ad, amount, &request.payment_method, details)
             .await;
