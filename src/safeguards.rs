@@ -6,6 +6,7 @@
 //! second of the upkeep's refresh.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
@@ -19,6 +20,17 @@ pub struct Safeguards {
     blocked_by: DashMap<i64, HashSet<i64>>,
     /// For each taker, when they cancelled a pending order, oldest first.
     cancels: DashMap<i64, VecDeque<Millis>>,
+    /// Bumped by every block or unblock made here, so a reload read before one does not undo it.
+    block_changes: AtomicU64,
+    /// The same for the cancels counted here.
+    cancel_changes: AtomicU64,
+}
+
+/// Where the local changes stood when a reload began to read the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    blocks: u64,
+    cancels: u64,
 }
 
 /// The pause rule: `limit` cancels within `window_ms` pause taking for `pause_ms` after the
@@ -38,9 +50,41 @@ impl PauseRule {
 }
 
 impl Safeguards {
+    /// Where the local changes stand; read it before reading the database for a reload.
+    pub fn changes(&self) -> Changes {
+        Changes {
+            blocks: self.block_changes.load(Ordering::SeqCst),
+            cancels: self.cancel_changes.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Like [`Safeguards::reload`], but each part (blocks, cancels) only if nothing changed it
+    /// here since `since` was read: the rows read may predate that change. Answers whether both
+    /// parts were replaced.
+    pub fn reload_unless_changed(
+        &self,
+        since: Changes,
+        blocks: &[(i64, i64)],
+        cancels: &[(i64, Millis)],
+    ) -> bool {
+        let now = self.changes();
+        if now.blocks == since.blocks {
+            self.replace_blocks(blocks);
+        }
+        if now.cancels == since.cancels {
+            self.replace_cancels(cancels);
+        }
+        now == since
+    }
+
     /// Replaces everything with what the database holds: every block `(blocker, blocked)` and
     /// the takers' recent cancels `(taker, at)`.
     pub fn reload(&self, blocks: &[(i64, i64)], cancels: &[(i64, Millis)]) {
+        self.replace_blocks(blocks);
+        self.replace_cancels(cancels);
+    }
+
+    fn replace_blocks(&self, blocks: &[(i64, i64)]) {
         let mut blocked: HashMap<i64, HashSet<i64>> = HashMap::new();
         let mut blocked_by: HashMap<i64, HashSet<i64>> = HashMap::new();
         for &(blocker, target) in blocks {
@@ -49,6 +93,9 @@ impl Safeguards {
         }
         replace(&self.blocked, blocked);
         replace(&self.blocked_by, blocked_by);
+    }
+
+    fn replace_cancels(&self, cancels: &[(i64, Millis)]) {
         let mut by_taker: HashMap<i64, VecDeque<Millis>> = HashMap::new();
         for &(taker, at) in cancels {
             by_taker.entry(taker).or_default().push_back(at);
@@ -60,11 +107,13 @@ impl Safeguards {
     }
 
     pub fn block(&self, blocker: i64, target: i64) {
+        self.block_changes.fetch_add(1, Ordering::SeqCst);
         self.blocked.entry(blocker).or_default().insert(target);
         self.blocked_by.entry(target).or_default().insert(blocker);
     }
 
     pub fn unblock(&self, blocker: i64, target: i64) {
+        self.block_changes.fetch_add(1, Ordering::SeqCst);
         if let Some(mut set) = self.blocked.get_mut(&blocker) {
             set.remove(&target);
         }
@@ -96,6 +145,7 @@ impl Safeguards {
 
     /// Counts a taker's cancel of a pending order.
     pub fn record_cancel(&self, taker: i64, at: Millis, rule: PauseRule) {
+        self.cancel_changes.fetch_add(1, Ordering::SeqCst);
         let mut times = self.cancels.entry(taker).or_default();
         times.push_back(at);
         while times.front().is_some_and(|&t| t < rule.horizon(at)) {
@@ -168,6 +218,21 @@ mod tests {
         guards.record_cancel(8, 600, RULE);
         guards.record_cancel(8, 1200, RULE);
         assert_eq!(guards.paused_until(8, 1200, RULE), None);
+    }
+
+    #[test]
+    fn a_reload_read_before_a_change_does_not_undo_it() {
+        let guards = Safeguards::default();
+        guards.block(1, 2);
+        let before = guards.changes();
+        // The database was read here, still holding the block; then the user unblocked.
+        guards.unblock(1, 2);
+        assert!(!guards.reload_unless_changed(before, &[(1, 2)], &[(9, 0)]));
+        assert!(!guards.between(1, 2), "the unblock stands");
+        // The cancels did not change meanwhile: that part was replaced.
+        assert!(guards.paused_until(9, 0, RULE).is_none());
+        assert!(guards.reload_unless_changed(guards.changes(), &[(3, 4)], &[]));
+        assert!(guards.between(3, 4));
     }
 
     #[test]

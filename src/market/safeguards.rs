@@ -21,6 +21,7 @@ impl Market {
     pub async fn reload_safeguards(&self) -> Result<(), DomainError> {
         let context = &self.context;
         let rule = context.pause_rule();
+        let changes = context.safeguards.changes();
         let since = self.now_ms() - rule.window_ms.max(TAKER_CANCEL_WINDOW_MS) - rule.pause_ms;
         let blocks: Vec<(i64, i64)> = context
             .store
@@ -30,7 +31,11 @@ impl Market {
             .map(|(blocker, blocked, _)| (blocker, blocked))
             .collect();
         let cancels = context.store.taker_cancels(since).await?;
-        context.safeguards.reload(&blocks, &cancels);
+        // A block, unblock or cancel made here while the rows were read is newer than them: keep
+        // it, and take the database's view at the next refresh.
+        context
+            .safeguards
+            .reload_unless_changed(changes, &blocks, &cancels);
         Ok(())
     }
 
