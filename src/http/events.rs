@@ -44,28 +44,28 @@ struct Cursor {
     sent: i64,
     replaying: bool,
     ready: VecDeque<EventRecord>,
-    /// Live events that arrived during the replay and may go beyond it.
+    /// Live events taken off the channel while other events were still to be sent.
     pending: VecDeque<Arc<EventRecord>>,
 }
 
-/// Live events a replaying stream keeps aside; past it the stream is cut off like a slow one.
+/// Live events a stream keeps aside while it sends others; past it the stream is cut off like a
+/// slow one.
 const PENDING_BOUND: usize = 100_000;
 
 impl Cursor {
     /// The next event to send; `None` ends the stream (the hub cut it off, or it closed).
     async fn next(&mut self) -> Option<Event> {
         loop {
-            if self.replaying {
-                // Keep the live channel empty while replaying, so the hub never finds it full;
-                // what the replay has already passed is dropped at once.
-                while let Ok(live) = self.subscription.events.try_recv() {
-                    if live.id > self.sent {
-                        self.pending.push_back(live);
-                    }
+            // Keep the live channel empty while there is anything else to send (a replay, a
+            // backlog the pump hands over at once), so the hub only ever finds it full when the
+            // client stops reading. What was already sent is dropped at once.
+            while let Ok(live) = self.subscription.events.try_recv() {
+                if live.id > self.sent {
+                    self.pending.push_back(live);
                 }
-                if self.pending.len() > PENDING_BOUND {
-                    return None;
-                }
+            }
+            if self.pending.len() > PENDING_BOUND {
+                return None;
             }
             if let Some(event) = self.ready.pop_front() {
                 if event.id <= self.sent {
@@ -89,11 +89,11 @@ impl Cursor {
                     .ok()?;
                 self.replaying = page.len() as i64 == EVENT_PAGE;
                 self.ready.extend(page);
-                if !self.replaying {
-                    // The replay's last page: what arrived live meanwhile follows it.
-                    self.ready
-                        .extend(self.pending.drain(..).map(Arc::unwrap_or_clone));
-                }
+                continue;
+            }
+            // The replay is done: what arrived live meanwhile follows it, then the channel.
+            if let Some(live) = self.pending.pop_front() {
+                self.ready.push_back(Arc::unwrap_or_clone(live));
                 continue;
             }
             let live = self.subscription.events.recv().await?;
