@@ -25,6 +25,7 @@ use crate::config::MAX_BODY_BYTES;
 use crate::domain::{DomainError, ErrorCode};
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::extract::bearer_token;
 use crate::market::{Market, Principal};
 use crate::store::{Commit, Op};
 
@@ -82,10 +83,8 @@ fn still_running() -> Response {
 
 /// Who the request is from, as idempotency keys are kept: `None` for anonymous or bad tokens
 /// (the handler answers those).
-async fn principal_of(market: &Market, authorization: Option<HeaderValue>) -> Option<String> {
-    let authorization = authorization?;
-    let token = authorization.to_str().ok()?.strip_prefix("Bearer ")?.trim();
-    match market.authenticate(token).await.ok()? {
+async fn principal_of(market: &Market, token: Option<String>) -> Option<String> {
+    match market.authenticate(&token?).await.ok()? {
         Principal::Admin => Some("admin".into()),
         Principal::User(caller) => Some(format!("user:{}", caller.user_id)),
     }
@@ -109,8 +108,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     let market = state.market.clone();
-    let authorization = request.headers().get(header::AUTHORIZATION).cloned();
-    let Some(principal) = principal_of(&market, authorization).await else {
+    let token = bearer_token(request.headers()).map(str::to_owned);
+    let Some(principal) = principal_of(&market, token).await else {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();

@@ -76,19 +76,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
+/// The bearer token of a request, if it carries one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    (!token.is_empty()).then_some(token)
+}
+
 async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    let token = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| ApiError(ErrorCode::Unauthorized.into()))?;
+    let token =
+        bearer_token(&parts.headers).ok_or_else(|| ApiError(ErrorCode::Unauthorized.into()))?;
     let principal = state.market.authenticate(token).await?;
     if let Principal::User(caller) = principal {
         state.market.admit(caller.user_id)?;

@@ -4,7 +4,7 @@ mod accounts;
 mod ads;
 pub mod error;
 mod events;
-mod extract;
+pub(crate) mod extract;
 mod openapi;
 mod operator;
 mod orders;

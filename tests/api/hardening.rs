@@ -74,6 +74,17 @@ async fn an_idempotency_key_runs_a_post_once_and_replays_its_first_answer(backen
     .await;
     assert_eq!((again.0, again.1), (StatusCode::CREATED, true));
     assert_eq!(again.2, first.2, "the same body");
+    // However the client spells the scheme, the key is the caller's.
+    let lowercase = app
+        .client
+        .post(format!("{}/api/v1/p2p/orders", app.address))
+        .header("authorization", format!("bearer {}", player.token))
+        .header("idempotency-key", "k-1")
+        .json(&withdrawal(ad, 200_000))
+        .send()
+        .await
+        .unwrap();
+    assert!(lowercase.headers().contains_key("idempotent-replayed"));
     assert_eq!(orders_of(&app, &player).await.len(), 1, "one order");
     assert_eq!(
         app.balance(&player).await,
