@@ -9,7 +9,7 @@
 //! `Last-Event-ID`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -114,18 +114,23 @@ pub fn audience_of(caller: Caller) -> Audience {
     }
 }
 
-/// The event's data as `viewer` sees it: the Order with the actions the viewer may take (and the
-/// ids the commit gave it), or the Message.
-pub fn render(event: &EventRecord, viewer: Caller) -> Value {
+/// The event's data as committed: the Order or Message, with the ids the commit gave it (an order
+/// or message inserted in the same commit has id 0 in the payload).
+pub fn data(event: &EventRecord) -> Value {
     let mut data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-    let Some(object) = data.as_object_mut() else {
+    if let Some(object) = data.as_object_mut() {
+        let id = event.message_id.unwrap_or(event.order_id);
+        object.insert("id".into(), id.into());
+    }
+    data
+}
+
+/// The event's data as `viewer` sees it: an Order also says what the viewer may do with it.
+pub fn render(event: &EventRecord, viewer: Caller) -> Value {
+    let mut data = data(event);
+    let Some(object) = data.as_object_mut().filter(|_| event.message_id.is_none()) else {
         return data;
     };
-    if let Some(id) = event.message_id {
-        object.insert("id".into(), id.into());
-        return data;
-    }
-    object.insert("id".into(), event.order_id.into());
     let actor = if viewer.user_id == event.buyer_id {
         Actor::Buyer
     } else if viewer.user_id == event.seller_id {
@@ -153,8 +158,6 @@ pub struct Hub {
     parties: DashMap<i64, Subscribers>,
     operators: Subscribers,
     next_subscription: AtomicU64,
-    /// The newest event the pump has handed out.
-    pumped: AtomicI64,
     /// Streams open now: with none, the pump only keeps its place.
     streams: std::sync::atomic::AtomicUsize,
     /// Wakes the pump when a stream opens.
@@ -183,7 +186,6 @@ impl Hub {
             parties: DashMap::new(),
             operators: DashMap::new(),
             next_subscription: AtomicU64::new(1),
-            pumped: AtomicI64::new(0),
             streams: std::sync::atomic::AtomicUsize::new(0),
             opened: Notify::new(),
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -251,12 +253,6 @@ impl Hub {
         if event.disputed {
             deliver(&self.operators, &event);
         }
-        self.pumped.fetch_max(event.id, Ordering::Relaxed);
-    }
-
-    /// The newest event handed out.
-    pub fn pumped(&self) -> i64 {
-        self.pumped.load(Ordering::Relaxed)
     }
 
     /// Reads committed events and publishes them, forever: at once when this node commits some,
@@ -272,7 +268,6 @@ impl Hub {
                 Err(_) => tokio::time::sleep(poll).await,
             }
         };
-        self.pumped.fetch_max(last, Ordering::Relaxed);
         let mut idle_since = std::time::Instant::now();
         loop {
             tokio::select! {
@@ -287,7 +282,6 @@ impl Hub {
                         && self.streams.load(Ordering::SeqCst) == 0
                     {
                         last = last.max(newest);
-                        self.pumped.fetch_max(last, Ordering::Relaxed);
                     }
                 }
                 continue;
@@ -362,7 +356,6 @@ mod tests {
         assert_eq!(desk.events.recv().await.unwrap().id, 11);
         assert!(stranger.events.try_recv().is_err());
         assert!(desk.events.try_recv().is_err());
-        assert_eq!(hub.pumped(), 11);
     }
 
     #[tokio::test]

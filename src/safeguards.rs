@@ -58,9 +58,10 @@ impl Safeguards {
         }
     }
 
-    /// Like [`Safeguards::reload`], but each part (blocks, cancels) only if nothing changed it
-    /// here since `since` was read: the rows read may predate that change. Answers whether both
-    /// parts were replaced.
+    /// Replaces what is held with what the database holds (every block `(blocker, blocked)`, the
+    /// takers' recent cancels `(taker, at)`), each part only if nothing changed it here since
+    /// `since` was read: the rows read may predate that change. Answers whether both parts were
+    /// replaced.
     pub fn reload_unless_changed(
         &self,
         since: Changes,
@@ -75,13 +76,6 @@ impl Safeguards {
             self.replace_cancels(cancels);
         }
         now == since
-    }
-
-    /// Replaces everything with what the database holds: every block `(blocker, blocked)` and
-    /// the takers' recent cancels `(taker, at)`.
-    pub fn reload(&self, blocks: &[(i64, i64)], cancels: &[(i64, Millis)]) {
-        self.replace_blocks(blocks);
-        self.replace_cancels(cancels);
     }
 
     fn replace_blocks(&self, blocks: &[(i64, i64)]) {
@@ -227,10 +221,11 @@ mod tests {
         let before = guards.changes();
         // The database was read here, still holding the block; then the user unblocked.
         guards.unblock(1, 2);
-        assert!(!guards.reload_unless_changed(before, &[(1, 2)], &[(9, 0)]));
+        let cancels = [(9, 0), (9, 100), (9, 200)];
+        assert!(!guards.reload_unless_changed(before, &[(1, 2)], &cancels));
         assert!(!guards.between(1, 2), "the unblock stands");
         // The cancels did not change meanwhile: that part was replaced.
-        assert!(guards.paused_until(9, 0, RULE).is_none());
+        assert_eq!(guards.paused_until(9, 200, RULE), Some(700));
         assert!(guards.reload_unless_changed(guards.changes(), &[(3, 4)], &[]));
         assert!(guards.between(3, 4));
     }
@@ -239,7 +234,11 @@ mod tests {
     fn reload_replaces_what_was_there() {
         let guards = Safeguards::default();
         guards.block(1, 2);
-        guards.reload(&[(3, 4)], &[(5, 10), (5, 0), (5, 5)]);
+        assert!(guards.reload_unless_changed(
+            guards.changes(),
+            &[(3, 4)],
+            &[(5, 10), (5, 0), (5, 5)]
+        ));
         assert!(!guards.between(1, 2));
         assert!(guards.between(4, 3));
         assert_eq!(guards.paused_until(5, 10, RULE), Some(510));

@@ -235,16 +235,11 @@ async fn post(
     event: &EventRecord,
     now: Millis,
 ) -> Result<(), String> {
-    let mut data: serde_json::Value =
-        serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null);
-    if let Some(object) = data.as_object_mut() {
-        object.insert("id".into(), event.order_id.into());
-    }
     let body = json!({
         "id": event.id,
         "type": event.kind,
         "created_at": rfc3339(event.created_at),
-        "data": data,
+        "data": crate::events::data(event),
     })
     .to_string();
     let timestamp = now / 1000;
