@@ -175,7 +175,12 @@ pub(super) async fn act(
     let caller = request.caller;
     let order = state.market.act(id, request).await?;
     match caller {
-        Some(caller) => Ok(Json(one(state, caller, order).await?)),
+        // No action leaves a completed order, so the caller of one that just succeeded has not
+        // rated the order yet: the answer needs no look-up of ratings.
+        Some(caller) => {
+            let actor = crate::actors::order::actor_for(&order, Some(caller))?;
+            Ok(Json(views::order_for(&order, actor, false)))
+        }
         None => Ok(Json(views::order(&order))),
     }
 }

@@ -5,9 +5,12 @@
 //! runs them in one transaction (one fsync) with a savepoint around each, so a commit whose guard
 //! fails rolls back alone without failing its neighbours, and answers each only after the
 //! transaction is durable.
+//!
+//! On SQLite the committer runs on a thread of its own with a rusqlite connection, so a batch's
+//! statements run where the database handle lives; on PostgreSQL it is a task with sqlx's
+//! connection. Both are a [`Connection`](super::sql::Connection).
 
 use serde_json::{Map, Value};
-use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ad::{Ad, AdStatus};
@@ -17,6 +20,7 @@ use crate::domain::{DomainError, ErrorCode, Kopecks, Millis, Role};
 use crate::telemetry;
 
 use super::Dialect;
+use super::sql::{Connection, DbError, query};
 
 /// Which row a ledger entry points at: none, a known id, or the row inserted earlier in the
 /// same commit.
@@ -301,7 +305,7 @@ impl LockSet {
         rows
     }
 
-    async fn lock(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    async fn lock(&self, conn: &mut impl Connection) -> Result<(), DbError> {
         let tables = [
             ("ads", "id", &self.ads),
             ("wallets", "user_id", &self.wallets),
@@ -316,7 +320,7 @@ impl LockSet {
                     "SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR NO KEY UPDATE",
                     placeholders.join(", ")
                 );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut query = query(sql);
                 for id in chunk {
                     query = query.bind(*id);
                 }
@@ -353,11 +357,11 @@ pub(crate) struct Job {
 enum Failure {
     /// A guard refused: the change would break a rule. Answered as this error.
     Refused(DomainError),
-    Store(sqlx::Error),
+    Store(DbError),
 }
 
-impl From<sqlx::Error> for Failure {
-    fn from(error: sqlx::Error) -> Self {
+impl From<DbError> for Failure {
+    fn from(error: DbError) -> Self {
         Failure::Store(error)
     }
 }
@@ -368,7 +372,7 @@ fn refused(code: ErrorCode) -> Failure {
 
 /// Runs the committer until every sender is gone.
 pub(crate) async fn run(
-    mut conn: AnyConnection,
+    mut conn: impl Connection,
     dialect: Dialect,
     mut jobs: mpsc::Receiver<Job>,
     batch_max: usize,
@@ -419,7 +423,7 @@ pub(crate) async fn run(
     }
 }
 
-fn store_error(error: &sqlx::Error) -> DomainError {
+fn store_error(error: &DbError) -> DomainError {
     tracing::error!(%error, "store failure");
     DomainError::new(
         ErrorCode::Overloaded,
@@ -450,24 +454,54 @@ impl Mode {
 enum BatchFailure {
     /// A commit of a fast batch failed: run the batch carefully.
     Redo,
-    Store(sqlx::Error),
+    Store(DbError),
 }
 
-impl From<sqlx::Error> for BatchFailure {
-    fn from(error: sqlx::Error) -> Self {
+impl From<DbError> for BatchFailure {
+    fn from(error: DbError) -> Self {
         BatchFailure::Store(error)
     }
 }
 
+/// Runs a batch in one transaction, rolled back unless the whole of it commits.
 async fn commit_batch(
-    conn: &mut AnyConnection,
+    conn: &mut impl Connection,
     dialect: Dialect,
     batch: &[Job],
     mode: Mode,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
-    let mut tx = conn.begin().await?;
+    conn.run("BEGIN").await?;
+    let outcomes = match apply_batch(conn, dialect, batch, mode).await {
+        Ok(outcomes) => conn.run("COMMIT").await.map(|()| outcomes),
+        Err(BatchFailure::Store(error)) => Err(error),
+        Err(BatchFailure::Redo) => {
+            conn.run("ROLLBACK").await?;
+            return Err(BatchFailure::Redo);
+        }
+    };
+    match outcomes {
+        Ok(outcomes) => {
+            metrics::counter!(telemetry::STORE_TRANSACTIONS, "mode" => mode.label()).increment(1);
+            Ok(outcomes)
+        }
+        Err(error) => {
+            // A failed statement or commit leaves SQLite's transaction open (PostgreSQL's is
+            // aborted): roll it back either way, and report the first failure.
+            let _ = conn.run("ROLLBACK").await;
+            Err(error.into())
+        }
+    }
+}
+
+/// The statements of a batch, inside its transaction.
+async fn apply_batch(
+    conn: &mut impl Connection,
+    dialect: Dialect,
+    batch: &[Job],
+    mode: Mode,
+) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
     if dialect == Dialect::Postgres {
-        LockSet::of(batch).lock(&mut tx).await?;
+        LockSet::of(batch).lock(conn).await?;
     }
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut deferred = Deferred::default();
@@ -478,7 +512,7 @@ async fn commit_batch(
             Deferred::default()
         };
         if mode == Mode::Fast {
-            match apply(&mut tx, dialect, &job.commit, &mut own).await {
+            match apply(conn, dialect, &job.commit, &mut own).await {
                 Ok(receipt) => {
                     deferred.merge(own);
                     outcomes.push(Ok(receipt));
@@ -487,10 +521,10 @@ async fn commit_batch(
             }
             continue;
         }
-        let mut savepoint = tx.begin().await?;
-        let applied = match apply(&mut savepoint, dialect, &job.commit, &mut own).await {
+        conn.run("SAVEPOINT one_commit").await?;
+        let applied = match apply(conn, dialect, &job.commit, &mut own).await {
             Ok(receipt) => own
-                .flush(&mut savepoint, dialect)
+                .flush(conn, dialect)
                 .await
                 .map(|()| receipt)
                 .map_err(Failure::Store),
@@ -498,16 +532,17 @@ async fn commit_batch(
         };
         match applied {
             Ok(receipt) => {
-                savepoint.commit().await?;
+                conn.run("RELEASE SAVEPOINT one_commit").await?;
                 outcomes.push(Ok(receipt));
             }
             Err(failure) => {
-                savepoint.rollback().await?;
+                conn.run("ROLLBACK TO SAVEPOINT one_commit").await?;
+                conn.run("RELEASE SAVEPOINT one_commit").await?;
                 outcomes.push(Err(match failure {
                     Failure::Refused(refusal) => refusal,
                     // Give up the whole batch, releasing its locks for whoever waits on them;
                     // the caller runs its commits again one by one.
-                    Failure::Store(error) if is_transient(&error) => return Err(error.into()),
+                    Failure::Store(error @ DbError::Transient(_)) => return Err(error.into()),
                     Failure::Store(error) => store_error(&error),
                 }));
             }
@@ -515,30 +550,26 @@ async fn commit_batch(
     }
     if mode == Mode::Fast {
         deferred
-            .flush(&mut tx, dialect)
+            .flush(conn, dialect)
             .await
             .map_err(|_| BatchFailure::Redo)?;
     }
-    tx.commit().await?;
-    metrics::counter!(telemetry::STORE_TRANSACTIONS, "mode" => mode.label()).increment(1);
     Ok(outcomes)
 }
 
 /// Runs a batch fast, and carefully if a commit in it failed; `Err` if the careful run failed
 /// too (the caller then commits one by one).
 async fn commit_grouped(
-    conn: &mut AnyConnection,
+    conn: &mut impl Connection,
     dialect: Dialect,
     batch: &[Job],
-) -> Result<Vec<Result<Receipt, DomainError>>, sqlx::Error> {
+) -> Result<Vec<Result<Receipt, DomainError>>, DbError> {
     match commit_batch(conn, dialect, batch, Mode::Fast).await {
         Ok(outcomes) => Ok(outcomes),
         Err(BatchFailure::Redo) => match commit_batch(conn, dialect, batch, Mode::Careful).await {
             Ok(outcomes) => Ok(outcomes),
             Err(BatchFailure::Store(error)) => Err(error),
-            Err(BatchFailure::Redo) => Err(sqlx::Error::Protocol(
-                "a careful batch asked to be redone".into(),
-            )),
+            Err(BatchFailure::Redo) => Err(DbError::other("a careful batch asked to be redone")),
         },
         Err(BatchFailure::Store(error)) => Err(error),
     }
@@ -546,7 +577,7 @@ async fn commit_grouped(
 
 /// Commits one job in its own transaction, running it again after a transient failure.
 async fn commit_alone(
-    conn: &mut AnyConnection,
+    conn: &mut impl Connection,
     dialect: Dialect,
     job: &Job,
 ) -> Result<Receipt, DomainError> {
@@ -555,7 +586,7 @@ async fn commit_alone(
         match commit_batch(conn, dialect, std::slice::from_ref(job), Mode::Careful).await {
             Ok(mut outcomes) => return outcomes.remove(0),
             Err(BatchFailure::Store(error))
-                if is_transient(&error) && attempt < TRANSIENT_ATTEMPTS =>
+                if matches!(error, DbError::Transient(_)) && attempt < TRANSIENT_ATTEMPTS =>
             {
                 attempt += 1
             }
@@ -576,22 +607,12 @@ fn resolve(row: RowRef, last_inserted: Option<i64>) -> Option<i64> {
 /// How often one commit runs again after a deadlock or serialization failure.
 const TRANSIENT_ATTEMPTS: u32 = 3;
 
-/// A deadlock (40P01) or serialization failure (40001): the same statements may succeed if run
-/// again, in a new transaction.
-fn is_transient(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
 fn json_text(map: &Map<String, Value>) -> String {
     Value::Object(map.clone()).to_string()
 }
 
 async fn apply(
-    conn: &mut AnyConnection,
+    conn: &mut impl Connection,
     dialect: Dialect,
     commit: &Commit,
     deferred: &mut Deferred,
@@ -604,18 +625,9 @@ async fn apply(
     Ok(receipt)
 }
 
-/// Inserts a row and answers the id the database gave it.
-async fn insert_returning_id(
-    conn: &mut AnyConnection,
-    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-) -> Result<i64, sqlx::Error> {
-    let row = query.fetch_one(&mut *conn).await?;
-    row.try_get::<i64, _>(0)
-}
-
 /// Applies one op, adding what it produced to `receipt`.
 async fn apply_op(
-    conn: &mut AnyConnection,
+    conn: &mut impl Connection,
     dialect: Dialect,
     op: &Op,
     last: Option<i64>,
@@ -629,22 +641,22 @@ async fn apply_op(
             token_hash,
             now,
         } => {
-            let insert = sqlx::query(
+            let insert = query(
                 "INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(name.clone())
             .bind(role.as_str())
             .bind(token_hash.clone())
             .bind(*now);
-            let id = insert_returning_id(conn, insert).await?;
-            sqlx::query("INSERT INTO wallets (user_id) VALUES ($1)")
+            let id = insert.fetch_one(&mut *conn).await?;
+            query("INSERT INTO wallets (user_id) VALUES ($1)")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
             receipt.inserted_ids.push(id);
         }
         Op::InsertAd(ad) => {
-            let insert = sqlx::query(
+            let insert = query(
                 "INSERT INTO ads (maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
                  total_amount, available_amount, released_amount, payment_methods, \
                  payment_window_seconds, terms, payment_details, status, created_at) \
@@ -666,11 +678,11 @@ async fn apply_op(
             .bind(ad.created_at_ms);
             receipt
                 .inserted_ids
-                .push(insert_returning_id(conn, insert).await?);
+                .push(insert.fetch_one(&mut *conn).await?);
             receipt.ad_version = Some(1);
         }
         Op::UpdateAd(ad) => {
-            let version: Option<i64> = sqlx::query_scalar(
+            let version: Option<i64> = query(
                 "UPDATE ads SET price = $1, min_amount = $2, max_amount = $3, payment_methods = $4, \
                  terms = $5, status = $6, version = version + 1 \
                  WHERE id = $7 AND status <> 'closed' RETURNING version",
@@ -691,17 +703,15 @@ async fn apply_op(
                 "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = $1{}",
                 dialect.for_update()
             );
-            let row: Option<(i64, String, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(lock))
-                .bind(*ad_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+            let row: Option<(i64, String, i64, String)> =
+                query(lock).bind(*ad_id).fetch_optional(&mut *conn).await?;
             let Some((maker_id, ad_type, available, status)) = row else {
                 return Err(refused(ErrorCode::NotFound));
             };
             if status == AdStatus::Closed.as_str() {
                 return Err(refused(ErrorCode::AdNotActive));
             }
-            let version: i64 = sqlx::query_scalar(
+            let version: i64 = query(
                 "UPDATE ads SET status = 'closed', released_amount = released_amount + available_amount, \
                  available_amount = 0, version = version + 1 WHERE id = $1 RETURNING version",
             )
@@ -724,7 +734,7 @@ async fn apply_op(
             }
         }
         Op::InsertOrder(order) => {
-            let insert = sqlx::query(
+            let insert = query(
                 "INSERT INTO orders (ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
                  fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
                  created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -744,16 +754,16 @@ async fn apply_op(
             .bind(order.status.as_str())
             .bind(order.created_at)
             .bind(order.expires_at);
-            match insert_returning_id(conn, insert).await {
+            match insert.fetch_one(&mut *conn).await {
                 Ok(id) => receipt.inserted_ids.push(id),
-                Err(error) if is_unique_violation(&error) => {
+                Err(DbError::Unique(_)) => {
                     return Err(refused(ErrorCode::ActiveWithdrawOrderExists));
                 }
                 Err(error) => return Err(error.into()),
             }
         }
         Op::TakeCapacity { ad_id, amount } => {
-            let version: Option<i64> = sqlx::query_scalar(
+            let version: Option<i64> = query(
                 "UPDATE ads SET available_amount = available_amount - $1, version = version + 1 \
                  WHERE id = $2 AND status <> 'closed' AND available_amount >= $1 RETURNING version",
             )
@@ -762,11 +772,10 @@ async fn apply_op(
             .fetch_optional(&mut *conn)
             .await?;
             let Some(version) = version else {
-                let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM ads WHERE id = $1")
-                        .bind(*ad_id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
+                let status: Option<String> = query("SELECT status FROM ads WHERE id = $1")
+                    .bind(*ad_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
                 return Err(refused(match status.as_deref() {
                     Some("closed") | None => ErrorCode::AdNotActive,
                     _ => ErrorCode::AmountExceedsAvailable,
@@ -782,7 +791,7 @@ async fn apply_op(
             ..
         } => {
             // One statement: a closed ad takes the amount as released, an open one as capacity.
-            let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+            let row: Option<(i64, String, String, i64)> = query(
                 "UPDATE ads SET \
                    available_amount = available_amount + CASE WHEN status = 'closed' THEN 0 ELSE $1 END, \
                    released_amount = released_amount + CASE WHEN status = 'closed' THEN $1 ELSE 0 END, \
@@ -844,7 +853,7 @@ async fn apply_op(
             wagering_multiplier,
             now,
         } => {
-            let insert = sqlx::query(
+            let insert = query(
                 "INSERT INTO wallet_transactions (user_id, kind, amount, reference, \
                  wagering_multiplier, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
@@ -854,9 +863,9 @@ async fn apply_op(
             .bind(reference.clone())
             .bind(*wagering_multiplier)
             .bind(*now);
-            match insert_returning_id(conn, insert).await {
+            match insert.fetch_one(&mut *conn).await {
                 Ok(id) => receipt.inserted_ids.push(id),
-                Err(error) if is_unique_violation(&error) => {
+                Err(DbError::Unique(_)) => {
                     return Err(refused(ErrorCode::DuplicateReference));
                 }
                 Err(error) => return Err(error.into()),
@@ -869,7 +878,7 @@ async fn apply_op(
             message,
             now,
         } => {
-            let insert = sqlx::query(
+            let insert = query(
                 "INSERT INTO messages (order_id, sender_id, sender_role, message, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
@@ -880,7 +889,7 @@ async fn apply_op(
             .bind(*now);
             receipt
                 .inserted_ids
-                .push(insert_returning_id(conn, insert).await?);
+                .push(insert.fetch_one(&mut *conn).await?);
         }
         Op::InsertRating {
             order_id,
@@ -890,7 +899,7 @@ async fn apply_op(
             comment,
             now,
         } => {
-            let inserted = sqlx::query(
+            let inserted = query(
                 "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -904,7 +913,7 @@ async fn apply_op(
             .await;
             match inserted {
                 Ok(_) => {}
-                Err(error) if is_unique_violation(&error) => {
+                Err(DbError::Unique(_)) => {
                     return Err(refused(ErrorCode::AlreadyRated));
                 }
                 Err(error) => return Err(error.into()),
@@ -920,14 +929,14 @@ async fn apply_op(
         }
         Op::LockWallet { user_id } => {
             if dialect == Dialect::Postgres {
-                sqlx::query("SELECT user_id FROM wallets WHERE user_id = $1 FOR NO KEY UPDATE")
+                query("SELECT user_id FROM wallets WHERE user_id = $1 FOR NO KEY UPDATE")
                     .bind(*user_id)
                     .execute(&mut *conn)
                     .await?;
             }
         }
         Op::CheckDepositLimit { taker_id, max } => {
-            let active: i64 = sqlx::query_scalar(
+            let active: i64 = query(
                 "SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
                  AND status IN ('pending', 'paid_by_buyer', 'disputed')",
             )
@@ -948,7 +957,7 @@ async fn apply_op(
             });
         }
         Op::InsertWebhook { url, secret, now } => {
-            let insert = sqlx::query(
+            let insert = query(
                 "INSERT INTO webhooks (url, secret, cursor, created_at) \
                  VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM events), $3) RETURNING id",
             )
@@ -957,22 +966,21 @@ async fn apply_op(
             .bind(*now);
             receipt
                 .inserted_ids
-                .push(insert_returning_id(conn, insert).await?);
+                .push(insert.fetch_one(&mut *conn).await?);
         }
         Op::DeleteWebhook { id, now } => {
-            let deleted = sqlx::query(
-                "UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
-            )
-            .bind(*now)
-            .bind(*id)
-            .execute(&mut *conn)
-            .await?;
-            if deleted.rows_affected() == 0 {
+            let deleted =
+                query("UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                    .bind(*now)
+                    .bind(*id)
+                    .execute(&mut *conn)
+                    .await?;
+            if deleted == 0 {
                 return Err(refused(ErrorCode::NotFound));
             }
         }
         Op::LeaseWebhook { id, until, now } => {
-            let leased = sqlx::query(
+            let leased = query(
                 "UPDATE webhooks SET lease_until = $1 WHERE id = $2 AND deleted_at IS NULL \
                  AND lease_until <= $3 AND next_attempt_at <= $3",
             )
@@ -981,12 +989,12 @@ async fn apply_op(
             .bind(*now)
             .execute(&mut *conn)
             .await?;
-            if leased.rows_affected() == 0 {
+            if leased == 0 {
                 return Err(refused(ErrorCode::NotFound));
             }
         }
         Op::WebhookDelivered { id, cursor } => {
-            sqlx::query(
+            query(
                 "UPDATE webhooks SET cursor = $1, attempts = 0, delivered = delivered + 1, \
                  last_error = NULL WHERE id = $2 AND cursor < $1",
             )
@@ -1001,7 +1009,7 @@ async fn apply_op(
             next_attempt_at,
             error,
         } => {
-            sqlx::query(
+            query(
                 "UPDATE webhooks SET attempts = $1, next_attempt_at = $2, last_error = $3, \
                  lease_until = 0 WHERE id = $4",
             )
@@ -1013,7 +1021,7 @@ async fn apply_op(
             .await?;
         }
         Op::ReleaseWebhook { id } => {
-            sqlx::query("UPDATE webhooks SET lease_until = 0 WHERE id = $1")
+            query("UPDATE webhooks SET lease_until = 0 WHERE id = $1")
                 .bind(*id)
                 .execute(&mut *conn)
                 .await?;
@@ -1023,7 +1031,7 @@ async fn apply_op(
             blocked_id,
             now,
         } => {
-            sqlx::query(
+            query(
                 "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
             )
@@ -1037,7 +1045,7 @@ async fn apply_op(
             blocker_id,
             blocked_id,
         } => {
-            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+            query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
                 .bind(*blocker_id)
                 .bind(*blocked_id)
                 .execute(&mut *conn)
@@ -1049,7 +1057,7 @@ async fn apply_op(
             fingerprint,
             now,
         } => {
-            let inserted = sqlx::query(
+            let inserted = query(
                 "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) \
                  VALUES ($1, $2, $3, $4)",
             )
@@ -1061,7 +1069,7 @@ async fn apply_op(
             .await;
             match inserted {
                 Ok(_) => {}
-                Err(error) if is_unique_violation(&error) => {
+                Err(DbError::Unique(_)) => {
                     return Err(refused(ErrorCode::IdempotencyKeyReused));
                 }
                 Err(error) => return Err(error.into()),
@@ -1075,7 +1083,7 @@ async fn apply_op(
             body,
             now,
         } => {
-            sqlx::query(
+            query(
                 "INSERT INTO idempotency_keys (principal, key, fingerprint, status, body, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal, key) DO UPDATE \
                  SET status = excluded.status, body = excluded.body \
@@ -1092,7 +1100,7 @@ async fn apply_op(
             .await?;
         }
         Op::PurgeIdempotencyKeys { before } => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            query("DELETE FROM idempotency_keys WHERE created_at < $1")
                 .bind(*before)
                 .execute(&mut *conn)
                 .await?;
@@ -1107,7 +1115,7 @@ async fn apply_op(
 /// batch's deferred writes. The ledger row is always deferred.
 #[allow(clippy::too_many_arguments)]
 async fn move_money(
-    conn: &mut AnyConnection,
+    conn: &mut impl Connection,
     user_id: i64,
     kind: &'static str,
     delta: &WalletDelta,
@@ -1125,7 +1133,7 @@ async fn move_money(
         balance.0 += delta.available;
         balance.1 += delta.frozen;
     } else {
-        let moved = sqlx::query(
+        let moved = query(
             "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
              deposits_total = deposits_total + $3, wagering_required = wagering_required + $4, \
              wagered = wagered + $5 \
@@ -1139,7 +1147,7 @@ async fn move_money(
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-        if moved.rows_affected() == 0 {
+        if moved == 0 {
             return Err(refused(refusal));
         }
     }
@@ -1162,10 +1170,10 @@ async fn move_money(
 /// the one its transition started from. Answers how many claims held; in a fast batch anything
 /// short of all of them reruns the batch carefully, where the loser hears `INVALID_ORDER_STATUS`.
 async fn claim_all(
-    conn: &mut AnyConnection,
+    conn: &mut impl Connection,
     dialect: Dialect,
     claims: &[(OrderStatus, Box<Order>)],
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64, DbError> {
     let sql = format!(
         "WITH v(id, from_status, status, cancel_reason, payment_details, paid_at, completed_at, \
            cancelled_at, dispute_opened_by, dispute_reason, dispute_opened_at, dispute_resolution, \
@@ -1179,7 +1187,7 @@ async fn claim_all(
          FROM v WHERE orders.id = v.id AND orders.status = v.from_status",
         placeholders(claims.len(), 15, dialect)
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = query(sql);
     for (from, order) in claims {
         let dispute = order.dispute.as_ref();
         query = query
@@ -1199,7 +1207,7 @@ async fn claim_all(
             .bind(dispute.and_then(|d| d.resolved_at))
             .bind(dispute.and_then(|d| d.note.clone()));
     }
-    Ok(query.execute(&mut *conn).await?.rows_affected())
+    query.execute(&mut *conn).await
 }
 
 /// A ledger row waiting for its batch's one insert.
@@ -1255,7 +1263,7 @@ const DEFERRED_CHUNK: usize = 500;
 
 /// `($1, $2, …), ($n+1, …), …`: `rows` tuples of `width` placeholders.
 ///
-/// SQLite gets anonymous `?`: sqlx binds a named parameter by asking SQLite its name, which walks a
+/// SQLite gets anonymous `?`: a named parameter is bound by asking SQLite its name, which walks a
 /// list of all of them, so a statement with thousands of `$N` costs time quadratic in their number.
 fn placeholders(rows: usize, width: usize, dialect: Dialect) -> String {
     (0..rows)
@@ -1297,7 +1305,7 @@ impl Deferred {
         }
     }
 
-    async fn flush(&self, conn: &mut AnyConnection, dialect: Dialect) -> Result<(), sqlx::Error> {
+    async fn flush(&self, conn: &mut impl Connection, dialect: Dialect) -> Result<(), DbError> {
         let wallets: Vec<_> = self.wallets.iter().collect();
         for chunk in wallets.chunks(DEFERRED_CHUNK) {
             let sql = format!(
@@ -1306,15 +1314,15 @@ impl Deferred {
                  frozen = wallets.frozen + v.d_frozen FROM v WHERE wallets.user_id = v.user_id",
                 placeholders(chunk.len(), 3, dialect)
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = query(sql);
             for (user, (available, frozen)) in chunk {
                 query = query.bind(**user).bind(*available).bind(*frozen);
             }
             let updated = query.execute(&mut *conn).await?;
-            if updated.rows_affected() != chunk.len() as u64 {
-                return Err(sqlx::Error::Protocol(format!(
+            if updated != chunk.len() as u64 {
+                return Err(DbError::other(format!(
                     "{} of {} deferred wallet changes found their wallet",
-                    updated.rows_affected(),
+                    updated,
                     chunk.len()
                 )));
             }
@@ -1325,7 +1333,7 @@ impl Deferred {
                  created_at) VALUES {}",
                 placeholders(chunk.len(), 8, dialect)
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = query(sql);
             for row in chunk {
                 query = query
                     .bind(row.user_id)
@@ -1342,7 +1350,7 @@ impl Deferred {
         for chunk in self.claims.chunks(DEFERRED_CHUNK) {
             let claimed = claim_all(conn, dialect, chunk).await?;
             if claimed != chunk.len() as u64 {
-                return Err(sqlx::Error::Protocol(format!(
+                return Err(DbError::other(format!(
                     "{claimed} of {} grouped order claims held",
                     chunk.len()
                 )));
@@ -1357,7 +1365,7 @@ impl Deferred {
                  ratings_count = users.ratings_count + v.ratings_count FROM v WHERE users.id = v.id",
                 placeholders(chunk.len(), 4, dialect)
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = query(sql);
             for (user, figures) in chunk {
                 query = query
                     .bind(**user)
@@ -1371,7 +1379,7 @@ impl Deferred {
             // Last, so the lock is held only for this insert and the commit. Event ids must grow in commit order, or a reader that has seen id n could miss a
             // smaller id committed later by another node. Holding this lock from the events'
             // insert to the commit makes the ids of different transactions follow their commits.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            query("SELECT pg_advisory_xact_lock($1)")
                 .bind(EVENT_ORDER_LOCK)
                 .execute(&mut *conn)
                 .await?;
@@ -1383,7 +1391,7 @@ impl Deferred {
                  VALUES {}",
                 placeholders(chunk.len(), 13, dialect)
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = query(sql);
             for row in chunk {
                 let event = &row.event;
                 query = query
@@ -1454,52 +1462,59 @@ mod tests {
 
     /// A batch whose commits all hold runs fast; one refused commit sends the batch to the
     /// careful run, where it rolls back alone and its neighbours commit as if it were not there.
-    #[tokio::test]
-    async fn a_refused_commit_does_not_fail_its_neighbours() {
-        let (store, dir) = store().await;
-        let user = store.commit(new_user("first")).await.unwrap().first_id();
-        store.commit(deposit(user, "taken", 100)).await.unwrap();
-        sqlx::any::install_default_drivers();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let mut conn = AnyConnection::connect(&url).await.unwrap();
+    /// Run on both kinds of connection: rusqlite (SQLite's committer) and sqlx (PostgreSQL's).
+    async fn batch_with_a_refusal(conn: &mut impl Connection, user: i64, run: &str) {
         let job = |commit| Job {
             commit,
             reply: oneshot::channel().0,
         };
-
         let clean: Vec<Job> = (0..5)
-            .map(|i| job(deposit(user, &format!("clean {i}"), 10)))
+            .map(|i| job(deposit(user, &format!("{run} clean {i}"), 10)))
             .collect();
         assert!(
-            commit_batch(&mut conn, Dialect::Sqlite, &clean, Mode::Fast)
+            commit_batch(conn, Dialect::Sqlite, &clean, Mode::Fast)
                 .await
                 .is_ok()
         );
 
         let mut mixed: Vec<Job> = (0..20)
-            .map(|i| job(deposit(user, &format!("ref {i}"), 10)))
+            .map(|i| job(deposit(user, &format!("{run} ref {i}"), 10)))
             .collect();
         mixed.insert(7, job(deposit(user, "taken", 100)));
-        let fast = commit_batch(&mut conn, Dialect::Sqlite, &mixed, Mode::Fast).await;
+        let fast = commit_batch(conn, Dialect::Sqlite, &mixed, Mode::Fast).await;
         assert!(
             matches!(fast, Err(BatchFailure::Redo)),
             "a fast batch with a refusal must rerun"
         );
-        let outcomes = commit_grouped(&mut conn, Dialect::Sqlite, &mixed)
-            .await
-            .unwrap();
+        let outcomes = commit_grouped(conn, Dialect::Sqlite, &mixed).await.unwrap();
         assert_eq!(
             outcomes[7].as_ref().unwrap_err().code,
             ErrorCode::DuplicateReference
         );
         let committed = outcomes.iter().enumerate().filter(|(i, _)| *i != 7);
         assert!(committed.clone().all(|(_, outcome)| outcome.is_ok()));
-        conn.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_refused_commit_does_not_fail_its_neighbours() {
+        use sqlx::Connection as _;
+        let (store, dir) = store().await;
+        let user = store.commit(new_user("first")).await.unwrap().first_id();
+        store.commit(deposit(user, "taken", 100)).await.unwrap();
+        let path = dir.path().join("t.db");
+        let mut lite = super::super::sql::Sqlite::open(&path, "FULL").unwrap();
+        batch_with_a_refusal(&mut lite, user, "lite").await;
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}", path.display());
+        let mut any = sqlx::AnyConnection::connect(&url).await.unwrap();
+        batch_with_a_refusal(&mut any, user, "any").await;
+        any.close().await.unwrap();
 
         let wallet = store.wallet(user).await.unwrap().unwrap();
+        let each = 50 + 200;
         assert_eq!(
             (wallet.available, wallet.deposits_total),
-            (100 + 50 + 200, 100 + 50 + 200)
+            (100 + 2 * each, 100 + 2 * each)
         );
         assert!(store.audit().await.unwrap().ok);
     }

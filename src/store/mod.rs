@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod commit;
 mod rows;
+mod sql;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -35,6 +36,10 @@ pub enum OpenError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("opening the committer's connection failed: {0}")]
+    Writer(#[from] sql::DbError),
+    #[error("starting the committer failed: {0}")]
+    Thread(#[from] std::io::Error),
     #[error("rebuilding the actors from the store failed: {0}")]
     Rebuild(String),
 }
@@ -112,17 +117,37 @@ impl Store {
             Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&read).await?,
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&read).await?,
         }
-        let mut writer = AnyConnection::connect(url).await?;
-        prepare(&mut writer, dialect, synchronous).await?;
         let (commits, jobs) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
         let events_committed = Arc::new(Notify::new());
-        tokio::spawn(commit::run(
-            writer,
-            dialect,
-            jobs,
-            crate::config::COMMIT_BATCH_MAX,
-            events_committed.clone(),
-        ));
+        let batch_max = crate::config::COMMIT_BATCH_MAX;
+        match dialect {
+            Dialect::Sqlite => {
+                // The committer owns SQLite's write connection on a thread of its own, where
+                // every statement of a batch runs without a hand-off to another thread.
+                let path = SqliteConnectOptions::from_str(url)?
+                    .get_filename()
+                    .to_owned();
+                let writer = sql::Sqlite::open(&path, synchronous)?;
+                let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+                let committed = events_committed.clone();
+                std::thread::Builder::new()
+                    .name("p2p-committer".into())
+                    .spawn(move || {
+                        runtime.block_on(commit::run(writer, dialect, jobs, batch_max, committed))
+                    })?;
+            }
+            Dialect::Postgres => {
+                let mut writer = AnyConnection::connect(url).await?;
+                prepare(&mut writer, dialect, synchronous).await?;
+                tokio::spawn(commit::run(
+                    writer,
+                    dialect,
+                    jobs,
+                    batch_max,
+                    events_committed.clone(),
+                ));
+            }
+        }
         Ok(Store {
             read,
             dialect,
