@@ -22,7 +22,8 @@ const AD_TOTAL: i64 = 50_000_000_000;
 #[derive(Clone)]
 pub struct Api {
     client: Client,
-    base: Arc<str>,
+    /// Parsed once: each call only sets its path and query, never parses a host again.
+    base: reqwest::Url,
 }
 
 /// One answer: status, raw body and how long it took. The body is parsed only as far as the
@@ -47,11 +48,17 @@ impl Answer {
 }
 
 impl Api {
-    pub fn new(client: Client, base: &str) -> Self {
-        Self {
-            client,
-            base: base.trim_end_matches('/').into(),
-        }
+    pub fn new(client: Client, base: &str) -> Result<Self, String> {
+        let base = reqwest::Url::parse(base).map_err(|error| format!("--url {base:?}: {error}"))?;
+        Ok(Self { client, base })
+    }
+
+    fn url(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base.clone();
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        url.set_path(path);
+        url.set_query((!query.is_empty()).then_some(query));
+        url
     }
 
     pub async fn call(
@@ -64,7 +71,7 @@ impl Api {
         let started = Instant::now();
         let mut request = self
             .client
-            .request(method, format!("{}{path}", self.base))
+            .request(method, self.url(path))
             .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(body);
