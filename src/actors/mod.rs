@@ -163,7 +163,7 @@ impl Context {
             .get_or_spawn(user_id, || async {
                 let wallet = self
                     .store
-                    .wallet(user_id)
+                    .load_wallet(user_id)
                     .await?
                     .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
                 let actor = WalletActor {

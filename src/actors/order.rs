@@ -17,7 +17,7 @@ use super::{Context, Named};
 use crate::domain::order::{self, Action, EscrowMove, Order, OrderStatus, Side};
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{Caller, DomainError, ErrorCode, Role};
-use crate::store::{Commit, Op, RowRef};
+use crate::store::{Commit, Op, Receipt, RowRef};
 
 /// A request to act on an order.
 #[derive(Debug, Clone)]
@@ -222,22 +222,29 @@ impl OrderActor {
                 .record_cancel(order.taker_id, now, context.pause_rule());
         }
         *order = next;
-        self.announce(order, step.escrow, receipt.ad_version).await;
+        self.announce(order, step.escrow, &receipt).await;
         crate::telemetry::record_transition(order, request.action);
         Ok(order.clone())
     }
 
     /// Tells the actors whose cached state the committed transition changed.
-    async fn announce(&self, order: &Order, escrow: EscrowMove, ad_version: Option<i64>) {
+    async fn announce(&self, order: &Order, escrow: EscrowMove, receipt: &Receipt) {
         let context = &self.context;
         if escrow == EscrowMove::Hold {
             return;
         }
-        for user_id in [order.buyer_id, order.seller_id] {
+        for (user_id, change) in wallet_changes(order, escrow) {
             if let Some(wallet) = context.wallets.resident(user_id).await {
-                let _ = wallet.cast(WalletMsg::Touched);
+                let _ = wallet.cast(match change {
+                    Some(delta) => WalletMsg::Moved {
+                        delta,
+                        seq: receipt.seq,
+                    },
+                    None => WalletMsg::Touched,
+                });
             }
         }
+        let ad_version = receipt.ad_version;
         match escrow {
             EscrowMove::Release => context
                 .read_model
@@ -262,6 +269,34 @@ impl OrderActor {
             EscrowMove::Hold => {}
         }
     }
+}
+
+/// What an order's end did to its parties' wallets, as their caches count it: the escrow's
+/// move and one active order fewer for its taker. `None` when only the database knows: a
+/// deposit's refund goes back to the sell ad's reserve, or to its maker if the ad has closed.
+fn wallet_changes(order: &Order, escrow: EscrowMove) -> Vec<(i64, Option<WalletDelta>)> {
+    let amount = order.usdt_amount;
+    let (mut buyer, mut seller) = (WalletDelta::default(), WalletDelta::default());
+    match escrow {
+        EscrowMove::Hold => return Vec::new(),
+        EscrowMove::Release => {
+            seller = WalletDelta::debit_frozen(amount);
+            buyer = WalletDelta::credit(amount);
+        }
+        EscrowMove::Refund if order.side == Side::Withdraw => {
+            seller = WalletDelta::unfreeze(amount);
+        }
+        EscrowMove::Refund => {}
+    }
+    match order.side {
+        Side::Withdraw => seller.active_withdrawals = -1,
+        Side::Deposit => buyer.active_deposits = -1,
+    }
+    let seller_known = !(escrow == EscrowMove::Refund && order.side == Side::Deposit);
+    vec![
+        (order.buyer_id, Some(buyer)),
+        (order.seller_id, seller_known.then_some(seller)),
+    ]
 }
 
 /// The statements of one transition: the guarded claim, then the money.

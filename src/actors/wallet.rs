@@ -2,9 +2,11 @@
 //!
 //! Every change that spends from the wallet (an escrow freeze, a sell ad's reserve, a bet) is
 //! checked against the cached wallet, committed, and applied here, one at a time, so two
-//! requests can never both spend the same kopecks. Changes committed elsewhere that only give
-//! to the wallet (a release, a refund) mark the cache stale; it reloads from the database before
-//! its next check. The database's guarded updates refuse anything the cache got wrong.
+//! requests can never both spend the same kopecks. Changes committed elsewhere (an order's
+//! release or refund) are sent here with their place in the committer's order and applied
+//! unless the cache was loaded after them; a change whose amount only the database knows marks
+//! the cache stale, to reload before the next check. The database's guarded updates refuse
+//! anything the cache got wrong.
 //!
 //! Memory follows the active users, not the registered ones: a wallet left alone for
 //! `P2P_ACTOR_IDLE_SECS` leaves the directory, finishes what is queued and stops; its next
@@ -19,7 +21,7 @@ use super::{Context, Named};
 
 use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks};
-use crate::store::{Commit, Dialect, Receipt, Store};
+use crate::store::{Commit, Dialect, Receipt, Store, WalletLoad};
 
 /// The rule a change must pass before it is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +53,11 @@ pub enum WalletMsg {
         delta: WalletDelta,
         reply: RpcReplyPort<Result<Receipt, DomainError>>,
     },
-    /// A change committed elsewhere touched this wallet: reload before the next check.
+    /// A change committed elsewhere moved this wallet by `delta`, at `seq` in the committer's
+    /// order: applied unless the cache was loaded after it.
+    Moved { delta: WalletDelta, seq: u64 },
+    /// A change committed elsewhere touched this wallet by an amount only the database knows:
+    /// reload before the next check.
     Touched,
     /// Time to see whether the wallet has been idle long enough to passivate.
     IdleCheck,
@@ -63,6 +69,7 @@ impl Named for WalletMsg {
     fn name(&self) -> &'static str {
         match self {
             WalletMsg::Change { .. } => "change",
+            WalletMsg::Moved { .. } => "moved",
             WalletMsg::Touched => "touched",
             WalletMsg::IdleCheck => "idle_check",
         }
@@ -76,6 +83,8 @@ pub struct WalletActor {
 pub struct WalletState {
     user_id: i64,
     wallet: Wallet,
+    /// The committer's place when the wallet was read: it includes every commit before it.
+    loaded_seq: u64,
     stale: bool,
     last_change: Instant,
 }
@@ -86,10 +95,12 @@ impl WalletState {
         if !self.stale {
             return Ok(false);
         }
-        self.wallet = store
-            .wallet(self.user_id)
+        let loaded = store
+            .load_wallet(self.user_id)
             .await?
             .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+        self.wallet = loaded.wallet;
+        self.loaded_seq = loaded.seq;
         self.stale = false;
         Ok(true)
     }
@@ -113,17 +124,18 @@ impl WalletState {
 impl Actor for WalletActor {
     type Msg = WalletMsg;
     type State = WalletState;
-    /// The user and the wallet as just read from the database.
-    type Arguments = (i64, Wallet);
+    /// The user and the wallet as the committer just read it.
+    type Arguments = (i64, WalletLoad);
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        (user_id, wallet): Self::Arguments,
+        (user_id, loaded): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(WalletState {
             user_id,
-            wallet,
+            wallet: loaded.wallet,
+            loaded_seq: loaded.seq,
             stale: false,
             last_change: Instant::now(),
         })
@@ -150,6 +162,16 @@ impl Actor for WalletActor {
     ) -> Result<(), ActorProcessingErr> {
         let (started, name) = (Instant::now(), message.name());
         match message {
+            WalletMsg::Moved { delta, seq } => {
+                if seq < state.loaded_seq {
+                    // The cache was read after this change: it has it already.
+                } else if state.wallet.can_apply(&delta) {
+                    state.wallet.apply(&delta);
+                } else {
+                    // The cache missed a change (another node's): read the wallet again.
+                    state.stale = true;
+                }
+            }
             WalletMsg::Touched => state.stale = true,
             WalletMsg::IdleCheck => {
                 if state.last_change.elapsed() >= self.idle() {

@@ -117,6 +117,15 @@ impl TransactionKind {
 }
 
 impl Wallet {
+    /// Whether `delta` leaves every balance and count of this wallet at zero or more (a cache
+    /// that missed another node's change may not be able to take this node's next one).
+    pub fn can_apply(&self, delta: &WalletDelta) -> bool {
+        self.available + delta.available >= 0
+            && self.frozen + delta.frozen >= 0
+            && self.active_withdrawals + delta.active_withdrawals >= 0
+            && self.active_deposits + delta.active_deposits >= 0
+    }
+
     pub fn apply(&mut self, delta: &WalletDelta) {
         self.available += delta.available;
         self.frozen += delta.frozen;

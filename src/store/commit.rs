@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ad::{Ad, AdStatus};
 use crate::domain::order::{Order, OrderStatus};
-use crate::domain::wallet::{TransactionKind, WalletDelta};
+use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis, Role};
 use crate::telemetry;
 
@@ -340,6 +340,9 @@ const LOCK_CHUNK: usize = 500;
 pub struct Receipt {
     pub inserted_ids: Vec<i64>,
     pub ad_version: Option<i64>,
+    /// The commit's place in this committer's order: a wallet loaded at [`WalletLoad::seq`]
+    /// includes exactly the commits before it.
+    pub seq: u64,
 }
 
 impl Receipt {
@@ -351,6 +354,45 @@ impl Receipt {
 pub(crate) struct Job {
     pub commit: Commit,
     pub reply: oneshot::Sender<Result<Receipt, DomainError>>,
+}
+
+/// A wallet read by the committer between two batches, so the commits it includes are known:
+/// exactly those whose [`Receipt::seq`] is below `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletLoad {
+    pub wallet: Wallet,
+    pub seq: u64,
+}
+
+pub(crate) struct Load {
+    pub user_id: i64,
+    pub reply: oneshot::Sender<Result<Option<WalletLoad>, DomainError>>,
+}
+
+/// Reads the wallets asked for, on the committer's connection outside any transaction.
+async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u64) {
+    for load in loads.drain(..) {
+        let read = query(super::rows::WALLET_SELECT)
+            .bind(load.user_id)
+            .fetch_optional::<(i64, i64, i64, i64, i64, i64, i64)>(&mut *conn)
+            .await;
+        let answer = match read {
+            Ok(row) => Ok(row.map(|row| WalletLoad {
+                wallet: Wallet {
+                    available: row.0,
+                    frozen: row.1,
+                    deposits_total: row.2,
+                    wagering_required: row.3,
+                    wagered: row.4,
+                    active_withdrawals: row.5,
+                    active_deposits: row.6,
+                },
+                seq,
+            })),
+            Err(error) => Err(store_error(&error)),
+        };
+        let _ = load.reply.send(answer);
+    }
 }
 
 /// Why a commit did not apply.
@@ -370,17 +412,35 @@ fn refused(code: ErrorCode) -> Failure {
     Failure::Refused(code.into())
 }
 
-/// Runs the committer until every sender is gone.
+/// Runs the committer until every sender of commits is gone. Wallet loads waiting when a batch
+/// starts are read first, so each sees every commit answered before it and none after.
 pub(crate) async fn run(
     mut conn: impl Connection,
     dialect: Dialect,
     mut jobs: mpsc::Receiver<Job>,
+    mut loads: mpsc::Receiver<Load>,
     batch_max: usize,
     events_committed: std::sync::Arc<tokio::sync::Notify>,
 ) {
     let mut batch = Vec::with_capacity(batch_max);
-    while let Some(first) = jobs.recv().await {
-        batch.push(first);
+    let mut waiting_loads = Vec::new();
+    let mut next_seq: u64 = 0;
+    loop {
+        tokio::select! {
+            biased;
+            job = jobs.recv() => match job {
+                Some(job) => batch.push(job),
+                None => break,
+            },
+            Some(load) = loads.recv() => waiting_loads.push(load),
+        }
+        while let Ok(load) = loads.try_recv() {
+            waiting_loads.push(load);
+        }
+        load_wallets(&mut conn, &mut waiting_loads, next_seq).await;
+        if batch.is_empty() {
+            continue;
+        }
         while batch.len() < batch_max {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
@@ -411,12 +471,16 @@ pub(crate) async fn run(
         if wrote_events {
             events_committed.notify_one();
         }
-        for (job, outcome) in batch.drain(..).zip(outcomes) {
-            let label = match &outcome {
-                Ok(_) => "committed",
+        for (job, mut outcome) in batch.drain(..).zip(outcomes) {
+            let label = match &mut outcome {
+                Ok(receipt) => {
+                    receipt.seq = next_seq;
+                    "committed"
+                }
                 Err(refusal) if refusal.code == ErrorCode::Overloaded => "failed",
                 Err(_) => "refused",
             };
+            next_seq += 1;
             metrics::counter!(telemetry::STORE_COMMITS, "outcome" => label).increment(1);
             let _ = job.reply.send(outcome);
         }
@@ -1550,5 +1614,55 @@ mod tests {
             "{:?}",
             report.violations
         );
+    }
+
+    /// A wallet load includes exactly the commits numbered below its `seq`: replaying onto it
+    /// the deltas of the commits numbered at or above it gives the database's wallet, whatever
+    /// the interleaving of loads and commits.
+    #[tokio::test]
+    async fn a_wallet_load_includes_exactly_the_commits_before_its_place() {
+        let (store, _dir) = store().await;
+        let user = store.commit(new_user("counted")).await.unwrap().first_id();
+        let credit = |amount| {
+            Commit::new(vec![Op::MoveMoney {
+                user_id: user,
+                kind: "win",
+                delta: WalletDelta::credit(amount),
+                order: RowRef::None,
+                ad: RowRef::None,
+                tx: RowRef::None,
+                now: 0,
+                refusal: ErrorCode::Internal,
+            }])
+        };
+        let commits = (1..=200).map(|amount| {
+            let store = store.clone();
+            let commit = credit(amount);
+            tokio::spawn(async move {
+                let seq = store.commit(commit).await.unwrap().seq;
+                (seq, amount)
+            })
+        });
+        let loads = (0..50).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.load_wallet(user).await.unwrap().unwrap() })
+        });
+        let (commits, loads) = tokio::join!(
+            futures_util::future::join_all(commits),
+            futures_util::future::join_all(loads)
+        );
+        let commits: Vec<(u64, i64)> = commits.into_iter().map(Result::unwrap).collect();
+        let total: i64 = (1..=200).sum();
+        for load in loads.into_iter().map(Result::unwrap) {
+            let after: i64 = commits
+                .iter()
+                .filter(|(seq, _)| *seq >= load.seq)
+                .map(|(_, amount)| amount)
+                .sum();
+            assert_eq!(load.wallet.available + after, total, "load at {}", load.seq);
+        }
+        let last = store.load_wallet(user).await.unwrap().unwrap();
+        assert_eq!(last.wallet.available, total);
+        assert!(commits.iter().all(|(seq, _)| *seq < last.seq));
     }
 }

@@ -22,7 +22,7 @@ use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::wallet::Wallet;
 use crate::domain::{DomainError, ErrorCode};
 
-pub use commit::{Commit, NewEvent, Op, Receipt, RowRef};
+pub use commit::{Commit, NewEvent, Op, Receipt, RowRef, WalletLoad};
 pub use rows::{
     Audience, EventRecord, IdempotencyRecord, MessageRecord, OrderFilter, TransactionRecord,
     UserRecord, WebhookRecord,
@@ -81,6 +81,8 @@ pub struct Store {
     read: AnyPool,
     dialect: Dialect,
     commits: mpsc::Sender<commit::Job>,
+    /// Wallet reads the committer makes between batches.
+    loads: mpsc::Sender<commit::Load>,
     /// Signalled after a batch that wrote events commits.
     events_committed: Arc<Notify>,
 }
@@ -118,6 +120,7 @@ impl Store {
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&read).await?,
         }
         let (commits, jobs) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
+        let (loads, wallet_loads) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
         let events_committed = Arc::new(Notify::new());
         let batch_max = crate::config::COMMIT_BATCH_MAX;
         match dialect {
@@ -133,7 +136,14 @@ impl Store {
                 std::thread::Builder::new()
                     .name("p2p-committer".into())
                     .spawn(move || {
-                        runtime.block_on(commit::run(writer, dialect, jobs, batch_max, committed))
+                        runtime.block_on(commit::run(
+                            writer,
+                            dialect,
+                            jobs,
+                            wallet_loads,
+                            batch_max,
+                            committed,
+                        ))
                     })?;
             }
             Dialect::Postgres => {
@@ -143,6 +153,7 @@ impl Store {
                     writer,
                     dialect,
                     jobs,
+                    wallet_loads,
                     batch_max,
                     events_committed.clone(),
                 ));
@@ -152,6 +163,7 @@ impl Store {
             read,
             dialect,
             commits,
+            loads,
             events_committed,
         })
     }
@@ -225,6 +237,23 @@ impl Store {
     /// The wallet with the counts of active orders its rules need.
     pub async fn wallet(&self, user_id: i64) -> Result<Option<Wallet>, DomainError> {
         rows::wallet(&self.read, user_id).await
+    }
+
+    /// The wallet as the committer sees it between two batches, with the place in its order of
+    /// commits that the read includes (what a wallet actor's cache starts from).
+    pub async fn load_wallet(&self, user_id: i64) -> Result<Option<WalletLoad>, DomainError> {
+        let (reply, answer) = oneshot::channel();
+        self.loads
+            .try_send(commit::Load { user_id, reply })
+            .map_err(|_| {
+                DomainError::new(
+                    ErrorCode::Overloaded,
+                    "Too many reads are waiting, retry later",
+                )
+            })?;
+        answer.await.map_err(|_| {
+            DomainError::new(ErrorCode::Overloaded, "The store stopped, retry later")
+        })?
     }
 
     pub async fn ad(&self, id: i64) -> Result<Option<Ad>, DomainError> {

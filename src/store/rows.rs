@@ -99,19 +99,20 @@ pub async fn makers_of_open_ads(pool: &AnyPool) -> Result<Vec<UserRecord>, Domai
         .map_err(read_error)
 }
 
+/// A wallet with the counts of active orders its rules need.
+pub(crate) const WALLET_SELECT: &str = "SELECT available, frozen, deposits_total, wagering_required, wagered, \
+     (SELECT COUNT(*) FROM orders WHERE seller_id = $1 AND side = 'withdraw' \
+        AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_withdrawals, \
+     (SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
+        AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_deposits \
+     FROM wallets WHERE user_id = $1";
+
 pub async fn wallet(pool: &AnyPool, user_id: i64) -> Result<Option<Wallet>, DomainError> {
-    let row = sqlx::query(
-        "SELECT available, frozen, deposits_total, wagering_required, wagered, \
-         (SELECT COUNT(*) FROM orders WHERE seller_id = $1 AND side = 'withdraw' \
-            AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_withdrawals, \
-         (SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
-            AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_deposits \
-         FROM wallets WHERE user_id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(read_error)?;
+    let row = sqlx::query(WALLET_SELECT)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(read_error)?;
     let Some(row) = row else { return Ok(None) };
     let wallet = (|| -> Result<Wallet, sqlx::Error> {
         Ok(Wallet {

@@ -194,6 +194,7 @@ macro_rules! tuple_from_row {
 tuple_from_row!(A, B);
 tuple_from_row!(A, B, C);
 tuple_from_row!(A, B, C, D);
+tuple_from_row!(A, B, C, D, E, F, G);
 
 /// SQL and its parameters.
 #[derive(Debug, Clone)]
