@@ -46,6 +46,8 @@ pub const STORE_BATCH_SIZE: &str = "p2p_store_batch_size";
 pub const STORE_COMMIT_QUEUE_DEPTH: &str = "p2p_store_commit_queue_depth";
 pub const STORE_COMMIT_QUEUE_BOUND: &str = "p2p_store_commit_queue_bound";
 pub const STORE_POOL_CONNECTIONS: &str = "p2p_store_pool_connections";
+pub const STORE_CHECKPOINT_DURATION: &str = "p2p_store_checkpoint_seconds";
+pub const STORE_WAL_FRAMES: &str = "p2p_store_wal_frames";
 
 pub const ACTOR_CALLS_SHED: &str = "p2p_actor_calls_shed_total";
 pub const HTTP_SHED: &str = "p2p_http_requests_shed_total";

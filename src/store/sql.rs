@@ -7,6 +7,7 @@
 //! statement (measured: a quarter of a batch's time went to waking threads).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::path::Path;
 
 use sqlx::{AnyConnection, Row as _};
@@ -259,6 +260,8 @@ pub trait Connection: Send {
     fn run(&mut self, sql: &'static str) -> impl Future<Output = Result<(), DbError>> + Send {
         async move { self.execute(query(sql)).await.map(|_| ()) }
     }
+    /// A transaction just committed.
+    fn committed(&mut self) {}
 }
 
 impl Connection for AnyConnection {
@@ -305,23 +308,34 @@ fn any_value(row: &sqlx::any::AnyRow, index: usize) -> Value {
 }
 
 /// SQLite's committer connection: rusqlite, on the committer's own thread.
-pub struct Sqlite(rusqlite::Connection);
+pub struct Sqlite {
+    conn: rusqlite::Connection,
+    /// Nudges the checkpointer after a commit (it runs at most once per interval).
+    checkpoint: std::sync::mpsc::SyncSender<()>,
+}
 
 impl Sqlite {
-    /// Opens the database file (already created, migrated and in WAL mode) for writing.
+    /// Opens the database file (already created, migrated and in WAL mode) for writing, and
+    /// starts the thread that checkpoints its WAL.
     pub fn open(path: &Path, synchronous: &str) -> Result<Sqlite, DbError> {
         let conn = rusqlite::Connection::open(path)?;
+        // The writer does not copy the WAL into the database as it commits (that took an eighth
+        // of the committer's time, and every commit waits for the committer): a thread of its
+        // own does, and the writer only finishes the job when the WAL has grown long.
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+            "PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; \
+             PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;"
         ))?;
         conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
-        Ok(Sqlite(conn))
+        conn.wal_hook(Some(note_wal_frames));
+        let checkpoint = start_checkpointer(path, synchronous)?;
+        Ok(Sqlite { conn, checkpoint })
     }
 
     /// Prepares (or takes from the cache) and binds a statement: `$N` and `?N` take the N-th
     /// parameter, anonymous `?` the next one.
     fn bound(&self, statement: &Statement) -> Result<rusqlite::CachedStatement<'_>, DbError> {
-        let mut prepared = self.0.prepare_cached(&statement.sql)?;
+        let mut prepared = self.conn.prepare_cached(&statement.sql)?;
         for index in 1..=prepared.parameter_count() {
             let position = match prepared.parameter_name(index) {
                 None => index,
@@ -340,18 +354,93 @@ impl Sqlite {
     }
 }
 
+/// How often, at most, the checkpointer copies the WAL into the database while commits come.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// WAL length (4 KiB frames) past which the writer finishes the checkpoint itself.
+const WAL_RESTART_FRAMES: i64 = 4096;
+
+thread_local! {
+    /// The WAL's length in frames after the last commit on this thread (the committer's).
+    static WAL_FRAMES: Cell<i64> = const { Cell::new(0) };
+}
+
+/// SQLite's WAL hook: the WAL's length after each commit.
+fn note_wal_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.set(frames.into());
+    Ok(())
+}
+
+/// Runs a passive checkpoint (it never waits for readers or the writer) and answers the WAL's
+/// length and how much of it is now in the database, in frames.
+fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get(1)?, row.get(2)?))
+    })
+}
+
+/// Starts the thread that checkpoints the WAL from its own connection, after commits and at
+/// most once per [`CHECKPOINT_INTERVAL`], concurrently with the writer. Commits never stop, so
+/// these passes never find the whole WAL copied and the writer would never start the WAL over:
+/// the writer finishes the job between two batches once the WAL is long (see
+/// [`Sqlite::committed`]), which costs it only the frames the last pass left. The thread ends
+/// with the committer (when the sender it answers to is dropped).
+fn start_checkpointer(
+    path: &Path,
+    synchronous: &str,
+) -> Result<std::sync::mpsc::SyncSender<()>, DbError> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000;"
+    ))?;
+    let (nudge, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("p2p-checkpoint".into())
+        .spawn(move || {
+            while nudged.recv().is_ok() {
+                let started = std::time::Instant::now();
+                match checkpoint(&conn) {
+                    Ok((frames, _)) => {
+                        metrics::histogram!(crate::telemetry::STORE_CHECKPOINT_DURATION)
+                            .record(started.elapsed().as_secs_f64());
+                        metrics::gauge!(crate::telemetry::STORE_WAL_FRAMES).set(frames as f64);
+                    }
+                    // Another checkpoint is running (the writer's): try after the next commit.
+                    Err(error) => tracing::debug!(%error, "WAL checkpoint skipped"),
+                }
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+            }
+        })
+        .map_err(|error| DbError::other(format!("starting the checkpointer: {error}")))?;
+    Ok(nudge)
+}
+
 /// Distinct statements kept prepared: the committer's own, and its multi-row statements of
 /// recent sizes.
 const SQLITE_STATEMENT_CACHE: usize = 256;
 
 impl Connection for Sqlite {
+    /// Nudges the checkpointer; once the WAL is long, copies what it left, so the next commit
+    /// starts the WAL over.
+    fn committed(&mut self) {
+        if WAL_FRAMES.get() >= WAL_RESTART_FRAMES {
+            match checkpoint(&self.conn) {
+                // The whole WAL is in the database: the next commit starts it over.
+                Ok((frames, copied)) if frames >= 0 && frames == copied => WAL_FRAMES.set(0),
+                Ok(_) => {}
+                Err(error) => tracing::debug!(%error, "WAL checkpoint skipped"),
+            }
+        }
+        let _ = self.checkpoint.try_send(());
+    }
+
     async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
         let mut prepared = self.bound(&statement)?;
         let readonly = prepared.readonly();
         let mut rows = prepared.raw_query();
         while rows.next()?.is_some() {}
         drop(rows);
-        Ok(if readonly { 0 } else { self.0.changes() })
+        Ok(if readonly { 0 } else { self.conn.changes() })
     }
 
     async fn fetch_optional(
@@ -394,8 +483,15 @@ mod tests {
 
     fn scratch() -> (Sqlite, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let conn = Sqlite::open(&dir.path().join("t.db"), "NORMAL").unwrap();
-        conn.0
+        let path = dir.path().join("t.db");
+        // The file is in WAL mode before the committer opens it, as the store leaves it.
+        let mode: String = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let conn = Sqlite::open(&path, "NORMAL").unwrap();
+        conn.conn
             .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n INTEGER)")
             .unwrap();
         (conn, dir)
@@ -456,5 +552,29 @@ mod tests {
             matches!(error, DbError::Other(_)),
             "a missing value: {error:?}"
         );
+    }
+
+    /// The writer never checkpoints as it commits, yet under commits that never pause the WAL
+    /// stays bounded: the checkpointer copies it, the writer finishes the copy once it is long,
+    /// and the next commit starts the WAL over.
+    #[tokio::test]
+    async fn the_wal_stays_bounded_under_endless_commits() {
+        let (mut conn, dir) = scratch();
+        let page = "x".repeat(4000);
+        for _ in 0..12_000 {
+            conn.run("BEGIN").await.unwrap();
+            query("INSERT INTO t (n, name) VALUES (1, $1 || random())")
+                .bind(page.as_str())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.run("COMMIT").await.unwrap();
+            conn.committed();
+        }
+        let wal = std::fs::metadata(dir.path().join("t.db-wal"))
+            .unwrap()
+            .len();
+        // 12,000 commits of a 4 KB row wrote more than 96 MB of WAL frames.
+        assert!(wal < 48 << 20, "the WAL grew to {wal} bytes");
     }
 }
