@@ -10,6 +10,7 @@
 
 pub mod ad;
 pub mod directory;
+pub mod ended;
 pub mod order;
 pub mod wallet;
 
@@ -133,6 +134,8 @@ pub struct Context {
     pub wallets: Directory<WalletMsg>,
     pub ads: Directory<AdMsg>,
     pub orders: Directory<OrderMsg>,
+    /// Orders that ended here lately.
+    pub ended: ended::EndedOrders,
     pub safeguards: crate::safeguards::Safeguards,
 }
 

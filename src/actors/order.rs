@@ -146,7 +146,9 @@ impl Actor for OrderActor {
         if !order.status.is_active() {
             // Leave the directory first, so later requests read the ended order from the store
             // instead of knocking on a stopping actor; answer what is queued (each hears the
-            // order's final status), then stop.
+            // order's final status), then stop. The ended order is kept, for the requests
+            // that follow its end.
+            self.context.ended.keep(order);
             self.context.orders.remove(order.id, myself.get_id());
             let _ = myself.drain();
         }

@@ -87,6 +87,7 @@ impl Market {
             wallets: Directory::new("wallet"),
             ads: Directory::new("ad"),
             orders: Directory::new("order"),
+            ended: Default::default(),
             safeguards: Default::default(),
         });
         let market = Arc::new(Market {

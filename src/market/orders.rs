@@ -236,7 +236,12 @@ impl Market {
         ))
     }
 
+    /// The order as the store has it (an order that ended here lately, from memory: it no
+    /// longer changes).
     async fn stored_order(&self, order_id: i64) -> Result<Order, DomainError> {
+        if let Some(order) = self.context.ended.get(order_id) {
+            return Ok(order);
+        }
         self.store()
             .order(order_id)
             .await?
