@@ -9,7 +9,7 @@
 //! `Last-Event-ID`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -150,7 +150,14 @@ pub fn render(event: &EventRecord, viewer: Caller) -> Value {
     data
 }
 
-type Subscribers = DashMap<u64, mpsc::Sender<Arc<EventRecord>>>;
+/// One stream's channel, and the newest event it will replay itself: only later ones are
+/// handed to it live.
+struct Subscriber {
+    after: Arc<AtomicI64>,
+    sender: mpsc::Sender<Arc<EventRecord>>,
+}
+
+type Subscribers = DashMap<u64, Subscriber>;
 
 /// Live fan-out of committed events to the streams that want them.
 pub struct Hub {
@@ -171,7 +178,18 @@ pub struct Subscription {
     hub: Arc<Hub>,
     audience: Audience,
     number: u64,
+    after: Arc<AtomicI64>,
     pub events: mpsc::Receiver<Arc<EventRecord>>,
+}
+
+impl Subscription {
+    /// Starts live delivery of the events after `id`: the stream replays those up to `id`
+    /// itself, from the database. Until then nothing is handed to it, so a backlog the pump
+    /// catches up on when the stream opens (up to a second of events, while no stream was
+    /// open) never fills its channel.
+    pub fn live_after(&self, id: i64) {
+        self.after.store(id, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Subscription {
@@ -202,13 +220,21 @@ impl Hub {
     pub fn subscribe(self: &Arc<Self>, audience: Audience) -> Subscription {
         let number = self.next_subscription.fetch_add(1, Ordering::Relaxed);
         let (sender, events) = mpsc::channel(EVENT_SUBSCRIBER_BUFFER);
+        let after = Arc::new(AtomicI64::new(i64::MAX));
+        let subscriber = Subscriber {
+            after: after.clone(),
+            sender,
+        };
         match audience {
-            _ if self.closed.load(Ordering::SeqCst) => drop(sender),
+            _ if self.closed.load(Ordering::SeqCst) => drop(subscriber),
             Audience::Party(user) => {
-                self.parties.entry(user).or_default().insert(number, sender);
+                self.parties
+                    .entry(user)
+                    .or_default()
+                    .insert(number, subscriber);
             }
             _ => {
-                self.operators.insert(number, sender);
+                self.operators.insert(number, subscriber);
             }
         }
         self.streams.fetch_add(1, Ordering::SeqCst);
@@ -218,6 +244,7 @@ impl Hub {
             hub: self.clone(),
             audience,
             number,
+            after,
             events,
         }
     }
@@ -308,14 +335,24 @@ impl Hub {
 const IDLE_PLACE_INTERVAL: Duration = Duration::from_secs(1);
 
 fn deliver(streams: &Subscribers, event: &Arc<EventRecord>) {
-    streams.retain(|_, sender| match sender.try_send(event.clone()) {
+    streams.retain(|_, stream| {
+        if event.id <= stream.after.load(Ordering::SeqCst) {
+            // The stream replays this one itself.
+            return true;
+        }
+        deliver_one(&stream.sender, event)
+    });
+}
+
+fn deliver_one(sender: &mpsc::Sender<Arc<EventRecord>>, event: &Arc<EventRecord>) -> bool {
+    match sender.try_send(event.clone()) {
         Ok(()) => true,
         Err(mpsc::error::TrySendError::Full(_)) => {
             metrics::counter!(telemetry::EVENT_STREAMS_CUT).increment(1);
             false
         }
         Err(mpsc::error::TrySendError::Closed(_)) => false,
-    });
+    }
 }
 
 #[cfg(test)]
@@ -345,9 +382,13 @@ mod tests {
     async fn events_reach_their_audience_only() {
         let hub = Hub::new();
         let mut buyer = hub.subscribe(Audience::Party(1));
+        buyer.live_after(0);
         let mut seller = hub.subscribe(Audience::Party(2));
+        seller.live_after(0);
         let mut stranger = hub.subscribe(Audience::Party(3));
+        stranger.live_after(0);
         let mut desk = hub.subscribe(Audience::Operators);
+        desk.live_after(0);
         hub.publish(event(10, 1, 2, false));
         hub.publish(event(11, 1, 2, true));
         assert_eq!(buyer.events.recv().await.unwrap().id, 10);
@@ -362,7 +403,9 @@ mod tests {
     async fn a_consumer_that_falls_behind_is_cut_off_and_others_go_on() {
         let hub = Hub::new();
         let mut stalled = hub.subscribe(Audience::Party(1));
+        stalled.live_after(0);
         let mut keeping_up = hub.subscribe(Audience::Party(2));
+        keeping_up.live_after(0);
         for id in 1..=(EVENT_SUBSCRIBER_BUFFER as i64 + 10) {
             hub.publish(event(id, 1, 2, false));
             assert_eq!(keeping_up.events.recv().await.unwrap().id, id);
@@ -383,9 +426,27 @@ mod tests {
     async fn closing_ends_every_stream() {
         let hub = Hub::new();
         let mut open = hub.subscribe(Audience::Operators);
+        open.live_after(0);
         hub.close();
         assert!(open.events.recv().await.is_none());
         let mut late = hub.subscribe(Audience::Party(1));
+        late.live_after(0);
         assert!(late.events.recv().await.is_none());
+    }
+
+    /// A stream that opens while the pump catches up on a backlog it replays itself hears
+    /// only the events after its replay's start: the backlog never fills its channel.
+    #[tokio::test]
+    async fn a_new_stream_hears_live_only_what_it_does_not_replay() {
+        let hub = Hub::new();
+        let mut opening = hub.subscribe(Audience::Party(1));
+        let backlog = EVENT_SUBSCRIBER_BUFFER as i64 * 2;
+        hub.publish(event(1, 1, 2, false));
+        opening.live_after(backlog);
+        for id in 2..=backlog + 1 {
+            hub.publish(event(id, 1, 2, false));
+        }
+        assert_eq!(opening.events.recv().await.unwrap().id, backlog + 1);
+        assert!(opening.events.try_recv().is_err());
     }
 }

@@ -142,12 +142,12 @@ async fn stream(
     // Subscribe before replaying, so an event committed meanwhile is either replayed or
     // received live (and sent once either way).
     let subscription = state.market.hub.subscribe(audience);
-    // Without Last-Event-ID the stream starts now: at the newest event committed, read after
-    // subscribing (what commits later is pumped, or replayed if the pump had been idle).
-    let start = match from {
-        Some(id) => id,
-        None => state.market.store().last_event_id().await?,
-    };
+    // The newest event committed, read after subscribing: the replay below reads the database
+    // past it, so only later events need come live. Without Last-Event-ID the stream starts
+    // there.
+    let newest = state.market.store().last_event_id().await?;
+    subscription.live_after(newest);
+    let start = from.unwrap_or(newest);
     let cursor = Cursor {
         market: state.market.clone(),
         caller,

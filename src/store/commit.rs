@@ -313,7 +313,7 @@ impl LockSet {
             ("users", "id", &self.users),
         ];
         for (table, key, ids) in tables {
-            for chunk in pow2_chunks(ids) {
+            for chunk in ids.chunks(DEFERRED_CHUNK) {
                 let placeholders: Vec<String> =
                     (1..=chunk.len()).map(|i| format!("${i}")).collect();
                 let sql = format!(
@@ -1325,10 +1325,19 @@ const EVENT_ORDER_LOCK: i64 = 0x7032_7065_7665;
 /// Most rows written by one deferred statement (well under both databases' bind limits).
 const DEFERRED_CHUNK: usize = 512;
 
-/// Splits `rows` into runs whose lengths are powers of two (largest first, at most
-/// [`DEFERRED_CHUNK`]), so a multi-row statement comes in a few shapes that stay prepared:
-/// preparing a shape never seen cost a tenth of the committer's time when every batch had its
-/// own row count.
+/// The multi-row statements that write `rows`. On SQLite, runs whose lengths are powers of two
+/// (largest first), so the statements come in a few shapes that stay prepared: preparing a
+/// shape never seen cost a tenth of the committer's time when every batch had its own row
+/// count. On PostgreSQL every statement is a round trip, so as few as can be.
+fn chunked<T>(rows: &[T], dialect: Dialect) -> Vec<&[T]> {
+    match dialect {
+        Dialect::Sqlite => pow2_chunks(rows).collect(),
+        Dialect::Postgres => rows.chunks(DEFERRED_CHUNK).collect(),
+    }
+}
+
+/// Splits `rows` into runs whose lengths are powers of two, largest first, at most
+/// [`DEFERRED_CHUNK`].
 fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
@@ -1387,7 +1396,7 @@ impl Deferred {
 
     async fn flush(&self, conn: &mut impl Connection, dialect: Dialect) -> Result<(), DbError> {
         let wallets: Vec<_> = self.wallets.iter().collect();
-        for chunk in pow2_chunks(&wallets) {
+        for chunk in chunked(&wallets, dialect) {
             let sql = format!(
                 "WITH v(user_id, d_available, d_frozen) AS (VALUES {}) \
                  UPDATE wallets SET available = wallets.available + v.d_available, \
@@ -1407,7 +1416,7 @@ impl Deferred {
                 )));
             }
         }
-        for chunk in pow2_chunks(&self.ledger) {
+        for chunk in chunked(&self.ledger, dialect) {
             let sql = format!(
                 "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
                  created_at) VALUES {}",
@@ -1427,7 +1436,7 @@ impl Deferred {
             }
             query.execute(&mut *conn).await?;
         }
-        for chunk in pow2_chunks(&self.claims) {
+        for chunk in chunked(&self.claims, dialect) {
             let claimed = claim_all(conn, dialect, chunk).await?;
             if claimed != chunk.len() as u64 {
                 return Err(DbError::other(format!(
@@ -1437,7 +1446,7 @@ impl Deferred {
             }
         }
         let users: Vec<_> = self.users.iter().collect();
-        for chunk in pow2_chunks(&users) {
+        for chunk in chunked(&users, dialect) {
             let sql = format!(
                 "WITH v(id, orders_count, rating_sum, ratings_count) AS (VALUES {}) \
                  UPDATE users SET orders_count = users.orders_count + v.orders_count, \
@@ -1464,7 +1473,7 @@ impl Deferred {
                 .execute(&mut *conn)
                 .await?;
         }
-        for chunk in pow2_chunks(&self.events) {
+        for chunk in chunked(&self.events, dialect) {
             let sql = format!(
                 "INSERT INTO events (kind, order_id, message_id, buyer_id, seller_id, disputed, \
                  actor_id, actor_role, from_status, to_status, reason, payload, created_at) \

@@ -265,6 +265,13 @@ pub trait Connection: Send {
 }
 
 impl Connection for AnyConnection {
+    /// Transaction control goes as a simple query, as sqlx's own transactions send it: one
+    /// message, nothing prepared.
+    async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {
+        sqlx::Executor::execute(&mut *self, sql).await?;
+        Ok(())
+    }
+
     async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
         Ok(statement
             .into_sqlx()
