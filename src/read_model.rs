@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use dashmap::DashMap;
 
 use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::{Kopecks, mean_rating};
 use crate::store::UserRecord;
+use crate::views::AdJson;
 
 /// A maker's public figures.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,23 +73,93 @@ pub struct AdQuery {
     pub hidden_makers: Option<std::collections::HashSet<i64>>,
 }
 
-/// An ad in the read model: its listing fields, and its capacity as an atomic that changes in
-/// place, so the common change (an order taking or returning capacity) moves no index.
+/// How many capacities one chunk of [`Capacities`] holds.
+const CAPACITY_CHUNK: usize = 4096;
+
+/// The capacities of the ads in the read model, side by side in chunks that never move: a listing
+/// reads every candidate's capacity, and reading them from one dense array instead of one heap
+/// entry per ad keeps a scan of thousands of ads in the cache. A slot is reused once no entry and
+/// no index holds it any more.
+#[derive(Default)]
+struct Capacities {
+    pool: Mutex<CapacityPool>,
+}
+
+#[derive(Default)]
+struct CapacityPool {
+    chunks: Vec<Arc<[AtomicI64]>>,
+    free: Vec<usize>,
+}
+
+impl Capacities {
+    fn take(self: &Arc<Self>, value: Kopecks) -> Capacity {
+        let mut pool = self
+            .pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = match pool.free.pop() {
+            Some(slot) => slot,
+            None => {
+                let first = pool.chunks.len() * CAPACITY_CHUNK;
+                pool.chunks
+                    .push((0..CAPACITY_CHUNK).map(|_| AtomicI64::new(0)).collect());
+                // Handed out lowest first, so the ads of a market sit close together.
+                pool.free.extend((first + 1..first + CAPACITY_CHUNK).rev());
+                first
+            }
+        };
+        let capacity = Capacity {
+            chunk: pool.chunks[slot / CAPACITY_CHUNK].clone(),
+            offset: slot % CAPACITY_CHUNK,
+            slot,
+            pool: self.clone(),
+        };
+        capacity.set(value);
+        capacity
+    }
+}
+
+/// One ad's capacity: a slot of [`Capacities`], given back when dropped.
+struct Capacity {
+    chunk: Arc<[AtomicI64]>,
+    offset: usize,
+    slot: usize,
+    pool: Arc<Capacities>,
+}
+
+impl Capacity {
+    fn get(&self) -> Kopecks {
+        self.chunk[self.offset].load(Ordering::Relaxed)
+    }
+
+    fn set(&self, value: Kopecks) {
+        self.chunk[self.offset].store(value, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Capacity {
+    fn drop(&mut self) {
+        self.pool
+            .pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .free
+            .push(self.slot);
+    }
+}
+
+/// An ad in the read model: its listing fields, its JSON as far as it never changes, and its
+/// capacity, which changes in place: the common change (an order taking or returning capacity)
+/// moves no index and renders nothing.
 struct Listed {
     ad: Ad,
-    available: AtomicI64,
+    json: AdJson,
+    capacity: Capacity,
 }
 
 impl Listed {
-    fn new(ad: &Ad) -> Self {
-        Self {
-            available: AtomicI64::new(ad.available_amount),
-            ad: ad.clone(),
-        }
-    }
-
     fn available(&self) -> Kopecks {
-        self.available.load(Ordering::Relaxed)
+        self.capacity.get()
     }
 
     /// The ad as it is now.
@@ -114,22 +185,115 @@ impl Listed {
             && mine.ad_type == ad.ad_type
             && mine.fiat_currency == ad.fiat_currency
     }
+}
 
-    fn matches(&self, query: &AdQuery) -> bool {
-        let (ad, available) = (&self.ad, self.available());
-        ad.is_listed_with(available)
-            && query
-                .amount
-                .is_none_or(|amount| ad.accepts_amount_with(amount, available))
-            && query
-                .payment_method
-                .as_ref()
-                .is_none_or(|method| ad.payment_methods.contains(method))
-            && query
-                .hidden_makers
-                .as_ref()
-                .is_none_or(|hidden| !hidden.contains(&ad.maker_id))
+/// An ad of a listing page: the entry, its capacity when the page was read, and its maker.
+pub struct Shown {
+    listed: Arc<Listed>,
+    available: Kopecks,
+    maker: Maker,
+}
+
+impl Shown {
+    pub fn id(&self) -> i64 {
+        self.listed.ad.id
     }
+
+    /// The ad as the page read it.
+    pub fn ad(&self) -> Ad {
+        Ad {
+            available_amount: self.available,
+            ..self.listed.ad.clone()
+        }
+    }
+
+    pub fn maker(&self) -> &Maker {
+        &self.maker
+    }
+
+    /// Appends the ad's JSON, the same as serialising [`crate::views::ad`].
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.listed.json.write(out, self.available, &self.maker);
+    }
+}
+
+/// An ad's place in one listing order: what a query filters on, copied out of the entry so a scan
+/// reads one dense array (and the capacities' chunk) rather than every entry.
+struct Slot {
+    min_amount: Kopecks,
+    max_amount: Kopecks,
+    maker_id: i64,
+    /// Bit `i` for the market's `i`-th payment method; [`OTHER_METHODS`] for any past the 63rd.
+    methods: u64,
+    capacity: Arc<[AtomicI64]>,
+    offset: usize,
+    listed: Arc<Listed>,
+}
+
+/// The bit of a slot's methods that stands for every method past the 63rd of its market (checked
+/// against the ad itself).
+const OTHER_METHODS: u64 = 1 << 63;
+
+impl Slot {
+    fn new(listed: &Arc<Listed>, methods: &mut HashMap<String, u64>) -> Self {
+        let mut mask = 0;
+        for method in &listed.ad.payment_methods {
+            let next = match methods.len() {
+                known @ 0..63 => 1 << known,
+                _ => OTHER_METHODS,
+            };
+            mask |= *methods.entry(method.clone()).or_insert(next);
+        }
+        Self {
+            min_amount: listed.ad.min_amount,
+            max_amount: listed.ad.max_amount,
+            maker_id: listed.ad.maker_id,
+            methods: mask,
+            capacity: listed.capacity.chunk.clone(),
+            offset: listed.capacity.offset,
+            listed: listed.clone(),
+        }
+    }
+
+    fn available(&self) -> Kopecks {
+        self.capacity[self.offset].load(Ordering::Relaxed)
+    }
+
+    /// Whether the ad shows for `filter`, with `available` capacity left.
+    fn matches(&self, filter: &Filter, available: Kopecks) -> bool {
+        available >= self.min_amount
+            && filter.amount.is_none_or(|amount| {
+                self.min_amount <= amount && amount <= self.max_amount.min(available)
+            })
+            && match filter.method {
+                MethodFilter::Any => true,
+                MethodFilter::Bit(bit) => self.methods & bit != 0,
+                MethodFilter::Other(method) => {
+                    self.methods & OTHER_METHODS != 0
+                        && self.listed.ad.payment_methods.iter().any(|m| m == method)
+                }
+                MethodFilter::Unknown => false,
+            }
+            && filter
+                .hidden_makers
+                .is_none_or(|hidden| !hidden.contains(&self.maker_id))
+    }
+}
+
+/// A query's filters, resolved against one index.
+struct Filter<'a> {
+    amount: Option<Kopecks>,
+    method: MethodFilter<'a>,
+    hidden_makers: Option<&'a std::collections::HashSet<i64>>,
+}
+
+enum MethodFilter<'a> {
+    Any,
+    Bit(u64),
+    /// A method past the market's 63rd: checked against each ad's list.
+    Other(&'a str),
+    /// No listed ad of the market takes it.
+    Unknown,
 }
 
 /// How stale the makers' figures behind the `rating` and `orders_count` orders may grow before
@@ -148,9 +312,29 @@ struct Index {
 
 #[derive(Default)]
 struct Market {
-    by_price: Vec<Arc<Listed>>,
-    by_rating: Vec<Arc<Listed>>,
-    by_orders: Vec<Arc<Listed>>,
+    by_price: Vec<Slot>,
+    by_rating: Vec<Slot>,
+    by_orders: Vec<Slot>,
+    /// The bit of each payment method the market's ads take.
+    methods: HashMap<String, u64>,
+}
+
+impl Market {
+    fn filter<'a>(&self, query: &'a AdQuery) -> Filter<'a> {
+        let method = match query.payment_method.as_deref() {
+            None => MethodFilter::Any,
+            Some(method) => match self.methods.get(method) {
+                Some(&OTHER_METHODS) => MethodFilter::Other(method),
+                Some(&bit) => MethodFilter::Bit(bit),
+                None => MethodFilter::Unknown,
+            },
+        };
+        Filter {
+            amount: query.amount,
+            method,
+            hidden_makers: query.hidden_makers.as_ref(),
+        }
+    }
 }
 
 impl Index {
@@ -166,6 +350,7 @@ impl Index {
 #[derive(Default)]
 pub struct ReadModel {
     ads: DashMap<i64, Arc<Listed>>,
+    capacities: Arc<Capacities>,
     makers: DashMap<i64, Maker>,
     /// Bumped whenever an ad appears, disappears or changes a field the index sorts or filters
     /// on; the index is rebuilt on the next query after a bump, never for a change of capacity.
@@ -187,12 +372,15 @@ impl ReadModel {
         if let Some(listed) = self.ads.get(&ad.id)
             && listed.same_listing(ad)
         {
-            listed
-                .available
-                .store(ad.available_amount, Ordering::Relaxed);
+            listed.capacity.set(ad.available_amount);
             return;
         }
-        self.ads.insert(ad.id, Arc::new(Listed::new(ad)));
+        let listed = Listed {
+            ad: ad.clone(),
+            json: AdJson::new(ad),
+            capacity: self.capacities.take(ad.available_amount),
+        };
+        self.ads.insert(ad.id, Arc::new(listed));
         self.layout.fetch_add(1, Ordering::Release);
     }
 
@@ -226,16 +414,12 @@ impl ReadModel {
         if index.fresh(layout, makers_version) {
             return index.clone();
         }
-        let mut markets: HashMap<(AdType, String), Market> = HashMap::new();
+        let mut markets: HashMap<(AdType, String), Vec<Arc<Listed>>> = HashMap::new();
         for entry in self.ads.iter() {
             let listed = entry.value();
             if listed.ad.status == AdStatus::Active {
                 let market = (listed.ad.ad_type, listed.ad.fiat_currency.clone());
-                markets
-                    .entry(market)
-                    .or_default()
-                    .by_price
-                    .push(listed.clone());
+                markets.entry(market).or_default().push(listed.clone());
             }
         }
         let figures = |listed: &Listed| {
@@ -245,22 +429,36 @@ impl ReadModel {
                     (maker.rating().unwrap_or(-1.0), maker.orders_count)
                 })
         };
-        for ((ad_type, _), market) in markets.iter_mut() {
-            let ad_type = *ad_type;
-            market
-                .by_price
-                .sort_by_key(|listed| (best_price_key(ad_type, listed.ad.price), listed.ad.id));
-            let mut keyed: Vec<((f64, i64), Arc<Listed>)> = market
-                .by_price
-                .iter()
-                .map(|listed| (figures(listed), listed.clone()))
-                .collect();
-            keyed
-                .sort_by(|((ra, _), a), ((rb, _), b)| rb.total_cmp(ra).then(a.ad.id.cmp(&b.ad.id)));
-            market.by_rating = keyed.iter().map(|(_, listed)| listed.clone()).collect();
-            keyed.sort_by(|((_, oa), a), ((_, ob), b)| ob.cmp(oa).then(a.ad.id.cmp(&b.ad.id)));
-            market.by_orders = keyed.into_iter().map(|(_, listed)| listed).collect();
-        }
+        let markets = markets
+            .into_iter()
+            .map(|((ad_type, currency), mut ads)| {
+                let mut market = Market::default();
+                let mut slots = |ads: &[Arc<Listed>]| -> Vec<Slot> {
+                    ads.iter()
+                        .map(|listed| Slot::new(listed, &mut market.methods))
+                        .collect()
+                };
+                ads.sort_by_key(|listed| (best_price_key(ad_type, listed.ad.price), listed.ad.id));
+                let by_price = slots(&ads);
+                let mut keyed: Vec<((f64, i64), Arc<Listed>)> = ads
+                    .into_iter()
+                    .map(|listed| (figures(&listed), listed))
+                    .collect();
+                keyed.sort_by(|((ra, _), a), ((rb, _), b)| {
+                    rb.total_cmp(ra).then(a.ad.id.cmp(&b.ad.id))
+                });
+                let ads: Vec<Arc<Listed>> =
+                    keyed.iter().map(|(_, listed)| listed.clone()).collect();
+                let by_rating = slots(&ads);
+                keyed.sort_by(|((_, oa), a), ((_, ob), b)| ob.cmp(oa).then(a.ad.id.cmp(&b.ad.id)));
+                let ads: Vec<Arc<Listed>> = keyed.into_iter().map(|(_, listed)| listed).collect();
+                let by_orders = slots(&ads);
+                market.by_price = by_price;
+                market.by_rating = by_rating;
+                market.by_orders = by_orders;
+                ((ad_type, currency), market)
+            })
+            .collect();
         *index = Arc::new(Index {
             layout,
             makers_version,
@@ -302,7 +500,7 @@ impl ReadModel {
 
     /// One page of the ads that match, with their makers, and how many match in all. Capacity and
     /// the figures shown are read as they are now; the order comes from the index.
-    pub fn list(&self, query: &AdQuery) -> (Vec<(Ad, Maker)>, usize) {
+    pub fn list(&self, query: &AdQuery) -> (Vec<Shown>, usize) {
         let index = self.index();
         let market = (query.ad_type, query.fiat_currency.clone());
         let Some(market) = index.markets.get(&market) else {
@@ -313,12 +511,20 @@ impl ReadModel {
             SortBy::Rating => &market.by_rating,
             SortBy::OrdersCount => &market.by_orders,
         };
+        let filter = market.filter(query);
         let mut total = 0;
         let mut page = Vec::with_capacity(query.limit);
-        for listed in ordered.iter().filter(|listed| listed.matches(query)) {
+        for slot in ordered {
+            let available = slot.available();
+            if !slot.matches(&filter, available) {
+                continue;
+            }
             if total >= query.offset && page.len() < query.limit {
-                let maker = self.maker(listed.ad.maker_id).unwrap_or_default();
-                page.push((listed.current(), maker));
+                page.push(Shown {
+                    listed: slot.listed.clone(),
+                    available,
+                    maker: self.maker(slot.maker_id).unwrap_or_default(),
+                });
             }
             total += 1;
         }
@@ -387,7 +593,7 @@ mod tests {
     }
 
     fn ids(model: &ReadModel, query: &AdQuery) -> Vec<i64> {
-        model.list(query).0.iter().map(|(ad, _)| ad.id).collect()
+        model.list(query).0.iter().map(Shown::id).collect()
     }
 
     #[test]
@@ -406,7 +612,7 @@ mod tests {
         assert_eq!(ids(&model, &query(AdType::Buy, Some(300_001))), vec![1]);
         assert_eq!(
             model.list(&query(AdType::Buy, None)).0[0]
-                .0
+                .ad()
                 .available_amount,
             300_000
         );
@@ -431,7 +637,7 @@ mod tests {
             ..query(AdType::Buy, None)
         });
         assert_eq!(
-            (page.iter().map(|(ad, _)| ad.id).collect::<Vec<_>>(), total),
+            (page.iter().map(Shown::id).collect::<Vec<_>>(), total),
             (vec![4, 3], 4)
         );
     }
@@ -479,13 +685,55 @@ mod tests {
                 .list(&by_rating)
                 .0
                 .iter()
-                .find(|(ad, _)| ad.id == 2)
+                .find(|shown| shown.id() == 2)
                 .unwrap()
-                .1
+                .maker()
                 .rating(),
             Some(5.0)
         );
         std::thread::sleep(MAKER_ORDER_STALENESS + std::time::Duration::from_millis(50));
         assert_eq!(ids(&model, &by_rating), vec![2, 1]);
+    }
+
+    #[test]
+    fn payment_methods_filter_past_the_63_a_mask_holds() {
+        let model = ReadModel::default();
+        for id in 1..=70 {
+            let mut theirs = ad(id, AdType::Buy, 9000 + id, 1_000_000);
+            theirs.payment_methods = vec![format!("method {id}"), "card".into()];
+            model.publish(&theirs);
+        }
+        let by_method = |method: &str| AdQuery {
+            payment_method: Some(method.into()),
+            limit: 100,
+            ..query(AdType::Buy, None)
+        };
+        assert_eq!(ids(&model, &by_method("method 5")), vec![5]);
+        assert_eq!(ids(&model, &by_method("method 66")), vec![66]);
+        assert_eq!(ids(&model, &by_method("method 70")), vec![70]);
+        assert_eq!(model.list(&by_method("card")).1, 70);
+        assert_eq!(model.list(&by_method("cash")).1, 0);
+    }
+
+    #[test]
+    fn a_closed_ad_gives_its_capacity_slot_back_once_no_index_holds_it() {
+        let model = ReadModel::default();
+        let free = |model: &ReadModel| model.capacities.pool.lock().unwrap().free.len();
+        model.publish(&ad(1, AdType::Buy, 9500, 1_000_000));
+        model.publish(&ad(2, AdType::Buy, 9600, 1_000_000));
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2, 1]);
+        let taken = free(&model);
+        let mut closed = ad(2, AdType::Buy, 9600, 1_000_000);
+        closed.status = AdStatus::Closed;
+        model.publish(&closed);
+        // The index built before the close still holds the slot until the next query rebuilds it.
+        assert_eq!(free(&model), taken);
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1]);
+        assert_eq!(free(&model), taken + 1);
+        model.publish(&ad(3, AdType::Buy, 9700, 400_000));
+        assert_eq!(free(&model), taken);
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![3, 1]);
+        assert_eq!(model.get(1).unwrap().0.available_amount, 1_000_000);
+        assert_eq!(model.get(3).unwrap().0.available_amount, 400_000);
     }
 }

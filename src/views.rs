@@ -1,5 +1,7 @@
 //! The JSON shapes of SPEC.md §5.
 
+use std::io::Write;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -8,7 +10,7 @@ use crate::domain::ad::Ad;
 use crate::domain::order::{self, Order};
 use crate::domain::wallet::Wallet;
 use crate::domain::{mean_rating, rfc3339};
-use crate::read_model::Maker;
+use crate::read_model::{Maker, Shown};
 use crate::store::{EventRecord, MessageRecord, UserRecord};
 
 /// An ad as the public sees it (never its payment details). Serialised straight from borrowed
@@ -64,6 +66,90 @@ pub fn ad<'a>(ad: &'a Ad, maker: &'a Maker) -> AdView<'a> {
         },
         created_at: rfc3339(ad.created_at_ms),
     }
+}
+
+/// An ad's JSON as [`ad`] renders it, cut around the figures that change without the ad changing
+/// (its capacity and its maker's figures): a listing writes each page's ads by copying the three
+/// pieces and formatting five numbers.
+pub struct AdJson {
+    /// Up to `"available_amount":`.
+    head: Box<str>,
+    /// From the payment methods up to the maker's `"id":…`.
+    middle: Box<str>,
+    /// From the end of the maker on.
+    tail: Box<str>,
+}
+
+impl AdJson {
+    pub fn new(ad: &Ad) -> Self {
+        let head = format!(
+            r#"{{"id":{},"type":{},"fiat_currency":{},"price":{},"min_amount":{},"max_amount":{},"total_amount":{},"available_amount":"#,
+            ad.id,
+            json(&ad.ad_type.as_str()),
+            json(&ad.fiat_currency),
+            ad.price,
+            ad.min_amount,
+            ad.max_amount,
+            ad.total_amount,
+        );
+        let middle = format!(
+            r#","payment_methods":{},"payment_window_seconds":{},"terms":{},"status":{},"maker":{{"id":{}"#,
+            json(&ad.payment_methods),
+            ad.payment_window_seconds,
+            json(&ad.terms),
+            json(&ad.status.as_str()),
+            ad.maker_id,
+        );
+        let tail = format!(r#"}},"created_at":{}}}"#, json(&rfc3339(ad.created_at_ms)));
+        Self {
+            head: head.into(),
+            middle: middle.into(),
+            tail: tail.into(),
+        }
+    }
+
+    /// Appends the ad with `available` capacity and `maker`'s figures.
+    pub fn write(&self, out: &mut Vec<u8>, available: i64, maker: &Maker) {
+        let mut number = itoa::Buffer::new();
+        out.extend_from_slice(self.head.as_bytes());
+        out.extend_from_slice(number.format(available).as_bytes());
+        out.extend_from_slice(self.middle.as_bytes());
+        out.extend_from_slice(b",\"name\":");
+        // Writing a string or a number to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &maker.name);
+        out.extend_from_slice(b",\"rating\":");
+        let _ = serde_json::to_writer(&mut *out, &maker.rating());
+        out.extend_from_slice(b",\"ratings_count\":");
+        out.extend_from_slice(number.format(maker.ratings_count).as_bytes());
+        out.extend_from_slice(b",\"orders_count\":");
+        out.extend_from_slice(number.format(maker.orders_count).as_bytes());
+        out.extend_from_slice(self.tail.as_bytes());
+    }
+}
+
+/// A listing page of ads as `Page<AdView>` renders it (see [`AdJson`]).
+pub fn ads_page(ads: &[Shown], total: usize, limit: i64, offset: i64) -> Vec<u8> {
+    /// Room for one ad with a short name and terms: most pages need no second allocation.
+    const AD_BYTES: usize = 512;
+    let mut out = Vec::with_capacity(64 + ads.len() * AD_BYTES);
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, ad) in ads.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        ad.write_json(&mut out);
+    }
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        r#"],"total":{total},"limit":{limit},"offset":{offset}}}"#
+    );
+    out
+}
+
+/// `value` as JSON (a string or a list of strings cannot fail to serialise).
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// A page of a listing.
@@ -323,4 +409,103 @@ pub struct ErrorDetail {
     #[schema(value_type = String, example = "AD_NOT_ACTIVE")]
     pub code: &'static str,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::ad::{AdStatus, AdType};
+
+    fn listed_ad(terms: String, methods: Vec<String>, figures: (i64, i64, i64)) -> Ad {
+        let (price, available, created_at_ms) = figures;
+        Ad {
+            id: 7,
+            maker_id: 3,
+            ad_type: AdType::Sell,
+            fiat_currency: "RUB".into(),
+            price,
+            min_amount: 100_000,
+            max_amount: 1_000_000,
+            total_amount: 5_000_000,
+            available_amount: available,
+            released_amount: 0,
+            payment_methods: methods,
+            payment_window_seconds: 900,
+            terms,
+            payment_details: None,
+            status: AdStatus::Active,
+            created_at_ms,
+            version: 1,
+        }
+    }
+
+    proptest! {
+        /// The listing's pieced-together JSON is byte for byte what serialising the view gives,
+        /// whatever the text fields hold (quotes, escapes, any Unicode) and whatever the figures.
+        #[test]
+        fn ad_json_renders_the_ad_view(
+            terms in any::<String>(),
+            name in any::<String>(),
+            methods in proptest::collection::vec(any::<String>(), 0..4),
+            figures in (any::<i64>(), any::<i64>(), 0..4_000_000_000_000i64),
+            ratings in (0..1_000i64, 0..200i64, any::<i64>()),
+        ) {
+            let ad = listed_ad(terms, methods, figures);
+            let (rating_sum, ratings_count, orders_count) = ratings;
+            let maker = Maker { id: 3, name, rating_sum, ratings_count, orders_count };
+            let mut pieced = Vec::new();
+            AdJson::new(&ad).write(&mut pieced, ad.available_amount, &maker);
+            prop_assert_eq!(
+                String::from_utf8(pieced).unwrap(),
+                serde_json::to_string(&self::ad(&ad, &maker)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn an_ads_page_renders_as_the_page_of_views() {
+        let model = crate::read_model::ReadModel::default();
+        model.add_maker(Maker {
+            id: 3,
+            name: "Ёлка \"3\"".into(),
+            rating_sum: 14,
+            ratings_count: 3,
+            orders_count: 9,
+        });
+        for (id, price) in [(1, 9500), (2, 9400)] {
+            model.publish(&Ad {
+                id,
+                ..listed_ad(
+                    "line\nbreak".into(),
+                    vec!["card".into()],
+                    (price, 300_000, 0),
+                )
+            });
+        }
+        let query = crate::read_model::AdQuery {
+            ad_type: AdType::Sell,
+            fiat_currency: "RUB".into(),
+            amount: None,
+            payment_method: None,
+            sort_by: crate::read_model::SortBy::BestPrice,
+            limit: 20,
+            offset: 0,
+            hidden_makers: None,
+        };
+        let (shown, total) = model.list(&query);
+        let ads: Vec<(Ad, Maker)> = shown.iter().map(|s| (s.ad(), s.maker().clone())).collect();
+        let page = Page {
+            items: ads.iter().map(|(ad, maker)| self::ad(ad, maker)).collect(),
+            total: total as i64,
+            limit: 20,
+            offset: 0,
+        };
+        assert_eq!(
+            String::from_utf8(ads_page(&shown, total, 20, 0)).unwrap(),
+            serde_json::to_string(&page).unwrap()
+        );
+        assert_eq!(total, 2);
+    }
 }

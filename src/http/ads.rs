@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -82,13 +83,11 @@ async fn list(
         hidden_makers: viewer.and_then(|caller| state.market.hidden_makers(caller.user_id)),
     };
     let (ads, total) = state.market.list_ads(&query);
-    let page = views::Page {
-        items: ads.iter().map(|(ad, maker)| views::ad(ad, maker)).collect(),
-        total: total as i64,
-        limit,
-        offset,
-    };
-    Ok(Json(page).into_response())
+    Ok((
+        [(CONTENT_TYPE, "application/json")],
+        views::ads_page(&ads, total, limit, offset),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -10,7 +10,7 @@ use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
-use crate::read_model::{AdQuery, Maker};
+use crate::read_model::{AdQuery, Maker, Shown};
 use crate::store::{Commit, Op, RowRef};
 
 /// An ad as a maker posts it (`POST /ads`).
@@ -212,7 +212,7 @@ impl Market {
         self.with_maker(ad).await
     }
 
-    pub fn list_ads(&self, query: &AdQuery) -> (Vec<(Ad, Maker)>, usize) {
+    pub fn list_ads(&self, query: &AdQuery) -> (Vec<Shown>, usize) {
         self.context.read_model.list(query)
     }
 
