@@ -66,6 +66,29 @@ pub struct OrderActor {
     pub context: Arc<Context>,
 }
 
+/// A resident order and its payment window's timer. The timer is a task holding the actor's
+/// reference until it fires, so it is aborted as soon as the order leaves `pending` or the actor
+/// stops: a window of 15 minutes would otherwise keep every ended order's mailbox (kilobytes
+/// each) alive for that long, and memory would grow with the order rate.
+pub struct Live {
+    order: Order,
+    timer: Option<tokio::task::JoinHandle<Result<(), ractor::MessagingErr<OrderMsg>>>>,
+}
+
+impl Live {
+    /// Fires `Expire` after `wait`, replacing the timer armed before.
+    fn arm(&mut self, myself: &ActorRef<OrderMsg>, wait: Duration) {
+        self.disarm();
+        self.timer = Some(myself.send_after(wait, || OrderMsg::Expire));
+    }
+
+    fn disarm(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            timer.abort();
+        }
+    }
+}
+
 /// The part the caller plays in `order`; strangers do not learn that it exists.
 pub fn actor_for(order: &Order, caller: Option<Caller>) -> Result<order::Actor, DomainError> {
     let Some(caller) = caller else {
@@ -82,7 +105,7 @@ pub fn actor_for(order: &Order, caller: Option<Caller>) -> Result<order::Actor, 
 
 impl Actor for OrderActor {
     type Msg = OrderMsg;
-    type State = Order;
+    type State = Live;
     type Arguments = Order;
 
     async fn pre_start(
@@ -90,24 +113,25 @@ impl Actor for OrderActor {
         _myself: ActorRef<Self::Msg>,
         order: Order,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(order)
+        Ok(Live { order, timer: None })
     }
 
     async fn post_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        order: &mut Self::State,
+        live: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        self.arm_timer(&myself, order);
+        self.arm_timer(&myself, live);
         Ok(())
     }
 
     async fn post_stop(
         &self,
         myself: ActorRef<Self::Msg>,
-        order: &mut Self::State,
+        live: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        self.context.orders.remove(order.id, myself.get_id());
+        live.disarm();
+        self.context.orders.remove(live.order.id, myself.get_id());
         Ok(())
     }
 
@@ -115,9 +139,10 @@ impl Actor for OrderActor {
         &self,
         myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        order: &mut Self::State,
+        live: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let (started, name) = (Instant::now(), message.name());
+        let order = &mut live.order;
         match message {
             OrderMsg::Act(request, reply) => {
                 let outcome = self.act(order, request).await;
@@ -125,7 +150,7 @@ impl Actor for OrderActor {
             }
             OrderMsg::Expire if order.status == OrderStatus::Pending => {
                 if self.context.clock.now_ms() < order.expires_at {
-                    self.arm_timer(&myself, order);
+                    self.arm_timer(&myself, live);
                 } else {
                     let expire = Request {
                         caller: None,
@@ -137,12 +162,16 @@ impl Actor for OrderActor {
                     if let Err(refusal) = self.act(order, expire).await {
                         // The store could not take the commit now: try again shortly.
                         tracing::warn!(order_id = order.id, %refusal, "expiry failed, retrying");
-                        myself.send_after(Duration::from_secs(1), || OrderMsg::Expire);
+                        live.arm(&myself, Duration::from_secs(1));
                     }
                 }
             }
             OrderMsg::Expire => {}
         }
+        if live.order.status != OrderStatus::Pending {
+            live.disarm();
+        }
+        let order = &live.order;
         if !order.status.is_active() {
             // Leave the directory first, so later requests read the ended order from the store
             // instead of knocking on a stopping actor; answer what is queued (each hears the
@@ -158,10 +187,10 @@ impl Actor for OrderActor {
 }
 
 impl OrderActor {
-    fn arm_timer(&self, myself: &ActorRef<OrderMsg>, order: &Order) {
-        if order.status == OrderStatus::Pending {
-            let wait_ms = (order.expires_at - self.context.clock.now_ms()).max(0) as u64;
-            myself.send_after(Duration::from_millis(wait_ms), || OrderMsg::Expire);
+    fn arm_timer(&self, myself: &ActorRef<OrderMsg>, live: &mut Live) {
+        if live.order.status == OrderStatus::Pending {
+            let wait_ms = (live.order.expires_at - self.context.clock.now_ms()).max(0) as u64;
+            live.arm(myself, Duration::from_millis(wait_ms));
         }
     }
 

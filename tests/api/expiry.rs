@@ -142,3 +142,50 @@ async fn the_sweep_expires_what_no_timer_will(backend: Backend) {
     assert_eq!(app.balance(&seller).await, (1_000_000, 0));
     app.assert_audit().await;
 }
+
+on_both_stores!(an_ended_order_leaves_no_payment_window_timer_behind);
+/// An order that ends before its window closes takes its timer with it: the timer holds the order
+/// actor's mailbox, so a 15-minute window once kept every ended order's memory for 15 minutes.
+async fn an_ended_order_leaves_no_payment_window_timer_behind(backend: Backend) {
+    const ORDERS: usize = 30;
+    let app = spawn_app_on(backend).await;
+    let maker = app.player("maker", 0).await;
+    let seller = app.player("seller", 100_000_000).await;
+    let ad_id = app
+        .buy_ad(
+            &maker,
+            json!({"payment_window_seconds": 900, "total_amount": 50_000_000}),
+        )
+        .await;
+    // One order first, so every actor the orders use (both wallets, the ad) is resident.
+    let first = app.take(&seller, ad_id, 100_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.step(&seller, first, "cancel").await.expect(200);
+    let tasks = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let before = tasks();
+    for i in 0..ORDERS {
+        let order = app.take(&seller, ad_id, 100_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        if i % 2 == 0 {
+            app.step(&seller, order, "cancel").await.expect(200);
+        } else {
+            app.step(&maker, order, "confirm-paid").await.expect(200);
+            app.step(&seller, order, "confirm-received")
+                .await
+                .expect(200);
+        }
+    }
+    let settled = eventually(3, || async { tasks() < before + ORDERS / 3 }).await;
+    assert!(
+        settled,
+        "{} tasks alive after {ORDERS} ended orders, {before} before",
+        tasks()
+    );
+    app.assert_audit().await;
+}
