@@ -67,8 +67,12 @@ const SECONDS_BUCKETS: [f64; 16] = [
 ];
 const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
+/// How often the recorder folds the histogram samples recorded since into their buckets.
+const METRICS_UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide Prometheus recorder, installed on first use and shared by every router of
-/// the process.
+/// the process. A thread of its own runs the recorder's upkeep: until then every histogram sample
+/// is kept one by one, so a server nobody scraped grew by hundreds of bytes per order.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -79,11 +83,24 @@ pub fn metrics_handle() -> PrometheusHandle {
                     b.set_buckets_for_metric(Matcher::Full(STORE_BATCH_SIZE.into()), &BATCH_BUCKETS)
                 })
                 .expect("the bucket lists are not empty");
-            match builder.install_recorder() {
+            let handle = match builder.install_recorder() {
                 Ok(handle) => handle,
                 // Another recorder is installed already: keep an unattached one.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            };
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(METRICS_UPKEEP_INTERVAL);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start the metrics upkeep; scrape /metrics to bound its memory");
             }
+            handle
         })
         .clone()
 }
