@@ -100,6 +100,9 @@ pub struct AdState {
     held: Kopecks,
     stale: bool,
     last_active: Instant,
+    /// The idle check's ticker, stopped with the actor: it holds the actor's mailbox until its
+    /// next tick otherwise.
+    idle_check: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Actor for AdActor {
@@ -119,18 +122,32 @@ impl Actor for AdActor {
             held: 0,
             stale: false,
             last_active: Instant::now(),
+            idle_check: None,
         })
     }
 
     async fn post_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        _state: &mut Self::State,
+        state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         // Checking at half the idle time passivates an ad between one and 1.5 idle times.
-        myself.send_interval((self.idle / 2).max(Duration::from_millis(500)), || {
-            AdMsg::IdleCheck
-        });
+        state.idle_check = Some(
+            myself.send_interval((self.idle / 2).max(Duration::from_millis(500)), || {
+                AdMsg::IdleCheck
+            }),
+        );
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(ticker) = state.idle_check.take() {
+            ticker.abort();
+        }
         Ok(())
     }
 

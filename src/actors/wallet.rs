@@ -87,6 +87,9 @@ pub struct WalletState {
     loaded_seq: u64,
     stale: bool,
     last_change: Instant,
+    /// The idle check's ticker, stopped with the actor: it holds the actor's mailbox until its
+    /// next tick otherwise.
+    idle_check: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl WalletState {
@@ -138,19 +141,33 @@ impl Actor for WalletActor {
             loaded_seq: loaded.seq,
             stale: false,
             last_change: Instant::now(),
+            idle_check: None,
         })
     }
 
     async fn post_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        _state: &mut Self::State,
+        state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let idle = self.idle();
         // Checking at half the idle time passivates a wallet between one and 1.5 idle times.
-        myself.send_interval((idle / 2).max(Duration::from_millis(500)), || {
-            WalletMsg::IdleCheck
-        });
+        state.idle_check = Some(
+            myself.send_interval((idle / 2).max(Duration::from_millis(500)), || {
+                WalletMsg::IdleCheck
+            }),
+        );
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(ticker) = state.idle_check.take() {
+            ticker.abort();
+        }
         Ok(())
     }
 
