@@ -18,6 +18,7 @@ use p2p_market::domain::wallet::TransactionKind;
 use p2p_market::domain::{Caller, Role};
 use p2p_market::market::{Market, NewAd, NewOrder, NewTransaction};
 use p2p_market::read_model::{AdQuery, Maker, ReadModel, SortBy};
+use p2p_market::views;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
 
@@ -206,7 +207,10 @@ fn ad_listing(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, query) in &cases {
         group.bench_with_input(BenchmarkId::from_parameter(name), query, |b, query| {
-            b.iter(|| black_box(model.list(query)));
+            b.iter(|| {
+                let (ads, total) = model.list(query);
+                black_box(views::ads_page(&ads, total, 20, 0))
+            });
         });
     }
     group.finish();
