@@ -72,7 +72,14 @@ pub fn transition(
         from_status: Some(before.status.as_str()),
         to_status: Some(after.status.as_str()),
         reason,
-        payload: json_text(&crate::views::order(after)),
+        // An ended order never changes again, so its row is the order as this event left it:
+        // the event stores no copy, and readers take the row (about a third of the bytes each
+        // order writes to the events table, and the serialising, saved).
+        payload: if after.status.is_active() {
+            json_text(&crate::views::order(after))
+        } else {
+            String::new()
+        },
         now,
     }))
 }
@@ -115,9 +122,13 @@ pub fn audience_of(caller: Caller) -> Audience {
 }
 
 /// The event's data as committed: the Order or Message, with the ids the commit gave it (an order
-/// or message inserted in the same commit has id 0 in the payload).
+/// or message inserted in the same commit has id 0 in the payload). The event that ended an order
+/// carries the order's row instead of a payload.
 pub fn data(event: &EventRecord) -> Value {
-    let mut data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    let mut data: Value = match &event.ended_order {
+        Some(order) => serde_json::to_value(crate::views::order(order)).unwrap_or(Value::Null),
+        None => serde_json::from_str(&event.payload).unwrap_or(Value::Null),
+    };
     if let Some(object) = data.as_object_mut() {
         let id = event.message_id.unwrap_or(event.order_id);
         object.insert("id".into(), id.into());
@@ -374,6 +385,7 @@ mod tests {
             to_status: None,
             reason: None,
             payload: "{}".into(),
+            ended_order: None,
             created_at: 0,
         })
     }

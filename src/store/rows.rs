@@ -1,5 +1,7 @@
 //! Reading rows into domain values.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
@@ -439,7 +441,11 @@ pub struct EventRecord {
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub reason: Option<String>,
+    /// The Order or Message as the event left it, as JSON; empty for the event that ended an
+    /// order, whose row is that order (see `ended_order`).
     pub payload: String,
+    /// The order an event without a payload ended, as its row reads.
+    pub ended_order: Option<Order>,
     pub created_at: Millis,
 }
 
@@ -461,8 +467,49 @@ fn event_from(row: &AnyRow) -> Result<EventRecord, sqlx::Error> {
         to_status: row.try_get("to_status")?,
         reason: row.try_get("reason")?,
         payload: row.try_get("payload")?,
+        ended_order: None,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// Reads the events of `rows`, and the ended orders of those that carry no payload.
+async fn events_from(pool: &AnyPool, rows: &[AnyRow]) -> Result<Vec<EventRecord>, DomainError> {
+    let mut events: Vec<EventRecord> = rows
+        .iter()
+        .map(event_from)
+        .collect::<Result<_, _>>()
+        .map_err(read_error)?;
+    let ended: Vec<i64> = events
+        .iter()
+        .filter(|event| event.payload.is_empty() && event.message_id.is_none())
+        .map(|event| event.order_id)
+        .collect();
+    if ended.is_empty() {
+        return Ok(events);
+    }
+    let list: Vec<String> = (1..=ended.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({})",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for id in &ended {
+        query = query.bind(*id);
+    }
+    let orders: HashMap<i64, Order> = query
+        .fetch_all(pool)
+        .await
+        .map_err(read_error)?
+        .iter()
+        .map(|row| order_from(row).map(|order| (order.id, order)))
+        .collect::<Result<_, _>>()
+        .map_err(read_error)?;
+    for event in &mut events {
+        if event.payload.is_empty() && event.message_id.is_none() {
+            event.ended_order = orders.get(&event.order_id).cloned();
+        }
+    }
+    Ok(events)
 }
 
 /// Whose events a reader wants.
@@ -503,10 +550,7 @@ pub async fn events(
         query = query.bind(key);
     }
     let rows = query.fetch_all(pool).await.map_err(read_error)?;
-    rows.iter()
-        .map(event_from)
-        .collect::<Result<_, _>>()
-        .map_err(read_error)
+    events_from(pool, &rows).await
 }
 
 /// Events of the given kinds after `after_id`, oldest first (what a webhook delivers).
@@ -526,10 +570,7 @@ pub async fn events_of_kinds(
         query = query.bind(*kind);
     }
     let rows = query.fetch_all(pool).await.map_err(read_error)?;
-    rows.iter()
-        .map(event_from)
-        .collect::<Result<_, _>>()
-        .map_err(read_error)
+    events_from(pool, &rows).await
 }
 
 pub async fn last_event_id(pool: &AnyPool) -> Result<i64, DomainError> {

@@ -187,6 +187,9 @@ async fn events_reach_both_parties_in_order_and_survive_a_reconnect(backend: Bac
         missed.iter().map(|e| e.id).collect::<Vec<_>>(),
         buyer[2..].iter().map(|e| e.id).collect::<Vec<_>>()
     );
+    // The event that ended the order carries the order as it ended: what reading it answers.
+    assert_eq!(missed[2].data, app.order(&player, order).await);
+    assert_eq!(buyer[4].data, app.order(&maker, order).await);
     app.post(
         &format!("/api/v1/p2p/orders/{order}/messages"),
         Some(&maker.token),
