@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::Named;
+use super::{Named, Timer, idle_checks};
 
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
@@ -100,9 +100,8 @@ pub struct AdState {
     held: Kopecks,
     stale: bool,
     last_active: Instant,
-    /// The idle check's ticker, stopped with the actor: it holds the actor's mailbox until its
-    /// next tick otherwise.
-    idle_check: Option<tokio::task::JoinHandle<()>>,
+    /// Started once the actor runs.
+    idle_checks: Option<Timer>,
 }
 
 impl Actor for AdActor {
@@ -122,7 +121,7 @@ impl Actor for AdActor {
             held: 0,
             stale: false,
             last_active: Instant::now(),
-            idle_check: None,
+            idle_checks: None,
         })
     }
 
@@ -131,23 +130,7 @@ impl Actor for AdActor {
         myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        // Checking at half the idle time passivates an ad between one and 1.5 idle times.
-        state.idle_check = Some(
-            myself.send_interval((self.idle / 2).max(Duration::from_millis(500)), || {
-                AdMsg::IdleCheck
-            }),
-        );
-        Ok(())
-    }
-
-    async fn post_stop(
-        &self,
-        _myself: ActorRef<Self::Msg>,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        if let Some(ticker) = state.idle_check.take() {
-            ticker.abort();
-        }
+        state.idle_checks = Some(idle_checks(&myself, self.idle, || AdMsg::IdleCheck));
         Ok(())
     }
 

@@ -15,6 +15,8 @@ pub mod order;
 pub mod wallet;
 
 use ractor::rpc::CallResult;
+use std::time::Duration;
+
 use ractor::{ActorRef, Message, RpcReplyPort};
 
 use crate::config::{ACTOR_CALL_TIMEOUT, ACTOR_MAILBOX_BOUND};
@@ -80,6 +82,17 @@ where
         Ok(CallResult::SenderError) => Err(NoAnswer::NoReply),
         Err(_) => Err(NoAnswer::NotDelivered),
     }
+}
+
+/// A timer of an actor's (`send_after`, `send_interval`), kept in the actor's state. ractor's
+/// timer is a task that holds the actor's reference, and with it the mailbox, until it fires;
+/// this one is aborted when dropped, so it ends with the state, whichever way the actor stops.
+pub type Timer<T = ()> = tokio_util::task::AbortOnDropHandle<T>;
+
+/// Sends `check` to `myself` every half `idle` (every 500 ms at least), so an actor passivates
+/// between one and 1.5 idle times after its last use.
+pub fn idle_checks<M: Message>(myself: &ActorRef<M>, idle: Duration, check: fn() -> M) -> Timer {
+    Timer::new(myself.send_interval((idle / 2).max(Duration::from_millis(500)), check))
 }
 
 /// Calls waiting on each actor that has any: its mailbox's bound is enforced here, since ractor's
@@ -148,6 +161,11 @@ fn spawn_failed(error: ractor::SpawnErr) -> DomainError {
 pub const ACTOR_ATTEMPTS: usize = 3;
 
 impl Context {
+    /// How long a wallet or ad actor waits unused before it passivates.
+    pub fn actor_idle(&self) -> Duration {
+        Duration::from_secs(self.config.actor_idle_secs.max(1))
+    }
+
     /// When a taker's cancels pause their taking.
     pub fn pause_rule(&self) -> crate::safeguards::PauseRule {
         crate::safeguards::PauseRule {
@@ -305,7 +323,7 @@ impl Context {
             store: self.store.clone(),
             read_model: self.read_model.clone(),
             context: Arc::downgrade(self),
-            idle: std::time::Duration::from_secs(self.config.actor_idle_secs.max(1)),
+            idle: self.actor_idle(),
         }
     }
 

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::ad::AdMsg;
 use super::wallet::WalletMsg;
-use super::{Context, Named};
+use super::{Context, Named, Timer};
 use crate::domain::order::{self, Action, EscrowMove, Order, OrderStatus, Side};
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{Caller, DomainError, ErrorCode, Role};
@@ -66,26 +66,17 @@ pub struct OrderActor {
     pub context: Arc<Context>,
 }
 
-/// A resident order and its payment window's timer. The timer is a task holding the actor's
-/// reference until it fires, so it is aborted as soon as the order leaves `pending` or the actor
-/// stops: a window of 15 minutes would otherwise keep every ended order's mailbox (kilobytes
-/// each) alive for that long, and memory would grow with the order rate.
+/// A resident order and its payment window's timer, which stops with the actor (a window of 15
+/// minutes would otherwise keep every ended order's mailbox, kilobytes each, for that long).
 pub struct Live {
     order: Order,
-    timer: Option<tokio::task::JoinHandle<Result<(), ractor::MessagingErr<OrderMsg>>>>,
+    timer: Option<Timer<Result<(), ractor::MessagingErr<OrderMsg>>>>,
 }
 
 impl Live {
     /// Fires `Expire` after `wait`, replacing the timer armed before.
     fn arm(&mut self, myself: &ActorRef<OrderMsg>, wait: Duration) {
-        self.disarm();
-        self.timer = Some(myself.send_after(wait, || OrderMsg::Expire));
-    }
-
-    fn disarm(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            timer.abort();
-        }
+        self.timer = Some(Timer::new(myself.send_after(wait, || OrderMsg::Expire)));
     }
 }
 
@@ -130,7 +121,6 @@ impl Actor for OrderActor {
         myself: ActorRef<Self::Msg>,
         live: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        live.disarm();
         self.context.orders.remove(live.order.id, myself.get_id());
         Ok(())
     }
@@ -167,9 +157,6 @@ impl Actor for OrderActor {
                 }
             }
             OrderMsg::Expire => {}
-        }
-        if live.order.status != OrderStatus::Pending {
-            live.disarm();
         }
         let order = &live.order;
         if !order.status.is_active() {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::{Context, Named};
+use super::{Context, Named, Timer, idle_checks};
 
 use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks};
@@ -87,9 +87,8 @@ pub struct WalletState {
     loaded_seq: u64,
     stale: bool,
     last_change: Instant,
-    /// The idle check's ticker, stopped with the actor: it holds the actor's mailbox until its
-    /// next tick otherwise.
-    idle_check: Option<tokio::task::JoinHandle<()>>,
+    /// Started once the actor runs.
+    idle_checks: Option<Timer>,
 }
 
 impl WalletState {
@@ -141,7 +140,7 @@ impl Actor for WalletActor {
             loaded_seq: loaded.seq,
             stale: false,
             last_change: Instant::now(),
-            idle_check: None,
+            idle_checks: None,
         })
     }
 
@@ -150,24 +149,7 @@ impl Actor for WalletActor {
         myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let idle = self.idle();
-        // Checking at half the idle time passivates a wallet between one and 1.5 idle times.
-        state.idle_check = Some(
-            myself.send_interval((idle / 2).max(Duration::from_millis(500)), || {
-                WalletMsg::IdleCheck
-            }),
-        );
-        Ok(())
-    }
-
-    async fn post_stop(
-        &self,
-        _myself: ActorRef<Self::Msg>,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        if let Some(ticker) = state.idle_check.take() {
-            ticker.abort();
-        }
+        state.idle_checks = Some(idle_checks(&myself, self.idle(), || WalletMsg::IdleCheck));
         Ok(())
     }
 
@@ -216,7 +198,7 @@ impl Actor for WalletActor {
 
 impl WalletActor {
     fn idle(&self) -> Duration {
-        Duration::from_secs(self.context.config.actor_idle_secs.max(1))
+        self.context.actor_idle()
     }
 
     async fn change(
