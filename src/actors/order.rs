@@ -209,6 +209,7 @@ impl OrderActor {
             _ => {}
         }
         let mut ops = transition_ops(order, &next, step.escrow, now);
+        let wallets = wallet_changes(order, &ops);
         ops.push(crate::events::transition(
             order,
             &next,
@@ -240,18 +241,21 @@ impl OrderActor {
                 .record_cancel(order.taker_id, now, context.pause_rule());
         }
         *order = next;
-        self.announce(order, step.escrow, &receipt).await;
+        self.announce(order, step.escrow, wallets, &receipt).await;
         crate::telemetry::record_transition(order, request.action);
         Ok(order.clone())
     }
 
     /// Tells the actors whose cached state the committed transition changed.
-    async fn announce(&self, order: &Order, escrow: EscrowMove, receipt: &Receipt) {
+    async fn announce(
+        &self,
+        order: &Order,
+        escrow: EscrowMove,
+        wallets: Vec<(i64, Option<WalletDelta>)>,
+        receipt: &Receipt,
+    ) {
         let context = &self.context;
-        if escrow == EscrowMove::Hold {
-            return;
-        }
-        for (user_id, change) in wallet_changes(order, escrow) {
+        for (user_id, change) in wallets {
             if let Some(wallet) = context.wallets.resident(user_id).await {
                 let _ = wallet.cast(match change {
                     Some(delta) => WalletMsg::Moved {
@@ -289,32 +293,33 @@ impl OrderActor {
     }
 }
 
-/// What an order's end did to its parties' wallets, as their caches count it: the escrow's
-/// move and one active order fewer for its taker. `None` when only the database knows: a
-/// deposit's refund goes back to the sell ad's reserve, or to its maker if the ad has closed.
-fn wallet_changes(order: &Order, escrow: EscrowMove) -> Vec<(i64, Option<WalletDelta>)> {
-    let amount = order.usdt_amount;
-    let (mut buyer, mut seller) = (WalletDelta::default(), WalletDelta::default());
-    match escrow {
-        EscrowMove::Hold => return Vec::new(),
-        EscrowMove::Release => {
-            seller = WalletDelta::debit_frozen(amount);
-            buyer = WalletDelta::credit(amount);
-        }
-        EscrowMove::Refund if order.side == Side::Withdraw => {
-            seller = WalletDelta::unfreeze(amount);
-        }
-        EscrowMove::Refund => {}
-    }
-    match order.side {
-        Side::Withdraw => seller.active_withdrawals = -1,
-        Side::Deposit => buyer.active_deposits = -1,
-    }
-    let seller_known = !(escrow == EscrowMove::Refund && order.side == Side::Deposit);
-    vec![
-        (order.buyer_id, Some(buyer)),
-        (order.seller_id, seller_known.then_some(seller)),
-    ]
+/// What a transition does to the wallets nodes cache, read off its statements so the two cannot
+/// disagree: each move of money, and one active order fewer for the taker once the order has
+/// ended. `None` where only the database knows the amount: capacity given back to a sell ad
+/// (`order` a deposit) goes to its reserve, or to its maker if the ad has closed.
+fn wallet_changes(order: &Order, ops: &[Op]) -> Vec<(i64, Option<WalletDelta>)> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::MoveMoney { user_id, delta, .. } => Some((*user_id, Some(*delta))),
+            Op::ClaimOrder { order: next, .. } if !next.status.is_active() => {
+                let one_fewer = match next.side {
+                    Side::Withdraw => WalletDelta {
+                        active_withdrawals: -1,
+                        ..WalletDelta::default()
+                    },
+                    Side::Deposit => WalletDelta {
+                        active_deposits: -1,
+                        ..WalletDelta::default()
+                    },
+                };
+                Some((next.taker_id, Some(one_fewer)))
+            }
+            Op::ReturnCapacity { maker_id, .. } if order.side == Side::Deposit => {
+                Some((*maker_id, None))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The statements of one transition: the guarded claim, then the money.
@@ -371,4 +376,95 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
         }
     }
     ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::order::CancelReason;
+
+    /// Maker 1, taker 2.
+    fn order(side: Side) -> Order {
+        let (buyer_id, seller_id) = match side {
+            Side::Withdraw => (1, 2),
+            Side::Deposit => (2, 1),
+        };
+        Order {
+            id: 9,
+            ad_id: 3,
+            side,
+            buyer_id,
+            seller_id,
+            taker_id: 2,
+            usdt_amount: 500,
+            fiat_amount: 500,
+            fiat_currency: "RUB".into(),
+            price: 9_500,
+            payment_method: "card".into(),
+            payment_details: Map::new(),
+            status: OrderStatus::PaidByBuyer,
+            cancel_reason: None,
+            created_at: 0,
+            expires_at: 1_000,
+            paid_at: Some(10),
+            completed_at: None,
+            cancelled_at: None,
+            dispute: None,
+        }
+    }
+
+    fn changes(order: &Order, escrow: EscrowMove) -> Vec<(i64, Option<WalletDelta>)> {
+        let mut next = order.clone();
+        next.status = match escrow {
+            EscrowMove::Hold => OrderStatus::Disputed,
+            EscrowMove::Release => OrderStatus::Completed,
+            EscrowMove::Refund => OrderStatus::Cancelled,
+        };
+        next.cancel_reason = (escrow == EscrowMove::Refund).then_some(CancelReason::Seller);
+        wallet_changes(order, &transition_ops(order, &next, escrow, 20))
+    }
+
+    fn one_fewer_withdrawal() -> WalletDelta {
+        WalletDelta {
+            active_withdrawals: -1,
+            ..WalletDelta::default()
+        }
+    }
+
+    /// The caches hear what the transition's statements do to the wallets, and nothing when the
+    /// escrow stays frozen.
+    #[test]
+    fn wallet_changes_follow_the_transitions_statements() {
+        let withdrawal = order(Side::Withdraw);
+        assert_eq!(changes(&withdrawal, EscrowMove::Hold), vec![]);
+        assert_eq!(
+            changes(&withdrawal, EscrowMove::Release),
+            vec![
+                (2, Some(one_fewer_withdrawal())),
+                (2, Some(WalletDelta::debit_frozen(500))),
+                (1, Some(WalletDelta::credit(500))),
+            ]
+        );
+        assert_eq!(
+            changes(&withdrawal, EscrowMove::Refund),
+            vec![
+                (2, Some(one_fewer_withdrawal())),
+                (2, Some(WalletDelta::unfreeze(500))),
+            ]
+        );
+        // A deposit's escrow goes back to the sell ad (or its maker): only the database knows.
+        assert_eq!(
+            changes(&order(Side::Deposit), EscrowMove::Refund),
+            vec![
+                (
+                    2,
+                    Some(WalletDelta {
+                        active_deposits: -1,
+                        ..WalletDelta::default()
+                    })
+                ),
+                (1, None),
+            ]
+        );
+    }
 }
