@@ -371,19 +371,11 @@ async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u6
     for load in loads.drain(..) {
         let read = query(super::rows::WALLET_SELECT)
             .bind(load.user_id)
-            .fetch_optional::<(i64, i64, i64, i64, i64, i64, i64)>(&mut *conn)
+            .fetch_optional::<super::rows::WalletRow>(&mut *conn)
             .await;
         let answer = match read {
             Ok(row) => Ok(row.map(|row| WalletLoad {
-                wallet: Wallet {
-                    available: row.0,
-                    frozen: row.1,
-                    deposits_total: row.2,
-                    wagering_required: row.3,
-                    wagered: row.4,
-                    active_withdrawals: row.5,
-                    active_deposits: row.6,
-                },
+                wallet: super::rows::wallet_from(row),
                 seq,
             })),
             Err(error) => Err(store_error(&error)),

@@ -191,18 +191,12 @@ impl Store {
 
     /// Commits one state change; `Ok` means it is durable.
     pub async fn commit(&self, commit: Commit) -> Result<Receipt, DomainError> {
-        let (reply, outcome) = oneshot::channel();
-        self.commits
-            .try_send(commit::Job { commit, reply })
-            .map_err(|_| {
-                DomainError::new(
-                    ErrorCode::Overloaded,
-                    "Too many writes are waiting, retry later",
-                )
-            })?;
-        outcome.await.map_err(|_| {
-            DomainError::new(ErrorCode::Overloaded, "The store stopped, retry later")
-        })?
+        to_committer(
+            &self.commits,
+            "Too many writes are waiting, retry later",
+            |reply| commit::Job { commit, reply },
+        )
+        .await
     }
 
     pub async fn close(&self) {
@@ -242,18 +236,12 @@ impl Store {
     /// The wallet as the committer sees it between two batches, with the place in its order of
     /// commits that the read includes (what a wallet actor's cache starts from).
     pub async fn load_wallet(&self, user_id: i64) -> Result<Option<WalletLoad>, DomainError> {
-        let (reply, answer) = oneshot::channel();
-        self.loads
-            .try_send(commit::Load { user_id, reply })
-            .map_err(|_| {
-                DomainError::new(
-                    ErrorCode::Overloaded,
-                    "Too many reads are waiting, retry later",
-                )
-            })?;
-        answer.await.map_err(|_| {
-            DomainError::new(ErrorCode::Overloaded, "The store stopped, retry later")
-        })?
+        to_committer(
+            &self.loads,
+            "Too many reads are waiting, retry later",
+            |reply| commit::Load { user_id, reply },
+        )
+        .await
     }
 
     pub async fn ad(&self, id: i64) -> Result<Option<Ad>, DomainError> {
@@ -412,6 +400,22 @@ pub struct Gauges {
     pub active_orders: Vec<(&'static str, &'static str, i64)>,
     pub open_disputes: i64,
     pub ads: Vec<(&'static str, &'static str, i64)>,
+}
+
+/// Queues what `job` builds around its reply for the committer and waits for the answer. A full
+/// queue is `OVERLOADED` at once (`full` says what is waiting), never a wait.
+async fn to_committer<J, T>(
+    queue: &mpsc::Sender<J>,
+    full: &str,
+    job: impl FnOnce(oneshot::Sender<Result<T, DomainError>>) -> J,
+) -> Result<T, DomainError> {
+    let (reply, answer) = oneshot::channel();
+    queue
+        .try_send(job(reply))
+        .map_err(|_| DomainError::new(ErrorCode::Overloaded, full))?;
+    answer
+        .await
+        .map_err(|_| DomainError::new(ErrorCode::Overloaded, "The store stopped, retry later"))?
 }
 
 /// A read that failed is the store's fault, never the caller's.

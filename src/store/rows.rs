@@ -109,26 +109,30 @@ pub(crate) const WALLET_SELECT: &str = "SELECT available, frozen, deposits_total
         AND status IN ('pending', 'paid_by_buyer', 'disputed')) AS active_deposits \
      FROM wallets WHERE user_id = $1";
 
+/// The columns of [`WALLET_SELECT`], in order.
+pub(crate) type WalletRow = (i64, i64, i64, i64, i64, i64, i64);
+
+pub(crate) fn wallet_from(row: WalletRow) -> Wallet {
+    let (available, frozen, deposits_total, wagering_required, wagered, withdrawals, deposits) =
+        row;
+    Wallet {
+        available,
+        frozen,
+        deposits_total,
+        wagering_required,
+        wagered,
+        active_withdrawals: withdrawals,
+        active_deposits: deposits,
+    }
+}
+
 pub async fn wallet(pool: &AnyPool, user_id: i64) -> Result<Option<Wallet>, DomainError> {
-    let row = sqlx::query(WALLET_SELECT)
+    let row: Option<WalletRow> = sqlx::query_as(WALLET_SELECT)
         .bind(user_id)
         .fetch_optional(pool)
         .await
         .map_err(read_error)?;
-    let Some(row) = row else { return Ok(None) };
-    let wallet = (|| -> Result<Wallet, sqlx::Error> {
-        Ok(Wallet {
-            available: row.try_get("available")?,
-            frozen: row.try_get("frozen")?,
-            deposits_total: row.try_get("deposits_total")?,
-            wagering_required: row.try_get("wagering_required")?,
-            wagered: row.try_get("wagered")?,
-            active_withdrawals: row.try_get("active_withdrawals")?,
-            active_deposits: row.try_get("active_deposits")?,
-        })
-    })()
-    .map_err(read_error)?;
-    Ok(Some(wallet))
+    Ok(row.map(wallet_from))
 }
 
 fn json_object(text: Option<String>) -> Option<Map<String, Value>> {
