@@ -453,6 +453,13 @@ pub struct EventRecord {
     pub created_at: Millis,
 }
 
+impl EventRecord {
+    /// Whether this is the event that ended an order, stored without a copy of it.
+    fn ends_an_order(&self) -> bool {
+        self.payload.is_empty() && self.message_id.is_none()
+    }
+}
+
 const EVENT_COLUMNS: &str = "id, kind, order_id, message_id, buyer_id, seller_id, disputed, \
      actor_id, actor_role, from_status, to_status, reason, payload, created_at";
 
@@ -485,7 +492,7 @@ async fn events_from(pool: &AnyPool, rows: &[AnyRow]) -> Result<Vec<EventRecord>
         .map_err(read_error)?;
     let ended: Vec<i64> = events
         .iter()
-        .filter(|event| event.payload.is_empty() && event.message_id.is_none())
+        .filter(|event| event.ends_an_order())
         .map(|event| event.order_id)
         .collect();
     if ended.is_empty() {
@@ -508,10 +515,8 @@ async fn events_from(pool: &AnyPool, rows: &[AnyRow]) -> Result<Vec<EventRecord>
         .map(|row| order_from(row).map(|order| (order.id, order)))
         .collect::<Result<_, _>>()
         .map_err(read_error)?;
-    for event in &mut events {
-        if event.payload.is_empty() && event.message_id.is_none() {
-            event.ended_order = orders.get(&event.order_id).cloned();
-        }
+    for event in events.iter_mut().filter(|event| event.ends_an_order()) {
+        event.ended_order = orders.get(&event.order_id).cloned();
     }
     Ok(events)
 }
