@@ -177,14 +177,10 @@ fn listing_model() -> ReadModel {
 fn ad_listing(c: &mut Criterion) {
     let model = listing_model();
     let query = |sort_by, amount, method: Option<&str>| AdQuery {
-        ad_type: AdType::Buy,
-        fiat_currency: "RUB".into(),
         amount,
         payment_method: method.map(str::to_string),
         sort_by,
-        limit: 20,
-        offset: 0,
-        hidden_makers: None,
+        ..AdQuery::market(AdType::Buy, "RUB")
     };
     let cases = [
         ("best_price", query(SortBy::BestPrice, None, None)),

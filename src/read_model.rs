@@ -1,6 +1,7 @@
 //! The market's read side: ads as their actors last published them, and their makers' public
 //! figures, so listing ads never touches the database.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -71,6 +72,22 @@ pub struct AdQuery {
     pub offset: usize,
     /// Makers the viewer does not see (blocks either way).
     pub hidden_makers: Option<std::collections::HashSet<i64>>,
+}
+
+impl AdQuery {
+    /// A market's first page by best price, without filters.
+    pub fn market(ad_type: AdType, fiat_currency: &str) -> Self {
+        Self {
+            ad_type,
+            fiat_currency: fiat_currency.into(),
+            amount: None,
+            payment_method: None,
+            sort_by: SortBy::BestPrice,
+            limit: crate::config::DEFAULT_PAGE_LIMIT as usize,
+            offset: 0,
+            hidden_makers: None,
+        }
+    }
 }
 
 /// How many capacities one chunk of [`Capacities`] holds.
@@ -219,6 +236,7 @@ impl Shown {
 
 /// An ad's place in one listing order: what a query filters on, copied out of the entry so a scan
 /// reads one dense array (and the capacities' chunk) rather than every entry.
+#[derive(Clone)]
 struct Slot {
     min_amount: Kopecks,
     max_amount: Kopecks,
@@ -253,6 +271,10 @@ impl Slot {
             offset: listed.capacity.offset,
             listed: listed.clone(),
         }
+    }
+
+    fn id(&self) -> i64 {
+        self.listed.ad.id
     }
 
     fn available(&self) -> Kopecks {
@@ -422,40 +444,36 @@ impl ReadModel {
                 markets.entry(market).or_default().push(listed.clone());
             }
         }
-        let figures = |listed: &Listed| {
-            self.makers
-                .get(&listed.ad.maker_id)
-                .map_or((-1.0, -1), |maker| {
-                    (maker.rating().unwrap_or(-1.0), maker.orders_count)
-                })
+        // The makers' figures as sort keys: ratings are means to one decimal, so in tenths
+        // they order exactly as they read; no figures sorts last.
+        let figures = |slot: &Slot| {
+            self.makers.get(&slot.maker_id).map_or((-1, -1), |maker| {
+                let tenths = maker
+                    .rating()
+                    .map_or(-1, |rating| (rating * 10.0).round() as i64);
+                (tenths, maker.orders_count)
+            })
         };
         let markets = markets
             .into_iter()
-            .map(|((ad_type, currency), mut ads)| {
-                let mut market = Market::default();
-                let mut slots = |ads: &[Arc<Listed>]| -> Vec<Slot> {
-                    ads.iter()
-                        .map(|listed| Slot::new(listed, &mut market.methods))
-                        .collect()
-                };
-                ads.sort_by_key(|listed| (best_price_key(ad_type, listed.ad.price), listed.ad.id));
-                let by_price = slots(&ads);
-                let mut keyed: Vec<((f64, i64), Arc<Listed>)> = ads
-                    .into_iter()
-                    .map(|listed| (figures(&listed), listed))
+            .map(|((ad_type, currency), ads)| {
+                let mut methods = HashMap::new();
+                let mut by_price: Vec<Slot> = ads
+                    .iter()
+                    .map(|listed| Slot::new(listed, &mut methods))
                     .collect();
-                keyed.sort_by(|((ra, _), a), ((rb, _), b)| {
-                    rb.total_cmp(ra).then(a.ad.id.cmp(&b.ad.id))
-                });
-                let ads: Vec<Arc<Listed>> =
-                    keyed.iter().map(|(_, listed)| listed.clone()).collect();
-                let by_rating = slots(&ads);
-                keyed.sort_by(|((_, oa), a), ((_, ob), b)| ob.cmp(oa).then(a.ad.id.cmp(&b.ad.id)));
-                let ads: Vec<Arc<Listed>> = keyed.into_iter().map(|(_, listed)| listed).collect();
-                let by_orders = slots(&ads);
-                market.by_price = by_price;
-                market.by_rating = by_rating;
-                market.by_orders = by_orders;
+                by_price
+                    .sort_by_key(|slot| (best_price_key(ad_type, slot.listed.ad.price), slot.id()));
+                let mut by_rating = by_price.clone();
+                by_rating.sort_by_cached_key(|slot| (Reverse(figures(slot).0), slot.id()));
+                let mut by_orders = by_price.clone();
+                by_orders.sort_by_cached_key(|slot| (Reverse(figures(slot).1), slot.id()));
+                let market = Market {
+                    by_price,
+                    by_rating,
+                    by_orders,
+                    methods,
+                };
                 ((ad_type, currency), market)
             })
             .collect();
@@ -581,14 +599,8 @@ mod tests {
 
     fn query(ad_type: AdType, amount: Option<Kopecks>) -> AdQuery {
         AdQuery {
-            ad_type,
-            fiat_currency: "RUB".into(),
             amount,
-            payment_method: None,
-            sort_by: SortBy::BestPrice,
-            limit: 20,
-            offset: 0,
-            hidden_makers: None,
+            ..AdQuery::market(ad_type, "RUB")
         }
     }
 

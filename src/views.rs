@@ -484,16 +484,7 @@ mod tests {
                 )
             });
         }
-        let query = crate::read_model::AdQuery {
-            ad_type: AdType::Sell,
-            fiat_currency: "RUB".into(),
-            amount: None,
-            payment_method: None,
-            sort_by: crate::read_model::SortBy::BestPrice,
-            limit: 20,
-            offset: 0,
-            hidden_makers: None,
-        };
+        let query = crate::read_model::AdQuery::market(AdType::Sell, "RUB");
         let (shown, total) = model.list(&query);
         let ads: Vec<(Ad, Maker)> = shown.iter().map(|s| (s.ad(), s.maker().clone())).collect();
         let page = Page {
