@@ -47,14 +47,6 @@ impl EndedOrders {
     pub fn get(&self, id: i64) -> Option<Order> {
         self.kept.lock().ok()?.orders.get(&id).cloned()
     }
-
-    pub fn len(&self) -> usize {
-        self.kept.lock().map_or(0, |kept| kept.orders.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]
@@ -91,7 +83,7 @@ mod tests {
             ended.keep(&order(id));
         }
         ended.keep(&order(20));
-        assert_eq!(ended.len(), ENDED_ORDERS_KEPT);
+        assert_eq!(ended.kept.lock().unwrap().orders.len(), ENDED_ORDERS_KEPT);
         assert!(ended.get(10).is_none(), "among the oldest");
         assert_eq!(ended.get(11).map(|o| o.id), Some(11));
         assert_eq!(
