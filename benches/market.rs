@@ -14,11 +14,11 @@ use p2p_market::clock::Clock;
 use p2p_market::config::Config;
 use p2p_market::domain::ad::{Ad, AdStatus, AdType};
 use p2p_market::domain::order::Action;
+use p2p_market::domain::user::Profile;
 use p2p_market::domain::wallet::TransactionKind;
 use p2p_market::domain::{Caller, Role};
 use p2p_market::market::{Market, NewAd, NewOrder, NewTransaction};
-use p2p_market::read_model::{AdQuery, Maker, ReadModel, SortBy};
-use p2p_market::views;
+use p2p_market::read_model::{AdQuery, ReadModel, SortBy};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
 
@@ -134,7 +134,7 @@ fn order_lifecycle(c: &mut Criterion) {
 fn listing_model() -> ReadModel {
     let model = ReadModel::default();
     for maker in 0..500 {
-        model.add_maker(Maker {
+        model.add_maker(Profile {
             id: maker,
             name: format!("maker {maker}"),
             rating_sum: maker % 50,
@@ -205,7 +205,7 @@ fn ad_listing(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(name), query, |b, query| {
             b.iter(|| {
                 let (ads, total) = model.list(query);
-                black_box(views::ads_page(&ads, total, 20, 0))
+                black_box(p2p_market::read_model::render_page(&ads, total, 20, 0))
             });
         });
     }

@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::telemetry::LogFormat;
-
 /// Read connections of the SQLite pool. Reads never block the single writer in WAL mode.
 pub const READ_POOL_SIZE: u32 = 8;
 
@@ -173,4 +171,12 @@ impl Config {
             log_format: LogFormat::Text,
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    /// One JSON object per line, with the spans (request id, route, user id, order id).
+    Json,
 }

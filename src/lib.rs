@@ -17,7 +17,6 @@ pub mod actors;
 pub mod clock;
 pub mod config;
 pub mod domain;
-pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod market;
@@ -29,7 +28,6 @@ pub mod views;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -79,9 +77,6 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = http::router(self.market.clone());
-        let audit_every =
-            Duration::from_secs(self.market.context.config.audit_interval_secs.max(1));
-        let sampler = tokio::spawn(telemetry::run_sampler(self.market.clone(), audit_every));
         let upkeep = market::upkeep::spawn(&self.market);
         let hub = self.market.hub.clone();
         let shutdown = async move {
@@ -92,7 +87,6 @@ impl Application {
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
-        sampler.abort();
         upkeep.iter().for_each(|task| task.abort());
         self.market.shutdown().await;
         served

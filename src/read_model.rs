@@ -3,43 +3,16 @@
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use dashmap::DashMap;
 
+use crate::domain::Kopecks;
 use crate::domain::ad::{Ad, AdStatus, AdType};
-use crate::domain::{Kopecks, mean_rating};
-use crate::store::UserRecord;
+use crate::domain::user::Profile;
 use crate::views::AdJson;
-
-/// A maker's public figures.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Maker {
-    pub id: i64,
-    pub name: String,
-    pub rating_sum: i64,
-    pub ratings_count: i64,
-    pub orders_count: i64,
-}
-
-impl Maker {
-    pub fn rating(&self) -> Option<f64> {
-        mean_rating(self.rating_sum, self.ratings_count)
-    }
-}
-
-impl From<&UserRecord> for Maker {
-    fn from(user: &UserRecord) -> Self {
-        Self {
-            id: user.id,
-            name: user.name.clone(),
-            rating_sum: user.rating_sum,
-            ratings_count: user.ratings_count,
-            orders_count: user.orders_count,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
@@ -208,7 +181,7 @@ impl Listed {
 pub struct Shown {
     listed: Arc<Listed>,
     available: Kopecks,
-    maker: Maker,
+    maker: Profile,
 }
 
 impl Shown {
@@ -224,7 +197,7 @@ impl Shown {
         }
     }
 
-    pub fn maker(&self) -> &Maker {
+    pub fn maker(&self) -> &Profile {
         &self.maker
     }
 
@@ -373,7 +346,7 @@ impl Index {
 pub struct ReadModel {
     ads: DashMap<i64, Arc<Listed>>,
     capacities: Arc<Capacities>,
-    makers: DashMap<i64, Maker>,
+    makers: DashMap<i64, Profile>,
     /// Bumped whenever an ad appears, disappears or changes a field the index sorts or filters
     /// on; the index is rebuilt on the next query after a bump, never for a change of capacity.
     layout: AtomicU64,
@@ -486,7 +459,7 @@ impl ReadModel {
         index.clone()
     }
 
-    pub fn add_maker(&self, maker: Maker) {
+    pub fn add_maker(&self, maker: Profile) {
         self.makers.insert(maker.id, maker);
         self.makers_version.fetch_add(1, Ordering::Release);
     }
@@ -495,7 +468,7 @@ impl ReadModel {
         self.makers.contains_key(&id)
     }
 
-    pub fn maker(&self, id: i64) -> Option<Maker> {
+    pub fn maker(&self, id: i64) -> Option<Profile> {
         self.makers.get(&id).map(|m| m.clone())
     }
 
@@ -555,11 +528,31 @@ impl ReadModel {
     }
 
     /// An ad that is not closed, with its maker.
-    pub fn get(&self, id: i64) -> Option<(Ad, Maker)> {
+    pub fn get(&self, id: i64) -> Option<(Ad, Profile)> {
         let ad = self.ads.get(&id)?.current();
         let maker = self.maker(ad.maker_id).unwrap_or_default();
         Some((ad, maker))
     }
+}
+
+/// A listing page of ads as `Page<AdView>` renders it (see [`AdJson`]).
+pub fn render_page(ads: &[Shown], total: usize, limit: i64, offset: i64) -> Vec<u8> {
+    /// Room for one ad with a short name and terms: most pages need no second allocation.
+    const AD_BYTES: usize = 512;
+    let mut out = Vec::with_capacity(64 + ads.len() * AD_BYTES);
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, ad) in ads.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        ad.write_json(&mut out);
+    }
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        r#"],"total":{total},"limit":{limit},"offset":{offset}}}"#
+    );
+    out
 }
 
 /// Sort key of the best price: a seller wants the buyer who pays most, a buyer the seller who
@@ -676,10 +669,10 @@ mod tests {
     fn maker_orders_follow_new_figures_within_the_staleness_bound() {
         let model = ReadModel::default();
         for maker in [1, 2] {
-            model.add_maker(Maker {
+            model.add_maker(Profile {
                 id: maker,
                 name: format!("maker {maker}"),
-                ..Maker::default()
+                ..Profile::default()
             });
             let mut theirs = ad(maker, AdType::Buy, 9500, 1_000_000);
             theirs.maker_id = maker;
@@ -747,5 +740,40 @@ mod tests {
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![3, 1]);
         assert_eq!(model.get(1).unwrap().0.available_amount, 1_000_000);
         assert_eq!(model.get(3).unwrap().0.available_amount, 400_000);
+    }
+
+    #[test]
+    fn an_ads_page_renders_as_the_page_of_views() {
+        let model = ReadModel::default();
+        model.add_maker(Profile {
+            id: 3,
+            name: "Ёлка \"3\"".into(),
+            rating_sum: 14,
+            ratings_count: 3,
+            orders_count: 9,
+        });
+        for (id, price) in [(1, 9500), (2, 9400)] {
+            let mut listed = ad(id, AdType::Sell, price, 300_000);
+            listed.maker_id = 3;
+            listed.terms = "line\nbreak".into();
+            model.publish(&listed);
+        }
+        let query = AdQuery::market(AdType::Sell, "RUB");
+        let (shown, total) = model.list(&query);
+        let ads: Vec<(Ad, Profile)> = shown.iter().map(|s| (s.ad(), s.maker().clone())).collect();
+        let page = crate::views::Page {
+            items: ads
+                .iter()
+                .map(|(ad, maker)| crate::views::ad(ad, maker))
+                .collect(),
+            total: total as i64,
+            limit: 20,
+            offset: 0,
+        };
+        assert_eq!(
+            String::from_utf8(render_page(&shown, total, 20, 0)).unwrap(),
+            serde_json::to_string(&page).unwrap()
+        );
+        assert_eq!(total, 2);
     }
 }

@@ -5,14 +5,13 @@
 //! only bounded values: route patterns, statuses, sides, reasons, error codes, actor kinds; never
 //! a raw path, an id or anything a user typed.
 
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::domain::order::{Action, Order, OrderStatus};
-use crate::market::Market;
 
 pub const HTTP_REQUESTS: &str = "p2p_http_requests_total";
 pub const HTTP_DURATION: &str = "p2p_http_request_duration_seconds";
@@ -105,21 +104,13 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    /// One JSON object per line, with the spans (request id, route, user id, order id).
-    Json,
-}
-
 /// Installs the global log subscriber (`RUST_LOG` filters it; `info` by default).
-pub fn init_logging(format: LogFormat) {
+pub fn init_logging(format: crate::config::LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder
+        crate::config::LogFormat::Text => builder.init(),
+        crate::config::LogFormat::Json => builder
             .json()
             .with_current_span(true)
             .with_span_list(true)
@@ -165,50 +156,4 @@ pub fn record_actor_message(kind: &'static str, message: &'static str, started: 
     metrics::counter!(ACTOR_MESSAGES, "kind" => kind, "message" => message).increment(1);
     metrics::histogram!(ACTOR_MESSAGE_DURATION, "kind" => kind)
         .record(started.elapsed().as_secs_f64());
-}
-
-/// Every `interval`: runs the audit and refreshes the gauges that come from the database
-/// (active orders, open disputes, ads by status) and from the store (queue, pool).
-pub async fn run_sampler(market: Arc<Market>, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        sample(&market).await;
-    }
-}
-
-async fn sample(market: &Market) {
-    let store = market.store();
-    let started = Instant::now();
-    match store.audit().await {
-        Ok(report) => {
-            metrics::gauge!(AUDIT_VIOLATIONS).set(report.violations.len() as f64);
-            metrics::counter!(AUDIT_RUNS, "outcome" => if report.ok { "ok" } else { "violations" })
-                .increment(1);
-            if !report.ok {
-                tracing::error!(violations = ?report.violations, "the audit found broken invariants");
-            }
-        }
-        Err(error) => {
-            metrics::counter!(AUDIT_RUNS, "outcome" => "failed").increment(1);
-            tracing::warn!(%error, "the periodic audit could not run");
-        }
-    }
-    metrics::histogram!(AUDIT_DURATION).record(started.elapsed().as_secs_f64());
-    if let Ok(gauges) = store.gauges().await {
-        for (status, side, count) in gauges.active_orders {
-            metrics::gauge!(ORDERS_ACTIVE, "status" => status, "side" => side).set(count as f64);
-        }
-        metrics::gauge!(DISPUTES_OPEN).set(gauges.open_disputes as f64);
-        for (ad_type, status, count) in gauges.ads {
-            metrics::gauge!(ADS, "type" => ad_type, "status" => status).set(count as f64);
-        }
-    }
-    let (size, idle) = store.pool_usage();
-    metrics::gauge!(STORE_POOL_CONNECTIONS, "state" => "idle").set(idle as f64);
-    metrics::gauge!(STORE_POOL_CONNECTIONS, "state" => "busy")
-        .set((size as usize).saturating_sub(idle) as f64);
-    metrics::gauge!(STORE_COMMIT_QUEUE_DEPTH).set(store.commit_queue_depth() as f64);
-    metrics::gauge!(STORE_COMMIT_QUEUE_BOUND).set(crate::config::COMMIT_QUEUE_BOUND as f64);
 }

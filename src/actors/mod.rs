@@ -11,6 +11,7 @@
 pub mod ad;
 pub mod directory;
 pub mod ended;
+pub mod events;
 pub mod order;
 pub mod wallet;
 

@@ -210,7 +210,7 @@ impl OrderActor {
         }
         let mut ops = transition_ops(order, &next, step.escrow, now);
         let wallets = wallet_changes(order, &ops);
-        ops.push(crate::events::transition(
+        ops.push(super::events::transition(
             order,
             &next,
             request.action,
@@ -383,7 +383,7 @@ mod tests {
     use super::*;
     use crate::domain::order::CancelReason;
 
-    /// Maker 1, taker 2.
+    /// Profile 1, taker 2.
     fn order(side: Side) -> Order {
         let (buyer_id, seller_id) = match side {
             Side::Withdraw => (1, 2),

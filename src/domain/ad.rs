@@ -14,6 +14,8 @@ pub enum AdType {
 }
 
 impl AdType {
+    pub const ALL: [AdType; 2] = [Self::Buy, Self::Sell];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Buy => "buy",
@@ -46,6 +48,8 @@ pub enum AdStatus {
 }
 
 impl AdStatus {
+    pub const ALL: [AdStatus; 3] = [Self::Active, Self::Paused, Self::Closed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",

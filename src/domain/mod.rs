@@ -4,50 +4,25 @@
 //! an `i64` of Unix milliseconds (`_ms`).
 
 pub mod ad;
+pub mod audit;
+pub mod chat;
 pub mod error;
+pub mod event;
+pub mod idempotency;
 pub mod order;
+pub mod user;
 pub mod validate;
 pub mod wallet;
+pub mod webhook;
 
 pub use error::{DomainError, ErrorCode};
+pub use user::{Caller, Role};
 
 /// An amount of money in kopecks. Never a float.
 pub type Kopecks = i64;
 
 /// A point in time as Unix milliseconds.
 pub type Millis = i64;
-
-/// A user's role on the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    User,
-    Operator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Operator => "operator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Role::User),
-            "operator" => Some(Role::Operator),
-            _ => None,
-        }
-    }
-}
-
-/// Who is calling: a user or an operator, already authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    pub user_id: i64,
-    pub role: Role,
-}
 
 /// Formats Unix milliseconds as an RFC 3339 UTC timestamp with millisecond precision.
 pub fn rfc3339(ms: Millis) -> String {

@@ -61,6 +61,8 @@ pub enum Side {
 }
 
 impl Side {
+    pub const ALL: [Side; 2] = [Self::Withdraw, Self::Deposit];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Withdraw => "withdraw",

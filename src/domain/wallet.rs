@@ -1,6 +1,6 @@
 //! A user's wallet and the prerequisites of selling from it (§7, step 4).
 
-use super::{ErrorCode, Kopecks};
+use super::{ErrorCode, Kopecks, Millis};
 
 /// A taker holds at most this many active deposit orders (§7).
 pub const MAX_ACTIVE_DEPOSIT_ORDERS: i64 = 3;
@@ -191,6 +191,18 @@ impl Wallet {
         }
         Ok(())
     }
+}
+
+/// A platform transaction as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    pub id: i64,
+    pub user_id: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub reference: String,
+    pub wagering_multiplier: i64,
+    pub created_at: Millis,
 }
 
 #[cfg(test)]

@@ -137,12 +137,12 @@ async fn post_transaction(
     path = "/api/v1/admin/audit",
     tag = "admin",
     security(("bearer" = [])),
-    responses((status = 200, description = "Every invariant checked against the database", body = crate::store::audit::Report), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Every invariant checked against the database", body = crate::domain::audit::Report), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all)]
 async fn audit(
     State(state): State<AppState>,
     _admin: Admin,
-) -> ApiResult<Json<crate::store::audit::Report>> {
+) -> ApiResult<Json<crate::domain::audit::Report>> {
     Ok(Json(state.market.store().audit().await?))
 }

@@ -85,7 +85,7 @@ async fn list(
     let (ads, total) = state.market.list_ads(&query);
     Ok((
         [(CONTENT_TYPE, "application/json")],
-        views::ads_page(&ads, total, limit, offset),
+        crate::read_model::render_page(&ads, total, limit, offset),
     )
         .into_response())
 }

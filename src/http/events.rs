@@ -18,10 +18,11 @@ use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppQuery, Authenticated};
 use crate::config::EVENT_PAGE;
+use crate::domain::event::{self, Audience};
 use crate::domain::{Caller, DomainError};
-use crate::events::{self, Subscription};
 use crate::market::Market;
-use crate::store::{Audience, EventRecord};
+use crate::market::hub::Subscription;
+use crate::views;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream))
@@ -43,9 +44,9 @@ struct Cursor {
     /// The newest event sent: nothing at or below it is sent again.
     sent: i64,
     replaying: bool,
-    ready: VecDeque<EventRecord>,
+    ready: VecDeque<event::Event>,
     /// Live events taken off the channel while other events were still to be sent.
-    pending: VecDeque<Arc<EventRecord>>,
+    pending: VecDeque<Arc<event::Event>>,
 }
 
 /// Live events a stream keeps aside while it sends others; past it the stream is cut off like a
@@ -72,7 +73,7 @@ impl Cursor {
                     continue;
                 }
                 self.sent = event.id;
-                let data = events::render(&event, self.caller);
+                let data = views::event_for(&event, self.caller);
                 return Some(
                     Event::default()
                         .id(event.id.to_string())
@@ -138,7 +139,7 @@ async fn stream(
     AppQuery(params): AppQuery<StreamParams>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let from = last_event_id(&headers, params.last_event_id)?;
-    let audience = events::audience_of(caller);
+    let audience = Audience::of(caller);
     // Subscribe before replaying, so an event committed meanwhile is either replayed or
     // received live (and sent once either way).
     let subscription = state.market.hub.subscribe(audience);

@@ -4,9 +4,11 @@ use serde::Serialize;
 
 use super::{Market, new_token, token_hash};
 use crate::actors::wallet::Rule;
+use crate::domain::user::User;
+use crate::domain::wallet::Transaction;
 use crate::domain::wallet::{DEFAULT_WAGERING_MULTIPLIER, TransactionKind, Wallet};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, rfc3339, validate};
-use crate::store::{Commit, Op, RowRef, TransactionRecord, UserRecord};
+use crate::store::{Commit, Op, RowRef};
 
 /// The largest wagering multiplier a bonus may carry.
 pub const MAX_WAGERING_MULTIPLIER: i64 = 100;
@@ -32,8 +34,8 @@ pub struct TransactionView {
     pub created_at: String,
 }
 
-impl From<TransactionRecord> for TransactionView {
-    fn from(record: TransactionRecord) -> Self {
+impl From<Transaction> for TransactionView {
+    fn from(record: Transaction) -> Self {
         Self {
             id: record.id,
             user_id: record.user_id,
@@ -48,11 +50,7 @@ impl From<TransactionRecord> for TransactionView {
 
 impl Market {
     /// Creates a user and their empty wallet; answers the user and their token, shown only now.
-    pub async fn create_user(
-        &self,
-        name: &str,
-        role: Role,
-    ) -> Result<(UserRecord, String), DomainError> {
+    pub async fn create_user(&self, name: &str, role: Role) -> Result<(User, String), DomainError> {
         let name = validate::text("name", name, 1, validate::MAX_NAME_CHARS)?;
         let token = new_token();
         let receipt = self
@@ -67,7 +65,7 @@ impl Market {
                 .claiming(),
             )
             .await?;
-        let user = UserRecord {
+        let user = User {
             id: receipt.first_id(),
             name,
             role,
@@ -100,7 +98,7 @@ impl Market {
                 "wagering_multiplier must be 0 to {MAX_WAGERING_MULTIPLIER}"
             )));
         }
-        let same_request = |record: &TransactionRecord| {
+        let same_request = |record: &Transaction| {
             record.user_id == user_id
                 && record.kind == request.kind.as_str()
                 && record.amount == amount
@@ -167,7 +165,7 @@ impl Market {
     }
 
     /// The caller's own account: profile, balances, wagering.
-    pub async fn me(&self, caller: Caller) -> Result<(UserRecord, Wallet), DomainError> {
+    pub async fn me(&self, caller: Caller) -> Result<(User, Wallet), DomainError> {
         let store = self.store();
         let user = store.user(caller.user_id).await?;
         let wallet = store.wallet(caller.user_id).await?;
@@ -177,7 +175,7 @@ impl Market {
         }
     }
 
-    pub async fn user(&self, id: i64) -> Result<UserRecord, DomainError> {
+    pub async fn user(&self, id: i64) -> Result<User, DomainError> {
         self.store()
             .user(id)
             .await?
@@ -186,8 +184,8 @@ impl Market {
 }
 
 fn replay(
-    first: TransactionRecord,
-    same_request: impl Fn(&TransactionRecord) -> bool,
+    first: Transaction,
+    same_request: impl Fn(&Transaction) -> bool,
 ) -> Result<(TransactionView, bool), DomainError> {
     if same_request(&first) {
         Ok((first.into(), true))

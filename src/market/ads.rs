@@ -8,9 +8,10 @@ use crate::actors::ad::AdMsg;
 use crate::actors::wallet::{Rule, WalletMsg};
 use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
+use crate::domain::user::Profile;
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
-use crate::read_model::{AdQuery, Maker, Shown};
+use crate::read_model::{AdQuery, Shown};
 use crate::store::{Commit, Op, RowRef};
 
 /// An ad as a maker posts it (`POST /ads`).
@@ -45,7 +46,7 @@ impl Market {
         &self,
         caller: Caller,
         request: NewAd,
-    ) -> Result<(Ad, Maker), DomainError> {
+    ) -> Result<(Ad, Profile), DomainError> {
         require_trader(caller)?;
         let ad = self.validate_new_ad(caller, request)?;
         let context = &self.context;
@@ -88,7 +89,7 @@ impl Market {
         };
         if !context.read_model.has_maker(caller.user_id) {
             let maker = self.user(caller.user_id).await?;
-            context.read_model.add_maker(Maker::from(&maker));
+            context.read_model.add_maker(Profile::from(&maker));
         }
         context.spawn_ad(ad.clone()).await?;
         metrics::counter!(crate::telemetry::ADS_CREATED, "type" => ad.ad_type.as_str())
@@ -167,7 +168,7 @@ impl Market {
         caller: Caller,
         ad_id: i64,
         patch: AdPatch,
-    ) -> Result<(Ad, Maker), DomainError> {
+    ) -> Result<(Ad, Profile), DomainError> {
         let (_, updated) = self
             .context
             .ask_ad(ad_id, |reply| AdMsg::Update {
@@ -180,7 +181,7 @@ impl Market {
         self.with_maker(ad).await
     }
 
-    pub async fn close_ad(&self, caller: Caller, ad_id: i64) -> Result<(Ad, Maker), DomainError> {
+    pub async fn close_ad(&self, caller: Caller, ad_id: i64) -> Result<(Ad, Profile), DomainError> {
         let now = self.now_ms();
         let claim = crate::idempotency::claim();
         let (_, closed) = self
@@ -200,7 +201,7 @@ impl Market {
         self.with_maker(ad).await
     }
 
-    pub async fn ad(&self, ad_id: i64) -> Result<(Ad, Maker), DomainError> {
+    pub async fn ad(&self, ad_id: i64) -> Result<(Ad, Profile), DomainError> {
         if let Some(listed) = self.context.read_model.get(ad_id) {
             return Ok(listed);
         }
@@ -216,10 +217,10 @@ impl Market {
         self.context.read_model.list(query)
     }
 
-    async fn with_maker(&self, ad: Ad) -> Result<(Ad, Maker), DomainError> {
+    async fn with_maker(&self, ad: Ad) -> Result<(Ad, Profile), DomainError> {
         let maker = match self.context.read_model.maker(ad.maker_id) {
             Some(maker) => maker,
-            None => Maker::from(&self.user(ad.maker_id).await?),
+            None => Profile::from(&self.user(ad.maker_id).await?),
         };
         Ok((ad, maker))
     }

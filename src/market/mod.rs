@@ -4,6 +4,7 @@
 mod accounts;
 mod ads;
 pub mod demo;
+pub mod hub;
 mod orders;
 mod safeguards;
 pub mod upkeep;
@@ -14,13 +15,14 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 
+use self::hub::Hub;
 use crate::actors::Context;
 use crate::actors::directory::Directory;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::user::Profile;
 use crate::domain::{Caller, DomainError, ErrorCode};
-use crate::events::Hub;
-use crate::read_model::{Maker, ReadModel};
+use crate::read_model::ReadModel;
 use crate::store::{OpenError, Store};
 
 pub use accounts::{NewTransaction, TransactionView};
@@ -109,7 +111,7 @@ impl Market {
         let context = &self.context;
         self.reload_safeguards().await?;
         for maker in context.store.makers_of_open_ads().await? {
-            context.read_model.add_maker(Maker::from(&maker));
+            context.read_model.add_maker(Profile::from(&maker));
         }
         for ad in context.store.open_ads().await? {
             context.spawn_ad(ad).await?;

@@ -12,10 +12,12 @@ use crate::actors::order::{OrderMsg, Request, actor_for};
 use crate::actors::wallet::Rule;
 use crate::actors::{ACTOR_ATTEMPTS, NoAnswer, ask};
 use crate::config::{EVENT_PAGE, HELD_CAPACITY_WAIT, HELD_CAPACITY_WAITS};
+use crate::domain::chat::Message;
+use crate::domain::event::Audience;
 use crate::domain::order::{self, Order, OrderStatus, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
-use crate::store::{Audience, Commit, MessageRecord, Op, OrderFilter, RowRef};
+use crate::store::{Commit, Op, OrderFilter, RowRef};
 
 /// Identifies a capacity hold between `Reserve` and `Settle`.
 static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
@@ -158,7 +160,7 @@ impl Market {
             });
         }
         ops.push(Op::InsertOrder(Box::new(order.clone())));
-        ops.push(crate::events::created(&order, now));
+        ops.push(crate::actors::events::created(&order, now));
         ops.push(Op::TakeCapacity {
             ad_id: ad.id,
             amount,
@@ -279,7 +281,7 @@ impl Market {
         &self,
         caller: Caller,
         order_id: i64,
-    ) -> Result<Vec<crate::store::EventRecord>, DomainError> {
+    ) -> Result<Vec<crate::domain::event::Event>, DomainError> {
         self.order(caller, order_id).await?;
         let mut history = Vec::new();
         let mut after = 0;
@@ -336,7 +338,7 @@ impl Market {
         caller: Caller,
         order_id: i64,
         text: &str,
-    ) -> Result<MessageRecord, DomainError> {
+    ) -> Result<Message, DomainError> {
         let order = self.stored_order(order_id).await?;
         let sender_role = match actor_for(&order, Some(caller))? {
             order::Actor::Buyer => "buyer",
@@ -345,7 +347,7 @@ impl Market {
         };
         let message = validate::text("message", text, 1, validate::MAX_MESSAGE_CHARS)?;
         let now = self.now_ms();
-        let mut record = MessageRecord {
+        let mut record = Message {
             id: 0,
             order_id,
             sender_id: Some(caller.user_id),
@@ -364,7 +366,7 @@ impl Market {
                         message,
                         now,
                     },
-                    crate::events::message(&order, &record),
+                    crate::actors::events::message(&order, &record),
                 ])
                 .claiming(),
             )
@@ -379,7 +381,7 @@ impl Market {
         order_id: i64,
         after_id: i64,
         limit: i64,
-    ) -> Result<Vec<MessageRecord>, DomainError> {
+    ) -> Result<Vec<Message>, DomainError> {
         self.order(caller, order_id).await?;
         self.store().messages(order_id, after_id, limit).await
     }

@@ -23,13 +23,7 @@ impl Market {
         let rule = context.pause_rule();
         let changes = context.safeguards.changes();
         let since = self.now_ms() - rule.window_ms.max(TAKER_CANCEL_WINDOW_MS) - rule.pause_ms;
-        let blocks: Vec<(i64, i64)> = context
-            .store
-            .blocks()
-            .await?
-            .into_iter()
-            .map(|(blocker, blocked, _)| (blocker, blocked))
-            .collect();
+        let blocks = context.store.blocks().await?;
         let cancels = context.store.taker_cancels(since).await?;
         // A block, unblock or cancel made here while the rows were read is newer than them: keep
         // it, and take the database's view at the next refresh.

@@ -1,10 +1,10 @@
 //! Work the market does on its own, on every node: expiring what is overdue, pumping committed
-//! events to the event streams, delivering webhooks, and (with several nodes sharing
+//! events to the event streams, delivering webhooks, auditing and sampling the gauges, and (with several nodes sharing
 //! PostgreSQL) keeping the listing, blocks and pauses in step with what other nodes changed.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Market;
 use crate::actors::order::OrderMsg;
@@ -14,8 +14,12 @@ use crate::config::{
 };
 use crate::domain::DomainError;
 use crate::domain::order::OrderStatus;
-use crate::read_model::Maker;
+use crate::domain::user::Profile;
 use crate::store::{Commit, Dialect, Op};
+use crate::telemetry::{
+    ADS, AUDIT_DURATION, AUDIT_RUNS, AUDIT_VIOLATIONS, DISPUTES_OPEN, ORDERS_ACTIVE,
+    STORE_COMMIT_QUEUE_BOUND, STORE_COMMIT_QUEUE_DEPTH, STORE_POOL_CONNECTIONS,
+};
 
 /// Starts the upkeep loops; they end when their handles are aborted.
 pub fn spawn(market: &Arc<Market>) -> Vec<tokio::task::JoinHandle<()>> {
@@ -51,6 +55,12 @@ pub fn spawn(market: &Arc<Market>) -> Vec<tokio::task::JoinHandle<()>> {
             m.forget_quiet_users();
             m.purge_idempotency_keys().await
         },
+    )));
+    let audit_every = Duration::from_secs(market.context.config.audit_interval_secs.max(1));
+    loops.push(tokio::spawn(every(
+        audit_every,
+        market.clone(),
+        |m| async move { m.sample().await },
     )));
     if market.store().dialect() == Dialect::Postgres {
         loops.push(tokio::spawn(every(
@@ -119,7 +129,7 @@ impl Market {
         let store = self.store();
         let read_model = &self.context.read_model;
         for maker in store.makers_of_open_ads().await? {
-            read_model.add_maker(Maker::from(&maker));
+            read_model.add_maker(Profile::from(&maker));
         }
         let open = store.open_ads().await?;
         let ids: HashSet<i64> = open.iter().map(|ad| ad.id).collect();
@@ -127,6 +137,46 @@ impl Market {
             read_model.publish(ad);
         }
         read_model.retain(|id| ids.contains(&id));
+        Ok(())
+    }
+
+    /// Runs the audit and refreshes the gauges that come from the database (active orders, open
+    /// disputes, ads by status) and from the store (queue, pool).
+    pub async fn sample(&self) -> Result<(), DomainError> {
+        let store = self.store();
+        let started = Instant::now();
+        match store.audit().await {
+            Ok(report) => {
+                metrics::gauge!(AUDIT_VIOLATIONS).set(report.violations.len() as f64);
+                metrics::counter!(AUDIT_RUNS, "outcome" => if report.ok { "ok" } else { "violations" })
+                .increment(1);
+                if !report.ok {
+                    tracing::error!(violations = ?report.violations, "the audit found broken invariants");
+                }
+            }
+            Err(error) => {
+                metrics::counter!(AUDIT_RUNS, "outcome" => "failed").increment(1);
+                tracing::warn!(%error, "the periodic audit could not run");
+            }
+        }
+        metrics::histogram!(AUDIT_DURATION).record(started.elapsed().as_secs_f64());
+        if let Ok(gauges) = store.gauges().await {
+            for (status, side, count) in gauges.active_orders {
+                metrics::gauge!(ORDERS_ACTIVE, "status" => status.as_str(), "side" => side.as_str())
+                    .set(count as f64);
+            }
+            metrics::gauge!(DISPUTES_OPEN).set(gauges.open_disputes as f64);
+            for (ad_type, status, count) in gauges.ads {
+                metrics::gauge!(ADS, "type" => ad_type.as_str(), "status" => status.as_str())
+                    .set(count as f64);
+            }
+        }
+        let (size, idle) = store.pool_usage();
+        metrics::gauge!(STORE_POOL_CONNECTIONS, "state" => "idle").set(idle as f64);
+        metrics::gauge!(STORE_POOL_CONNECTIONS, "state" => "busy")
+            .set((size as usize).saturating_sub(idle) as f64);
+        metrics::gauge!(STORE_COMMIT_QUEUE_DEPTH).set(store.commit_queue_depth() as f64);
+        metrics::gauge!(STORE_COMMIT_QUEUE_BOUND).set(crate::config::COMMIT_QUEUE_BOUND as f64);
         Ok(())
     }
 }

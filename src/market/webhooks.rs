@@ -14,8 +14,10 @@ use sha2::Sha256;
 
 use super::Market;
 use crate::config::{WEBHOOK_BACKOFF_MAX_MS, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT};
+use crate::domain::event::Event;
+use crate::domain::webhook::Webhook;
 use crate::domain::{DomainError, ErrorCode, Millis, rfc3339};
-use crate::store::{Commit, EventRecord, Op, WebhookRecord};
+use crate::store::{Commit, Op};
 use crate::telemetry;
 
 /// The events a webhook receives.
@@ -52,8 +54,8 @@ pub struct WebhookView {
     pub created_at: String,
 }
 
-impl From<&WebhookRecord> for WebhookView {
-    fn from(hook: &WebhookRecord) -> Self {
+impl From<&Webhook> for WebhookView {
+    fn from(hook: &Webhook) -> Self {
         WebhookView {
             id: hook.id,
             url: hook.url.clone(),
@@ -181,8 +183,8 @@ impl Market {
     async fn deliver_to(
         &self,
         client: &reqwest::Client,
-        hook: &WebhookRecord,
-        events: Vec<EventRecord>,
+        hook: &Webhook,
+        events: Vec<Event>,
     ) -> Result<(), DomainError> {
         let store = self.store();
         for event in events {
@@ -231,15 +233,15 @@ impl Market {
 /// POSTs one event; `Err` says why it was not acknowledged.
 async fn post(
     client: &reqwest::Client,
-    hook: &WebhookRecord,
-    event: &EventRecord,
+    hook: &Webhook,
+    event: &Event,
     now: Millis,
 ) -> Result<(), String> {
     let body = json!({
         "id": event.id,
         "type": event.kind,
         "created_at": rfc3339(event.created_at),
-        "data": crate::events::data(event),
+        "data": crate::views::event_data(event),
     })
     .to_string();
     let timestamp = now / 1000;

@@ -369,13 +369,13 @@ pub(crate) struct Load {
 /// Reads the wallets asked for, on the committer's connection outside any transaction.
 async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u64) {
     for load in loads.drain(..) {
-        let read = query(super::rows::WALLET_SELECT)
+        let read = query(super::read::WALLET_SELECT.as_str())
             .bind(load.user_id)
-            .fetch_optional::<super::rows::WalletRow>(&mut *conn)
+            .fetch_optional::<super::read::WalletRow>(&mut *conn)
             .await;
         let answer = match read {
             Ok(row) => Ok(row.map(|row| WalletLoad {
-                wallet: super::rows::wallet_from(row),
+                wallet: super::read::wallet_from(row),
                 seq,
             })),
             Err(error) => Err(store_error(&error)),

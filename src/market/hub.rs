@@ -1,5 +1,5 @@
-//! Order events: written with the change that causes them, replayed from the database, fanned
-//! out live to the event streams of the orders' parties (and, for disputed orders, operators).
+//! Live fan-out of committed order events to the event streams of the orders' parties (and, for
+//! disputed orders, operators).
 //!
 //! The database is the feed. The [`Hub`]'s pump reads what was committed after the last event it
 //! saw (woken by this node's commits, polling for other nodes') and hands each event to the
@@ -13,159 +13,18 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{EVENT_PAGE, EVENT_SUBSCRIBER_BUFFER};
-use crate::domain::order::{self, Action, Actor, Order};
-use crate::domain::{Caller, Millis, Role};
-use crate::store::{Audience, EventRecord, MessageRecord, NewEvent, Op, RowRef, Store};
+use crate::domain::event::{Audience, Event};
+use crate::store::Store;
 use crate::telemetry;
-
-/// The event of a new order (its id is the one inserted in the same commit).
-pub fn created(order: &Order, now: Millis) -> Op {
-    Op::Event(Box::new(NewEvent {
-        kind: "order.created",
-        order: RowRef::Inserted,
-        message: RowRef::None,
-        buyer_id: order.buyer_id,
-        seller_id: order.seller_id,
-        disputed: false,
-        actor_id: Some(order.taker_id),
-        actor_role: if order.taker_id == order.buyer_id {
-            "buyer"
-        } else {
-            "seller"
-        },
-        from_status: None,
-        to_status: Some(order.status.as_str()),
-        reason: None,
-        payload: json_text(&crate::views::order(order)),
-        now,
-    }))
-}
-
-/// The event of a committed transition from `before` to `after`.
-pub fn transition(
-    before: &Order,
-    after: &Order,
-    action: Action,
-    actor: Actor,
-    actor_id: Option<i64>,
-    now: Millis,
-) -> Op {
-    let reason = match action {
-        Action::Cancel | Action::Expire => after.cancel_reason.map(|r| r.as_str().to_owned()),
-        Action::CallOperator => after.dispute.as_ref().and_then(|d| d.reason.clone()),
-        Action::Resolve(resolution) => Some(resolution.as_str().to_owned()),
-        _ => None,
-    };
-    Op::Event(Box::new(NewEvent {
-        kind: action.event_kind(),
-        order: RowRef::Id(after.id),
-        message: RowRef::None,
-        buyer_id: after.buyer_id,
-        seller_id: after.seller_id,
-        disputed: after.dispute.is_some(),
-        actor_id,
-        actor_role: actor.as_str(),
-        from_status: Some(before.status.as_str()),
-        to_status: Some(after.status.as_str()),
-        reason,
-        // An ended order never changes again, so its row is the order as this event left it:
-        // the event stores no copy, and readers take the row (about a third of the bytes each
-        // order writes to the events table, and the serialising, saved).
-        payload: if after.status.is_active() {
-            json_text(&crate::views::order(after))
-        } else {
-            String::new()
-        },
-        now,
-    }))
-}
-
-/// The event of a chat message (its id is the one inserted in the same commit).
-pub fn message(order: &Order, message: &MessageRecord) -> Op {
-    Op::Event(Box::new(NewEvent {
-        kind: "message.created",
-        order: RowRef::Id(order.id),
-        message: RowRef::Inserted,
-        buyer_id: order.buyer_id,
-        seller_id: order.seller_id,
-        disputed: order.dispute.is_some(),
-        actor_id: message.sender_id,
-        actor_role: match message.sender_role.as_str() {
-            "buyer" => "buyer",
-            "seller" => "seller",
-            "operator" => "operator",
-            _ => "system",
-        },
-        from_status: None,
-        to_status: None,
-        reason: None,
-        payload: json_text(&crate::views::message(message)),
-        now: message.created_at,
-    }))
-}
-
-fn json_text(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-/// Whose stream an event goes to.
-pub fn audience_of(caller: Caller) -> Audience {
-    if caller.role == Role::Operator {
-        Audience::Operators
-    } else {
-        Audience::Party(caller.user_id)
-    }
-}
-
-/// The event's data as committed: the Order or Message, with the ids the commit gave it (an order
-/// or message inserted in the same commit has id 0 in the payload). The event that ended an order
-/// carries the order's row instead of a payload.
-pub fn data(event: &EventRecord) -> Value {
-    let mut data: Value = match &event.ended_order {
-        Some(order) => serde_json::to_value(crate::views::order(order)).unwrap_or(Value::Null),
-        None => serde_json::from_str(&event.payload).unwrap_or(Value::Null),
-    };
-    if let Some(object) = data.as_object_mut() {
-        let id = event.message_id.unwrap_or(event.order_id);
-        object.insert("id".into(), id.into());
-    }
-    data
-}
-
-/// The event's data as `viewer` sees it: an Order also says what the viewer may do with it.
-pub fn render(event: &EventRecord, viewer: Caller) -> Value {
-    let mut data = data(event);
-    let Some(object) = data.as_object_mut().filter(|_| event.message_id.is_none()) else {
-        return data;
-    };
-    let actor = if viewer.user_id == event.buyer_id {
-        Actor::Buyer
-    } else if viewer.user_id == event.seller_id {
-        Actor::Seller
-    } else {
-        Actor::Operator
-    };
-    let status = object
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(order::OrderStatus::parse);
-    if let Some(status) = status {
-        // A rating can only follow completion, so no one has rated when an event is written.
-        let allowed = order::allowed_actions(status, actor, false);
-        object.insert("allowed_actions".into(), allowed.into());
-    }
-    data
-}
 
 /// One stream's channel, and the newest event it will replay itself: only later ones are
 /// handed to it live.
 struct Subscriber {
     after: Arc<AtomicI64>,
-    sender: mpsc::Sender<Arc<EventRecord>>,
+    sender: mpsc::Sender<Arc<Event>>,
 }
 
 type Subscribers = DashMap<u64, Subscriber>;
@@ -190,7 +49,7 @@ pub struct Subscription {
     audience: Audience,
     number: u64,
     after: Arc<AtomicI64>,
-    pub events: mpsc::Receiver<Arc<EventRecord>>,
+    pub events: mpsc::Receiver<Arc<Event>>,
 }
 
 impl Subscription {
@@ -278,7 +137,7 @@ impl Hub {
     }
 
     /// Hands `event` to every stream of its audience; a stream whose buffer is full is cut off.
-    pub fn publish(&self, event: Arc<EventRecord>) {
+    pub fn publish(&self, event: Arc<Event>) {
         let mut parties = vec![event.buyer_id];
         if event.seller_id != event.buyer_id {
             parties.push(event.seller_id);
@@ -345,7 +204,7 @@ impl Hub {
 /// With no stream open, how often the pump moves its place to the newest event.
 const IDLE_PLACE_INTERVAL: Duration = Duration::from_secs(1);
 
-fn deliver(streams: &Subscribers, event: &Arc<EventRecord>) {
+fn deliver(streams: &Subscribers, event: &Arc<Event>) {
     streams.retain(|_, stream| {
         if event.id <= stream.after.load(Ordering::SeqCst) {
             // The stream replays this one itself.
@@ -355,7 +214,7 @@ fn deliver(streams: &Subscribers, event: &Arc<EventRecord>) {
     });
 }
 
-fn deliver_one(sender: &mpsc::Sender<Arc<EventRecord>>, event: &Arc<EventRecord>) -> bool {
+fn deliver_one(sender: &mpsc::Sender<Arc<Event>>, event: &Arc<Event>) -> bool {
     match sender.try_send(event.clone()) {
         Ok(()) => true,
         Err(mpsc::error::TrySendError::Full(_)) => {
@@ -370,8 +229,8 @@ fn deliver_one(sender: &mpsc::Sender<Arc<EventRecord>>, event: &Arc<EventRecord>
 mod tests {
     use super::*;
 
-    fn event(id: i64, buyer_id: i64, seller_id: i64, disputed: bool) -> Arc<EventRecord> {
-        Arc::new(EventRecord {
+    fn event(id: i64, buyer_id: i64, seller_id: i64, disputed: bool) -> Arc<Event> {
+        Arc::new(Event {
             id,
             kind: "message.created".into(),
             order_id: 1,

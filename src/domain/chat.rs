@@ -1,0 +1,14 @@
+//! An order's chat.
+
+use super::Millis;
+
+/// A chat message as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: i64,
+    pub order_id: i64,
+    pub sender_id: Option<i64>,
+    pub sender_role: String,
+    pub message: String,
+    pub created_at: Millis,
+}

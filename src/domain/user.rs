@@ -1,0 +1,75 @@
+//! Users: their role on the platform, who is calling, and the figures others see.
+
+use super::mean_rating;
+
+/// A user's role on the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Role::User),
+            "operator" => Some(Role::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// Who is calling: a user or an operator, already authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: i64,
+    pub role: Role,
+}
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub rating_sum: i64,
+    pub ratings_count: i64,
+    pub orders_count: i64,
+}
+
+/// A user's public profile: what others see beside their ads and at `GET /users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    pub id: i64,
+    pub name: String,
+    pub rating_sum: i64,
+    pub ratings_count: i64,
+    pub orders_count: i64,
+}
+
+impl Profile {
+    /// The mean of the ratings received, one decimal; `None` before any.
+    pub fn rating(&self) -> Option<f64> {
+        mean_rating(self.rating_sum, self.ratings_count)
+    }
+}
+
+impl From<&User> for Profile {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            name: user.name.clone(),
+            rating_sum: user.rating_sum,
+            ratings_count: user.ratings_count,
+            orders_count: user.orders_count,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Webhooks: where the platform hears about finished orders.
+
+use super::Millis;
+
+/// A webhook and its delivery state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    pub secret: String,
+    pub cursor: i64,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub lease_until: Millis,
+    pub delivered: i64,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+}

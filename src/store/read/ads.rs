@@ -1,0 +1,49 @@
+//! `ads`: makers' standing offers.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{json_object, query, unknown};
+use crate::domain::DomainError;
+use crate::domain::ad::{Ad, AdStatus, AdType};
+use crate::store::Store;
+
+const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, \
+    max_amount, total_amount, available_amount, released_amount, payment_methods, \
+    payment_window_seconds, terms, payment_details, status, created_at, version";
+
+fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
+    let methods: String = row.try_get("payment_methods")?;
+    Ok(Ad {
+        id: row.try_get("id")?,
+        maker_id: row.try_get("maker_id")?,
+        ad_type: AdType::parse(row.try_get("ad_type")?).ok_or_else(|| unknown("ad_type"))?,
+        fiat_currency: row.try_get("fiat_currency")?,
+        price: row.try_get("price")?,
+        min_amount: row.try_get("min_amount")?,
+        max_amount: row.try_get("max_amount")?,
+        total_amount: row.try_get("total_amount")?,
+        available_amount: row.try_get("available_amount")?,
+        released_amount: row.try_get("released_amount")?,
+        payment_methods: serde_json::from_str(&methods).map_err(|_| unknown("payment_methods"))?,
+        payment_window_seconds: row.try_get("payment_window_seconds")?,
+        terms: row.try_get("terms")?,
+        payment_details: json_object(row.try_get("payment_details")?),
+        status: AdStatus::parse(row.try_get("status")?).ok_or_else(|| unknown("status"))?,
+        created_at_ms: row.try_get("created_at")?,
+        version: row.try_get("version")?,
+    })
+}
+
+impl Store {
+    pub async fn ad(&self, id: i64) -> Result<Option<Ad>, DomainError> {
+        let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE id = $1");
+        self.optional(query(sql).bind(id), ad_from).await
+    }
+
+    /// Every ad that is not closed: what the service rebuilds its actors and listing from.
+    pub async fn open_ads(&self) -> Result<Vec<Ad>, DomainError> {
+        let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE status <> 'closed'");
+        self.all(query(sql), ad_from).await
+    }
+}

@@ -1,0 +1,50 @@
+//! `messages` and `ratings`: an order's chat, and who rated which order.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{placeholders, query};
+use crate::domain::DomainError;
+use crate::domain::chat::Message;
+use crate::store::Store;
+
+fn message_from(row: &AnyRow) -> Result<Message, sqlx::Error> {
+    Ok(Message {
+        id: row.try_get("id")?,
+        order_id: row.try_get("order_id")?,
+        sender_id: row.try_get("sender_id")?,
+        sender_role: row.try_get("sender_role")?,
+        message: row.try_get("message")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// An order's messages after `after_id`, oldest first.
+    pub async fn messages(
+        &self,
+        order_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>, DomainError> {
+        let sql = "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages \
+                   WHERE order_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3";
+        let query = sqlx::query(sql).bind(order_id).bind(after_id).bind(limit);
+        self.all(query, message_from).await
+    }
+
+    /// Which of `order_ids` `rater_id` has rated.
+    pub async fn rated(&self, rater_id: i64, order_ids: &[i64]) -> Result<Vec<i64>, DomainError> {
+        if order_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT order_id FROM ratings WHERE rater_id = $1 AND order_id IN ({})",
+            placeholders(2, order_ids.len())
+        );
+        let query = order_ids
+            .iter()
+            .fold(query(sql).bind(rater_id), |query, id| query.bind(*id));
+        self.all(query, |row| row.try_get(0)).await
+    }
+}

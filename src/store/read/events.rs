@@ -1,0 +1,121 @@
+//! `events`: what streams, webhooks and histories replay. The event that ended an order carries
+//! no payload; its order's row, which never changes again, is read with it.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{ORDER_COLUMNS, order_from, placeholders, query};
+use crate::domain::DomainError;
+use crate::domain::event::{Audience, Event};
+use crate::domain::order::Order;
+use crate::store::Store;
+
+const EVENT_COLUMNS: &str = "id, kind, order_id, message_id, buyer_id, seller_id, disputed, \
+     actor_id, actor_role, from_status, to_status, reason, payload, created_at";
+
+fn event_from(row: &AnyRow) -> Result<Event, sqlx::Error> {
+    Ok(Event {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        order_id: row.try_get("order_id")?,
+        message_id: row.try_get("message_id")?,
+        buyer_id: row.try_get("buyer_id")?,
+        seller_id: row.try_get("seller_id")?,
+        disputed: row.try_get::<i64, _>("disputed")? != 0,
+        actor_id: row.try_get("actor_id")?,
+        actor_role: row.try_get("actor_role")?,
+        from_status: row.try_get("from_status")?,
+        to_status: row.try_get("to_status")?,
+        reason: row.try_get("reason")?,
+        payload: row.try_get("payload")?,
+        ended_order: None,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// Events for `audience` after `after_id`, oldest first.
+    pub async fn events(
+        &self,
+        audience: Audience,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>, DomainError> {
+        let (filter, key) = match audience {
+            Audience::All => ("", None),
+            Audience::Party(user) => (
+                " AND order_id IN (SELECT id FROM orders WHERE buyer_id = $3 \
+                 UNION ALL SELECT id FROM orders WHERE seller_id = $3)",
+                Some(user),
+            ),
+            Audience::Operators => (" AND disputed = 1", None),
+            Audience::Order(order) => (" AND order_id = $3 AND kind LIKE 'order.%'", Some(order)),
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1{filter} ORDER BY id ASC LIMIT $2"
+        );
+        let query = query(sql).bind(after_id).bind(limit);
+        let query = match key {
+            Some(key) => query.bind(key),
+            None => query,
+        };
+        self.with_ended_orders(self.all(query, event_from).await?)
+            .await
+    }
+
+    /// Events of the given kinds after `after_id`, oldest first (what a webhook delivers).
+    pub async fn events_of_kinds(
+        &self,
+        kinds: &[&str],
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>, DomainError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND kind IN ({}) \
+             ORDER BY id ASC LIMIT $2",
+            placeholders(3, kinds.len())
+        );
+        let query = kinds
+            .iter()
+            .fold(query(sql).bind(after_id).bind(limit), |query, kind| {
+                query.bind(*kind)
+            });
+        self.with_ended_orders(self.all(query, event_from).await?)
+            .await
+    }
+
+    /// The newest event's id (0 before any).
+    pub async fn last_event_id(&self) -> Result<i64, DomainError> {
+        self.scalar(sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events"))
+            .await
+    }
+
+    /// Gives each event that ended an order (stored without a copy) that order's row.
+    async fn with_ended_orders(&self, mut events: Vec<Event>) -> Result<Vec<Event>, DomainError> {
+        let ended: Vec<i64> = events
+            .iter()
+            .filter(|event| event.ends_an_order())
+            .map(|event| event.order_id)
+            .collect();
+        if ended.is_empty() {
+            return Ok(events);
+        }
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({})",
+            placeholders(1, ended.len())
+        );
+        let query = ended.iter().fold(query(sql), |query, id| query.bind(*id));
+        let orders: HashMap<i64, Order> = self
+            .all(query, order_from)
+            .await?
+            .into_iter()
+            .map(|order| (order.id, order))
+            .collect();
+        for event in events.iter_mut().filter(|event| event.ends_an_order()) {
+            event.ended_order = orders.get(&event.order_id).cloned();
+        }
+        Ok(events)
+    }
+}

@@ -1,0 +1,177 @@
+//! `orders`: an order's row, the pages of a user's orders, the disputes, what is overdue.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Query, active_statuses, json_object, query, unknown};
+use crate::domain::DomainError;
+use crate::domain::order::{CancelReason, Dispute, Order, OrderStatus, Resolution, Side};
+use crate::store::Store;
+
+/// Which orders a page lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderFilter {
+    /// Only the orders this user is a party to.
+    pub party: Option<i64>,
+    pub status: Option<OrderStatus>,
+    pub side: Option<Side>,
+    /// Only disputed orders: `Some(true)` the open disputes, `Some(false)` the resolved ones.
+    pub disputes: Option<bool>,
+}
+
+pub(crate) const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, taker_id, \
+    usdt_amount, fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
+    cancel_reason, created_at, expires_at, paid_at, completed_at, cancelled_at, dispute_opened_by, \
+    dispute_reason, dispute_opened_at, dispute_resolution, dispute_resolved_by, \
+    dispute_resolved_at, dispute_note";
+
+pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
+    let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
+    let dispute = match opened_at {
+        Some(opened_at) => Some(Dispute {
+            opened_by: row
+                .try_get::<Option<i64>, _>("dispute_opened_by")?
+                .unwrap_or_default(),
+            reason: row.try_get("dispute_reason")?,
+            opened_at,
+            resolution: row
+                .try_get::<Option<String>, _>("dispute_resolution")?
+                .and_then(|r| Resolution::parse(&r)),
+            resolved_by: row.try_get("dispute_resolved_by")?,
+            resolved_at: row.try_get("dispute_resolved_at")?,
+            note: row.try_get("dispute_note")?,
+        }),
+        None => None,
+    };
+    Ok(Order {
+        id: row.try_get("id")?,
+        ad_id: row.try_get("ad_id")?,
+        side: Side::parse(row.try_get("side")?).ok_or_else(|| unknown("side"))?,
+        buyer_id: row.try_get("buyer_id")?,
+        seller_id: row.try_get("seller_id")?,
+        taker_id: row.try_get("taker_id")?,
+        usdt_amount: row.try_get("usdt_amount")?,
+        fiat_amount: row.try_get("fiat_amount")?,
+        fiat_currency: row.try_get("fiat_currency")?,
+        price: row.try_get("price")?,
+        payment_method: row.try_get("payment_method")?,
+        payment_details: json_object(row.try_get("payment_details")?).unwrap_or_default(),
+        status: OrderStatus::parse(row.try_get("status")?).ok_or_else(|| unknown("status"))?,
+        cancel_reason: row
+            .try_get::<Option<String>, _>("cancel_reason")?
+            .and_then(|r| CancelReason::parse(&r)),
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        paid_at: row.try_get("paid_at")?,
+        completed_at: row.try_get("completed_at")?,
+        cancelled_at: row.try_get("cancelled_at")?,
+        dispute,
+    })
+}
+
+/// The `WHERE` clause of `filter`, with `$N` placeholders, and the values to bind in order.
+fn where_clause(filter: OrderFilter) -> (String, Vec<FilterValue>) {
+    let mut clause = String::from(" WHERE 1 = 1");
+    let mut values = Vec::new();
+    let mut bind = |clause: &mut String, sql: &str, value: FilterValue| {
+        values.push(value);
+        clause.push_str(&sql.replace('#', &format!("${}", values.len())));
+    };
+    if let Some(user) = filter.party {
+        bind(
+            &mut clause,
+            " AND (buyer_id = # OR seller_id = #)",
+            FilterValue::Id(user),
+        );
+    }
+    if let Some(status) = filter.status {
+        bind(
+            &mut clause,
+            " AND status = #",
+            FilterValue::Text(status.as_str()),
+        );
+    }
+    if let Some(side) = filter.side {
+        bind(
+            &mut clause,
+            " AND side = #",
+            FilterValue::Text(side.as_str()),
+        );
+    }
+    match filter.disputes {
+        Some(true) => clause.push_str(" AND dispute_opened_at IS NOT NULL AND status = 'disputed'"),
+        Some(false) => {
+            clause.push_str(" AND dispute_opened_at IS NOT NULL AND status <> 'disputed'")
+        }
+        None => {}
+    }
+    (clause, values)
+}
+
+enum FilterValue {
+    Id(i64),
+    Text(&'static str),
+}
+
+fn bind_all(mut query: Query, values: &[FilterValue]) -> Query {
+    for value in values {
+        query = match value {
+            FilterValue::Id(id) => query.bind(*id),
+            FilterValue::Text(text) => query.bind(*text),
+        };
+    }
+    query
+}
+
+impl Store {
+    pub async fn order(&self, id: i64) -> Result<Option<Order>, DomainError> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+        self.optional(query(sql).bind(id), order_from).await
+    }
+
+    /// Orders that still hold escrow: what the service re-arms at start.
+    pub async fn active_orders(&self) -> Result<Vec<Order>, DomainError> {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN {}",
+            active_statuses()
+        );
+        self.all(query(sql), order_from).await
+    }
+
+    /// Pending orders whose payment window closed at or before `now`, oldest deadline first.
+    pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<i64>, DomainError> {
+        let sql = "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1 \
+                   ORDER BY expires_at LIMIT $2";
+        self.all(sqlx::query(sql).bind(now).bind(limit), |row| row.try_get(0))
+            .await
+    }
+
+    /// One page of the orders that match, and how many match in all. Disputes list oldest
+    /// first, everything else newest first.
+    pub async fn orders_page(
+        &self,
+        filter: OrderFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Order>, i64), DomainError> {
+        let (clause, values) = where_clause(filter);
+        let count = bind_all(
+            query(format!("SELECT COUNT(*) FROM orders{clause}")),
+            &values,
+        );
+        let total = self.scalar(count).await?;
+        let order_by = if filter.disputes.is_some() {
+            "dispute_opened_at ASC, id ASC"
+        } else {
+            "id DESC"
+        };
+        let n = values.len();
+        let page_sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders{clause} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let page = bind_all(query(page_sql), &values).bind(limit).bind(offset);
+        Ok((self.all(page, order_from).await?, total))
+    }
+}

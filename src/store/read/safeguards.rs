@@ -1,0 +1,42 @@
+//! `blocks`, and the cancels counted against takers: what the safeguards rebuild from.
+
+use sqlx::Row;
+
+use crate::domain::{DomainError, Millis};
+use crate::store::Store;
+
+impl Store {
+    /// Every block: `(blocker, blocked)`.
+    pub async fn blocks(&self) -> Result<Vec<(i64, i64)>, DomainError> {
+        let sql = "SELECT blocker_id, blocked_id FROM blocks";
+        self.all(sqlx::query(sql), |row| {
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })
+        .await
+    }
+
+    /// The users `blocker_id` blocked, oldest block first: `(id, name, blocked at)`.
+    pub async fn blocked_by(
+        &self,
+        blocker_id: i64,
+    ) -> Result<Vec<(i64, String, Millis)>, DomainError> {
+        let sql = "SELECT b.blocked_id, u.name, b.created_at FROM blocks b \
+                   JOIN users u ON u.id = b.blocked_id \
+                   WHERE b.blocker_id = $1 ORDER BY b.created_at, b.blocked_id";
+        self.all(sqlx::query(sql).bind(blocker_id), |row| {
+            Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+        })
+        .await
+    }
+
+    /// Cancels of pending orders by their takers since `since`: `(taker, at)`.
+    pub async fn taker_cancels(&self, since: Millis) -> Result<Vec<(i64, Millis)>, DomainError> {
+        let sql = "SELECT e.actor_id, e.created_at FROM events e JOIN orders o ON o.id = e.order_id \
+                   WHERE e.kind = 'order.cancelled' AND e.created_at >= $1 \
+                   AND e.from_status = 'pending' AND e.actor_id = o.taker_id";
+        self.all(sqlx::query(sql).bind(since), |row| {
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })
+        .await
+    }
+}

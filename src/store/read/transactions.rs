@@ -1,0 +1,33 @@
+//! `wallet_transactions`: the platform's deposits, bonuses, bets and wins.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::domain::DomainError;
+use crate::domain::wallet::Transaction;
+use crate::store::Store;
+
+fn transaction_from(row: &AnyRow) -> Result<Transaction, sqlx::Error> {
+    Ok(Transaction {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        kind: row.try_get("kind")?,
+        amount: row.try_get("amount")?,
+        reference: row.try_get("reference")?,
+        wagering_multiplier: row.try_get("wagering_multiplier")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// The transaction posted under `reference`, if any (references are unique).
+    pub async fn transaction_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<Transaction>, DomainError> {
+        let sql = "SELECT id, user_id, kind, amount, reference, wagering_multiplier, created_at \
+                   FROM wallet_transactions WHERE reference = $1";
+        let query = sqlx::query(sql).bind(reference.to_owned());
+        self.optional(query, transaction_from).await
+    }
+}

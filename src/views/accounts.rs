@@ -1,0 +1,85 @@
+//! Accounts: the caller's own, public profiles, users just created.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::mean_rating;
+use crate::domain::user::User;
+use crate::domain::wallet::Wallet;
+
+/// A user's public figures.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicUserView {
+    pub id: i64,
+    pub name: String,
+    /// The mean of ratings received, one decimal; null before any.
+    pub rating: Option<f64>,
+    pub ratings_count: i64,
+    pub orders_count: i64,
+}
+
+pub fn public_user(user: &User) -> PublicUserView {
+    PublicUserView {
+        id: user.id,
+        name: user.name.clone(),
+        rating: mean_rating(user.rating_sum, user.ratings_count),
+        ratings_count: user.ratings_count,
+        orders_count: user.orders_count,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BalanceView {
+    pub available: i64,
+    pub frozen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WageringView {
+    pub required: i64,
+    pub wagered: i64,
+}
+
+/// The caller's own account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeView {
+    pub id: i64,
+    pub name: String,
+    /// `user` or `operator`.
+    pub role: String,
+    pub balance: BalanceView,
+    pub deposits_total: i64,
+    pub wagering: WageringView,
+    pub rating: Option<f64>,
+    pub ratings_count: i64,
+    pub orders_count: i64,
+}
+
+pub fn me(user: &User, wallet: &Wallet) -> MeView {
+    MeView {
+        id: user.id,
+        name: user.name.clone(),
+        role: user.role.as_str().into(),
+        balance: BalanceView {
+            available: wallet.available,
+            frozen: wallet.frozen,
+        },
+        deposits_total: wallet.deposits_total,
+        wagering: WageringView {
+            required: wallet.wagering_required,
+            wagered: wallet.wagered,
+        },
+        rating: mean_rating(user.rating_sum, user.ratings_count),
+        ratings_count: user.ratings_count,
+        orders_count: user.orders_count,
+    }
+}
+
+/// A user just created, with the token shown this once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NewUserView {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub token: String,
+}

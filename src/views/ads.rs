@@ -1,0 +1,177 @@
+//! An ad as the public sees it, and the listing's pre-rendered JSON of it.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::json;
+use crate::domain::ad::Ad;
+use crate::domain::rfc3339;
+use crate::domain::user::Profile;
+
+/// An ad as the public sees it (never its payment details). Serialised straight from borrowed
+/// fields: listings render many of these per request.
+#[derive(Serialize, ToSchema)]
+pub struct AdView<'a> {
+    id: i64,
+    #[serde(rename = "type")]
+    ad_type: &'static str,
+    fiat_currency: &'a str,
+    price: i64,
+    min_amount: i64,
+    max_amount: i64,
+    total_amount: i64,
+    available_amount: i64,
+    payment_methods: &'a [String],
+    payment_window_seconds: i64,
+    terms: &'a str,
+    status: &'static str,
+    maker: MakerView<'a>,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct MakerView<'a> {
+    id: i64,
+    name: &'a str,
+    rating: Option<f64>,
+    ratings_count: i64,
+    orders_count: i64,
+}
+
+pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile) -> AdView<'a> {
+    AdView {
+        id: ad.id,
+        ad_type: ad.ad_type.as_str(),
+        fiat_currency: &ad.fiat_currency,
+        price: ad.price,
+        min_amount: ad.min_amount,
+        max_amount: ad.max_amount,
+        total_amount: ad.total_amount,
+        available_amount: ad.available_amount,
+        payment_methods: &ad.payment_methods,
+        payment_window_seconds: ad.payment_window_seconds,
+        terms: &ad.terms,
+        status: ad.status.as_str(),
+        maker: MakerView {
+            id: maker.id,
+            name: &maker.name,
+            rating: maker.rating(),
+            ratings_count: maker.ratings_count,
+            orders_count: maker.orders_count,
+        },
+        created_at: rfc3339(ad.created_at_ms),
+    }
+}
+
+/// An ad's JSON as [`ad`] renders it, cut around the figures that change without the ad changing
+/// (its capacity and its maker's figures): a listing writes each page's ads by copying the three
+/// pieces and formatting five numbers.
+pub struct AdJson {
+    /// Up to `"available_amount":`.
+    head: Box<str>,
+    /// From the payment methods up to the maker's `"id":…`.
+    middle: Box<str>,
+    /// From the end of the maker on.
+    tail: Box<str>,
+}
+
+impl AdJson {
+    pub fn new(ad: &Ad) -> Self {
+        let head = format!(
+            r#"{{"id":{},"type":{},"fiat_currency":{},"price":{},"min_amount":{},"max_amount":{},"total_amount":{},"available_amount":"#,
+            ad.id,
+            json(&ad.ad_type.as_str()),
+            json(&ad.fiat_currency),
+            ad.price,
+            ad.min_amount,
+            ad.max_amount,
+            ad.total_amount,
+        );
+        let middle = format!(
+            r#","payment_methods":{},"payment_window_seconds":{},"terms":{},"status":{},"maker":{{"id":{}"#,
+            json(&ad.payment_methods),
+            ad.payment_window_seconds,
+            json(&ad.terms),
+            json(&ad.status.as_str()),
+            ad.maker_id,
+        );
+        let tail = format!(r#"}},"created_at":{}}}"#, json(&rfc3339(ad.created_at_ms)));
+        Self {
+            head: head.into(),
+            middle: middle.into(),
+            tail: tail.into(),
+        }
+    }
+
+    /// Appends the ad with `available` capacity and `maker`'s figures.
+    pub fn write(&self, out: &mut Vec<u8>, available: i64, maker: &Profile) {
+        let mut number = itoa::Buffer::new();
+        out.extend_from_slice(self.head.as_bytes());
+        out.extend_from_slice(number.format(available).as_bytes());
+        out.extend_from_slice(self.middle.as_bytes());
+        out.extend_from_slice(b",\"name\":");
+        // Writing a string or a number to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &maker.name);
+        out.extend_from_slice(b",\"rating\":");
+        let _ = serde_json::to_writer(&mut *out, &maker.rating());
+        out.extend_from_slice(b",\"ratings_count\":");
+        out.extend_from_slice(number.format(maker.ratings_count).as_bytes());
+        out.extend_from_slice(b",\"orders_count\":");
+        out.extend_from_slice(number.format(maker.orders_count).as_bytes());
+        out.extend_from_slice(self.tail.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::ad::{AdStatus, AdType};
+
+    fn listed_ad(terms: String, methods: Vec<String>, figures: (i64, i64, i64)) -> Ad {
+        let (price, available, created_at_ms) = figures;
+        Ad {
+            id: 7,
+            maker_id: 3,
+            ad_type: AdType::Sell,
+            fiat_currency: "RUB".into(),
+            price,
+            min_amount: 100_000,
+            max_amount: 1_000_000,
+            total_amount: 5_000_000,
+            available_amount: available,
+            released_amount: 0,
+            payment_methods: methods,
+            payment_window_seconds: 900,
+            terms,
+            payment_details: None,
+            status: AdStatus::Active,
+            created_at_ms,
+            version: 1,
+        }
+    }
+
+    proptest! {
+        /// The listing's pieced-together JSON is byte for byte what serialising the view gives,
+        /// whatever the text fields hold (quotes, escapes, any Unicode) and whatever the figures.
+        #[test]
+        fn ad_json_renders_the_ad_view(
+            terms in any::<String>(),
+            name in any::<String>(),
+            methods in proptest::collection::vec(any::<String>(), 0..4),
+            figures in (any::<i64>(), any::<i64>(), 0..4_000_000_000_000i64),
+            ratings in (0..1_000i64, 0..200i64, any::<i64>()),
+        ) {
+            let ad = listed_ad(terms, methods, figures);
+            let (rating_sum, ratings_count, orders_count) = ratings;
+            let maker = Profile { id: 3, name, rating_sum, ratings_count, orders_count };
+            let mut pieced = Vec::new();
+            AdJson::new(&ad).write(&mut pieced, ad.available_amount, &maker);
+            prop_assert_eq!(
+                String::from_utf8(pieced).unwrap(),
+                serde_json::to_string(&self::ad(&ad, &maker)).unwrap()
+            );
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! An order's chat.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::chat::Message;
+use crate::domain::rfc3339;
+
+/// A chat message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: i64,
+    pub order_id: i64,
+    pub sender_id: Option<i64>,
+    /// `buyer`, `seller`, `operator` or `system`.
+    pub sender_role: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+pub fn message(message: &Message) -> MessageView {
+    MessageView {
+        id: message.id,
+        order_id: message.order_id,
+        sender_id: message.sender_id,
+        sender_role: message.sender_role.clone(),
+        message: message.message.clone(),
+        created_at: rfc3339(message.created_at),
+    }
+}

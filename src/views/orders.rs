@@ -1,0 +1,181 @@
+//! An order as its parties and operators see it, and its history.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::Caller;
+use utoipa::ToSchema;
+
+use crate::domain::event::Event;
+use crate::domain::order::{self, Order};
+use crate::domain::rfc3339;
+
+/// An operator's involvement in an order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DisputeView {
+    pub opened_by: i64,
+    pub reason: Option<String>,
+    pub opened_at: String,
+    /// `release` or `refund`, once resolved.
+    pub resolution: Option<String>,
+    pub resolved_by: Option<i64>,
+    pub resolved_at: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An order, for its parties and operators only (it carries the payment details).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: i64,
+    pub ad_id: i64,
+    /// `withdraw` or `deposit`, seen from the taker.
+    pub side: String,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub usdt_amount: i64,
+    pub fiat_amount: i64,
+    pub fiat_currency: String,
+    pub price: i64,
+    pub payment_method: String,
+    #[schema(value_type = Object)]
+    pub payment_details: serde_json::Map<String, Value>,
+    /// `pending`, `paid_by_buyer`, `disputed`, `completed` or `cancelled`.
+    pub status: String,
+    /// `buyer`, `seller`, `timeout` or `operator`, once cancelled.
+    pub cancel_reason: Option<String>,
+    pub created_at: String,
+    /// The payment deadline: a pending order is cancelled (`timeout`) when it passes.
+    pub expires_at: String,
+    pub paid_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub dispute: Option<DisputeView>,
+    /// What the caller may do with the order now (`confirm_paid`, `confirm_received`, `cancel`,
+    /// `call_operator`, `resolve`, `update_payment_details`, `message`, `rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<String>>,
+}
+
+/// An order as committed, without what only a caller can be told.
+pub fn order(order: &Order) -> OrderView {
+    let opt_time = |t: Option<i64>| t.map(rfc3339);
+    OrderView {
+        id: order.id,
+        ad_id: order.ad_id,
+        side: order.side.as_str().into(),
+        buyer_id: order.buyer_id,
+        seller_id: order.seller_id,
+        usdt_amount: order.usdt_amount,
+        fiat_amount: order.fiat_amount,
+        fiat_currency: order.fiat_currency.clone(),
+        price: order.price,
+        payment_method: order.payment_method.clone(),
+        payment_details: order.payment_details.clone(),
+        status: order.status.as_str().into(),
+        cancel_reason: order.cancel_reason.map(|r| r.as_str().into()),
+        created_at: rfc3339(order.created_at),
+        expires_at: rfc3339(order.expires_at),
+        paid_at: opt_time(order.paid_at),
+        completed_at: opt_time(order.completed_at),
+        cancelled_at: opt_time(order.cancelled_at),
+        dispute: order.dispute.as_ref().map(|d| DisputeView {
+            opened_by: d.opened_by,
+            reason: d.reason.clone(),
+            opened_at: rfc3339(d.opened_at),
+            resolution: d.resolution.map(|r| r.as_str().into()),
+            resolved_by: d.resolved_by,
+            resolved_at: opt_time(d.resolved_at),
+            note: d.note.clone(),
+        }),
+        allowed_actions: None,
+    }
+}
+
+/// An order as `actor` sees it: with the actions they may take now.
+pub fn order_for(order_record: &Order, actor: order::Actor, rated: bool) -> OrderView {
+    let mut view = order(order_record);
+    view.allowed_actions = Some(
+        order::allowed_actions(order_record.status, actor, rated)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    );
+    view
+}
+
+/// One step of an order's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub event_id: i64,
+    /// The event's kind (`order.created`, `order.paid`, …).
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub actor: HistoryActor,
+    /// Why: a cancel's reason, a dispute's reason, a resolution.
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryActor {
+    /// None for the service itself.
+    pub id: Option<i64>,
+    /// `buyer`, `seller`, `operator` or `system`.
+    pub role: String,
+}
+
+pub fn history_entry(event: &Event) -> HistoryEntry {
+    HistoryEntry {
+        event_id: event.id,
+        event: event.kind.clone(),
+        from_status: event.from_status.clone(),
+        to_status: event.to_status.clone(),
+        actor: HistoryActor {
+            id: event.actor_id,
+            role: event.actor_role.clone(),
+        },
+        reason: event.reason.clone(),
+        at: rfc3339(event.created_at),
+    }
+}
+
+/// The event's data as committed: the Order or Message, with the ids the commit gave it (an order
+/// or message inserted in the same commit has id 0 in the payload). The event that ended an order
+/// carries the order's row instead of a payload.
+pub fn event_data(event: &Event) -> Value {
+    let mut data: Value = match &event.ended_order {
+        Some(order) => serde_json::to_value(self::order(order)).unwrap_or(Value::Null),
+        None => serde_json::from_str(&event.payload).unwrap_or(Value::Null),
+    };
+    if let Some(object) = data.as_object_mut() {
+        let id = event.message_id.unwrap_or(event.order_id);
+        object.insert("id".into(), id.into());
+    }
+    data
+}
+
+/// The event's data as `viewer` sees it: an Order also says what the viewer may do with it.
+pub fn event_for(event: &Event, viewer: Caller) -> Value {
+    let mut data = event_data(event);
+    let Some(object) = data.as_object_mut().filter(|_| event.message_id.is_none()) else {
+        return data;
+    };
+    let actor = if viewer.user_id == event.buyer_id {
+        order::Actor::Buyer
+    } else if viewer.user_id == event.seller_id {
+        order::Actor::Seller
+    } else {
+        order::Actor::Operator
+    };
+    let status = object
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(order::OrderStatus::parse);
+    if let Some(status) = status {
+        // A rating can only follow completion, so no one has rated when an event is written.
+        let allowed = order::allowed_actions(status, actor, false);
+        object.insert("allowed_actions".into(), allowed.into());
+    }
+    data
+}
