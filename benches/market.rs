@@ -8,12 +8,12 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::future::join_all;
 use p2p_market::actors::directory::Directory;
-use p2p_market::actors::order::Request;
 use p2p_market::actors::{Named, ask};
 use p2p_market::clock::Clock;
 use p2p_market::config::Config;
 use p2p_market::domain::ad::{Ad, AdStatus, AdType};
 use p2p_market::domain::order::Action;
+use p2p_market::domain::order::Request;
 use p2p_market::domain::user::Profile;
 use p2p_market::domain::wallet::TransactionKind;
 use p2p_market::domain::{Caller, Role};
@@ -34,14 +34,17 @@ struct Bench {
 }
 
 async fn user(market: &Market, name: &str, funds: i64) -> Caller {
-    let (user, _) = market.create_user(name, Role::User).await.unwrap();
+    let (user, _) = market.create_user(name, Role::User, None).await.unwrap();
     let deposit = NewTransaction {
         kind: TransactionKind::Deposit,
         amount: funds,
         reference: format!("bench {name}"),
         wagering_multiplier: None,
     };
-    market.post_transaction(user.id, deposit).await.unwrap();
+    market
+        .post_transaction(user.id, deposit, None)
+        .await
+        .unwrap();
     Caller {
         user_id: user.id,
         role: Role::User,
@@ -67,7 +70,7 @@ async fn setup() -> Bench {
         terms: None,
         payment_details: None,
     };
-    let (ad, _) = market.create_ad(maker, ad).await.unwrap();
+    let (ad, _) = market.create_ad(maker, ad, None).await.unwrap();
     let mut sellers = Vec::new();
     for i in 0..CONCURRENT_ORDERS {
         sellers.push(user(&market, &format!("seller {i}"), 9_000_000_000).await);
@@ -88,7 +91,7 @@ async fn withdrawal(bench: &Bench, seller: Caller) {
         payment_method: "card".into(),
         payment_details: Some(json!({"card_number": "2200 1234 5678 9012"})),
     };
-    let order = bench.market.create_order(seller, take).await.unwrap();
+    let order = bench.market.create_order(seller, take, None).await.unwrap();
     bench
         .market
         .act(order.id, Request::by(bench.maker, Action::ConfirmPaid))

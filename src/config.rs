@@ -67,6 +67,12 @@ pub const WEBHOOK_BACKOFF_MAX_MS: i64 = 3_600_000;
 /// How long one webhook delivery may take before it counts as failed.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long an idempotent answer is kept for replay.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3_600_000;
+
+/// The longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
 /// How often idempotency keys past their lifetime are deleted.
 pub const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 

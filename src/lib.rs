@@ -18,7 +18,6 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
-pub mod idempotency;
 pub mod market;
 pub mod read_model;
 pub mod safeguards;
@@ -78,11 +77,11 @@ impl Application {
     ) -> std::io::Result<()> {
         let router = http::router(self.market.clone());
         let upkeep = market::upkeep::spawn(&self.market);
-        let hub = self.market.hub.clone();
+        let market = self.market.clone();
         let shutdown = async move {
             shutdown.await;
             // Event streams never end on their own: end them so the server can drain.
-            hub.close();
+            market.close_streams();
         };
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)

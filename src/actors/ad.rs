@@ -21,6 +21,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use super::{Named, Timer, idle_checks};
 
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
 use crate::read_model::ReadModel;
 use crate::store::{Commit, Dialect, Op, Store};
@@ -54,8 +55,8 @@ pub enum AdMsg {
     Close {
         maker_id: i64,
         now: Millis,
-        /// The claim of the request's idempotency key, committed with the close.
-        claim: Option<Op>,
+        /// The request's idempotency key, recorded with the close.
+        key: Option<IdempotencyKey>,
         reply: RpcReplyPort<Result<(Ad, Kopecks), DomainError>>,
     },
 }
@@ -178,10 +179,10 @@ impl Actor for AdActor {
             AdMsg::Close {
                 maker_id,
                 now,
-                claim,
+                key,
                 reply,
             } => {
-                let _ = reply.send(self.close(state, maker_id, now, claim).await);
+                let _ = reply.send(self.close(state, maker_id, now, key).await);
             }
         }
         crate::telemetry::record_actor_message(AdMsg::KIND, name, started);
@@ -282,7 +283,7 @@ impl AdActor {
         state: &mut AdState,
         maker_id: i64,
         now: Millis,
-        claim: Option<Op>,
+        key: Option<IdempotencyKey>,
     ) -> Result<(Ad, Kopecks), DomainError> {
         if state.ad.maker_id != maker_id {
             return Err(ErrorCode::Forbidden.into());
@@ -292,15 +293,14 @@ impl AdActor {
         }
         if let Err(refusal) = self
             .store
-            .commit(Commit::new(
-                std::iter::once(Op::CloseAd {
+            .commit(
+                Commit::new(vec![Op::CloseAd {
                     ad_id: state.ad.id,
                     maker_id: state.ad.maker_id,
                     now,
-                })
-                .chain(claim)
-                .collect(),
-            ))
+                }])
+                .keyed(key),
+            )
             .await
         {
             state.stale = true;

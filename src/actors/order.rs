@@ -9,41 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use serde_json::{Map, Value};
 
 use super::ad::AdMsg;
 use super::wallet::WalletMsg;
 use super::{Context, Named, Timer};
-use crate::domain::order::{self, Action, EscrowMove, Order, OrderStatus, Side};
+use crate::domain::order::{Action, EscrowMove, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::WalletDelta;
-use crate::domain::{Caller, DomainError, ErrorCode, Role};
+use crate::domain::{DomainError, ErrorCode};
 use crate::store::{Commit, Op, Receipt, RowRef};
-
-/// A request to act on an order.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The caller; `None` for the service itself (the payment window's timer).
-    pub caller: Option<Caller>,
-    pub action: Action,
-    /// The reason of a dispute or the note of a resolution.
-    pub text: Option<String>,
-    pub payment_details: Option<Map<String, Value>>,
-    /// The claim of the request's idempotency key, committed with the transition.
-    pub claim: Option<Box<Op>>,
-}
-
-impl Request {
-    /// A caller's request that carries nothing but the action.
-    pub fn by(caller: Caller, action: Action) -> Self {
-        Self {
-            caller: Some(caller),
-            action,
-            text: None,
-            payment_details: None,
-            claim: None,
-        }
-    }
-}
 
 pub enum OrderMsg {
     Act(Request, RpcReplyPort<Result<Order, DomainError>>),
@@ -78,20 +51,6 @@ impl Live {
     fn arm(&mut self, myself: &ActorRef<OrderMsg>, wait: Duration) {
         self.timer = Some(Timer::new(myself.send_after(wait, || OrderMsg::Expire)));
     }
-}
-
-/// The part the caller plays in `order`; strangers do not learn that it exists.
-pub fn actor_for(order: &Order, caller: Option<Caller>) -> Result<order::Actor, DomainError> {
-    let Some(caller) = caller else {
-        return Ok(order::Actor::System);
-    };
-    if let Some(party) = order.party(caller.user_id) {
-        return Ok(party);
-    }
-    if caller.role == Role::Operator {
-        return Ok(order::Actor::Operator);
-    }
-    Err(ErrorCode::NotFound.into())
 }
 
 impl Actor for OrderActor {
@@ -147,7 +106,7 @@ impl Actor for OrderActor {
                         action: Action::Expire,
                         text: None,
                         payment_details: None,
-                        claim: None,
+                        key: None,
                     };
                     if let Err(refusal) = self.act(order, expire).await {
                         // The store could not take the commit now: try again shortly.
@@ -183,8 +142,8 @@ impl OrderActor {
 
     async fn act(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
         let context = &self.context;
-        let actor = actor_for(order, request.caller)?;
-        let step = order::transition(order.status, actor, request.action)?;
+        let actor = order.actor_for(request.caller)?;
+        let step = crate::domain::order::transition(order.status, actor, request.action)?;
         let now = context.clock.now_ms();
         let mut next = order.after(
             &step,
@@ -218,7 +177,7 @@ impl OrderActor {
             request.caller.map(|c| c.user_id),
             now,
         ));
-        ops.extend(request.claim.map(|claim| *claim));
+        ops.extend(request.key.map(Op::RecordIdempotencyKey));
         let commit = Commit::new(ops);
         let receipt = match context.store.commit(commit).await {
             Ok(receipt) => receipt,
@@ -401,7 +360,7 @@ mod tests {
             fiat_currency: "RUB".into(),
             price: 9_500,
             payment_method: "card".into(),
-            payment_details: Map::new(),
+            payment_details: serde_json::Map::new(),
             status: OrderStatus::PaidByBuyer,
             cancel_reason: None,
             created_at: 0,

@@ -12,7 +12,10 @@
 //! completes and *refunded* to the seller when it is cancelled. Each happens at most once, because
 //! only a move out of an active status moves money and terminal statuses have no way out.
 
-use super::{ErrorCode, Kopecks, Millis};
+use serde_json::{Map, Value};
+
+use super::idempotency::IdempotencyKey;
+use super::{Caller, DomainError, ErrorCode, Kopecks, Millis, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
@@ -201,6 +204,37 @@ pub fn allowed_actions(status: OrderStatus, actor: Actor, rated: bool) -> Vec<&'
     allowed
 }
 
+/// A request to act on an order.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The caller; `None` for the service itself (the payment window's timer).
+    pub caller: Option<Caller>,
+    pub action: Action,
+    /// The reason of a dispute or the note of a resolution.
+    pub text: Option<String>,
+    pub payment_details: Option<Map<String, Value>>,
+    /// The request's idempotency key, recorded with the transition.
+    pub key: Option<IdempotencyKey>,
+}
+
+impl Request {
+    /// A caller's request that carries nothing but the action.
+    pub fn by(caller: Caller, action: Action) -> Self {
+        Self {
+            caller: Some(caller),
+            action,
+            text: None,
+            payment_details: None,
+            key: None,
+        }
+    }
+
+    /// The request with its idempotency key, recorded with the transition.
+    pub fn keyed(self, key: Option<IdempotencyKey>) -> Self {
+        Self { key, ..self }
+    }
+}
+
 /// Where the escrow goes when a transition commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EscrowMove {
@@ -336,6 +370,21 @@ impl Order {
         } else {
             None
         }
+    }
+
+    /// The part `caller` plays in this order (`None`: the service itself); strangers do not learn
+    /// that it exists.
+    pub fn actor_for(&self, caller: Option<Caller>) -> Result<Actor, DomainError> {
+        let Some(caller) = caller else {
+            return Ok(Actor::System);
+        };
+        if let Some(party) = self.party(caller.user_id) {
+            return Ok(party);
+        }
+        if caller.role == Role::Operator {
+            return Ok(Actor::Operator);
+        }
+        Err(ErrorCode::NotFound.into())
     }
 
     /// The maker of the ad: the counterparty of the taker.

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{Admin, AppJson, Authenticated, Id};
+use super::extract::{Admin, AppJson, Authenticated, Id, Keyed};
 use crate::domain::wallet::TransactionKind;
 use crate::domain::{DomainError, Role};
 use crate::market::NewTransaction;
@@ -73,6 +73,7 @@ struct CreateUserBody {
 async fn create_user(
     State(state): State<AppState>,
     _admin: Admin,
+    Keyed(key): Keyed,
     AppJson(body): AppJson<CreateUserBody>,
 ) -> ApiResult<(StatusCode, Json<views::NewUserView>)> {
     let role = match body.role.as_deref() {
@@ -80,7 +81,7 @@ async fn create_user(
         Some(role) => Role::parse(role)
             .ok_or_else(|| DomainError::validation("role must be user or operator"))?,
     };
-    let (user, token) = state.market.create_user(&body.name, role).await?;
+    let (user, token) = state.market.create_user(&body.name, role, key).await?;
     let body = views::NewUserView {
         id: user.id,
         name: user.name,
@@ -112,6 +113,7 @@ struct TransactionBody {
 async fn post_transaction(
     State(state): State<AppState>,
     _admin: Admin,
+    Keyed(key): Keyed,
     Id(id): Id,
     AppJson(body): AppJson<TransactionBody>,
 ) -> ApiResult<(StatusCode, Json<crate::market::TransactionView>)> {
@@ -123,7 +125,7 @@ async fn post_transaction(
         reference: body.reference,
         wagering_multiplier: body.wagering_multiplier,
     };
-    let (view, replayed) = state.market.post_transaction(id, request).await?;
+    let (view, replayed) = state.market.post_transaction(id, request, key).await?;
     let status = if replayed {
         StatusCode::OK
     } else {
@@ -144,5 +146,5 @@ async fn audit(
     State(state): State<AppState>,
     _admin: Admin,
 ) -> ApiResult<Json<crate::domain::audit::Report>> {
-    Ok(Json(state.market.store().audit().await?))
+    Ok(Json(state.market.audit().await?))
 }

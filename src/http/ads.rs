@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{AppJson, AppQuery, Authenticated, Id, MaybeAuthenticated, page};
+use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthenticated, page};
 use crate::domain::DomainError;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
 use crate::market::NewAd;
@@ -118,6 +118,7 @@ struct CreateBody {
 async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     AppJson(body): AppJson<CreateBody>,
 ) -> ApiResult<Response> {
     let request = NewAd {
@@ -132,7 +133,7 @@ async fn create(
         terms: body.terms,
         payment_details: body.payment_details,
     };
-    let (ad, maker) = state.market.create_ad(caller, request).await?;
+    let (ad, maker) = state.market.create_ad(caller, request, key).await?;
     Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))).into_response())
 }
 
@@ -204,8 +205,9 @@ async fn update(
 async fn close(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
 ) -> ApiResult<Response> {
-    let (ad, maker) = state.market.close_ad(caller, id).await?;
+    let (ad, maker) = state.market.close_ad(caller, id, key).await?;
     Ok(Json(views::ad(&ad, &maker)).into_response())
 }

@@ -84,7 +84,6 @@ impl Cursor {
             if self.replaying {
                 let page = self
                     .market
-                    .store()
                     .events(self.audience, self.sent, EVENT_PAGE)
                     .await
                     .ok()?;
@@ -142,11 +141,11 @@ async fn stream(
     let audience = Audience::of(caller);
     // Subscribe before replaying, so an event committed meanwhile is either replayed or
     // received live (and sent once either way).
-    let subscription = state.market.hub.subscribe(audience);
+    let subscription = state.market.subscribe(audience);
     // The newest event committed, read after subscribing: the replay below reads the database
     // past it, so only later events need come live. Without Last-Event-ID the stream starts
     // there.
-    let newest = state.market.store().last_event_id().await?;
+    let newest = state.market.last_event_id().await?;
     subscription.live_after(newest);
     let start = from.unwrap_or(newest);
     let cursor = Cursor {
@@ -163,6 +162,6 @@ async fn stream(
         let event = cursor.next().await?;
         Some((Ok(event), cursor))
     });
-    let heartbeat = Duration::from_secs(state.market.context.config.event_heartbeat_secs.max(1));
+    let heartbeat = Duration::from_secs(state.market.config().event_heartbeat_secs.max(1));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(heartbeat)))
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{Caller, DomainError, ErrorCode};
 use crate::market::Principal;
 
@@ -73,6 +74,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             return Err(ApiError(ErrorCode::NotFound.into()));
         }
         Ok(Id(id))
+    }
+}
+
+/// The request's idempotency key, if it sent one (the idempotency layer puts it in the
+/// request's extensions); the handler hands it to the market, which records it with the change.
+pub struct Keyed(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Keyed {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Keyed(parts.extensions.get::<IdempotencyKey>().cloned()))
     }
 }
 

@@ -5,6 +5,7 @@ mod ads;
 pub mod error;
 mod events;
 pub(crate) mod extract;
+mod idempotency;
 mod openapi;
 mod operator;
 mod orders;
@@ -53,7 +54,7 @@ pub fn router(market: Arc<Market>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::idempotency::layer,
+            idempotency::layer,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         .layer(middleware::from_fn(observe))
@@ -134,7 +135,7 @@ async fn observe(request: Request, next: Next) -> Response {
 /// Answers `503 OVERLOADED` at once when `max_in_flight` requests are already being handled,
 /// rather than letting them queue without end.
 async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let bound = state.market.context.config.max_in_flight;
+    let bound = state.market.config().max_in_flight;
     if state.in_flight.fetch_add(1, Ordering::AcqRel) >= bound {
         state.in_flight.fetch_sub(1, Ordering::AcqRel);
         metrics::counter!(telemetry::HTTP_SHED).increment(1);
@@ -181,7 +182,7 @@ async fn health() -> Json<serde_json::Value> {
     (status = 503, description = "The database does not answer", body = Object)
 ))]
 async fn ready(State(state): State<AppState>) -> Response {
-    if state.market.store().ping().await {
+    if state.market.ready().await {
         Json(json!({"status": "ready"})).into_response()
     } else {
         (

@@ -8,9 +8,9 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{AppJson, AppQuery, Id, Operator, page};
+use super::extract::{AppJson, AppQuery, Id, Keyed, Operator, page};
 use super::orders::act;
-use crate::actors::order::Request;
+use crate::domain::order::Request;
 use crate::domain::order::{Action, Resolution};
 use crate::domain::{DomainError, validate};
 use crate::views;
@@ -81,6 +81,7 @@ struct ResolveBody {
 async fn resolve(
     State(state): State<AppState>,
     Operator(caller): Operator,
+    Keyed(key): Keyed,
     Id(id): Id,
     AppJson(body): AppJson<ResolveBody>,
 ) -> ApiResult<Json<views::OrderView>> {
@@ -93,7 +94,7 @@ async fn resolve(
         .filter(|n| !n.is_empty());
     let request = Request {
         text: note,
-        ..Request::by(caller, Action::Resolve(resolution))
+        ..Request::by(caller, Action::Resolve(resolution)).keyed(key)
     };
     act(&state, id, request).await
 }

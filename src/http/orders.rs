@@ -10,9 +10,9 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{AppJson, AppQuery, Authenticated, Id, page};
-use crate::actors::order::Request;
+use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, page};
 use crate::domain::Caller;
+use crate::domain::order::Request;
 use crate::domain::order::{Action, Order, OrderStatus, Side};
 use crate::domain::{DomainError, validate};
 use crate::market::NewOrder;
@@ -53,6 +53,7 @@ struct CreateBody {
 async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     AppJson(body): AppJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<views::OrderView>)> {
     if body.ad_id <= 0 {
@@ -64,7 +65,7 @@ async fn create(
         payment_method: body.payment_method,
         payment_details: body.payment_details,
     };
-    let order = state.market.create_order(caller, request).await?;
+    let order = state.market.create_order(caller, request, key).await?;
     tracing::Span::current().record("order_id", order.id);
     Ok((StatusCode::CREATED, Json(one(&state, caller, order).await?)))
 }
@@ -178,7 +179,7 @@ pub(super) async fn act(
         // No action leaves a completed order, so the caller of one that just succeeded has not
         // rated the order yet: the answer needs no look-up of ratings.
         Some(caller) => {
-            let actor = crate::actors::order::actor_for(&order, Some(caller))?;
+            let actor = order.actor_for(Some(caller))?;
             Ok(Json(views::order_for(&order, actor, false)))
         }
         None => Ok(Json(views::order(&order))),
@@ -227,9 +228,15 @@ async fn update_payment_details(
 async fn confirm_paid(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
 ) -> ApiResult<Json<views::OrderView>> {
-    act(&state, id, Request::by(caller, Action::ConfirmPaid)).await
+    act(
+        &state,
+        id,
+        Request::by(caller, Action::ConfirmPaid).keyed(key),
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -244,9 +251,15 @@ async fn confirm_paid(
 async fn confirm_received(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
 ) -> ApiResult<Json<views::OrderView>> {
-    act(&state, id, Request::by(caller, Action::ConfirmReceived)).await
+    act(
+        &state,
+        id,
+        Request::by(caller, Action::ConfirmReceived).keyed(key),
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -261,9 +274,10 @@ async fn confirm_received(
 async fn cancel(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
 ) -> ApiResult<Json<views::OrderView>> {
-    act(&state, id, Request::by(caller, Action::Cancel)).await
+    act(&state, id, Request::by(caller, Action::Cancel).keyed(key)).await
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -285,6 +299,7 @@ struct CallOperatorBody {
 async fn call_operator(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
     AppJson(body): AppJson<CallOperatorBody>,
 ) -> ApiResult<Json<views::OrderView>> {
@@ -295,7 +310,7 @@ async fn call_operator(
         .filter(|r| !r.is_empty());
     let request = Request {
         text: reason,
-        ..Request::by(caller, Action::CallOperator)
+        ..Request::by(caller, Action::CallOperator).keyed(key)
     };
     act(&state, id, request).await
 }
@@ -319,10 +334,14 @@ struct MessageBody {
 async fn post_message(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
     AppJson(body): AppJson<MessageBody>,
 ) -> ApiResult<(StatusCode, Json<views::MessageView>)> {
-    let message = state.market.post_message(caller, id, &body.message).await?;
+    let message = state
+        .market
+        .post_message(caller, id, &body.message, key)
+        .await?;
     Ok((StatusCode::CREATED, Json(views::message(&message))))
 }
 
@@ -375,12 +394,13 @@ struct RateBody {
 async fn rate(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
     AppJson(body): AppJson<RateBody>,
 ) -> ApiResult<(StatusCode, Json<crate::market::RatingView>)> {
     let rating = state
         .market
-        .rate(caller, id, body.rating, body.comment)
+        .rate(caller, id, body.rating, body.comment, key)
         .await?;
     Ok((StatusCode::CREATED, Json(rating)))
 }

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{Authenticated, Id};
+use super::extract::{Authenticated, Id, Keyed};
 use crate::market::BlockView;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,9 +30,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn block(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Keyed(key): Keyed,
     Id(id): Id,
 ) -> ApiResult<Json<BlockView>> {
-    Ok(Json(state.market.block(caller, id).await?))
+    Ok(Json(state.market.block(caller, id, key).await?))
 }
 
 #[utoipa::path(

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{Admin, AppJson, Id};
+use super::extract::{Admin, AppJson, Id, Keyed};
 use crate::market::WebhookView;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,9 +38,13 @@ struct CreateBody {
 async fn create(
     State(state): State<AppState>,
     _admin: Admin,
+    Keyed(key): Keyed,
     AppJson(body): AppJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
-    let hook = state.market.add_webhook(&body.url, &body.secret).await?;
+    let hook = state
+        .market
+        .add_webhook(&body.url, &body.secret, key)
+        .await?;
     Ok((StatusCode::CREATED, Json(hook)))
 }
 

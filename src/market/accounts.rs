@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::{Market, new_token, token_hash};
 use crate::actors::wallet::Rule;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::User;
 use crate::domain::wallet::Transaction;
 use crate::domain::wallet::{DEFAULT_WAGERING_MULTIPLIER, TransactionKind, Wallet};
@@ -50,7 +51,12 @@ impl From<Transaction> for TransactionView {
 
 impl Market {
     /// Creates a user and their empty wallet; answers the user and their token, shown only now.
-    pub async fn create_user(&self, name: &str, role: Role) -> Result<(User, String), DomainError> {
+    pub async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(User, String), DomainError> {
         let name = validate::text("name", name, 1, validate::MAX_NAME_CHARS)?;
         let token = new_token();
         let receipt = self
@@ -62,7 +68,7 @@ impl Market {
                     token_hash: token_hash(&token),
                     now: self.now_ms(),
                 }])
-                .claiming(),
+                .keyed(key),
             )
             .await?;
         let user = User {
@@ -82,6 +88,7 @@ impl Market {
         &self,
         user_id: i64,
         request: NewTransaction,
+        key: Option<IdempotencyKey>,
     ) -> Result<(TransactionView, bool), DomainError> {
         let amount = validate::amount("amount", request.amount)?;
         let reference = validate::text(
@@ -129,7 +136,7 @@ impl Market {
                 refusal: ErrorCode::InsufficientBalance,
             },
         ])
-        .claiming();
+        .keyed(key);
         let rule = Rule::Transaction {
             kind: request.kind,
             amount,

@@ -8,6 +8,7 @@ use crate::actors::ad::AdMsg;
 use crate::actors::wallet::{Rule, WalletMsg};
 use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::Profile;
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
@@ -46,6 +47,7 @@ impl Market {
         &self,
         caller: Caller,
         request: NewAd,
+        key: Option<IdempotencyKey>,
     ) -> Result<(Ad, Profile), DomainError> {
         require_trader(caller)?;
         let ad = self.validate_new_ad(caller, request)?;
@@ -54,7 +56,7 @@ impl Market {
             AdType::Buy => {
                 context
                     .store
-                    .commit(Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]).claiming())
+                    .commit(Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]).keyed(key))
                     .await?
             }
             AdType::Sell => {
@@ -73,7 +75,7 @@ impl Market {
                         refusal: ErrorCode::SellerInsufficientBalance,
                     },
                 ])
-                .claiming();
+                .keyed(key);
                 let rule = Rule::SellAd {
                     amount: ad.total_amount,
                     min_deposit: context.config.min_deposit,
@@ -181,15 +183,19 @@ impl Market {
         self.with_maker(ad).await
     }
 
-    pub async fn close_ad(&self, caller: Caller, ad_id: i64) -> Result<(Ad, Profile), DomainError> {
+    pub async fn close_ad(
+        &self,
+        caller: Caller,
+        ad_id: i64,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(Ad, Profile), DomainError> {
         let now = self.now_ms();
-        let claim = crate::idempotency::claim();
         let (_, closed) = self
             .context
             .ask_ad(ad_id, |reply| AdMsg::Close {
                 maker_id: caller.user_id,
                 now,
-                claim: claim.clone(),
+                key: key.clone(),
                 reply,
             })
             .await?;

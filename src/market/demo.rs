@@ -30,15 +30,17 @@ pub async fn seed(market: &Market) -> Result<Option<DemoWorld>, DomainError> {
     let mut makers = Vec::new();
     let (mut buy_ad_id, mut sell_ad_id) = (0, 0);
     for (i, (name, price)) in MAKERS.into_iter().enumerate() {
-        let (user, token) = market.create_user(name, Role::User).await?;
+        let (user, token) = market.create_user(name, Role::User, None).await?;
         fund(market, user.id, 5_000_000, &format!("demo-maker-{i}")).await?;
         let caller = Caller {
             user_id: user.id,
             role: Role::User,
         };
-        let (buy, _) = market.create_ad(caller, ad(AdType::Buy, price, i)).await?;
+        let (buy, _) = market
+            .create_ad(caller, ad(AdType::Buy, price, i), None)
+            .await?;
         let (sell, _) = market
-            .create_ad(caller, ad(AdType::Sell, price + 60, i))
+            .create_ad(caller, ad(AdType::Sell, price + 60, i), None)
             .await?;
         if i == 0 {
             (buy_ad_id, sell_ad_id) = (buy.id, sell.id);
@@ -47,12 +49,12 @@ pub async fn seed(market: &Market) -> Result<Option<DemoWorld>, DomainError> {
     }
     let mut players = Vec::new();
     for (i, name) in PLAYERS.into_iter().enumerate() {
-        let (user, token) = market.create_user(name, Role::User).await?;
+        let (user, token) = market.create_user(name, Role::User, None).await?;
         fund(market, user.id, 1_000_000, &format!("demo-player-{i}")).await?;
         players.push((name.to_string(), token));
     }
     let (_, operator_token) = market
-        .create_user("Oleg (operator)", Role::Operator)
+        .create_user("Oleg (operator)", Role::Operator, None)
         .await?;
     Ok(Some(DemoWorld {
         makers,
@@ -75,7 +77,10 @@ async fn fund(
         reference: reference.into(),
         wagering_multiplier: None,
     };
-    market.post_transaction(user_id, deposit).await.map(|_| ())
+    market
+        .post_transaction(user_id, deposit, None)
+        .await
+        .map(|_| ())
 }
 
 fn ad(ad_type: AdType, price: i64, i: usize) -> NewAd {

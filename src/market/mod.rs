@@ -5,6 +5,7 @@ mod accounts;
 mod ads;
 pub mod demo;
 pub mod hub;
+mod keys;
 mod orders;
 mod safeguards;
 pub mod upkeep;
@@ -15,11 +16,12 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 
-use self::hub::Hub;
+use self::hub::{Hub, Subscription};
 use crate::actors::Context;
 use crate::actors::directory::Directory;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::event::{Audience, Event};
 use crate::domain::user::Profile;
 use crate::domain::{Caller, DomainError, ErrorCode};
 use crate::read_model::ReadModel;
@@ -40,14 +42,14 @@ pub enum Principal {
 }
 
 pub struct Market {
-    pub context: Arc<Context>,
+    context: Arc<Context>,
     admin_token_hash: String,
     /// Bearer tokens already seen, by their hash. Roles never change, so entries never go stale.
     principals: DashMap<String, Caller>,
     /// Live order events for the event streams.
-    pub hub: Arc<Hub>,
+    hub: Arc<Hub>,
     /// Idempotency keys whose requests run on this node now.
-    pub idempotency: crate::idempotency::InFlight,
+    keys_in_flight: keys::InFlight,
     /// Requests per user token and second, if limited.
     rate_limiter: Option<governor::DefaultKeyedRateLimiter<i64>>,
 }
@@ -97,7 +99,7 @@ impl Market {
             admin_token_hash: token_hash(admin_token),
             principals: DashMap::new(),
             hub: Hub::new(),
-            idempotency: Default::default(),
+            keys_in_flight: Default::default(),
             rate_limiter: rate_limiter(context.config.rate_limit_per_sec),
         });
         market
@@ -197,7 +199,65 @@ impl Market {
         self.context.clock.now_ms()
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.context.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.context.config
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> bool {
+        self.store().ping().await
+    }
+
+    /// Every invariant of SPEC.md §8, checked against the database.
+    pub async fn audit(&self) -> Result<crate::domain::audit::Report, DomainError> {
+        self.store().audit().await
+    }
+
+    /// How many actors of each kind are resident on this node now.
+    pub fn resident_actors(&self) -> ResidentActors {
+        ResidentActors {
+            wallets: self.context.wallets.len(),
+            ads: self.context.ads.len(),
+            orders: self.context.orders.len(),
+        }
+    }
+}
+
+/// Actors resident on a node, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResidentActors {
+    pub wallets: usize,
+    pub ads: usize,
+    pub orders: usize,
+}
+
+impl Market {
+    /// A stream's subscription to live events of `audience`.
+    pub fn subscribe(&self, audience: Audience) -> Subscription {
+        self.hub.subscribe(audience)
+    }
+
+    /// Ends every event stream, now and from now on (at shutdown, so requests can drain).
+    pub fn close_streams(&self) {
+        self.hub.close();
+    }
+
+    /// Committed events of `audience` after `after_id`, oldest first.
+    pub async fn events(
+        &self,
+        audience: Audience,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>, DomainError> {
+        self.store().events(audience, after_id, limit).await
+    }
+
+    /// The newest committed event's id (0 before any).
+    pub async fn last_event_id(&self) -> Result<i64, DomainError> {
+        self.store().last_event_id().await
     }
 }

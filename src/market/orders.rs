@@ -8,13 +8,14 @@ use serde_json::{Map, Value};
 use super::Market;
 use super::ads::require_trader;
 use crate::actors::ad::{AdMsg, Settled, Take};
-use crate::actors::order::{OrderMsg, Request, actor_for};
+use crate::actors::order::OrderMsg;
 use crate::actors::wallet::Rule;
 use crate::actors::{ACTOR_ATTEMPTS, NoAnswer, ask};
 use crate::config::{EVENT_PAGE, HELD_CAPACITY_WAIT, HELD_CAPACITY_WAITS};
 use crate::domain::chat::Message;
 use crate::domain::event::Audience;
-use crate::domain::order::{self, Order, OrderStatus, Side};
+use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::order::{self, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
 use crate::store::{Commit, Op, OrderFilter, RowRef};
@@ -48,6 +49,7 @@ impl Market {
         &self,
         caller: Caller,
         request: NewOrder,
+        key: Option<IdempotencyKey>,
     ) -> Result<Order, DomainError> {
         require_trader(caller)?;
         let amount = validate::amount("usdt_amount", request.usdt_amount)?;
@@ -88,7 +90,7 @@ impl Market {
             }
         };
         let committed = self
-            .commit_new_order(caller, &ad, amount, &request.payment_method, details)
+            .commit_new_order(caller, &ad, amount, &request.payment_method, details, key)
             .await;
         let outcome = match &committed {
             Ok((_, version)) => Settled::Committed { version: *version },
@@ -115,6 +117,7 @@ impl Market {
         amount: Kopecks,
         method: &str,
         details: Option<Map<String, Value>>,
+        key: Option<IdempotencyKey>,
     ) -> Result<(Order, i64), DomainError> {
         let context = &self.context;
         let side = ad.ad_type.taker_side();
@@ -200,15 +203,14 @@ impl Market {
             ),
         };
         let receipt = context
-            .change_wallet(caller.user_id, rule, Commit::new(ops).claiming(), delta)
+            .change_wallet(caller.user_id, rule, Commit::new(ops).keyed(key), delta)
             .await?;
         order.id = receipt.first_id();
         Ok((order, receipt.ad_version.unwrap_or(i64::MAX)))
     }
 
     /// Asks the order's actor to do `request`; an ended order answers from the store.
-    pub async fn act(&self, order_id: i64, mut request: Request) -> Result<Order, DomainError> {
-        request.claim = crate::idempotency::claim().map(Box::new);
+    pub async fn act(&self, order_id: i64, request: Request) -> Result<Order, DomainError> {
         for _ in 0..ACTOR_ATTEMPTS {
             let actor = match self.context.orders.resident(order_id).await {
                 Some(actor) => actor,
@@ -218,7 +220,7 @@ impl Market {
                         Some(actor) => actor,
                         // An ended order has no actor: the state machine refuses every action.
                         None => {
-                            let actor = actor_for(&order, request.caller)?;
+                            let actor = order.actor_for(request.caller)?;
                             order::transition(order.status, actor, request.action)?;
                             return Err(ErrorCode::InvalidOrderStatus.into());
                         }
@@ -253,7 +255,7 @@ impl Market {
     /// An order its parties and operators may see; to anyone else it does not exist.
     pub async fn order(&self, caller: Caller, order_id: i64) -> Result<Order, DomainError> {
         let order = self.stored_order(order_id).await?;
-        actor_for(&order, Some(caller))?;
+        order.actor_for(Some(caller))?;
         Ok(order)
     }
 
@@ -314,7 +316,9 @@ impl Market {
         Ok(orders
             .iter()
             .map(|order| {
-                let actor = actor_for(order, Some(caller)).unwrap_or(order::Actor::Operator);
+                let actor = order
+                    .actor_for(Some(caller))
+                    .unwrap_or(order::Actor::Operator);
                 crate::views::order_for(order, actor, rated.contains(&order.id))
             })
             .collect())
@@ -338,9 +342,10 @@ impl Market {
         caller: Caller,
         order_id: i64,
         text: &str,
+        key: Option<IdempotencyKey>,
     ) -> Result<Message, DomainError> {
         let order = self.stored_order(order_id).await?;
-        let sender_role = match actor_for(&order, Some(caller))? {
+        let sender_role = match order.actor_for(Some(caller))? {
             order::Actor::Buyer => "buyer",
             order::Actor::Seller => "seller",
             _ => "operator",
@@ -368,7 +373,7 @@ impl Market {
                     },
                     crate::actors::events::message(&order, &record),
                 ])
-                .claiming(),
+                .keyed(key),
             )
             .await?;
         record.id = receipt.first_id();
@@ -393,9 +398,10 @@ impl Market {
         order_id: i64,
         rating: i64,
         comment: Option<String>,
+        key: Option<IdempotencyKey>,
     ) -> Result<RatingView, DomainError> {
         let order = self.stored_order(order_id).await?;
-        let ratee_id = match actor_for(&order, Some(caller))? {
+        let ratee_id = match order.actor_for(Some(caller))? {
             order::Actor::Buyer => order.seller_id,
             order::Actor::Seller => order.buyer_id,
             _ => {
@@ -429,7 +435,7 @@ impl Market {
                     comment: comment.clone(),
                     now,
                 }])
-                .claiming(),
+                .keyed(key),
             )
             .await?;
         self.context.read_model.add_rating(ratee_id, rating);

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::Market;
 use super::ads::require_trader;
 use crate::config::TAKER_CANCEL_WINDOW_MS;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{Caller, DomainError, ErrorCode, rfc3339};
 use crate::store::{Commit, Op};
 
@@ -34,7 +35,12 @@ impl Market {
     }
 
     /// The caller no longer trades with `user_id` nor sees their ads (nor they the caller's).
-    pub async fn block(&self, caller: Caller, user_id: i64) -> Result<BlockView, DomainError> {
+    pub async fn block(
+        &self,
+        caller: Caller,
+        user_id: i64,
+        key: Option<IdempotencyKey>,
+    ) -> Result<BlockView, DomainError> {
         require_trader(caller)?;
         if user_id == caller.user_id {
             return Err(DomainError::validation("you cannot block yourself"));
@@ -48,7 +54,7 @@ impl Market {
                     blocked_id: user_id,
                     now,
                 }])
-                .claiming(),
+                .keyed(key),
             )
             .await?;
         self.context.safeguards.block(caller.user_id, user_id);
@@ -69,13 +75,10 @@ impl Market {
         require_trader(caller)?;
         self.user(user_id).await?;
         self.store()
-            .commit(
-                Commit::new(vec![Op::Unblock {
-                    blocker_id: caller.user_id,
-                    blocked_id: user_id,
-                }])
-                .claiming(),
-            )
+            .commit(Commit::new(vec![Op::Unblock {
+                blocker_id: caller.user_id,
+                blocked_id: user_id,
+            }]))
             .await?;
         self.context.safeguards.unblock(caller.user_id, user_id);
         Ok(())

@@ -15,7 +15,7 @@ use crate::config::{
 use crate::domain::DomainError;
 use crate::domain::order::OrderStatus;
 use crate::domain::user::Profile;
-use crate::store::{Commit, Dialect, Op};
+use crate::store::Dialect;
 use crate::telemetry::{
     ADS, AUDIT_DURATION, AUDIT_RUNS, AUDIT_VIOLATIONS, DISPUTES_OPEN, ORDERS_ACTIVE,
     STORE_COMMIT_QUEUE_BOUND, STORE_COMMIT_QUEUE_DEPTH, STORE_POOL_CONNECTIONS,
@@ -111,15 +111,6 @@ impl Market {
                 let _ = actor.cast(OrderMsg::Expire);
             }
         }
-        Ok(())
-    }
-
-    /// Forgets idempotency keys older than their guaranteed lifetime.
-    pub async fn purge_idempotency_keys(&self) -> Result<(), DomainError> {
-        let before = self.now_ms() - crate::idempotency::IDEMPOTENCY_TTL_MS;
-        self.store()
-            .commit(Commit::new(vec![Op::PurgeIdempotencyKeys { before }]))
-            .await?;
         Ok(())
     }
 

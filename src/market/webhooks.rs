@@ -15,6 +15,7 @@ use sha2::Sha256;
 use super::Market;
 use crate::config::{WEBHOOK_BACKOFF_MAX_MS, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT};
 use crate::domain::event::Event;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::webhook::Webhook;
 use crate::domain::{DomainError, ErrorCode, Millis, rfc3339};
 use crate::store::{Commit, Op};
@@ -103,7 +104,12 @@ fn validate_url(url: &str) -> Result<(), DomainError> {
 }
 
 impl Market {
-    pub async fn add_webhook(&self, url: &str, secret: &str) -> Result<WebhookView, DomainError> {
+    pub async fn add_webhook(
+        &self,
+        url: &str,
+        secret: &str,
+        key: Option<IdempotencyKey>,
+    ) -> Result<WebhookView, DomainError> {
         validate_url(url)?;
         if !(16..=256).contains(&secret.chars().count()) {
             return Err(DomainError::validation(
@@ -118,7 +124,7 @@ impl Market {
                     secret: secret.to_owned(),
                     now: self.now_ms(),
                 }])
-                .claiming(),
+                .keyed(key),
             )
             .await?;
         let id = receipt.first_id();
@@ -141,13 +147,10 @@ impl Market {
 
     pub async fn delete_webhook(&self, id: i64) -> Result<(), DomainError> {
         self.store()
-            .commit(
-                Commit::new(vec![Op::DeleteWebhook {
-                    id,
-                    now: self.now_ms(),
-                }])
-                .claiming(),
-            )
+            .commit(Commit::new(vec![Op::DeleteWebhook {
+                id,
+                now: self.now_ms(),
+            }]))
             .await?;
         Ok(())
     }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ad::{Ad, AdStatus};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis, Role};
@@ -167,20 +168,12 @@ pub enum Op {
     },
     /// Records an idempotency key with the change its request made; refused
     /// (`IDEMPOTENCY_KEY_REUSED`) if the key is already there.
-    ClaimIdempotencyKey {
-        principal: String,
-        key: String,
-        fingerprint: String,
-        now: Millis,
-    },
+    RecordIdempotencyKey(IdempotencyKey),
     /// Stores the first answer to a keyed request (never over another request's key).
-    SaveIdempotentAnswer {
-        principal: String,
-        key: String,
-        fingerprint: String,
+    RecordIdempotentAnswer {
+        key: IdempotencyKey,
         status: i64,
         body: String,
-        now: Millis,
     },
     /// Forgets keys recorded before `before`.
     PurgeIdempotencyKeys {
@@ -219,10 +212,10 @@ impl Commit {
         Self { ops }
     }
 
-    /// Adds the claim of the current request's idempotency key, if it has one not yet claimed,
-    /// so the key commits with the change.
-    pub fn claiming(mut self) -> Self {
-        self.ops.extend(crate::idempotency::claim());
+    /// Records the request's idempotency key, if it has one, with the change it makes: a
+    /// crash then keeps both or neither.
+    pub fn keyed(mut self, key: Option<IdempotencyKey>) -> Self {
+        self.ops.extend(key.map(Op::RecordIdempotencyKey));
         self
     }
 
@@ -266,8 +259,8 @@ impl Commit {
                 | Op::ReleaseWebhook { .. }
                 | Op::Block { .. }
                 | Op::Unblock { .. }
-                | Op::ClaimIdempotencyKey { .. }
-                | Op::SaveIdempotentAnswer { .. }
+                | Op::RecordIdempotencyKey(_)
+                | Op::RecordIdempotentAnswer { .. }
                 | Op::PurgeIdempotencyKeys { .. } => {}
             }
         }
@@ -1107,20 +1100,15 @@ async fn apply_op(
                 .execute(&mut *conn)
                 .await?;
         }
-        Op::ClaimIdempotencyKey {
-            principal,
-            key,
-            fingerprint,
-            now,
-        } => {
+        Op::RecordIdempotencyKey(key) => {
             let inserted = query(
                 "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) \
                  VALUES ($1, $2, $3, $4)",
             )
-            .bind(principal.clone())
-            .bind(key.clone())
-            .bind(fingerprint.clone())
-            .bind(*now)
+            .bind(key.principal.clone())
+            .bind(key.key.clone())
+            .bind(key.fingerprint.clone())
+            .bind(key.now)
             .execute(&mut *conn)
             .await;
             match inserted {
@@ -1131,14 +1119,7 @@ async fn apply_op(
                 Err(error) => return Err(error.into()),
             }
         }
-        Op::SaveIdempotentAnswer {
-            principal,
-            key,
-            fingerprint,
-            status,
-            body,
-            now,
-        } => {
+        Op::RecordIdempotentAnswer { key, status, body } => {
             query(
                 "INSERT INTO idempotency_keys (principal, key, fingerprint, status, body, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal, key) DO UPDATE \
@@ -1146,12 +1127,12 @@ async fn apply_op(
                  WHERE idempotency_keys.fingerprint = excluded.fingerprint \
                  AND idempotency_keys.status IS NULL",
             )
-            .bind(principal.clone())
-            .bind(key.clone())
-            .bind(fingerprint.clone())
+            .bind(key.principal.clone())
+            .bind(key.key.clone())
+            .bind(key.fingerprint.clone())
             .bind(*status)
             .bind(body.clone())
-            .bind(*now)
+            .bind(key.now)
             .execute(&mut *conn)
             .await?;
         }

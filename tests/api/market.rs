@@ -256,9 +256,9 @@ async fn idle_wallets_leave_memory_and_come_back_intact(backend: Backend) {
     let order_id = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
         .as_i64()
         .unwrap();
-    assert!(!market.context.wallets.is_empty());
+    assert!(market.resident_actors().wallets > 0);
     let passivated =
-        crate::helpers::eventually(6, || async { market.context.wallets.is_empty() }).await;
+        crate::helpers::eventually(6, || async { market.resident_actors().wallets == 0 }).await;
     assert!(passivated, "idle wallets are still resident");
     // Revived from the database: the active withdrawal still counts, the frozen escrow is there.
     app.take(&seller, ad_id, 100_000)
@@ -289,9 +289,9 @@ async fn idle_ads_leave_memory_and_come_back_intact(backend: Backend) {
     let order_id = app.take(&seller, ad_id, 300_000).await.expect(201)["id"]
         .as_i64()
         .unwrap();
-    assert!(!market.context.ads.is_empty());
+    assert!(market.resident_actors().ads > 0);
     let passivated =
-        crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await;
+        crate::helpers::eventually(6, || async { market.resident_actors().ads == 0 }).await;
     assert!(passivated, "the idle ad is still resident");
     let page = app.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
     assert_eq!(
@@ -308,12 +308,12 @@ async fn idle_ads_leave_memory_and_come_back_intact(backend: Backend) {
     let page = app.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
     assert_eq!(page["items"][0]["available_amount"], json!(1_000_000));
     let passivated =
-        crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await;
+        crate::helpers::eventually(6, || async { market.resident_actors().ads == 0 }).await;
     assert!(passivated);
     // Revived by a take, then by a change and a close.
     app.take(&seller, ad_id, 200_000).await.expect(201);
     assert_eq!(app.ad_json(ad_id).await["available_amount"], json!(800_000));
-    assert!(crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await);
+    assert!(crate::helpers::eventually(6, || async { market.resident_actors().ads == 0 }).await);
     app.patch(
         &format!("/api/v1/p2p/ads/{ad_id}"),
         Some(&maker.token),
@@ -321,7 +321,7 @@ async fn idle_ads_leave_memory_and_come_back_intact(backend: Backend) {
     )
     .await
     .expect(200);
-    assert!(crate::helpers::eventually(6, || async { market.context.ads.is_empty() }).await);
+    assert!(crate::helpers::eventually(6, || async { market.resident_actors().ads == 0 }).await);
     let closed = app
         .post(
             &format!("/api/v1/p2p/ads/{ad_id}/close"),

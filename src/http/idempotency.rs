@@ -4,67 +4,31 @@
 //! body); with another request it is `409 IDEMPOTENCY_KEY_REUSED`; while the first is still
 //! running, a second is refused the same way (with `Retry-After`) instead of running twice.
 //!
-//! The key is written in the same transaction as the change the request makes: the request runs
-//! with the key's claim in a task-local, and the first commit built for it carries the claim
-//! ([`crate::store::Commit::claiming`]). So a crash either loses both (a retry runs afresh) or
-//! keeps both (a retry cannot run twice). The answer is stored right after, and kept at least
-//! [`IDEMPOTENCY_TTL_MS`]. Answers that ask to be retried (`429`, `503`) are not stored.
-
-use std::cell::RefCell;
-use std::sync::Arc;
+//! The key travels down as data: this layer puts the request's [`IdempotencyKey`] in the
+//! request's extensions, the handler takes it ([`Keyed`](super::extract::Keyed)) and hands it to
+//! the market, whose commit records it in the same transaction as the change the request makes.
+//! So a crash either loses both (a retry runs afresh) or keeps both (a retry cannot run twice).
+//! The answer is stored right after, and kept at least
+//! [`IDEMPOTENCY_TTL_MS`](crate::config::IDEMPOTENCY_TTL_MS). Answers that ask to be retried
+//! (`429`, `503`) are not stored.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use dashmap::DashSet;
 use sha2::{Digest, Sha256};
 
-use crate::config::MAX_BODY_BYTES;
+use super::AppState;
+use super::error::ApiError;
+use super::extract::bearer_token;
+use crate::config::{MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_LEN};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{DomainError, ErrorCode};
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::bearer_token;
 use crate::market::{Market, Principal};
-use crate::store::{Commit, Op};
-
-/// How long an answer is kept for replay.
-pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3_600_000;
 
 /// The header of a replayed answer.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
-
-/// The longest key accepted.
-const MAX_KEY_LEN: usize = 255;
-
-tokio::task_local! {
-    /// The claim of the running request's key, until a commit takes it.
-    static CLAIM: RefCell<Option<Op>>;
-}
-
-/// The running request's key claim, once: the first commit built for the request takes it.
-pub fn claim() -> Option<Op> {
-    CLAIM
-        .try_with(|claim| claim.borrow_mut().take())
-        .ok()
-        .flatten()
-}
-
-/// Keys whose requests run on this node now.
-#[derive(Default)]
-pub struct InFlight(DashSet<(String, String)>);
-
-struct Running<'a> {
-    set: &'a InFlight,
-    entry: (String, String),
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.set.0.remove(&self.entry);
-    }
-}
 
 fn refusal(message: &str) -> Response {
     ApiError(DomainError::new(ErrorCode::IdempotencyKeyReused, message)).into_response()
@@ -99,7 +63,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     };
     let key = match key.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => key.to_owned(),
+        Ok(key) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_LEN => key.to_owned(),
         _ => {
             return ApiError(DomainError::validation(
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
@@ -125,15 +89,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         hash.update(&bytes);
         hex::encode(hash.finalize())
     };
-    let entry = (principal.clone(), key.clone());
-    if !market.idempotency.0.insert(entry.clone()) {
+    let Some(_running) = market.begin_keyed(&principal, &key) else {
         return still_running();
-    }
-    let _running = Running {
-        set: &market.idempotency,
-        entry,
     };
-    match market.store().idempotency_key(&principal, &key).await {
+    match market.recorded_key(&principal, &key).await {
         Err(error) => return ApiError(error).into_response(),
         Ok(Some(stored)) if stored.fingerprint != fingerprint => {
             return refusal("The idempotency key was used with another request");
@@ -147,16 +106,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
         Ok(None) => {}
     }
-    let claim = Op::ClaimIdempotencyKey {
-        principal: principal.clone(),
-        key: key.clone(),
-        fingerprint: fingerprint.clone(),
+    let keyed = IdempotencyKey {
+        principal,
+        key,
+        fingerprint,
         now: market.now_ms(),
     };
-    let request = Request::from_parts(parts, Body::from(bytes));
-    let response = CLAIM
-        .scope(RefCell::new(Some(claim)), next.run(request))
-        .await;
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(keyed.clone());
+    let response = next.run(request).await;
     let status = response.status();
     let (parts, body) = response.into_parts();
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -171,31 +129,14 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         && serde_json::from_slice::<serde_json::Value>(&body)
             .is_ok_and(|error| error["error"]["code"] == ErrorCode::IdempotencyKeyReused.as_str());
     if !transient && !lost_the_key {
-        save(&market, principal, key, fingerprint, status, &body).await;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        if let Err(error) = market.record_answer(keyed, status.as_u16(), body).await {
+            // The change itself is committed; a retry hears "still running" until the key
+            // expires.
+            tracing::warn!(%error, "an idempotent answer could not be stored");
+        }
     }
     Response::from_parts(parts, Body::from(body))
-}
-
-async fn save(
-    market: &Arc<Market>,
-    principal: String,
-    key: String,
-    fingerprint: String,
-    status: StatusCode,
-    body: &[u8],
-) {
-    let save = Op::SaveIdempotentAnswer {
-        principal,
-        key,
-        fingerprint,
-        status: i64::from(status.as_u16()),
-        body: String::from_utf8_lossy(body).into_owned(),
-        now: market.now_ms(),
-    };
-    if let Err(error) = market.store().commit(Commit::new(vec![save])).await {
-        // The change itself is committed; a retry hears "still running" until the key expires.
-        tracing::warn!(%error, "an idempotent answer could not be stored");
-    }
 }
 
 fn replay(status: i64, body: String) -> Response {
