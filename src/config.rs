@@ -14,6 +14,12 @@ pub const COMMIT_QUEUE_BOUND: usize = 4096;
 /// Commits grouped into one transaction (one fsync) by the committer.
 pub const COMMIT_BATCH_MAX: usize = 256;
 
+/// Most rows one multi-row statement writes or locks (well under both databases' bind limits).
+pub const STATEMENT_ROWS_MAX: usize = 512;
+
+/// How often one commit runs again after a deadlock or serialization failure.
+pub const TRANSIENT_ATTEMPTS: u32 = 3;
+
 /// How long a request waits for an actor's answer before it is told `503 OVERLOADED`.
 pub const ACTOR_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -16,7 +16,7 @@ use super::{Context, Named, Timer};
 use crate::domain::order::{Action, EscrowMove, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{DomainError, ErrorCode};
-use crate::store::{Commit, Op, Receipt, RowRef};
+use crate::store::{CapacityReturn, Commit, MoneyMove, Op, Receipt, RowRef};
 
 pub enum OrderMsg {
     Act(Request, RpcReplyPort<Result<Order, DomainError>>),
@@ -259,7 +259,7 @@ impl OrderActor {
 fn wallet_changes(order: &Order, ops: &[Op]) -> Vec<(i64, Option<WalletDelta>)> {
     ops.iter()
         .filter_map(|op| match op {
-            Op::MoveMoney { user_id, delta, .. } => Some((*user_id, Some(*delta))),
+            Op::MoveMoney(MoneyMove { user_id, delta, .. }) => Some((*user_id, Some(*delta))),
             Op::ClaimOrder { order: next, .. } if !next.status.is_active() => {
                 let one_fewer = match next.side {
                     Side::Withdraw => WalletDelta {
@@ -273,7 +273,7 @@ fn wallet_changes(order: &Order, ops: &[Op]) -> Vec<(i64, Option<WalletDelta>)> 
                 };
                 Some((next.taker_id, Some(one_fewer)))
             }
-            Op::ReturnCapacity { maker_id, .. } if order.side == Side::Deposit => {
+            Op::ReturnCapacity(CapacityReturn { maker_id, .. }) if order.side == Side::Deposit => {
                 Some((*maker_id, None))
             }
             _ => None,
@@ -288,15 +288,17 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
         from: order.status,
         order: Box::new(next.clone()),
     }];
-    let money = |user_id, kind, delta| Op::MoveMoney {
-        user_id,
-        kind,
-        delta,
-        order: RowRef::Id(order.id),
-        ad: RowRef::Id(order.ad_id),
-        tx: RowRef::None,
-        now,
-        refusal: ErrorCode::Internal,
+    let money = |user_id, kind, delta| {
+        Op::MoveMoney(MoneyMove {
+            user_id,
+            kind,
+            delta,
+            order: RowRef::Id(order.id),
+            ad: RowRef::Id(order.ad_id),
+            tx: RowRef::None,
+            now,
+            refusal: ErrorCode::Internal,
+        })
     };
     match escrow {
         EscrowMove::Hold => {}
@@ -325,13 +327,13 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
                     WalletDelta::unfreeze(amount),
                 ));
             }
-            ops.push(Op::ReturnCapacity {
+            ops.push(Op::ReturnCapacity(CapacityReturn {
                 ad_id: order.ad_id,
                 maker_id: order.maker_id(),
                 amount,
                 order_id: order.id,
                 now,
-            });
+            }));
         }
     }
     ops

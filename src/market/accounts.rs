@@ -9,7 +9,7 @@ use crate::domain::user::User;
 use crate::domain::wallet::Transaction;
 use crate::domain::wallet::{DEFAULT_WAGERING_MULTIPLIER, TransactionKind, Wallet};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, rfc3339, validate};
-use crate::store::{Commit, Op, RowRef};
+use crate::store::{Commit, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 
 /// The largest wagering multiplier a bonus may carry.
 pub const MAX_WAGERING_MULTIPLIER: i64 = 100;
@@ -62,12 +62,12 @@ impl Market {
         let receipt = self
             .store()
             .commit(
-                Commit::new(vec![Op::InsertUser {
+                Commit::new(vec![Op::InsertUser(NewUser {
                     name: name.clone(),
                     role,
                     token_hash: token_hash(&token),
                     now: self.now_ms(),
-                }])
+                })])
                 .keyed(key),
             )
             .await?;
@@ -117,15 +117,15 @@ impl Market {
         let now = self.now_ms();
         let delta = request.kind.delta(amount, multiplier);
         let commit = Commit::new(vec![
-            Op::InsertTransaction {
+            Op::InsertTransaction(NewWalletTransaction {
                 user_id,
                 kind: request.kind,
                 amount,
                 reference: reference.clone(),
                 wagering_multiplier: multiplier,
                 now,
-            },
-            Op::MoveMoney {
+            }),
+            Op::MoveMoney(MoneyMove {
                 user_id,
                 kind: request.kind.as_str(),
                 delta,
@@ -134,7 +134,7 @@ impl Market {
                 tx: RowRef::Inserted,
                 now,
                 refusal: ErrorCode::InsufficientBalance,
-            },
+            }),
         ])
         .keyed(key);
         let rule = Rule::Transaction {

@@ -13,7 +13,7 @@ use crate::domain::user::Profile;
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
 use crate::read_model::{AdQuery, Shown};
-use crate::store::{Commit, Op, RowRef};
+use crate::store::{Commit, MoneyMove, Op, RowRef};
 
 /// An ad as a maker posts it (`POST /ads`).
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ impl Market {
                 let delta = WalletDelta::freeze(ad.total_amount);
                 let commit = Commit::new(vec![
                     Op::InsertAd(Box::new(ad.clone())),
-                    Op::MoveMoney {
+                    Op::MoveMoney(MoneyMove {
                         user_id: caller.user_id,
                         kind: "ad_reserve",
                         delta,
@@ -73,7 +73,7 @@ impl Market {
                         tx: RowRef::None,
                         now: ad.created_at_ms,
                         refusal: ErrorCode::SellerInsufficientBalance,
-                    },
+                    }),
                 ])
                 .keyed(key);
                 let rule = Rule::SellAd {

@@ -18,7 +18,7 @@ use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{self, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
-use crate::store::{Commit, Op, OrderFilter, RowRef};
+use crate::store::{Commit, MoneyMove, NewMessage, NewRating, Op, OrderFilter, RowRef};
 
 /// Identifies a capacity hold between `Reserve` and `Settle`.
 static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
@@ -171,7 +171,7 @@ impl Market {
         let (rule, delta) = match side {
             Side::Withdraw => {
                 let delta = WalletDelta::freeze(amount);
-                ops.push(Op::MoveMoney {
+                ops.push(Op::MoveMoney(MoneyMove {
                     user_id: caller.user_id,
                     kind: "escrow_freeze",
                     delta,
@@ -180,7 +180,7 @@ impl Market {
                     tx: RowRef::None,
                     now,
                     refusal: ErrorCode::SellerInsufficientBalance,
-                });
+                }));
                 let rule = Rule::Withdrawal {
                     amount,
                     min_deposit: context.config.min_deposit,
@@ -364,13 +364,13 @@ impl Market {
             .store()
             .commit(
                 Commit::new(vec![
-                    Op::InsertMessage {
+                    Op::InsertMessage(NewMessage {
                         order_id,
                         sender_id: Some(caller.user_id),
                         sender_role,
                         message,
                         now,
-                    },
+                    }),
                     crate::actors::events::message(&order, &record),
                 ])
                 .keyed(key),
@@ -427,14 +427,14 @@ impl Market {
         let now = self.now_ms();
         self.store()
             .commit(
-                Commit::new(vec![Op::InsertRating {
+                Commit::new(vec![Op::InsertRating(NewRating {
                     order_id,
                     rater_id: caller.user_id,
                     ratee_id,
                     rating,
                     comment: comment.clone(),
                     now,
-                }])
+                })])
                 .keyed(key),
             )
             .await?;

@@ -7,7 +7,7 @@ use super::ads::require_trader;
 use crate::config::TAKER_CANCEL_WINDOW_MS;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{Caller, DomainError, ErrorCode, rfc3339};
-use crate::store::{Commit, Op};
+use crate::store::{Commit, NewBlock, Op};
 
 /// A user the caller blocked.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -49,11 +49,11 @@ impl Market {
         let now = self.now_ms();
         self.store()
             .commit(
-                Commit::new(vec![Op::Block {
+                Commit::new(vec![Op::Block(NewBlock {
                     blocker_id: caller.user_id,
                     blocked_id: user_id,
                     now,
-                }])
+                })])
                 .keyed(key),
             )
             .await?;

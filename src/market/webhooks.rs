@@ -18,7 +18,7 @@ use crate::domain::event::Event;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::webhook::Webhook;
 use crate::domain::{DomainError, ErrorCode, Millis, rfc3339};
-use crate::store::{Commit, Op};
+use crate::store::{Commit, Op, WebhookFailure};
 use crate::telemetry;
 
 /// The events a webhook receives.
@@ -215,12 +215,12 @@ impl Market {
                         "webhook delivery failed"
                     );
                     store
-                        .commit(Commit::new(vec![Op::WebhookFailed {
+                        .commit(Commit::new(vec![Op::WebhookFailed(WebhookFailure {
                             id: hook.id,
                             attempts,
                             next_attempt_at: self.now_ms() + wait,
                             error,
-                        }]))
+                        })]))
                         .await?;
                     return Ok(());
                 }

@@ -4,9 +4,11 @@
 //! never block the writer (SQLite in WAL mode).
 
 pub mod audit;
-pub mod commit;
+mod commit;
+mod connection;
+mod json;
 mod read;
-mod sql;
+mod sqlite;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -19,7 +21,10 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::config::Config;
 use crate::domain::{DomainError, ErrorCode};
 
-pub use commit::{Commit, NewEvent, Op, Receipt, RowRef, WalletLoad};
+pub use commit::{
+    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewUser,
+    NewWalletTransaction, Op, Receipt, RowRef, WalletLoad, WebhookFailure,
+};
 pub(crate) use read::read_error;
 pub use read::{Gauges, OrderFilter};
 
@@ -32,7 +37,7 @@ pub enum OpenError {
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("opening the committer's connection failed: {0}")]
-    Writer(#[from] sql::DbError),
+    Writer(#[from] connection::DbError),
     #[error("starting the committer failed: {0}")]
     Thread(#[from] std::io::Error),
     #[error("rebuilding the actors from the store failed: {0}")]
@@ -125,7 +130,7 @@ impl Store {
                 let path = SqliteConnectOptions::from_str(url)?
                     .get_filename()
                     .to_owned();
-                let writer = sql::Sqlite::open(&path, synchronous)?;
+                let writer = sqlite::Sqlite::open(&path, synchronous)?;
                 let runtime = tokio::runtime::Builder::new_current_thread().build()?;
                 let committed = events_committed.clone();
                 std::thread::Builder::new()

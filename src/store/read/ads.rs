@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{json_object, query, unknown};
+use super::{query, unknown};
 use crate::domain::DomainError;
 use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::store::Store;
@@ -28,7 +28,7 @@ fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
         payment_methods: serde_json::from_str(&methods).map_err(|_| unknown("payment_methods"))?,
         payment_window_seconds: row.try_get("payment_window_seconds")?,
         terms: row.try_get("terms")?,
-        payment_details: json_object(row.try_get("payment_details")?),
+        payment_details: crate::store::json::object(row.try_get("payment_details")?),
         status: AdStatus::parse(row.try_get("status")?).ok_or_else(|| unknown("status"))?,
         created_at_ms: row.try_get("created_at")?,
         version: row.try_get("version")?,

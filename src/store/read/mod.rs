@@ -15,7 +15,6 @@ mod webhooks;
 
 use std::sync::LazyLock;
 
-use serde_json::{Map, Value};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AssertSqlSafe};
 
@@ -57,14 +56,6 @@ pub(crate) fn active_statuses() -> &'static str {
         format!("({})", names.join(", "))
     });
     &LIST
-}
-
-/// A JSON object stored as text (`None` for anything else).
-pub(crate) fn json_object(text: Option<String>) -> Option<Map<String, Value>> {
-    match serde_json::from_str(&text?) {
-        Ok(Value::Object(map)) => Some(map),
-        _ => None,
-    }
 }
 
 /// A stored text that names no known value: the row is not one this service wrote.

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Query, active_statuses, json_object, query, unknown};
+use super::{Query, active_statuses, query, unknown};
 use crate::domain::DomainError;
 use crate::domain::order::{CancelReason, Dispute, Order, OrderStatus, Resolution, Side};
 use crate::store::Store;
@@ -55,7 +55,8 @@ pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
         fiat_currency: row.try_get("fiat_currency")?,
         price: row.try_get("price")?,
         payment_method: row.try_get("payment_method")?,
-        payment_details: json_object(row.try_get("payment_details")?).unwrap_or_default(),
+        payment_details: crate::store::json::object(row.try_get("payment_details")?)
+            .unwrap_or_default(),
         status: OrderStatus::parse(row.try_get("status")?).ok_or_else(|| unknown("status"))?,
         cancel_reason: row
             .try_get::<Option<String>, _>("cancel_reason")?

@@ -1,0 +1,161 @@
+//! Ads: posting, changing and closing them, and the capacity orders take and return.
+
+use super::writer::{Failure, Writer, refused};
+use crate::domain::ErrorCode;
+use crate::domain::ad::{Ad, AdStatus};
+use crate::domain::wallet::WalletDelta;
+use crate::domain::{Kopecks, Millis};
+use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
+use crate::store::connection::{Connection, query};
+use crate::store::json;
+
+impl<C: Connection> Writer<'_, C> {
+    pub(super) async fn insert_ad(&mut self, ad: &Ad) -> Result<(), Failure> {
+        let id = query(
+            "INSERT INTO ads (maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
+             total_amount, available_amount, released_amount, payment_methods, \
+             payment_window_seconds, terms, payment_details, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14) RETURNING id",
+        )
+        .bind(ad.maker_id)
+        .bind(ad.ad_type.as_str())
+        .bind(ad.fiat_currency.clone())
+        .bind(ad.price)
+        .bind(ad.min_amount)
+        .bind(ad.max_amount)
+        .bind(ad.total_amount)
+        .bind(ad.available_amount)
+        .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
+        .bind(ad.payment_window_seconds)
+        .bind(ad.terms.clone())
+        .bind(ad.payment_details.as_ref().map(json::text))
+        .bind(ad.status.as_str())
+        .bind(ad.created_at_ms)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        self.receipt.inserted_ids.push(id);
+        self.receipt.ad_version = Some(1);
+        Ok(())
+    }
+
+    pub(super) async fn update_ad(&mut self, ad: &Ad) -> Result<(), Failure> {
+        let version: Option<i64> = query(
+            "UPDATE ads SET price = $1, min_amount = $2, max_amount = $3, payment_methods = $4, \
+             terms = $5, status = $6, version = version + 1 \
+             WHERE id = $7 AND status <> 'closed' RETURNING version",
+        )
+        .bind(ad.price)
+        .bind(ad.min_amount)
+        .bind(ad.max_amount)
+        .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
+        .bind(ad.terms.clone())
+        .bind(ad.status.as_str())
+        .bind(ad.id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        self.receipt.ad_version = Some(version.ok_or_else(|| refused(ErrorCode::AdNotActive))?);
+        Ok(())
+    }
+
+    /// Closes the ad: its capacity is released, a sell ad's reserve unfrozen for its maker.
+    pub(super) async fn close_ad(&mut self, ad_id: i64, now: Millis) -> Result<(), Failure> {
+        let lock = format!(
+            "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = $1{}",
+            self.dialect.for_update()
+        );
+        let row: Option<(i64, String, i64, String)> = query(lock)
+            .bind(ad_id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        let Some((maker_id, ad_type, available, status)) = row else {
+            return Err(refused(ErrorCode::NotFound));
+        };
+        if status == AdStatus::Closed.as_str() {
+            return Err(refused(ErrorCode::AdNotActive));
+        }
+        let version: i64 = query(
+            "UPDATE ads SET status = 'closed', released_amount = released_amount + available_amount, \
+             available_amount = 0, version = version + 1 WHERE id = $1 RETURNING version",
+        )
+        .bind(ad_id)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        self.receipt.ad_version = Some(version);
+        if ad_type == "sell" && available > 0 {
+            let unreserve = MoneyMove {
+                user_id: maker_id,
+                kind: "ad_unreserve",
+                delta: WalletDelta::unfreeze(available),
+                order: RowRef::None,
+                ad: RowRef::Id(ad_id),
+                tx: RowRef::None,
+                now,
+                refusal: ErrorCode::Internal,
+            };
+            self.move_money(&unreserve).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes `amount` of an open ad's capacity, guarded never to oversell.
+    pub(super) async fn take_capacity(
+        &mut self,
+        ad_id: i64,
+        amount: Kopecks,
+    ) -> Result<(), Failure> {
+        let version: Option<i64> = query(
+            "UPDATE ads SET available_amount = available_amount - $1, version = version + 1 \
+             WHERE id = $2 AND status <> 'closed' AND available_amount >= $1 RETURNING version",
+        )
+        .bind(amount)
+        .bind(ad_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        let Some(version) = version else {
+            let status: Option<String> = query("SELECT status FROM ads WHERE id = $1")
+                .bind(ad_id)
+                .fetch_optional(&mut *self.conn)
+                .await?;
+            return Err(refused(match status.as_deref() {
+                Some("closed") | None => ErrorCode::AdNotActive,
+                _ => ErrorCode::AmountExceedsAvailable,
+            }));
+        };
+        self.receipt.ad_version = Some(version);
+        Ok(())
+    }
+
+    /// Returns a cancelled order's amount: a closed ad takes it as released (and a closed sell
+    /// ad's maker gets the escrow back), an open one as capacity; one statement either way.
+    pub(super) async fn return_capacity(&mut self, given: &CapacityReturn) -> Result<(), Failure> {
+        let row: Option<(i64, String, String, i64)> = query(
+            "UPDATE ads SET \
+               available_amount = available_amount + CASE WHEN status = 'closed' THEN 0 ELSE $1 END, \
+               released_amount = released_amount + CASE WHEN status = 'closed' THEN $1 ELSE 0 END, \
+               version = version + 1 \
+             WHERE id = $2 RETURNING maker_id, ad_type, status, version",
+        )
+        .bind(given.amount)
+        .bind(given.ad_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        let Some((maker_id, ad_type, status, version)) = row else {
+            return Err(refused(ErrorCode::Internal));
+        };
+        self.receipt.ad_version = Some(version);
+        if status == AdStatus::Closed.as_str() && ad_type == "sell" {
+            let refund = MoneyMove {
+                user_id: maker_id,
+                kind: "escrow_refund",
+                delta: WalletDelta::unfreeze(given.amount),
+                order: RowRef::Id(given.order_id),
+                ad: RowRef::Id(given.ad_id),
+                tx: RowRef::None,
+                now: given.now,
+                refusal: ErrorCode::Internal,
+            };
+            self.move_money(&refund).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! Chat and ratings: messages, a party's rating of the counterparty, completed orders counted.
+
+use super::writer::{Failure, Writer, unique_or};
+use crate::domain::ErrorCode;
+use crate::store::commit::op::{NewMessage, NewRating};
+use crate::store::connection::{Connection, query};
+
+impl<C: Connection> Writer<'_, C> {
+    pub(super) async fn insert_message(&mut self, message: &NewMessage) -> Result<(), Failure> {
+        let id = query(
+            "INSERT INTO messages (order_id, sender_id, sender_role, message, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(message.order_id)
+        .bind(message.sender_id)
+        .bind(message.sender_role)
+        .bind(message.message.clone())
+        .bind(message.now)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        self.receipt.inserted_ids.push(id);
+        Ok(())
+    }
+
+    /// Records a rating, once per rater and order, and adds it to the ratee's figures.
+    pub(super) async fn insert_rating(&mut self, rating: &NewRating) -> Result<(), Failure> {
+        let inserted = query(
+            "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(rating.order_id)
+        .bind(rating.rater_id)
+        .bind(rating.ratee_id)
+        .bind(rating.rating)
+        .bind(rating.comment.clone())
+        .bind(rating.now)
+        .execute(&mut *self.conn)
+        .await;
+        unique_or(inserted, ErrorCode::AlreadyRated)?;
+        let figures = self.deferred.users.entry(rating.ratee_id).or_default();
+        figures.rating_sum += rating.rating;
+        figures.ratings_count += 1;
+        Ok(())
+    }
+
+    /// Counts a completed order for both its parties.
+    pub(super) fn count_completed(&mut self, user_ids: [i64; 2]) {
+        for id in user_ids {
+            self.deferred.users.entry(id).or_default().orders_count += 1;
+        }
+    }
+}

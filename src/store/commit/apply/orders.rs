@@ -1,0 +1,72 @@
+//! Orders: a new order, the guarded claim of each transition, the deposit taker's limit.
+
+use super::writer::{Failure, Writer, refused, unique_or};
+use crate::domain::ErrorCode;
+use crate::domain::order::{Order, OrderStatus};
+use crate::store::commit::deferred::claim_all;
+use crate::store::connection::{Connection, query};
+use crate::store::json;
+use crate::store::read::active_statuses;
+
+impl<C: Connection> Writer<'_, C> {
+    /// Inserts the order; the partial unique index refuses a second active withdrawal.
+    pub(super) async fn insert_order(&mut self, order: &Order) -> Result<(), Failure> {
+        let insert = query(
+            "INSERT INTO orders (ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
+             fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
+             created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+        )
+        .bind(order.ad_id)
+        .bind(order.side.as_str())
+        .bind(order.buyer_id)
+        .bind(order.seller_id)
+        .bind(order.taker_id)
+        .bind(order.usdt_amount)
+        .bind(order.fiat_amount)
+        .bind(order.fiat_currency.clone())
+        .bind(order.price)
+        .bind(order.payment_method.clone())
+        .bind(json::text(&order.payment_details))
+        .bind(order.status.as_str())
+        .bind(order.created_at)
+        .bind(order.expires_at)
+        .fetch_one(&mut *self.conn)
+        .await;
+        let id = unique_or(insert, ErrorCode::ActiveWithdrawOrderExists)?;
+        self.receipt.inserted_ids.push(id);
+        Ok(())
+    }
+
+    /// Writes the order's new state if its status is still `from`: at once in a careful batch,
+    /// with the batch's one statement in a fast one.
+    pub(super) async fn claim_order(
+        &mut self,
+        from: OrderStatus,
+        order: &Order,
+    ) -> Result<(), Failure> {
+        let claim = (from, Box::new(order.clone()));
+        if self.deferred.group_claims {
+            self.deferred.claims.push(claim);
+            return Ok(());
+        }
+        if claim_all(&mut *self.conn, self.dialect, &[claim]).await? == 0 {
+            return Err(refused(ErrorCode::InvalidOrderStatus));
+        }
+        Ok(())
+    }
+
+    /// Refuses a deposit taker who already holds `max` active deposit orders.
+    pub(super) async fn deposit_limit(&mut self, taker_id: i64, max: i64) -> Result<(), Failure> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
+             AND status IN {}",
+            active_statuses()
+        );
+        let active: i64 = query(sql).bind(taker_id).fetch_one(&mut *self.conn).await?;
+        if active >= max {
+            return Err(refused(ErrorCode::ActiveOrderLimit));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! Wallets: money moved with its ledger row, platform transactions, the wallet's row lock.
+
+use super::writer::{Failure, Writer, refused, unique_or};
+use crate::domain::ErrorCode;
+use crate::store::Dialect;
+use crate::store::commit::deferred::LedgerRow;
+use crate::store::commit::op::{MoneyMove, NewWalletTransaction};
+use crate::store::connection::{Connection, query};
+
+impl<C: Connection> Writer<'_, C> {
+    /// Applies a move to a wallet and records its ledger row. A move that takes from
+    /// `available` (or touches the platform totals) runs now, guarded never to go negative, and
+    /// is refused with its `refusal`; one that only gives to `available` or releases `frozen`
+    /// cannot fail and joins the batch's deferred writes. The ledger row is always deferred.
+    pub(super) async fn move_money(&mut self, money: &MoneyMove) -> Result<(), Failure> {
+        let delta = &money.delta;
+        let cannot_fail = delta.available >= 0
+            && delta.deposits_total == 0
+            && delta.wagering_required == 0
+            && delta.wagered == 0;
+        if cannot_fail {
+            let balance = self.deferred.wallets.entry(money.user_id).or_default();
+            balance.0 += delta.available;
+            balance.1 += delta.frozen;
+        } else {
+            let moved = query(
+                "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
+                 deposits_total = deposits_total + $3, wagering_required = wagering_required + $4, \
+                 wagered = wagered + $5 \
+                 WHERE user_id = $6 AND available + $1 >= 0 AND frozen + $2 >= 0",
+            )
+            .bind(delta.available)
+            .bind(delta.frozen)
+            .bind(delta.deposits_total)
+            .bind(delta.wagering_required)
+            .bind(delta.wagered)
+            .bind(money.user_id)
+            .execute(&mut *self.conn)
+            .await?;
+            if moved == 0 {
+                return Err(refused(money.refusal));
+            }
+        }
+        if delta.available != 0 || delta.frozen != 0 {
+            let row = LedgerRow {
+                user_id: money.user_id,
+                kind: money.kind,
+                d_available: delta.available,
+                d_frozen: delta.frozen,
+                order_id: self.resolve(money.order),
+                ad_id: self.resolve(money.ad),
+                tx_id: self.resolve(money.tx),
+                created_at: money.now,
+            };
+            self.deferred.ledger.push(row);
+        }
+        Ok(())
+    }
+
+    /// Takes the wallet's row lock (PostgreSQL; SQLite's one writer needs none).
+    pub(super) async fn lock_wallet(&mut self, user_id: i64) -> Result<(), Failure> {
+        if self.dialect == Dialect::Postgres {
+            query("SELECT user_id FROM wallets WHERE user_id = $1 FOR NO KEY UPDATE")
+                .bind(user_id)
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn insert_transaction(
+        &mut self,
+        transaction: &NewWalletTransaction,
+    ) -> Result<(), Failure> {
+        let insert = query(
+            "INSERT INTO wallet_transactions (user_id, kind, amount, reference, \
+             wagering_multiplier, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(transaction.user_id)
+        .bind(transaction.kind.as_str())
+        .bind(transaction.amount)
+        .bind(transaction.reference.clone())
+        .bind(transaction.wagering_multiplier)
+        .bind(transaction.now)
+        .fetch_one(&mut *self.conn)
+        .await;
+        let id = unique_or(insert, ErrorCode::DuplicateReference)?;
+        self.receipt.inserted_ids.push(id);
+        Ok(())
+    }
+}

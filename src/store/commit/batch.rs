@@ -1,0 +1,190 @@
+//! One batch of commits in one transaction: fast (no savepoints, the deferred writes of the
+//! whole batch at the end), and if any commit in it fails, carefully (a savepoint around each,
+//! so a refused commit rolls back alone); if even that fails, each commit alone.
+
+use super::apply::{Failure, apply};
+use super::deferred::Deferred;
+use super::locks::LockSet;
+use super::op::Receipt;
+use super::queue::Job;
+use crate::config::TRANSIENT_ATTEMPTS;
+use crate::domain::{DomainError, ErrorCode};
+use crate::store::Dialect;
+use crate::store::connection::{Connection, DbError};
+use crate::telemetry;
+
+pub(super) fn store_error(error: &DbError) -> DomainError {
+    tracing::error!(%error, "store failure");
+    DomainError::new(
+        ErrorCode::Overloaded,
+        "The store is unavailable, retry later",
+    )
+}
+
+/// How a batch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// No savepoints, the deferred writes of the whole batch at the end; any failure gives the
+    /// batch up to run carefully.
+    Fast,
+    /// A savepoint around each commit and its deferred writes: a refused commit rolls back alone.
+    Careful,
+}
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Fast => "fast",
+            Mode::Careful => "careful",
+        }
+    }
+}
+
+/// Why a batch did not commit.
+pub(super) enum BatchFailure {
+    /// A commit of a fast batch failed: run the batch carefully.
+    Redo,
+    Store(DbError),
+}
+
+impl From<DbError> for BatchFailure {
+    fn from(error: DbError) -> Self {
+        BatchFailure::Store(error)
+    }
+}
+
+/// Runs a batch in one transaction, rolled back unless the whole of it commits.
+pub(super) async fn commit_batch(
+    conn: &mut impl Connection,
+    dialect: Dialect,
+    batch: &[Job],
+    mode: Mode,
+) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
+    conn.run("BEGIN").await?;
+    let outcomes = match apply_batch(conn, dialect, batch, mode).await {
+        Ok(outcomes) => conn.run("COMMIT").await.map(|()| {
+            conn.committed();
+            outcomes
+        }),
+        Err(BatchFailure::Store(error)) => Err(error),
+        Err(BatchFailure::Redo) => {
+            conn.run("ROLLBACK").await?;
+            return Err(BatchFailure::Redo);
+        }
+    };
+    match outcomes {
+        Ok(outcomes) => {
+            metrics::counter!(telemetry::STORE_TRANSACTIONS, "mode" => mode.label()).increment(1);
+            Ok(outcomes)
+        }
+        Err(error) => {
+            // A failed statement or commit leaves SQLite's transaction open (PostgreSQL's is
+            // aborted): roll it back either way, and report the first failure.
+            let _ = conn.run("ROLLBACK").await;
+            Err(error.into())
+        }
+    }
+}
+
+/// The statements of a batch, inside its transaction.
+async fn apply_batch(
+    conn: &mut impl Connection,
+    dialect: Dialect,
+    batch: &[Job],
+    mode: Mode,
+) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
+    if dialect == Dialect::Postgres {
+        LockSet::of(batch).lock(conn).await?;
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut deferred = Deferred::default();
+    for job in batch {
+        let mut own = if mode == Mode::Fast {
+            Deferred::grouping_claims()
+        } else {
+            Deferred::default()
+        };
+        if mode == Mode::Fast {
+            match apply(conn, dialect, &job.commit, &mut own).await {
+                Ok(receipt) => {
+                    deferred.merge(own);
+                    outcomes.push(Ok(receipt));
+                }
+                Err(_) => return Err(BatchFailure::Redo),
+            }
+            continue;
+        }
+        conn.run("SAVEPOINT one_commit").await?;
+        let applied = match apply(conn, dialect, &job.commit, &mut own).await {
+            Ok(receipt) => own
+                .flush(conn, dialect)
+                .await
+                .map(|()| receipt)
+                .map_err(Failure::Store),
+            Err(failure) => Err(failure),
+        };
+        match applied {
+            Ok(receipt) => {
+                conn.run("RELEASE SAVEPOINT one_commit").await?;
+                outcomes.push(Ok(receipt));
+            }
+            Err(failure) => {
+                conn.run("ROLLBACK TO SAVEPOINT one_commit").await?;
+                conn.run("RELEASE SAVEPOINT one_commit").await?;
+                outcomes.push(Err(match failure {
+                    Failure::Refused(refusal) => refusal,
+                    // Give up the whole batch, releasing its locks for whoever waits on them;
+                    // the caller runs its commits again one by one.
+                    Failure::Store(error @ DbError::Transient(_)) => return Err(error.into()),
+                    Failure::Store(error) => store_error(&error),
+                }));
+            }
+        }
+    }
+    if mode == Mode::Fast {
+        deferred
+            .flush(conn, dialect)
+            .await
+            .map_err(|_| BatchFailure::Redo)?;
+    }
+    Ok(outcomes)
+}
+
+/// Runs a batch fast, and carefully if a commit in it failed; `Err` if the careful run failed
+/// too (the caller then commits one by one).
+pub(super) async fn commit_grouped(
+    conn: &mut impl Connection,
+    dialect: Dialect,
+    batch: &[Job],
+) -> Result<Vec<Result<Receipt, DomainError>>, DbError> {
+    match commit_batch(conn, dialect, batch, Mode::Fast).await {
+        Ok(outcomes) => Ok(outcomes),
+        Err(BatchFailure::Redo) => match commit_batch(conn, dialect, batch, Mode::Careful).await {
+            Ok(outcomes) => Ok(outcomes),
+            Err(BatchFailure::Store(error)) => Err(error),
+            Err(BatchFailure::Redo) => Err(DbError::other("a careful batch asked to be redone")),
+        },
+        Err(BatchFailure::Store(error)) => Err(error),
+    }
+}
+
+/// Commits one job in its own transaction, running it again after a transient failure.
+pub(super) async fn commit_alone(
+    conn: &mut impl Connection,
+    dialect: Dialect,
+    job: &Job,
+) -> Result<Receipt, DomainError> {
+    let mut attempt = 1;
+    loop {
+        match commit_batch(conn, dialect, std::slice::from_ref(job), Mode::Careful).await {
+            Ok(mut outcomes) => return outcomes.remove(0),
+            Err(BatchFailure::Store(error))
+                if matches!(error, DbError::Transient(_)) && attempt < TRANSIENT_ATTEMPTS =>
+            {
+                attempt += 1
+            }
+            Err(BatchFailure::Store(error)) => return Err(store_error(&error)),
+            Err(BatchFailure::Redo) => return Err(ErrorCode::Internal.into()),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The committer's loop: it drains the queue into batches, commits each, and answers every
+//! commit only once its transaction is durable. Wallet reads wait for the gap between two
+//! batches, so each includes exactly the commits answered before it.
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
+
+use super::batch::{commit_alone, commit_grouped, store_error};
+use super::queue::{Job, Load, WalletLoad};
+use crate::domain::ErrorCode;
+use crate::store::Dialect;
+use crate::store::connection::{Connection, query};
+use crate::store::read::{WALLET_SELECT, WalletRow, wallet_from};
+use crate::telemetry;
+
+/// Runs the committer until every sender of commits is gone. Wallet loads waiting when a batch
+/// starts are read first, so each sees every commit answered before it and none after.
+pub(crate) async fn run(
+    mut conn: impl Connection,
+    dialect: Dialect,
+    mut jobs: mpsc::Receiver<Job>,
+    mut loads: mpsc::Receiver<Load>,
+    batch_max: usize,
+    events_committed: Arc<Notify>,
+) {
+    let mut batch = Vec::with_capacity(batch_max);
+    let mut waiting_loads = Vec::new();
+    let mut next_seq: u64 = 0;
+    loop {
+        tokio::select! {
+            biased;
+            job = jobs.recv() => match job {
+                Some(job) => batch.push(job),
+                None => break,
+            },
+            Some(load) = loads.recv() => waiting_loads.push(load),
+        }
+        while let Ok(load) = loads.try_recv() {
+            waiting_loads.push(load);
+        }
+        load_wallets(&mut conn, &mut waiting_loads, next_seq).await;
+        if batch.is_empty() {
+            continue;
+        }
+        while batch.len() < batch_max {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        let outcomes = match commit_grouped(&mut conn, dialect, &batch).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                // The batch's transaction itself failed: retry each commit alone, so one
+                // cannot fail its neighbours.
+                tracing::warn!(%error, size = batch.len(), "group commit failed, retrying one by one");
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for job in &batch {
+                    outcomes.push(commit_alone(&mut conn, dialect, job).await);
+                }
+                outcomes
+            }
+        };
+        metrics::histogram!(telemetry::STORE_COMMIT_DURATION)
+            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!(telemetry::STORE_BATCH_SIZE).record(batch.len() as f64);
+        let wrote_events = batch
+            .iter()
+            .zip(&outcomes)
+            .any(|(job, outcome)| outcome.is_ok() && job.commit.has_events());
+        if wrote_events {
+            events_committed.notify_one();
+        }
+        for (job, mut outcome) in batch.drain(..).zip(outcomes) {
+            let label = match &mut outcome {
+                Ok(receipt) => {
+                    receipt.seq = next_seq;
+                    "committed"
+                }
+                Err(refusal) if refusal.code == ErrorCode::Overloaded => "failed",
+                Err(_) => "refused",
+            };
+            next_seq += 1;
+            metrics::counter!(telemetry::STORE_COMMITS, "outcome" => label).increment(1);
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Reads the wallets asked for, on the committer's connection outside any transaction.
+async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u64) {
+    for load in loads.drain(..) {
+        let read = query(WALLET_SELECT.as_str())
+            .bind(load.user_id)
+            .fetch_optional::<WalletRow>(&mut *conn)
+            .await;
+        let answer = match read {
+            Ok(row) => Ok(row.map(|row| WalletLoad {
+                wallet: wallet_from(row),
+                seq,
+            })),
+            Err(error) => Err(store_error(&error)),
+        };
+        let _ = load.reply.send(answer);
+    }
+}

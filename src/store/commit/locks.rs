@@ -1,0 +1,107 @@
+//! The rows a PostgreSQL batch locks before it changes any.
+
+use super::op::{CapacityReturn, Commit, MoneyMove, Op};
+use super::queue::Job;
+use crate::config::STATEMENT_ROWS_MAX;
+use crate::store::connection::{Connection, DbError, query};
+
+/// Rows a batch locks before it changes any, always in the same order (ads, wallets, orders,
+/// users; each by ascending id), so two nodes' batches can never wait for each other in a cycle.
+/// The lock is `FOR NO KEY UPDATE`, what PostgreSQL's own non-key updates take: it excludes the
+/// other writers of the row but not the `KEY SHARE` locks of foreign-key checks (inserting an
+/// order or a ledger row locks its user and ad that way, outside this order).
+#[derive(Debug, Default)]
+pub(super) struct LockSet {
+    ads: Vec<i64>,
+    wallets: Vec<i64>,
+    orders: Vec<i64>,
+    users: Vec<i64>,
+}
+
+impl LockSet {
+    pub(super) fn of(batch: &[Job]) -> LockSet {
+        let mut rows = LockSet::default();
+        for job in batch {
+            rows.add(&job.commit);
+        }
+        for ids in [
+            &mut rows.ads,
+            &mut rows.wallets,
+            &mut rows.orders,
+            &mut rows.users,
+        ] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        rows
+    }
+
+    pub(super) async fn lock(&self, conn: &mut impl Connection) -> Result<(), DbError> {
+        let tables = [
+            ("ads", "id", &self.ads),
+            ("wallets", "user_id", &self.wallets),
+            ("orders", "id", &self.orders),
+            ("users", "id", &self.users),
+        ];
+        for (table, key, ids) in tables {
+            for chunk in ids.chunks(STATEMENT_ROWS_MAX) {
+                let placeholders: Vec<String> =
+                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR NO KEY UPDATE",
+                    placeholders.join(", ")
+                );
+                let mut query = query(sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *conn).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The existing rows `commit` may change.
+    fn add(&mut self, commit: &Commit) {
+        let rows = self;
+        for op in &commit.ops {
+            match op {
+                Op::UpdateAd(ad) => rows.ads.push(ad.id),
+                Op::CloseAd {
+                    ad_id, maker_id, ..
+                }
+                | Op::ReturnCapacity(CapacityReturn {
+                    ad_id, maker_id, ..
+                }) => {
+                    rows.ads.push(*ad_id);
+                    rows.wallets.push(*maker_id);
+                }
+                Op::TakeCapacity { ad_id, .. } => rows.ads.push(*ad_id),
+                Op::ClaimOrder { order, .. } => rows.orders.push(order.id),
+                Op::MoveMoney(MoneyMove { user_id, .. }) | Op::LockWallet { user_id } => {
+                    rows.wallets.push(*user_id)
+                }
+                Op::InsertRating(rating) => rows.users.push(rating.ratee_id),
+                Op::CountCompleted { user_ids } => rows.users.extend(user_ids),
+                Op::InsertUser(_)
+                | Op::InsertAd(_)
+                | Op::InsertOrder(_)
+                | Op::InsertTransaction(_)
+                | Op::InsertMessage(_)
+                | Op::CheckDepositLimit { .. }
+                | Op::Event(_)
+                | Op::InsertWebhook { .. }
+                | Op::DeleteWebhook { .. }
+                | Op::LeaseWebhook { .. }
+                | Op::WebhookDelivered { .. }
+                | Op::WebhookFailed(_)
+                | Op::ReleaseWebhook { .. }
+                | Op::Block(_)
+                | Op::Unblock { .. }
+                | Op::RecordIdempotencyKey(_)
+                | Op::RecordIdempotentAnswer { .. }
+                | Op::PurgeIdempotencyKeys { .. } => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The one committer: every state change reaches the database through here.
+//!
+//! A [`Commit`] is the statements of one state change. The committer owns the only write
+//! connection, drains up to [`COMMIT_BATCH_MAX`](crate::config::COMMIT_BATCH_MAX) queued commits,
+//! runs them in one transaction (one fsync) with a savepoint around each, so a commit whose guard
+//! fails rolls back alone without failing its neighbours, and answers each only after the
+//! transaction is durable.
+//!
+//! On SQLite the committer runs on a thread of its own with a rusqlite connection, so a batch's
+//! statements run where the database handle lives; on PostgreSQL it is a task with sqlx's
+//! connection. Both are a [`Connection`](super::connection::Connection).
+//!
+//! - [`op`]: what a commit is made of, and its receipt.
+//! - [`queue`]: what travels to the committer.
+//! - [`committer`]: the loop.
+//! - [`batch`]: one batch in one transaction, fast, carefully, or one commit at a time.
+//! - [`locks`]: the rows a PostgreSQL batch locks first, in one global order.
+//! - [`apply`]: each op's statements, one file per aggregate.
+//! - [`deferred`]: the writes that cannot fail, one multi-row statement per table.
+
+mod apply;
+mod batch;
+mod committer;
+mod deferred;
+mod locks;
+mod op;
+mod queue;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use committer::run;
+pub use op::{
+    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewUser,
+    NewWalletTransaction, Op, Receipt, RowRef, WebhookFailure,
+};
+pub use queue::WalletLoad;
+pub(crate) use queue::{Job, Load};
