@@ -2,8 +2,11 @@
 
 use serde_json::{Map, Value};
 
+use super::error::{DomainError, ErrorCode};
+use super::money::Kopecks;
 use super::order::Side;
-use super::{DomainError, ErrorCode, Kopecks, Millis, validate};
+use super::time::Millis;
+use super::validate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AdType {

@@ -1,6 +1,6 @@
 //! An order's chat.
 
-use super::Millis;
+use super::time::Millis;
 
 /// A chat message as stored.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,7 @@
 //! Order events: one row per transition or chat message, written with the change that causes it.
 
-use super::Millis;
 use super::order::Order;
+use super::time::Millis;
 use super::user::{Caller, Role};
 
 /// An order event as committed: a transition or a chat message.

@@ -1,6 +1,6 @@
 //! `Idempotency-Key`: what a keyed request records, and what a retry finds.
 
-use super::Millis;
+use super::time::Millis;
 
 /// A keyed request's key, recorded in the same transaction as the change the request makes, so
 /// a crash keeps both or neither.

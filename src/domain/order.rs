@@ -14,8 +14,11 @@
 
 use serde_json::{Map, Value};
 
+use super::error::{DomainError, ErrorCode};
 use super::idempotency::IdempotencyKey;
-use super::{Caller, DomainError, ErrorCode, Kopecks, Millis, Role};
+use super::money::Kopecks;
+use super::time::Millis;
+use super::user::{Caller, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderStatus {

@@ -1,7 +1,5 @@
 //! Users: their role on the platform, who is calling, and the figures others see.
 
-use super::mean_rating;
-
 /// A user's role on the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -71,5 +69,22 @@ impl From<&User> for Profile {
             ratings_count: user.ratings_count,
             orders_count: user.orders_count,
         }
+    }
+}
+
+/// A user's rating as the mean of the ratings received, one decimal; `None` before any.
+pub fn mean_rating(sum: i64, count: i64) -> Option<f64> {
+    (count > 0).then(|| (sum as f64 / count as f64 * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_rating_rounds_to_one_decimal() {
+        assert_eq!(mean_rating(0, 0), None);
+        assert_eq!(mean_rating(14, 3), Some(4.7));
+        assert_eq!(mean_rating(5, 1), Some(5.0));
     }
 }

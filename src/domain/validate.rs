@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{DomainError, Kopecks};
+use super::error::DomainError;
+use super::money::Kopecks;
 
 /// The largest amount accepted anywhere: 10^13 kopecks (100 billion RUB). Sums of many such
 /// amounts still fit an `i64`.

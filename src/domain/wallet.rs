@@ -1,6 +1,8 @@
 //! A user's wallet and the prerequisites of selling from it (§7, step 4).
 
-use super::{ErrorCode, Kopecks, Millis};
+use super::error::ErrorCode;
+use super::money::Kopecks;
+use super::time::Millis;
 
 /// A taker holds at most this many active deposit orders (§7).
 pub const MAX_ACTIVE_DEPOSIT_ORDERS: i64 = 3;

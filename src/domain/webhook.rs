@@ -1,6 +1,6 @@
 //! Webhooks: where the platform hears about finished orders.
 
-use super::Millis;
+use super::time::Millis;
 
 /// A webhook and its delivery state.
 #[derive(Debug, Clone, PartialEq)]

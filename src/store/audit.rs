@@ -2,15 +2,16 @@
 
 use sqlx::{AnyPool, AssertSqlSafe};
 
-use super::read_error;
+use super::handle::Store;
+use super::read::read_error;
+use super::schema::active_statuses;
 use crate::domain::DomainError;
 use crate::domain::audit::{Report, Totals, Violation};
-
-const ACTIVE: &str = "('pending', 'paid_by_buyer', 'disputed')";
 
 /// Each check: the invariant it proves, and a query returning one row `(subject, detail)` per
 /// violation.
 fn checks() -> Vec<(u8, String)> {
+    let active = active_statuses();
     vec![
         (
             1,
@@ -36,7 +37,7 @@ fn checks() -> Vec<(u8, String)> {
                 "SELECT 'wallet ' || w.user_id, 'frozen ' || w.frozen || ' vs escrow ' || \
                  COALESCE(o.s, 0) || ' + sell ad reserves ' || COALESCE(a.s, 0) FROM wallets w \
                  LEFT JOIN (SELECT seller_id u, CAST(SUM(usdt_amount) AS BIGINT) s FROM orders \
-                   WHERE status IN {ACTIVE} GROUP BY seller_id) o ON o.u = w.user_id \
+                   WHERE status IN {active} GROUP BY seller_id) o ON o.u = w.user_id \
                  LEFT JOIN (SELECT maker_id u, CAST(SUM(available_amount) AS BIGINT) s FROM ads \
                    WHERE ad_type = 'sell' AND status <> 'closed' GROUP BY maker_id) a ON a.u = w.user_id \
                  WHERE w.frozen <> COALESCE(o.s, 0) + COALESCE(a.s, 0)"
@@ -65,7 +66,7 @@ fn checks() -> Vec<(u8, String)> {
             6,
             format!(
                 "SELECT 'user ' || seller_id, COUNT(*) || ' active withdrawal orders' FROM orders \
-                 WHERE side = 'withdraw' AND status IN {ACTIVE} GROUP BY seller_id HAVING COUNT(*) > 1 \
+                 WHERE side = 'withdraw' AND status IN {active} GROUP BY seller_id HAVING COUNT(*) > 1 \
                  UNION ALL \
                  SELECT 'order ' || o.id, o.status || ' with ' || COALESCE(r.released, 0) || \
                  ' releases and ' || COALESCE(r.refunded, 0) || ' refunds' FROM orders o \
@@ -81,28 +82,33 @@ fn checks() -> Vec<(u8, String)> {
     ]
 }
 
-pub async fn run(pool: &AnyPool) -> Result<Report, DomainError> {
-    let mut violations = Vec::new();
-    for (invariant, sql) in checks() {
-        let rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await
-            .map_err(read_error)?;
-        violations.extend(rows.into_iter().map(|(subject, detail)| Violation {
-            invariant,
-            subject,
-            detail,
-        }));
+impl Store {
+    /// Checks every invariant of SPEC.md §8 against the database.
+    pub async fn audit(&self) -> Result<Report, DomainError> {
+        let pool = &self.read;
+        let mut violations = Vec::new();
+        for (invariant, sql) in checks() {
+            let rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await
+                .map_err(read_error)?;
+            violations.extend(rows.into_iter().map(|(subject, detail)| Violation {
+                invariant,
+                subject,
+                detail,
+            }));
+        }
+        let totals = totals(pool).await?;
+        Ok(Report {
+            ok: violations.is_empty(),
+            violations,
+            totals,
+        })
     }
-    let totals = totals(pool).await?;
-    Ok(Report {
-        ok: violations.is_empty(),
-        violations,
-        totals,
-    })
 }
 
 async fn totals(pool: &AnyPool) -> Result<Totals, DomainError> {
+    let active = active_statuses();
     let sql = format!(
         "SELECT (SELECT COUNT(*) FROM users), \
          (SELECT CAST(COALESCE(SUM(available), 0) AS BIGINT) FROM wallets), \
@@ -111,9 +117,9 @@ async fn totals(pool: &AnyPool) -> Result<Totals, DomainError> {
          (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_transactions WHERE kind = 'bonus'), \
          (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_transactions WHERE kind = 'win'), \
          (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_transactions WHERE kind = 'bet'), \
-         (SELECT CAST(COALESCE(SUM(usdt_amount), 0) AS BIGINT) FROM orders WHERE status IN {ACTIVE}), \
+         (SELECT CAST(COALESCE(SUM(usdt_amount), 0) AS BIGINT) FROM orders WHERE status IN {active}), \
          (SELECT CAST(COALESCE(SUM(available_amount), 0) AS BIGINT) FROM ads WHERE ad_type = 'sell' AND status <> 'closed'), \
-         (SELECT COUNT(*) FROM orders WHERE status IN {ACTIVE}), \
+         (SELECT COUNT(*) FROM orders WHERE status IN {active}), \
          (SELECT COUNT(*) FROM orders WHERE status = 'disputed'), \
          (SELECT COUNT(*) FROM ledger)"
     );

@@ -9,8 +9,8 @@ use super::op::Receipt;
 use super::queue::Job;
 use crate::config::TRANSIENT_ATTEMPTS;
 use crate::domain::{DomainError, ErrorCode};
-use crate::store::Dialect;
 use crate::store::connection::{Connection, DbError};
+use crate::store::dialect::Dialect;
 use crate::telemetry;
 
 pub(super) fn store_error(error: &DbError) -> DomainError {

@@ -9,9 +9,9 @@ use tokio::sync::{Notify, mpsc};
 use super::batch::{commit_alone, commit_grouped, store_error};
 use super::queue::{Job, Load, WalletLoad};
 use crate::domain::ErrorCode;
-use crate::store::Dialect;
 use crate::store::connection::{Connection, query};
-use crate::store::read::{WALLET_SELECT, WalletRow, wallet_from};
+use crate::store::dialect::Dialect;
+use crate::store::schema::{WALLET_SELECT, WalletRow, wallet_from};
 use crate::telemetry;
 
 /// Runs the committer until every sender of commits is gone. Wallet loads waiting when a batch

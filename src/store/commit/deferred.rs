@@ -8,8 +8,8 @@ use super::op::NewEvent;
 use crate::config::STATEMENT_ROWS_MAX;
 use crate::domain::Millis;
 use crate::domain::order::{Order, OrderStatus};
-use crate::store::Dialect;
 use crate::store::connection::{Connection, DbError, query};
+use crate::store::dialect::Dialect;
 use crate::store::json;
 
 /// A ledger row waiting for its batch's one insert.

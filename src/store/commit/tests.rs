@@ -8,9 +8,9 @@ use super::{Commit, Job, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 use crate::config::Config;
 use crate::domain::wallet::{TransactionKind, WalletDelta};
 use crate::domain::{ErrorCode, Role};
-use crate::store::Dialect;
-use crate::store::Store;
 use crate::store::connection::Connection;
+use crate::store::dialect::Dialect;
+use crate::store::handle::Store;
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::TempDir::new().unwrap();

@@ -3,10 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{query, unknown};
+use super::query::{query, unknown};
 use crate::domain::DomainError;
 use crate::domain::ad::{Ad, AdStatus, AdType};
-use crate::store::Store;
+use crate::store::handle::Store;
 
 const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, \
     max_amount, total_amount, available_amount, released_amount, payment_methods, \

@@ -3,10 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{placeholders, query};
+use super::query::{placeholders, query};
 use crate::domain::DomainError;
 use crate::domain::chat::Message;
-use crate::store::Store;
+use crate::store::handle::Store;
 
 fn message_from(row: &AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{ORDER_COLUMNS, order_from, placeholders, query};
+use super::orders::{ORDER_COLUMNS, order_from};
+use super::query::{placeholders, query};
 use crate::domain::DomainError;
 use crate::domain::event::{Audience, Event};
 use crate::domain::order::Order;
-use crate::store::Store;
+use crate::store::handle::Store;
 
 const EVENT_COLUMNS: &str = "id, kind, order_id, message_id, buyer_id, seller_id, disputed, \
      actor_id, actor_role, from_status, to_status, reason, payload, created_at";

@@ -3,11 +3,12 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{active_statuses, query};
+use super::query::query;
 use crate::domain::DomainError;
 use crate::domain::ad::{AdStatus, AdType};
 use crate::domain::order::{OrderStatus, Side};
-use crate::store::Store;
+use crate::store::handle::Store;
+use crate::store::schema::active_statuses;
 
 /// What the gauges show, counted in the database: every combination, zeros included, so a gauge
 /// falls back to zero.

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use crate::domain::DomainError;
 use crate::domain::idempotency::RecordedKey;
-use crate::store::Store;
+use crate::store::handle::Store;
 
 impl Store {
     pub async fn idempotency_key(

@@ -3,10 +3,11 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Query, active_statuses, query, unknown};
+use super::query::{Query, query, unknown};
 use crate::domain::DomainError;
 use crate::domain::order::{CancelReason, Dispute, Order, OrderStatus, Resolution, Side};
-use crate::store::Store;
+use crate::store::handle::Store;
+use crate::store::schema::active_statuses;
 
 /// Which orders a page lists.
 #[derive(Debug, Clone, Copy, Default)]

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use crate::domain::{DomainError, Millis};
-use crate::store::Store;
+use crate::store::handle::Store;
 
 impl Store {
     /// Every block: `(blocker, blocked)`.

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::domain::DomainError;
 use crate::domain::wallet::Transaction;
-use crate::store::Store;
+use crate::store::handle::Store;
 
 fn transaction_from(row: &AnyRow) -> Result<Transaction, sqlx::Error> {
     Ok(Transaction {

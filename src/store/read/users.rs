@@ -3,10 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::query;
+use super::query::query;
 use crate::domain::user::User;
 use crate::domain::{DomainError, Role};
-use crate::store::Store;
+use crate::store::handle::Store;
 
 const USER_COLUMNS: &str = "id, name, role, rating_sum, ratings_count, orders_count";
 
@@ -14,7 +14,7 @@ fn user_from(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        role: Role::parse(row.try_get("role")?).ok_or_else(|| super::unknown("role"))?,
+        role: Role::parse(row.try_get("role")?).ok_or_else(|| super::query::unknown("role"))?,
         rating_sum: row.try_get("rating_sum")?,
         ratings_count: row.try_get("ratings_count")?,
         orders_count: row.try_get("orders_count")?,

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::domain::DomainError;
 use crate::domain::webhook::Webhook;
-use crate::store::Store;
+use crate::store::handle::Store;
 
 fn webhook_from(row: &AnyRow) -> Result<Webhook, sqlx::Error> {
     Ok(Webhook {

@@ -6,7 +6,7 @@ use crate::domain::order::{Order, OrderStatus};
 use crate::store::commit::deferred::claim_all;
 use crate::store::connection::{Connection, query};
 use crate::store::json;
-use crate::store::read::active_statuses;
+use crate::store::schema::active_statuses;
 
 impl<C: Connection> Writer<'_, C> {
     /// Inserts the order; the partial unique index refuses a second active withdrawal.

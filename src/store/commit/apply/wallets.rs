@@ -2,10 +2,10 @@
 
 use super::writer::{Failure, Writer, refused, unique_or};
 use crate::domain::ErrorCode;
-use crate::store::Dialect;
 use crate::store::commit::deferred::LedgerRow;
 use crate::store::commit::op::{MoneyMove, NewWalletTransaction};
 use crate::store::connection::{Connection, query};
+use crate::store::dialect::Dialect;
 
 impl<C: Connection> Writer<'_, C> {
     /// Applies a move to a wallet and records its ledger row. A move that takes from

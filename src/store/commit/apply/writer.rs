@@ -1,10 +1,10 @@
 //! The [`Writer`] that applies one commit's ops in order, and what a failed op answers.
 
 use crate::domain::{DomainError, ErrorCode};
-use crate::store::Dialect;
 use crate::store::commit::deferred::Deferred;
 use crate::store::commit::op::{Commit, Op, Receipt, RowRef};
 use crate::store::connection::{Connection, DbError};
+use crate::store::dialect::Dialect;
 
 /// Why a commit did not apply.
 pub(in crate::store::commit) enum Failure {

@@ -1,0 +1,196 @@
+//! The handle to the database: a pool of read connections and the committer's queues.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::commit::{self, Commit, Receipt, WalletLoad};
+use super::connection::DbError;
+use super::dialect::Dialect;
+use super::sqlite;
+use crate::config::Config;
+use crate::domain::{DomainError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("DATABASE_URL {0:?} names no supported store: use sqlite://FILE or postgres://…")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("opening the committer's connection failed: {0}")]
+    Writer(#[from] DbError),
+    #[error("starting the committer failed: {0}")]
+    Thread(#[from] std::io::Error),
+    #[error("rebuilding the actors from the store failed: {0}")]
+    Rebuild(String),
+}
+
+/// The handle to the database: a read pool and the committer's queue.
+#[derive(Clone)]
+pub struct Store {
+    pub(super) read: AnyPool,
+    dialect: Dialect,
+    commits: mpsc::Sender<commit::Job>,
+    /// Wallet reads the committer makes between batches.
+    loads: mpsc::Sender<commit::Load>,
+    /// Signalled after a batch that wrote events commits.
+    events_committed: Arc<Notify>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the database, runs the migrations and starts the committer.
+    pub async fn open(config: &Config) -> Result<Store, OpenError> {
+        sqlx::any::install_default_drivers();
+        let url = config.database_url.as_str();
+        let dialect = Dialect::of(url).ok_or_else(|| OpenError::UnsupportedUrl(url.into()))?;
+        if dialect == Dialect::Sqlite {
+            // Create the file and switch it to WAL (a property of the file) once.
+            let create = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .connect()
+                .await?;
+            create.close().await?;
+        }
+        let synchronous = if config.sqlite_synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        let read = AnyPoolOptions::new()
+            .max_connections(crate::config::READ_POOL_SIZE)
+            .acquire_timeout(crate::config::READ_POOL_ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _| {
+                Box::pin(async move { prepare(conn, dialect, synchronous).await })
+            })
+            .connect(url)
+            .await?;
+        match dialect {
+            Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&read).await?,
+            Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&read).await?,
+        }
+        let (commits, jobs) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
+        let (loads, wallet_loads) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
+        let events_committed = Arc::new(Notify::new());
+        let batch_max = crate::config::COMMIT_BATCH_MAX;
+        match dialect {
+            Dialect::Sqlite => {
+                // The committer owns SQLite's write connection on a thread of its own, where
+                // every statement of a batch runs without a hand-off to another thread.
+                let path = SqliteConnectOptions::from_str(url)?
+                    .get_filename()
+                    .to_owned();
+                let writer = sqlite::Sqlite::open(&path, synchronous)?;
+                let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+                let committed = events_committed.clone();
+                std::thread::Builder::new()
+                    .name("p2p-committer".into())
+                    .spawn(move || {
+                        runtime.block_on(commit::run(
+                            writer,
+                            dialect,
+                            jobs,
+                            wallet_loads,
+                            batch_max,
+                            committed,
+                        ))
+                    })?;
+            }
+            Dialect::Postgres => {
+                let mut writer = AnyConnection::connect(url).await?;
+                prepare(&mut writer, dialect, synchronous).await?;
+                tokio::spawn(commit::run(
+                    writer,
+                    dialect,
+                    jobs,
+                    wallet_loads,
+                    batch_max,
+                    events_committed.clone(),
+                ));
+            }
+        }
+        Ok(Store {
+            read,
+            dialect,
+            commits,
+            loads,
+            events_committed,
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Wakes whoever waits for newly committed events (this node's commits only).
+    pub fn events_committed(&self) -> Arc<Notify> {
+        self.events_committed.clone()
+    }
+
+    /// Commits one state change; `Ok` means it is durable.
+    pub async fn commit(&self, commit: Commit) -> Result<Receipt, DomainError> {
+        to_committer(
+            &self.commits,
+            "Too many writes are waiting, retry later",
+            |reply| commit::Job { commit, reply },
+        )
+        .await
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+    }
+
+    /// The wallet as the committer sees it between two batches, with the place in its order of
+    /// commits that the read includes (what a wallet actor's cache starts from).
+    pub async fn load_wallet(&self, user_id: i64) -> Result<Option<WalletLoad>, DomainError> {
+        to_committer(
+            &self.loads,
+            "Too many reads are waiting, retry later",
+            |reply| commit::Load { user_id, reply },
+        )
+        .await
+    }
+
+    /// Commits waiting for the committer.
+    pub fn commit_queue_depth(&self) -> usize {
+        self.commits.max_capacity() - self.commits.capacity()
+    }
+}
+
+/// Queues what `job` builds around its reply for the committer and waits for the answer. A full
+/// queue is `OVERLOADED` at once (`full` says what is waiting), never a wait.
+async fn to_committer<J, T>(
+    queue: &mpsc::Sender<J>,
+    full: &str,
+    job: impl FnOnce(oneshot::Sender<Result<T, DomainError>>) -> J,
+) -> Result<T, DomainError> {
+    let (reply, answer) = oneshot::channel();
+    queue
+        .try_send(job(reply))
+        .map_err(|_| DomainError::new(ErrorCode::Overloaded, full))?;
+    answer
+        .await
+        .map_err(|_| DomainError::new(ErrorCode::Overloaded, "The store stopped, retry later"))?
+}
+
+/// Per-connection settings: SQLite's durability, lock wait and foreign keys.
+async fn prepare(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    synchronous: &str,
+) -> Result<(), sqlx::Error> {
+    if dialect == Dialect::Sqlite {
+        let pragmas = format!(
+            "PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+        );
+        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+    }
+    Ok(())
+}
