@@ -29,6 +29,10 @@ pub const EXPIRY_SWEEP_BATCH: i64 = 1000;
 /// How often a node sharing PostgreSQL re-reads the open ads for its listing.
 pub const READ_MODEL_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Capacities one chunk of the listing's capacity pool holds: the capacities of a market's ads
+/// sit side by side, so a scan of thousands of ads stays in the cache.
+pub const CAPACITY_CHUNK: usize = 4096;
+
 /// Largest page of any listing.
 pub const MAX_PAGE_LIMIT: i64 = 100;
 pub const DEFAULT_PAGE_LIMIT: i64 = 20;
@@ -38,6 +42,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The payment window of an ad that does not name one.
 pub const DEFAULT_PAYMENT_WINDOW_SECS: i64 = 900;
+
+/// How often a request looks for an actor again when the one it found had just stopped.
+pub const ACTOR_ATTEMPTS: usize = 3;
 
 /// Calls that may wait on one actor; past it a call is refused at once (`503 OVERLOADED`).
 pub const ACTOR_MAILBOX_BOUND: usize = 1024;

@@ -18,72 +18,17 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::{Named, Timer, idle_checks};
+use super::call::{Named, NoAnswer, ask};
+use super::context::{Context, spawn_failed};
+use super::idle::Idle;
+use super::protocol::{AdMsg, Settled, Take};
+use crate::config::ACTOR_ATTEMPTS;
 
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
 use crate::read_model::ReadModel;
 use crate::store::{Commit, Dialect, Op, Store};
-
-/// What a taker asks of an ad.
-#[derive(Debug, Clone)]
-pub struct Take {
-    pub hold: u64,
-    pub taker_id: i64,
-    pub amount: Kopecks,
-    pub method: String,
-    /// Whether the taker sent payment details (a withdrawal needs them).
-    pub has_payment_details: bool,
-}
-
-pub enum AdMsg {
-    /// §7 steps 2–3; on success the amount is held and the ad (as it is now) answered.
-    Reserve(Take, RpcReplyPort<Result<Ad, DomainError>>),
-    /// The order that held `hold` committed (the capacity is taken) or did not (it is freed).
-    Settle { hold: u64, outcome: Settled },
-    /// A cancelled order's amount was given back in the database, leaving the ad at `version`.
-    Restore { amount: Kopecks, version: i64 },
-    Update {
-        maker_id: i64,
-        patch: AdPatch,
-        reply: RpcReplyPort<Result<Ad, DomainError>>,
-    },
-    /// Time to see whether the ad has been idle long enough to passivate.
-    IdleCheck,
-    /// Closes the ad; answers the closed ad and how much of its capacity the close released.
-    Close {
-        maker_id: i64,
-        now: Millis,
-        /// The request's idempotency key, recorded with the close.
-        key: Option<IdempotencyKey>,
-        reply: RpcReplyPort<Result<(Ad, Kopecks), DomainError>>,
-    },
-}
-
-impl Named for AdMsg {
-    const KIND: &'static str = "ad";
-
-    fn name(&self) -> &'static str {
-        match self {
-            AdMsg::Reserve(..) => "reserve",
-            AdMsg::Settle { .. } => "settle",
-            AdMsg::Restore { .. } => "restore",
-            AdMsg::Update { .. } => "update",
-            AdMsg::Close { .. } => "close",
-            AdMsg::IdleCheck => "idle_check",
-        }
-    }
-}
-
-/// How the commit of a held take ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    /// Committed, leaving the ad at `version`.
-    Committed { version: i64 },
-    /// Not committed; `stale` when the database refused what the cache allowed.
-    Refused { stale: bool },
-}
 
 pub struct AdActor {
     pub store: Store,
@@ -100,9 +45,8 @@ pub struct AdState {
     holds: HashMap<u64, Kopecks>,
     held: Kopecks,
     stale: bool,
-    last_active: Instant,
-    /// Started once the actor runs.
-    idle_checks: Option<Timer>,
+    /// Since the last message other than an idle check.
+    idle: Idle,
 }
 
 impl Actor for AdActor {
@@ -121,8 +65,7 @@ impl Actor for AdActor {
             holds: HashMap::new(),
             held: 0,
             stale: false,
-            last_active: Instant::now(),
-            idle_checks: None,
+            idle: Idle::new(),
         })
     }
 
@@ -131,7 +74,7 @@ impl Actor for AdActor {
         myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        state.idle_checks = Some(idle_checks(&myself, self.idle, || AdMsg::IdleCheck));
+        state.idle.start(&myself, self.idle, || AdMsg::IdleCheck);
         Ok(())
     }
 
@@ -143,16 +86,14 @@ impl Actor for AdActor {
     ) -> Result<(), ActorProcessingErr> {
         let (started, name) = (Instant::now(), message.name());
         if !matches!(message, AdMsg::IdleCheck) {
-            state.last_active = Instant::now();
+            state.idle.touch();
         }
         match message {
             AdMsg::IdleCheck => {
-                let idle = state.holds.is_empty() && state.last_active.elapsed() >= self.idle;
+                let idle = state.holds.is_empty() && state.idle.is_over(self.idle);
                 if let (true, Some(context)) = (idle, self.context.upgrade()) {
-                    // Leave the directory first, so a new request revives a fresh actor; answer
-                    // what is queued, then stop. The listing keeps the ad as it is.
-                    context.ads.remove(state.ad.id, myself.get_id());
-                    let _ = myself.drain();
+                    // The listing keeps the ad as it is.
+                    context.ads.passivate(state.ad.id, &myself);
                 }
             }
             AdMsg::Reserve(take, reply) => {
@@ -312,5 +253,62 @@ impl AdActor {
         self.reload(state).await?;
         let released = state.ad.released_amount - before;
         Ok((state.ad.clone(), released))
+    }
+}
+
+impl Context {
+    /// The ad actor of `ad_id`, loaded from the store on first use.
+    pub async fn ad(self: &Arc<Self>, ad_id: i64) -> Result<ActorRef<AdMsg>, DomainError> {
+        self.ads
+            .get_or_spawn(ad_id, || async {
+                let ad = self
+                    .store
+                    .ad(ad_id)
+                    .await?
+                    .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+                let actor = self.ad_actor();
+                let (actor, _) = Actor::spawn(None, actor, ad).await.map_err(spawn_failed)?;
+                Ok(actor)
+            })
+            .await
+    }
+
+    /// Starts the actor of an ad just created (or found open at start) and registers it.
+    pub async fn spawn_ad(
+        self: &Arc<Self>,
+        ad: crate::domain::ad::Ad,
+    ) -> Result<ActorRef<AdMsg>, DomainError> {
+        let id = ad.id;
+        let actor = self.ad_actor();
+        let (actor, _) = Actor::spawn(None, actor, ad).await.map_err(spawn_failed)?;
+        self.ads.insert(id, actor.clone());
+        Ok(actor)
+    }
+
+    /// Asks `ad_id`'s actor; one that passivated as the request arrived is revived and asked
+    /// again. Answers the actor that answered (a hold must be settled with it).
+    pub async fn ask_ad<T: Send + 'static>(
+        self: &Arc<Self>,
+        ad_id: i64,
+        request: impl Fn(RpcReplyPort<T>) -> AdMsg,
+    ) -> Result<(ActorRef<AdMsg>, T), DomainError> {
+        for _ in 0..ACTOR_ATTEMPTS {
+            let actor = self.ad(ad_id).await?;
+            match ask(&actor, &request).await {
+                Ok(answer) => return Ok((actor, answer)),
+                Err(NoAnswer::NotDelivered) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(NoAnswer::NotDelivered.into())
+    }
+
+    fn ad_actor(self: &Arc<Self>) -> AdActor {
+        AdActor {
+            store: self.store.clone(),
+            read_model: self.read_model.clone(),
+            context: Arc::downgrade(self),
+            idle: self.actor_idle(),
+        }
     }
 }

@@ -77,6 +77,13 @@ impl<M: Message> Directory<M> {
         }
     }
 
+    /// Passivates `actor`, the entity's: it leaves the directory first, so the next request
+    /// revives a fresh actor instead of finding this one, then answers what is queued and stops.
+    pub fn passivate(&self, id: i64, actor: &ActorRef<M>) {
+        self.remove(id, actor.get_id());
+        let _ = actor.drain();
+    }
+
     /// Stops every resident actor (at shutdown).
     pub fn stop_all(&self) {
         for entry in self.entries.iter() {

@@ -8,32 +8,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::ad::AdMsg;
-use super::wallet::WalletMsg;
-use super::{Context, Named, Timer};
+use super::call::Named;
+use super::context::{Context, spawn_failed};
+use super::idle::Timer;
+use super::protocol::{AdMsg, OrderMsg, WalletMsg};
 use crate::domain::order::{Action, EscrowMove, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::WalletDelta;
 use crate::domain::{DomainError, ErrorCode};
 use crate::store::{CapacityReturn, Commit, MoneyMove, Op, Receipt, RowRef};
-
-pub enum OrderMsg {
-    Act(Request, RpcReplyPort<Result<Order, DomainError>>),
-    /// The payment window's timer fired.
-    Expire,
-}
-
-impl Named for OrderMsg {
-    const KIND: &'static str = "order";
-
-    fn name(&self) -> &'static str {
-        match self {
-            OrderMsg::Act(..) => "act",
-            OrderMsg::Expire => "expire",
-        }
-    }
-}
 
 pub struct OrderActor {
     pub context: Arc<Context>,
@@ -337,6 +321,54 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
         }
     }
     ops
+}
+
+impl Context {
+    /// Starts the actor of a committed, active order (which arms its timer) and registers it.
+    pub async fn spawn_order(
+        self: &Arc<Self>,
+        order: Order,
+    ) -> Result<ActorRef<OrderMsg>, DomainError> {
+        let id = order.id;
+        let actor = self.start_order(order).await?;
+        self.orders.insert(id, actor.clone());
+        Ok(actor)
+    }
+
+    /// The actor of an active order, loaded from the store if it is not resident; `None` for an
+    /// order that has ended (it needs no actor).
+    pub async fn order_actor(
+        self: &Arc<Self>,
+        order: Order,
+    ) -> Result<Option<ActorRef<OrderMsg>>, DomainError> {
+        if let Some(actor) = self.orders.resident(order.id).await {
+            return Ok(Some(actor));
+        }
+        if !order.status.is_active() {
+            return Ok(None);
+        }
+        let actor = self
+            .orders
+            .get_or_spawn(order.id, || async {
+                let actor = self.start_order(order).await?;
+                Ok(actor)
+            })
+            .await?;
+        Ok(Some(actor))
+    }
+
+    async fn start_order(
+        self: &Arc<Self>,
+        order: Order,
+    ) -> Result<ActorRef<OrderMsg>, DomainError> {
+        let actor = OrderActor {
+            context: self.clone(),
+        };
+        let (actor, _) = Actor::spawn(None, actor, order)
+            .await
+            .map_err(spawn_failed)?;
+        Ok(actor)
+    }
 }
 
 #[cfg(test)]

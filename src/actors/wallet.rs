@@ -15,66 +15,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::{Context, Named, Timer, idle_checks};
+use super::call::{Named, NoAnswer, ask};
+use super::context::{Context, spawn_failed};
+use super::idle::Idle;
+use super::protocol::{Rule, WalletMsg};
+use crate::config::ACTOR_ATTEMPTS;
 
-use crate::domain::wallet::{TransactionKind, Wallet, WalletDelta};
-use crate::domain::{DomainError, ErrorCode, Kopecks};
+use crate::domain::wallet::{Wallet, WalletDelta};
+use crate::domain::{DomainError, ErrorCode};
 use crate::store::{Commit, Dialect, Receipt, Store, WalletLoad};
-
-/// The rule a change must pass before it is committed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// §7 step 4 for the seller of a withdrawal.
-    Withdrawal {
-        amount: Kopecks,
-        min_deposit: Kopecks,
-    },
-    /// §7 step 4 for the taker of a deposit.
-    DepositTaker,
-    /// A maker reserving a sell ad's amount: a withdrawal's prerequisites but for the count.
-    SellAd {
-        amount: Kopecks,
-        min_deposit: Kopecks,
-    },
-    /// A platform transaction (only a bet can fail).
-    Transaction {
-        kind: TransactionKind,
-        amount: Kopecks,
-    },
-}
-
-pub enum WalletMsg {
-    /// Checks `rule`, commits `commit`, applies `delta` to the cache, answers the receipt.
-    Change {
-        rule: Rule,
-        commit: Commit,
-        delta: WalletDelta,
-        reply: RpcReplyPort<Result<Receipt, DomainError>>,
-    },
-    /// A change committed elsewhere moved this wallet by `delta`, at `seq` in the committer's
-    /// order: applied unless the cache was loaded after it.
-    Moved { delta: WalletDelta, seq: u64 },
-    /// A change committed elsewhere touched this wallet by an amount only the database knows:
-    /// reload before the next check.
-    Touched,
-    /// Time to see whether the wallet has been idle long enough to passivate.
-    IdleCheck,
-}
-
-impl Named for WalletMsg {
-    const KIND: &'static str = "wallet";
-
-    fn name(&self) -> &'static str {
-        match self {
-            WalletMsg::Change { .. } => "change",
-            WalletMsg::Moved { .. } => "moved",
-            WalletMsg::Touched => "touched",
-            WalletMsg::IdleCheck => "idle_check",
-        }
-    }
-}
 
 pub struct WalletActor {
     pub context: Arc<Context>,
@@ -86,9 +37,8 @@ pub struct WalletState {
     /// The committer's place when the wallet was read: it includes every commit before it.
     loaded_seq: u64,
     stale: bool,
-    last_change: Instant,
-    /// Started once the actor runs.
-    idle_checks: Option<Timer>,
+    /// Since the last change asked of it.
+    idle: Idle,
 }
 
 impl WalletState {
@@ -139,8 +89,7 @@ impl Actor for WalletActor {
             wallet: loaded.wallet,
             loaded_seq: loaded.seq,
             stale: false,
-            last_change: Instant::now(),
-            idle_checks: None,
+            idle: Idle::new(),
         })
     }
 
@@ -149,7 +98,9 @@ impl Actor for WalletActor {
         myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        state.idle_checks = Some(idle_checks(&myself, self.idle(), || WalletMsg::IdleCheck));
+        state
+            .idle
+            .start(&myself, self.idle(), || WalletMsg::IdleCheck);
         Ok(())
     }
 
@@ -173,11 +124,8 @@ impl Actor for WalletActor {
             }
             WalletMsg::Touched => state.stale = true,
             WalletMsg::IdleCheck => {
-                if state.last_change.elapsed() >= self.idle() {
-                    // Leave the directory first, so a new request revives a fresh actor instead
-                    // of finding this one; then answer what is queued and stop.
-                    self.context.wallets.remove(state.user_id, myself.get_id());
-                    let _ = myself.drain();
+                if state.idle.is_over(self.idle()) {
+                    self.context.wallets.passivate(state.user_id, &myself);
                 }
             }
             WalletMsg::Change {
@@ -186,7 +134,7 @@ impl Actor for WalletActor {
                 delta,
                 reply,
             } => {
-                state.last_change = Instant::now();
+                state.idle.touch();
                 let outcome = self.change(state, rule, commit, delta).await;
                 let _ = reply.send(outcome);
             }
@@ -231,5 +179,58 @@ impl WalletActor {
                 Err(refusal)
             }
         }
+    }
+}
+
+impl Context {
+    /// The wallet actor of `user_id`, loaded from the store on first use.
+    pub async fn wallet(
+        self: &Arc<Self>,
+        user_id: i64,
+    ) -> Result<ActorRef<WalletMsg>, DomainError> {
+        self.wallets
+            .get_or_spawn(user_id, || async {
+                let wallet = self
+                    .store
+                    .load_wallet(user_id)
+                    .await?
+                    .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+                let actor = WalletActor {
+                    context: self.clone(),
+                };
+                let (actor, _) = Actor::spawn(None, actor, (user_id, wallet))
+                    .await
+                    .map_err(spawn_failed)?;
+                Ok(actor)
+            })
+            .await
+    }
+
+    /// Asks `user_id`'s wallet actor to check `rule`, commit `commit` and apply `delta`. A wallet
+    /// that passivated as the request arrived is revived and asked again.
+    pub async fn change_wallet(
+        self: &Arc<Self>,
+        user_id: i64,
+        rule: Rule,
+        commit: Commit,
+        delta: WalletDelta,
+    ) -> Result<Receipt, DomainError> {
+        for _ in 0..ACTOR_ATTEMPTS {
+            let wallet = self.wallet(user_id).await?;
+            let commit = commit.clone();
+            match ask(&wallet, |reply| WalletMsg::Change {
+                rule,
+                commit,
+                delta,
+                reply,
+            })
+            .await
+            {
+                Ok(outcome) => return outcome,
+                Err(NoAnswer::NotDelivered) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(NoAnswer::NotDelivered.into())
     }
 }

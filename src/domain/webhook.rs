@@ -16,3 +16,11 @@ pub struct Webhook {
     pub last_error: Option<String>,
     pub created_at: Millis,
 }
+
+/// The events a webhook receives.
+pub const WEBHOOK_EVENTS: [&str; 4] = [
+    "order.completed",
+    "order.cancelled",
+    "order.expired",
+    "order.resolved",
+];

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Admin, AppJson, Authenticated, Id, Keyed};
+use super::state::AppState;
 use crate::domain::wallet::TransactionKind;
 use crate::domain::{DomainError, Role};
 use crate::market::NewTransaction;
@@ -107,7 +107,7 @@ struct TransactionBody {
     request_body = TransactionBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 201, description = "The transaction", body = crate::market::TransactionView), (status = 200, description = "The first transaction with this reference", body = crate::market::TransactionView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "DUPLICATE_REFERENCE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "INSUFFICIENT_BALANCE", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The transaction", body = crate::views::TransactionView), (status = 200, description = "The first transaction with this reference", body = crate::views::TransactionView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "DUPLICATE_REFERENCE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "INSUFFICIENT_BALANCE", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all, fields(user = id))]
 async fn post_transaction(
@@ -116,7 +116,7 @@ async fn post_transaction(
     Keyed(key): Keyed,
     Id(id): Id,
     AppJson(body): AppJson<TransactionBody>,
-) -> ApiResult<(StatusCode, Json<crate::market::TransactionView>)> {
+) -> ApiResult<(StatusCode, Json<crate::views::TransactionView>)> {
     let kind = TransactionKind::parse(&body.kind)
         .ok_or_else(|| DomainError::validation("kind must be deposit, bonus, bet or win"))?;
     let request = NewTransaction {

@@ -11,9 +11,9 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthenticated, page};
+use super::state::AppState;
 use crate::domain::DomainError;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
 use crate::market::NewAd;

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppQuery, Authenticated};
+use super::state::AppState;
 use crate::config::EVENT_PAGE;
 use crate::domain::event::{self, Audience};
 use crate::domain::{Caller, DomainError};

@@ -19,9 +19,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::bearer_token;
+use super::state::AppState;
 use crate::config::{MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_LEN};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{DomainError, ErrorCode};

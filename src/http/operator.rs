@@ -6,10 +6,10 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Id, Keyed, Operator, page};
 use super::orders::act;
+use super::state::AppState;
 use crate::domain::order::Request;
 use crate::domain::order::{Action, Resolution};
 use crate::domain::{DomainError, validate};

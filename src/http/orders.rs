@@ -8,9 +8,9 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, page};
+use super::state::AppState;
 use crate::domain::Caller;
 use crate::domain::order::Request;
 use crate::domain::order::{Action, Order, OrderStatus, Side};
@@ -388,7 +388,7 @@ struct RateBody {
     request_body = RateBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 201, description = "The rating", body = crate::market::RatingView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, ALREADY_RATED, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The rating", body = crate::views::RatingView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, ALREADY_RATED, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all, fields(order_id = id))]
 async fn rate(
@@ -397,7 +397,7 @@ async fn rate(
     Keyed(key): Keyed,
     Id(id): Id,
     AppJson(body): AppJson<RateBody>,
-) -> ApiResult<(StatusCode, Json<crate::market::RatingView>)> {
+) -> ApiResult<(StatusCode, Json<crate::views::RatingView>)> {
     let rating = state
         .market
         .rate(caller, id, body.rating, body.comment, key)

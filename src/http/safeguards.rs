@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Authenticated, Id, Keyed};
-use crate::market::BlockView;
+use super::state::AppState;
+use crate::views::BlockView;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "accounts",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The block (a repeat changes nothing)", body = crate::market::BlockView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The block (a repeat changes nothing)", body = crate::views::BlockView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all, fields(user = id))]
 async fn block(
@@ -59,7 +59,7 @@ async fn unblock(
     path = "/api/v1/me/blocks",
     tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 200, description = "The users the caller blocked", body = crate::views::Items<crate::market::BlockView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The users the caller blocked", body = crate::views::Items<crate::views::BlockView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all)]
 async fn blocks(

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Admin, AppJson, Id, Keyed};
-use crate::market::WebhookView;
+use super::state::AppState;
+use crate::views::WebhookView;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,7 +32,7 @@ struct CreateBody {
     tag = "admin",
     request_body = CreateBody,
     security(("bearer" = [])),
-    responses((status = 201, description = "The webhook (its secret is never shown)", body = crate::market::WebhookView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The webhook (its secret is never shown)", body = crate::views::WebhookView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all)]
 async fn create(
@@ -53,7 +53,7 @@ async fn create(
     path = "/api/v1/admin/webhooks",
     tag = "admin",
     security(("bearer" = [])),
-    responses((status = 200, description = "Webhooks and their delivery state", body = crate::views::Items<crate::market::WebhookView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Webhooks and their delivery state", body = crate::views::Items<crate::views::WebhookView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all)]
 async fn list(

@@ -1,15 +1,14 @@
 //! Users, tokens and the platform's wallet transactions.
 
-use serde::Serialize;
-
-use super::{Market, new_token, token_hash};
-use crate::actors::wallet::Rule;
+use super::service::{Market, new_token, token_hash};
+use crate::actors::protocol::Rule;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::User;
 use crate::domain::wallet::Transaction;
 use crate::domain::wallet::{DEFAULT_WAGERING_MULTIPLIER, TransactionKind, Wallet};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, rfc3339, validate};
 use crate::store::{Commit, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
+use crate::views::TransactionView;
 
 /// The largest wagering multiplier a bonus may carry.
 pub const MAX_WAGERING_MULTIPLIER: i64 = 100;
@@ -21,32 +20,6 @@ pub struct NewTransaction {
     pub amount: Kopecks,
     pub reference: String,
     pub wagering_multiplier: Option<i64>,
-}
-
-/// A committed platform transaction, as answered (and replayed) to the admin.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct TransactionView {
-    pub id: i64,
-    pub user_id: i64,
-    pub kind: String,
-    pub amount: Kopecks,
-    pub reference: String,
-    pub wagering_multiplier: i64,
-    pub created_at: String,
-}
-
-impl From<Transaction> for TransactionView {
-    fn from(record: Transaction) -> Self {
-        Self {
-            id: record.id,
-            user_id: record.user_id,
-            kind: record.kind,
-            amount: record.amount,
-            reference: record.reference,
-            wagering_multiplier: record.wagering_multiplier,
-            created_at: rfc3339(record.created_at),
-        }
-    }
 }
 
 impl Market {

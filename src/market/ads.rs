@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use super::Market;
-use crate::actors::ad::AdMsg;
+use super::service::Market;
+use crate::actors::protocol::AdMsg;
 
-use crate::actors::wallet::{Rule, WalletMsg};
+use crate::actors::protocol::{Rule, WalletMsg};
 use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 
 use serde_json::json;
 
-use super::{Market, NewAd, NewTransaction};
+use super::accounts::NewTransaction;
+use super::ads::NewAd;
+use super::service::Market;
 use crate::domain::ad::AdType;
 use crate::domain::wallet::TransactionKind;
 use crate::domain::{Caller, DomainError, Role};

@@ -2,41 +2,18 @@
 //! finished one recorded, and its answer. The key itself is recorded by the change its request
 //! makes (the commit carries it), so a crash keeps both or neither.
 
-use dashmap::DashSet;
-
-use super::Market;
+use super::running::Running;
+use super::service::Market;
 use crate::config::IDEMPOTENCY_TTL_MS;
 use crate::domain::DomainError;
 use crate::domain::idempotency::{IdempotencyKey, RecordedKey};
 use crate::store::{Commit, Op};
 
-/// Keys whose requests run on this node now.
-#[derive(Default)]
-pub struct InFlight(DashSet<(String, String)>);
-
-/// A keyed request running here; dropping it ends the run.
-pub struct Running<'a> {
-    set: &'a InFlight,
-    entry: (String, String),
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.set.0.remove(&self.entry);
-    }
-}
-
 impl Market {
     /// Marks `key` of `principal` as running here; `None` if a request with it already runs.
     pub fn begin_keyed(&self, principal: &str, key: &str) -> Option<Running<'_>> {
-        let entry = (principal.to_owned(), key.to_owned());
         self.keys_in_flight
-            .0
-            .insert(entry.clone())
-            .then_some(Running {
-                set: &self.keys_in_flight,
-                entry,
-            })
+            .begin((principal.to_owned(), key.to_owned()))
     }
 
     /// What an earlier request with this key recorded, if any.

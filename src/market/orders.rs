@@ -2,15 +2,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::Market;
 use super::ads::require_trader;
-use crate::actors::ad::{AdMsg, Settled, Take};
-use crate::actors::order::OrderMsg;
-use crate::actors::wallet::Rule;
-use crate::actors::{ACTOR_ATTEMPTS, NoAnswer, ask};
+use super::service::Market;
+use crate::actors::protocol::OrderMsg;
+use crate::actors::protocol::Rule;
+use crate::actors::protocol::{AdMsg, Settled, Take};
+use crate::actors::{NoAnswer, ask};
+use crate::config::ACTOR_ATTEMPTS;
 use crate::config::{EVENT_PAGE, HELD_CAPACITY_WAIT, HELD_CAPACITY_WAITS};
 use crate::domain::chat::Message;
 use crate::domain::event::Audience;
@@ -19,6 +19,7 @@ use crate::domain::order::{self, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
 use crate::store::{Commit, MoneyMove, NewMessage, NewRating, Op, OrderFilter, RowRef};
+use crate::views::RatingView;
 
 /// Identifies a capacity hold between `Reserve` and `Settle`.
 static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
@@ -30,16 +31,6 @@ pub struct NewOrder {
     pub usdt_amount: Kopecks,
     pub payment_method: String,
     pub payment_details: Option<Value>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct RatingView {
-    pub order_id: i64,
-    pub rater_id: i64,
-    pub ratee_id: i64,
-    pub rating: i64,
-    pub comment: Option<String>,
-    pub created_at: String,
 }
 
 impl Market {

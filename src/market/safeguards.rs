@@ -1,21 +1,12 @@
 //! Blocks between users and the pause of takers who cancel too much.
 
-use serde::Serialize;
-
-use super::Market;
 use super::ads::require_trader;
+use super::service::Market;
 use crate::config::TAKER_CANCEL_WINDOW_MS;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{Caller, DomainError, ErrorCode, rfc3339};
 use crate::store::{Commit, NewBlock, Op};
-
-/// A user the caller blocked.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct BlockView {
-    pub user_id: i64,
-    pub name: String,
-    pub blocked_at: String,
-}
+use crate::views::BlockView;
 
 impl Market {
     /// Loads every block and the takers' recent cancels from the database.

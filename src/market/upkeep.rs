@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::Market;
-use crate::actors::order::OrderMsg;
+use super::service::Market;
+use crate::actors::protocol::OrderMsg;
 use crate::config::{
     EVENT_POLL_INTERVAL, EXPIRY_SWEEP_BATCH, IDEMPOTENCY_PURGE_INTERVAL,
     READ_MODEL_REFRESH_INTERVAL, WEBHOOK_POLL_INTERVAL,

@@ -8,26 +8,19 @@
 //! de-duplicate by the event's id (at-least-once delivery).
 
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use super::Market;
+use super::service::Market;
 use crate::config::{WEBHOOK_BACKOFF_MAX_MS, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT};
 use crate::domain::event::Event;
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::webhook::WEBHOOK_EVENTS;
 use crate::domain::webhook::Webhook;
 use crate::domain::{DomainError, ErrorCode, Millis, rfc3339};
 use crate::store::{Commit, Op, WebhookFailure};
 use crate::telemetry;
-
-/// The events a webhook receives.
-pub const WEBHOOK_EVENTS: [&str; 4] = [
-    "order.completed",
-    "order.cancelled",
-    "order.expired",
-    "order.resolved",
-];
+use crate::views::WebhookView;
 
 /// Events one lease delivers at most before it gives the webhook up for others.
 const EVENTS_PER_LEASE: i64 = 100;
@@ -38,38 +31,6 @@ pub const SIGNATURE_HEADER: &str = "x-p2p-signature";
 pub const TIMESTAMP_HEADER: &str = "x-p2p-timestamp";
 /// The header carrying the event's id, for de-duplication.
 pub const EVENT_ID_HEADER: &str = "x-p2p-event-id";
-
-/// A webhook as the admin sees it (never its secret).
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct WebhookView {
-    pub id: i64,
-    pub url: String,
-    pub events: Vec<&'static str>,
-    /// The last event acknowledged.
-    pub cursor: i64,
-    pub delivered: i64,
-    /// Failed attempts of the event now waiting.
-    pub attempts: i64,
-    pub next_attempt_at: Option<String>,
-    pub last_error: Option<String>,
-    pub created_at: String,
-}
-
-impl From<&Webhook> for WebhookView {
-    fn from(hook: &Webhook) -> Self {
-        WebhookView {
-            id: hook.id,
-            url: hook.url.clone(),
-            events: WEBHOOK_EVENTS.to_vec(),
-            cursor: hook.cursor,
-            delivered: hook.delivered,
-            attempts: hook.attempts,
-            next_attempt_at: (hook.attempts > 0).then(|| rfc3339(hook.next_attempt_at)),
-            last_error: hook.last_error.clone(),
-            created_at: rfc3339(hook.created_at),
-        }
-    }
-}
 
 /// `sha256=<hex>`: the signature of `body` sent at `timestamp` (Unix seconds).
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {

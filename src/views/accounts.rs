@@ -5,7 +5,8 @@ use utoipa::ToSchema;
 
 use crate::domain::mean_rating;
 use crate::domain::user::User;
-use crate::domain::wallet::Wallet;
+use crate::domain::wallet::{Transaction, Wallet};
+use crate::domain::{Kopecks, rfc3339};
 
 /// A user's public figures.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -82,4 +83,38 @@ pub struct NewUserView {
     pub name: String,
     pub role: String,
     pub token: String,
+}
+
+/// A committed platform transaction, as answered (and replayed) to the admin.
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct TransactionView {
+    pub id: i64,
+    pub user_id: i64,
+    pub kind: String,
+    pub amount: Kopecks,
+    pub reference: String,
+    pub wagering_multiplier: i64,
+    pub created_at: String,
+}
+
+impl From<Transaction> for TransactionView {
+    fn from(record: Transaction) -> Self {
+        Self {
+            id: record.id,
+            user_id: record.user_id,
+            kind: record.kind,
+            amount: record.amount,
+            reference: record.reference,
+            wagering_multiplier: record.wagering_multiplier,
+            created_at: rfc3339(record.created_at),
+        }
+    }
+}
+
+/// A user the caller blocked.
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct BlockView {
+    pub user_id: i64,
+    pub name: String,
+    pub blocked_at: String,
 }

@@ -3,7 +3,6 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::json;
 use crate::domain::ad::Ad;
 use crate::domain::rfc3339;
 use crate::domain::user::Profile;
@@ -120,6 +119,11 @@ impl AdJson {
         out.extend_from_slice(number.format(maker.orders_count).as_bytes());
         out.extend_from_slice(self.tail.as_bytes());
     }
+}
+
+/// `value` as JSON (a string or a list of strings cannot fail to serialise).
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 #[cfg(test)]

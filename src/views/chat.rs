@@ -28,3 +28,14 @@ pub fn message(message: &Message) -> MessageView {
         created_at: rfc3339(message.created_at),
     }
 }
+
+/// A party's rating of the counterparty of a completed order.
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct RatingView {
+    pub order_id: i64,
+    pub rater_id: i64,
+    pub ratee_id: i64,
+    pub rating: i64,
+    pub comment: Option<String>,
+    pub created_at: String,
+}

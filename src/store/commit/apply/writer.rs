@@ -85,8 +85,14 @@ impl<C: Connection> Writer<'_, C> {
             Op::InsertTransaction(transaction) => self.insert_transaction(transaction).await,
             Op::InsertMessage(message) => self.insert_message(message).await,
             Op::InsertRating(rating) => self.insert_rating(rating).await,
-            Op::CountCompleted { user_ids } => Ok(self.count_completed(*user_ids)),
-            Op::Event(event) => Ok(self.defer_event(event)),
+            Op::CountCompleted { user_ids } => {
+                self.count_completed(*user_ids);
+                Ok(())
+            }
+            Op::Event(event) => {
+                self.defer_event(event);
+                Ok(())
+            }
             Op::InsertWebhook { url, secret, now } => self.insert_webhook(url, secret, *now).await,
             Op::DeleteWebhook { id, now } => self.delete_webhook(*id, *now).await,
             Op::LeaseWebhook { id, until, now } => self.lease_webhook(*id, *until, *now).await,

@@ -1,0 +1,58 @@
+//! What every actor shares: the store, the clock, the settings, the read model, the safeguards,
+//! and the directories that find each kind of actor. Each actor's file adds the ways to find,
+//! start and ask its kind.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::directory::Directory;
+use super::ended::EndedOrders;
+use super::protocol::{AdMsg, OrderMsg, WalletMsg};
+use crate::clock::Clock;
+use crate::config::{Config, TAKER_CANCEL_WINDOW_MS};
+use crate::domain::{DomainError, ErrorCode};
+use crate::read_model::ReadModel;
+use crate::safeguards::{PauseRule, Safeguards};
+use crate::store::Store;
+
+/// What every actor shares: the store, the clock, the read model and the directories.
+pub struct Context {
+    pub store: Store,
+    pub clock: Clock,
+    pub config: Config,
+    pub read_model: Arc<ReadModel>,
+    pub wallets: Directory<WalletMsg>,
+    pub ads: Directory<AdMsg>,
+    pub orders: Directory<OrderMsg>,
+    /// Orders that ended here lately.
+    pub ended: EndedOrders,
+    pub safeguards: Safeguards,
+}
+
+pub(super) fn spawn_failed(error: ractor::SpawnErr) -> DomainError {
+    tracing::error!(%error, "actor failed to start");
+    ErrorCode::Internal.into()
+}
+
+impl Context {
+    /// How long a wallet or ad actor waits unused before it passivates.
+    pub fn actor_idle(&self) -> Duration {
+        Duration::from_secs(self.config.actor_idle_secs.max(1))
+    }
+
+    /// When a taker's cancels pause their taking.
+    pub fn pause_rule(&self) -> PauseRule {
+        PauseRule {
+            limit: self.config.taker_cancel_limit,
+            window_ms: TAKER_CANCEL_WINDOW_MS,
+            pause_ms: self.config.taker_pause_secs.saturating_mul(1000),
+        }
+    }
+
+    /// Stops every actor (at shutdown, or when a test restarts the service).
+    pub fn stop_all(&self) {
+        self.orders.stop_all();
+        self.ads.stop_all();
+        self.wallets.stop_all();
+    }
+}

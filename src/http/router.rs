@@ -1,0 +1,64 @@
+//! Every route, merged: each resource's router with its OpenAPI description, the service routes,
+//! and the layers every request passes.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::error::ApiError;
+use super::state::AppState;
+use super::{accounts, ads, events, idempotency, layers, openapi, operator, orders, safeguards};
+use super::{service, webhooks};
+use crate::config::MAX_BODY_BYTES;
+use crate::domain::ErrorCode;
+use crate::market::Market;
+use crate::telemetry;
+
+pub fn router(market: Arc<Market>) -> Router {
+    let state = AppState {
+        market,
+        metrics: telemetry::metrics_handle(),
+        in_flight: Arc::new(AtomicUsize::new(0)),
+        openapi: Arc::new(openapi_document()),
+    };
+    Router::from(api())
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            layers::shed_load,
+        ))
+        .layer(middleware::from_fn(layers::observe))
+        .with_state(state)
+}
+
+/// Every route, each with its OpenAPI description: a route can only be added with one.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(ads::router())
+        .merge(orders::router())
+        .merge(accounts::router())
+        .merge(operator::router())
+        .merge(events::router())
+        .merge(safeguards::router())
+        .merge(webhooks::router())
+        .merge(service::router())
+}
+
+/// The OpenAPI document of every route (generated from the code, so it cannot drift).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(api().into_openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError(ErrorCode::NotFound.into())
+}

@@ -1,0 +1,206 @@
+//! The listing's index: each market's active ads in each sort order, as dense arrays of what a
+//! query filters on.
+
+use std::cmp::Reverse;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use super::listed::Listed;
+use super::query::AdQuery;
+use crate::domain::Kopecks;
+use crate::domain::ad::{AdStatus, AdType};
+
+/// An ad's place in one listing order: what a query filters on, copied out of the entry so a scan
+/// reads one dense array (and the capacities' chunk) rather than every entry.
+#[derive(Clone)]
+pub(super) struct Slot {
+    pub(super) min_amount: Kopecks,
+    pub(super) max_amount: Kopecks,
+    pub(super) maker_id: i64,
+    /// Bit `i` for the market's `i`-th payment method; [`OTHER_METHODS`] for any past the 63rd.
+    pub(super) methods: u64,
+    pub(super) capacity: Arc<[AtomicI64]>,
+    pub(super) offset: usize,
+    pub(super) listed: Arc<Listed>,
+}
+
+/// The bit of a slot's methods that stands for every method past the 63rd of its market (checked
+/// against the ad itself).
+const OTHER_METHODS: u64 = 1 << 63;
+
+impl Slot {
+    pub(super) fn new(listed: &Arc<Listed>, methods: &mut HashMap<String, u64>) -> Self {
+        let mut mask = 0;
+        for method in &listed.ad.payment_methods {
+            let next = match methods.len() {
+                known @ 0..63 => 1 << known,
+                _ => OTHER_METHODS,
+            };
+            mask |= *methods.entry(method.clone()).or_insert(next);
+        }
+        Self {
+            min_amount: listed.ad.min_amount,
+            max_amount: listed.ad.max_amount,
+            maker_id: listed.ad.maker_id,
+            methods: mask,
+            capacity: listed.capacity.chunk.clone(),
+            offset: listed.capacity.offset,
+            listed: listed.clone(),
+        }
+    }
+
+    pub(super) fn id(&self) -> i64 {
+        self.listed.ad.id
+    }
+
+    pub(super) fn available(&self) -> Kopecks {
+        self.capacity[self.offset].load(Ordering::Relaxed)
+    }
+
+    /// Whether the ad shows for `filter`, with `available` capacity left.
+    pub(super) fn matches(&self, filter: &Filter, available: Kopecks) -> bool {
+        available >= self.min_amount
+            && filter.amount.is_none_or(|amount| {
+                self.min_amount <= amount && amount <= self.max_amount.min(available)
+            })
+            && match filter.method {
+                MethodFilter::Any => true,
+                MethodFilter::Bit(bit) => self.methods & bit != 0,
+                MethodFilter::Other(method) => {
+                    self.methods & OTHER_METHODS != 0
+                        && self.listed.ad.payment_methods.iter().any(|m| m == method)
+                }
+                MethodFilter::Unknown => false,
+            }
+            && filter
+                .hidden_makers
+                .is_none_or(|hidden| !hidden.contains(&self.maker_id))
+    }
+}
+
+/// A query's filters, resolved against one index.
+pub(super) struct Filter<'a> {
+    pub(super) amount: Option<Kopecks>,
+    pub(super) method: MethodFilter<'a>,
+    pub(super) hidden_makers: Option<&'a HashSet<i64>>,
+}
+
+pub(super) enum MethodFilter<'a> {
+    Any,
+    Bit(u64),
+    /// A method past the market's 63rd: checked against each ad's list.
+    Other(&'a str),
+    /// No listed ad of the market takes it.
+    Unknown,
+}
+
+/// How stale the makers' figures behind the `rating` and `orders_count` orders may grow before
+/// the next query re-sorts them (they change with every completed order; the figures shown and
+/// the capacities are always current).
+pub const MAKER_ORDER_STALENESS: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The active ads of each market (type and currency) in each listing order, ties by id: one
+/// [`Book`] per market.
+#[derive(Default)]
+pub(super) struct Index {
+    pub(super) layout: u64,
+    pub(super) makers_version: u64,
+    pub(super) built_at: Option<std::time::Instant>,
+    pub books: HashMap<(AdType, String), Book>,
+}
+
+#[derive(Default)]
+pub(super) struct Book {
+    pub(super) by_price: Vec<Slot>,
+    pub(super) by_rating: Vec<Slot>,
+    pub(super) by_orders: Vec<Slot>,
+    /// The bit of each payment method the market's ads take.
+    pub(super) methods: HashMap<String, u64>,
+}
+
+impl Book {
+    pub(super) fn filter<'a>(&self, query: &'a AdQuery) -> Filter<'a> {
+        let method = match query.payment_method.as_deref() {
+            None => MethodFilter::Any,
+            Some(method) => match self.methods.get(method) {
+                Some(&OTHER_METHODS) => MethodFilter::Other(method),
+                Some(&bit) => MethodFilter::Bit(bit),
+                None => MethodFilter::Unknown,
+            },
+        };
+        Filter {
+            amount: query.amount,
+            method,
+            hidden_makers: query.hidden_makers.as_ref(),
+        }
+    }
+}
+
+impl Index {
+    pub(super) fn fresh(&self, layout: u64, makers_version: u64) -> bool {
+        let makers_fresh = self.makers_version == makers_version
+            || self
+                .built_at
+                .is_some_and(|at| at.elapsed() < MAKER_ORDER_STALENESS);
+        self.built_at.is_some() && self.layout == layout && makers_fresh
+    }
+}
+
+impl Index {
+    /// The active ads among `ads` in each market's listing orders, at `layout` and with the
+    /// makers' figures (`(rating in tenths, orders)`, `None` sorting last) at `makers_version`.
+    pub(super) fn build(
+        ads: impl Iterator<Item = Arc<Listed>>,
+        figures: impl Fn(i64) -> Option<(i64, i64)>,
+        layout: u64,
+        makers_version: u64,
+    ) -> Index {
+        let mut markets: HashMap<(AdType, String), Vec<Arc<Listed>>> = HashMap::new();
+        for listed in ads {
+            if listed.ad.status == AdStatus::Active {
+                let market = (listed.ad.ad_type, listed.ad.fiat_currency.clone());
+                markets.entry(market).or_default().push(listed);
+            }
+        }
+        let figures = |slot: &Slot| figures(slot.maker_id).unwrap_or((-1, -1));
+        let books = markets
+            .into_iter()
+            .map(|((ad_type, currency), ads)| {
+                let mut methods = HashMap::new();
+                let mut by_price: Vec<Slot> = ads
+                    .iter()
+                    .map(|listed| Slot::new(listed, &mut methods))
+                    .collect();
+                by_price
+                    .sort_by_key(|slot| (best_price_key(ad_type, slot.listed.ad.price), slot.id()));
+                let mut by_rating = by_price.clone();
+                by_rating.sort_by_cached_key(|slot| (Reverse(figures(slot).0), slot.id()));
+                let mut by_orders = by_price.clone();
+                by_orders.sort_by_cached_key(|slot| (Reverse(figures(slot).1), slot.id()));
+                let book = Book {
+                    by_price,
+                    by_rating,
+                    by_orders,
+                    methods,
+                };
+                ((ad_type, currency), book)
+            })
+            .collect();
+        Index {
+            layout,
+            makers_version,
+            built_at: Some(std::time::Instant::now()),
+            books,
+        }
+    }
+}
+
+/// Sort key of the best price: a seller wants the buyer who pays most, a buyer the seller who
+/// asks least.
+fn best_price_key(ad_type: AdType, price: Kopecks) -> Kopecks {
+    match ad_type {
+        AdType::Buy => -price,
+        AdType::Sell => price,
+    }
+}

@@ -1,0 +1,99 @@
+//! An ad as the listing holds it, and as a page shows it.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::capacities::Capacity;
+use crate::domain::Kopecks;
+use crate::domain::ad::Ad;
+use crate::domain::user::Profile;
+use crate::views::AdJson;
+
+/// An ad in the read model: its listing fields, its JSON as far as it never changes, and its
+/// capacity, which changes in place: the common change (an order taking or returning capacity)
+/// moves no index and renders nothing.
+pub(super) struct Listed {
+    pub(super) ad: Ad,
+    pub(super) json: AdJson,
+    pub(super) capacity: Capacity,
+}
+
+impl Listed {
+    pub(super) fn available(&self) -> Kopecks {
+        self.capacity.get()
+    }
+
+    /// The ad as it is now.
+    pub(super) fn current(&self) -> Ad {
+        Ad {
+            available_amount: self.available(),
+            ..self.ad.clone()
+        }
+    }
+
+    /// Whether `ad` differs from this entry only in capacity (and the store's counters).
+    pub(super) fn same_listing(&self, ad: &Ad) -> bool {
+        let mine = &self.ad;
+        mine.status == ad.status
+            && mine.price == ad.price
+            && mine.min_amount == ad.min_amount
+            && mine.max_amount == ad.max_amount
+            && mine.total_amount == ad.total_amount
+            && mine.payment_methods == ad.payment_methods
+            && mine.payment_window_seconds == ad.payment_window_seconds
+            && mine.terms == ad.terms
+            && mine.maker_id == ad.maker_id
+            && mine.ad_type == ad.ad_type
+            && mine.fiat_currency == ad.fiat_currency
+    }
+}
+
+/// An ad of a listing page: the entry, its capacity when the page was read, and its maker.
+pub struct Shown {
+    pub(super) listed: Arc<Listed>,
+    pub(super) available: Kopecks,
+    pub(super) maker: Profile,
+}
+
+impl Shown {
+    pub fn id(&self) -> i64 {
+        self.listed.ad.id
+    }
+
+    /// The ad as the page read it.
+    pub fn ad(&self) -> Ad {
+        Ad {
+            available_amount: self.available,
+            ..self.listed.ad.clone()
+        }
+    }
+
+    pub fn maker(&self) -> &Profile {
+        &self.maker
+    }
+
+    /// Appends the ad's JSON, the same as serialising [`crate::views::ad`].
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.listed.json.write(out, self.available, &self.maker);
+    }
+}
+
+/// A listing page of ads as `Page<AdView>` renders it (see [`AdJson`]).
+pub fn render_page(ads: &[Shown], total: usize, limit: i64, offset: i64) -> Vec<u8> {
+    /// Room for one ad with a short name and terms: most pages need no second allocation.
+    const AD_BYTES: usize = 512;
+    let mut out = Vec::with_capacity(64 + ads.len() * AD_BYTES);
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, ad) in ads.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        ad.write_json(&mut out);
+    }
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        r#"],"total":{total},"limit":{limit},"offset":{offset}}}"#
+    );
+    out
+}

@@ -1,0 +1,388 @@
+//! The read model: ads as their actors last published them, and their makers' public profiles.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use dashmap::DashMap;
+
+use super::capacities::Capacities;
+use super::index::Index;
+use super::listed::{Listed, Shown};
+use super::query::{AdQuery, SortBy};
+use crate::domain::ad::{Ad, AdStatus};
+use crate::domain::user::Profile;
+use crate::views::AdJson;
+
+#[derive(Default)]
+pub struct ReadModel {
+    ads: DashMap<i64, Arc<Listed>>,
+    capacities: Arc<Capacities>,
+    makers: DashMap<i64, Profile>,
+    /// Bumped whenever an ad appears, disappears or changes a field the index sorts or filters
+    /// on; the index is rebuilt on the next query after a bump, never for a change of capacity.
+    layout: AtomicU64,
+    /// Bumped whenever a maker's figures change.
+    makers_version: AtomicU64,
+    index: RwLock<Arc<Index>>,
+}
+
+impl ReadModel {
+    /// Shows the ad as committed now; a closed ad leaves the listing.
+    pub fn publish(&self, ad: &Ad) {
+        if ad.status == AdStatus::Closed {
+            if self.ads.remove(&ad.id).is_some() {
+                self.layout.fetch_add(1, Ordering::Release);
+            }
+            return;
+        }
+        if let Some(listed) = self.ads.get(&ad.id)
+            && listed.same_listing(ad)
+        {
+            listed.capacity.set(ad.available_amount);
+            return;
+        }
+        let listed = Listed {
+            ad: ad.clone(),
+            json: AdJson::new(ad),
+            capacity: self.capacities.take(ad.available_amount),
+        };
+        self.ads.insert(ad.id, Arc::new(listed));
+        self.layout.fetch_add(1, Ordering::Release);
+    }
+
+    /// Drops the ads whose id `keep` refuses (closed elsewhere).
+    pub fn retain(&self, keep: impl Fn(i64) -> bool) {
+        let before = self.ads.len();
+        self.ads.retain(|id, _| keep(*id));
+        if self.ads.len() != before {
+            self.layout.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// The index as of the current layout, rebuilt if an ad's listing changed since (or the
+    /// makers' figures did, more than `MAKER_ORDER_STALENESS` ago).
+    fn index(&self) -> Arc<Index> {
+        let layout = self.layout.load(Ordering::Acquire);
+        let makers_version = self.makers_version.load(Ordering::Acquire);
+        {
+            let index = self
+                .index
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if index.fresh(layout, makers_version) {
+                return index.clone();
+            }
+        }
+        let mut index = self
+            .index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if index.fresh(layout, makers_version) {
+            return index.clone();
+        }
+        let figures = |maker_id: i64| {
+            self.makers.get(&maker_id).map(|maker| {
+                // Ratings are means to one decimal, so in tenths they order exactly as they read.
+                let tenths = maker
+                    .rating()
+                    .map_or(-1, |rating| (rating * 10.0).round() as i64);
+                (tenths, maker.orders_count)
+            })
+        };
+        let active = self.ads.iter().map(|entry| entry.value().clone());
+        *index = Arc::new(Index::build(active, figures, layout, makers_version));
+        index.clone()
+    }
+    pub fn add_maker(&self, maker: Profile) {
+        self.makers.insert(maker.id, maker);
+        self.makers_version.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn has_maker(&self, id: i64) -> bool {
+        self.makers.contains_key(&id)
+    }
+
+    pub fn maker(&self, id: i64) -> Option<Profile> {
+        self.makers.get(&id).map(|m| m.clone())
+    }
+
+    pub fn count_completed(&self, user_ids: [i64; 2]) {
+        for id in user_ids {
+            if let Some(mut maker) = self.makers.get_mut(&id) {
+                maker.orders_count += 1;
+                self.makers_version.fetch_add(1, Ordering::Release);
+            }
+        }
+    }
+
+    pub fn add_rating(&self, user_id: i64, rating: i64) {
+        if let Some(mut maker) = self.makers.get_mut(&user_id) {
+            maker.rating_sum += rating;
+            maker.ratings_count += 1;
+            self.makers_version.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// One page of the ads that match, with their makers, and how many match in all. Capacity and
+    /// the figures shown are read as they are now; the order comes from the index.
+    pub fn list(&self, query: &AdQuery) -> (Vec<Shown>, usize) {
+        let index = self.index();
+        let market = (query.ad_type, query.fiat_currency.clone());
+        let Some(book) = index.books.get(&market) else {
+            return (Vec::new(), 0);
+        };
+        let ordered = match query.sort_by {
+            SortBy::BestPrice => &book.by_price,
+            SortBy::Rating => &book.by_rating,
+            SortBy::OrdersCount => &book.by_orders,
+        };
+        let filter = book.filter(query);
+        let mut total = 0;
+        let mut page = Vec::with_capacity(query.limit);
+        for slot in ordered {
+            let available = slot.available();
+            if !slot.matches(&filter, available) {
+                continue;
+            }
+            if total >= query.offset && page.len() < query.limit {
+                page.push(Shown {
+                    listed: slot.listed.clone(),
+                    available,
+                    maker: self.maker(slot.maker_id).unwrap_or_default(),
+                });
+            }
+            total += 1;
+        }
+        (page, total)
+    }
+
+    /// The maker of an ad that is not closed.
+    pub fn maker_of(&self, ad_id: i64) -> Option<i64> {
+        self.ads.get(&ad_id).map(|listed| listed.ad.maker_id)
+    }
+
+    /// An ad that is not closed, with its maker.
+    pub fn get(&self, id: i64) -> Option<(Ad, Profile)> {
+        let ad = self.ads.get(&id)?.current();
+        let maker = self.maker(ad.maker_id).unwrap_or_default();
+        Some((ad, maker))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Kopecks;
+    use crate::domain::ad::AdType;
+    use crate::read_model::index::MAKER_ORDER_STALENESS;
+    use crate::read_model::listed::render_page;
+
+    fn ad(id: i64, ad_type: AdType, price: Kopecks, available: Kopecks) -> Ad {
+        Ad {
+            id,
+            maker_id: 1,
+            ad_type,
+            fiat_currency: "RUB".into(),
+            price,
+            min_amount: 100_000,
+            max_amount: 1_000_000,
+            total_amount: 5_000_000,
+            available_amount: available,
+            released_amount: 0,
+            payment_methods: vec!["card".into()],
+            payment_window_seconds: 900,
+            terms: String::new(),
+            payment_details: None,
+            status: AdStatus::Active,
+            created_at_ms: 0,
+            version: 1,
+        }
+    }
+
+    fn query(ad_type: AdType, amount: Option<Kopecks>) -> AdQuery {
+        AdQuery {
+            amount,
+            ..AdQuery::market(ad_type, "RUB")
+        }
+    }
+
+    fn ids(model: &ReadModel, query: &AdQuery) -> Vec<i64> {
+        model.list(query).0.iter().map(Shown::id).collect()
+    }
+
+    #[test]
+    fn capacity_changes_show_at_once_without_a_rebuild() {
+        let model = ReadModel::default();
+        model.publish(&ad(1, AdType::Buy, 9500, 1_000_000));
+        model.publish(&ad(2, AdType::Buy, 9600, 1_000_000));
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2, 1]);
+        let layout = model.layout.load(Ordering::Acquire);
+        // Sold below its minimum: out of the listing, and no index rebuild was needed.
+        model.publish(&ad(2, AdType::Buy, 9600, 99_999));
+        assert_eq!(model.layout.load(Ordering::Acquire), layout);
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1]);
+        model.publish(&ad(2, AdType::Buy, 9600, 300_000));
+        assert_eq!(ids(&model, &query(AdType::Buy, Some(300_000))), vec![2, 1]);
+        assert_eq!(ids(&model, &query(AdType::Buy, Some(300_001))), vec![1]);
+        assert_eq!(
+            model.list(&query(AdType::Buy, None)).0[0]
+                .ad()
+                .available_amount,
+            300_000
+        );
+        assert_eq!(model.get(2).unwrap().0.available_amount, 300_000);
+    }
+
+    #[test]
+    fn best_price_is_highest_for_buy_ads_and_lowest_for_sell_ads() {
+        let model = ReadModel::default();
+        for (id, price) in [(1, 9500), (2, 9700), (3, 9600), (4, 9700)] {
+            model.publish(&ad(id, AdType::Buy, price, 1_000_000));
+            model.publish(&ad(id + 10, AdType::Sell, price, 1_000_000));
+        }
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2, 4, 3, 1]);
+        assert_eq!(
+            ids(&model, &query(AdType::Sell, None)),
+            vec![11, 13, 12, 14]
+        );
+        let (page, total) = model.list(&AdQuery {
+            offset: 1,
+            limit: 2,
+            ..query(AdType::Buy, None)
+        });
+        assert_eq!(
+            (page.iter().map(Shown::id).collect::<Vec<_>>(), total),
+            (vec![4, 3], 4)
+        );
+    }
+
+    #[test]
+    fn paused_closed_and_repriced_ads_move_the_index() {
+        let model = ReadModel::default();
+        model.publish(&ad(1, AdType::Buy, 9500, 1_000_000));
+        model.publish(&ad(2, AdType::Buy, 9600, 1_000_000));
+        let mut paused = ad(2, AdType::Buy, 9600, 1_000_000);
+        paused.status = AdStatus::Paused;
+        model.publish(&paused);
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1]);
+        model.publish(&ad(2, AdType::Buy, 9400, 1_000_000));
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1, 2]);
+        let mut closed = ad(1, AdType::Buy, 9500, 0);
+        closed.status = AdStatus::Closed;
+        model.publish(&closed);
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2]);
+        assert!(model.get(1).is_none());
+    }
+
+    #[test]
+    fn maker_orders_follow_new_figures_within_the_staleness_bound() {
+        let model = ReadModel::default();
+        for maker in [1, 2] {
+            model.add_maker(Profile {
+                id: maker,
+                name: format!("maker {maker}"),
+                ..Profile::default()
+            });
+            let mut theirs = ad(maker, AdType::Buy, 9500, 1_000_000);
+            theirs.maker_id = maker;
+            model.publish(&theirs);
+        }
+        let by_rating = AdQuery {
+            sort_by: SortBy::Rating,
+            ..query(AdType::Buy, None)
+        };
+        assert_eq!(ids(&model, &by_rating), vec![1, 2]);
+        model.add_rating(2, 5);
+        // The figure shows at once; the order follows once the bound has passed.
+        assert_eq!(
+            model
+                .list(&by_rating)
+                .0
+                .iter()
+                .find(|shown| shown.id() == 2)
+                .unwrap()
+                .maker()
+                .rating(),
+            Some(5.0)
+        );
+        std::thread::sleep(MAKER_ORDER_STALENESS + std::time::Duration::from_millis(50));
+        assert_eq!(ids(&model, &by_rating), vec![2, 1]);
+    }
+
+    #[test]
+    fn payment_methods_filter_past_the_63_a_mask_holds() {
+        let model = ReadModel::default();
+        for id in 1..=70 {
+            let mut theirs = ad(id, AdType::Buy, 9000 + id, 1_000_000);
+            theirs.payment_methods = vec![format!("method {id}"), "card".into()];
+            model.publish(&theirs);
+        }
+        let by_method = |method: &str| AdQuery {
+            payment_method: Some(method.into()),
+            limit: 100,
+            ..query(AdType::Buy, None)
+        };
+        assert_eq!(ids(&model, &by_method("method 5")), vec![5]);
+        assert_eq!(ids(&model, &by_method("method 66")), vec![66]);
+        assert_eq!(ids(&model, &by_method("method 70")), vec![70]);
+        assert_eq!(model.list(&by_method("card")).1, 70);
+        assert_eq!(model.list(&by_method("cash")).1, 0);
+    }
+
+    #[test]
+    fn a_closed_ad_gives_its_capacity_slot_back_once_no_index_holds_it() {
+        let model = ReadModel::default();
+        let free = |model: &ReadModel| model.capacities.pool.lock().unwrap().free.len();
+        model.publish(&ad(1, AdType::Buy, 9500, 1_000_000));
+        model.publish(&ad(2, AdType::Buy, 9600, 1_000_000));
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2, 1]);
+        let taken = free(&model);
+        let mut closed = ad(2, AdType::Buy, 9600, 1_000_000);
+        closed.status = AdStatus::Closed;
+        model.publish(&closed);
+        // The index built before the close still holds the slot until the next query rebuilds it.
+        assert_eq!(free(&model), taken);
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1]);
+        assert_eq!(free(&model), taken + 1);
+        model.publish(&ad(3, AdType::Buy, 9700, 400_000));
+        assert_eq!(free(&model), taken);
+        assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![3, 1]);
+        assert_eq!(model.get(1).unwrap().0.available_amount, 1_000_000);
+        assert_eq!(model.get(3).unwrap().0.available_amount, 400_000);
+    }
+
+    #[test]
+    fn an_ads_page_renders_as_the_page_of_views() {
+        let model = ReadModel::default();
+        model.add_maker(Profile {
+            id: 3,
+            name: "Ёлка \"3\"".into(),
+            rating_sum: 14,
+            ratings_count: 3,
+            orders_count: 9,
+        });
+        for (id, price) in [(1, 9500), (2, 9400)] {
+            let mut listed = ad(id, AdType::Sell, price, 300_000);
+            listed.maker_id = 3;
+            listed.terms = "line\nbreak".into();
+            model.publish(&listed);
+        }
+        let query = AdQuery::market(AdType::Sell, "RUB");
+        let (shown, total) = model.list(&query);
+        let ads: Vec<(Ad, Profile)> = shown.iter().map(|s| (s.ad(), s.maker().clone())).collect();
+        let page = crate::views::Page {
+            items: ads
+                .iter()
+                .map(|(ad, maker)| crate::views::ad(ad, maker))
+                .collect(),
+            total: total as i64,
+            limit: 20,
+            offset: 0,
+        };
+        assert_eq!(
+            String::from_utf8(render_page(&shown, total, 20, 0)).unwrap(),
+            serde_json::to_string(&page).unwrap()
+        );
+        assert_eq!(total, 2);
+    }
+}
