@@ -161,7 +161,7 @@ fn listing_model() -> ReadModel {
             max_amount: 1_000_000 * (1 + id % 3),
             total_amount: 10_000_000,
             available_amount: 10_000_000 - id % 7 * 1_000_000,
-            released_amount: 0,
+            closed_amount: 0,
             payment_methods: vec![
                 methods[id as usize % 3].into(),
                 methods[(id as usize + 1) % 3].into(),

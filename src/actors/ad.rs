@@ -1,16 +1,16 @@
 //! The ad actor: one per open ad on this node, the only place the node promises its capacity.
 //!
-//! Taking an ad is a two-phase transfer of capacity: `Reserve` holds the amount (so two takers
-//! can never be promised the same capacity), the order's commit takes it in the database, and
-//! `Settle` turns the hold into state, or voids it if the commit failed. Capacity given back by
-//! a cancelled order arrives as `Restore` after its commit. The maker's own changes (terms,
-//! status, closing) are committed here, one at a time.
+//! Taking an ad is a two-phase transfer of capacity: `Hold` promises the amount to one take (so
+//! two takers can never be promised the same capacity), the order's commit takes it in the
+//! database, and `Settle` turns the hold into state, or drops it if the commit failed. Capacity
+//! a cancelled order returns arrives as `Return` after its commit. The maker's own changes
+//! (terms, status, closing) are committed here, one at a time.
 //!
 //! The cache knows the ad's `version` as of its last load from the database: a settled or
-//! restored change whose commit left the ad at an older version is already in the cache and is
+//! returned change whose commit left the ad at an older version is already in the cache and is
 //! not applied twice. When the database refuses what the cache allowed (another node sold the
 //! capacity, or closed the ad) the actor reloads; with several nodes it also reloads before it
-//! refuses a take, since another node may have given capacity back.
+//! refuses a take, since another node may have returned capacity.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -96,8 +96,8 @@ impl Actor for AdActor {
                     context.ads.passivate(state.ad.id, &myself);
                 }
             }
-            AdMsg::Reserve(take, reply) => {
-                let _ = reply.send(self.reserve(state, take).await);
+            AdMsg::Hold(take, reply) => {
+                let _ = reply.send(self.hold(state, take).await);
             }
             AdMsg::Settle { hold, outcome } => {
                 let Some(amount) = state.holds.remove(&hold) else {
@@ -109,7 +109,7 @@ impl Actor for AdActor {
                     Settled::Refused { stale } => state.stale |= stale,
                 }
             }
-            AdMsg::Restore { amount, version } => self.apply_change(state, amount, version),
+            AdMsg::Return { amount, version } => self.apply_change(state, amount, version),
             AdMsg::Update {
                 maker_id,
                 patch,
@@ -132,7 +132,7 @@ impl Actor for AdActor {
 }
 
 impl AdActor {
-    async fn reserve(&self, state: &mut AdState, take: Take) -> Result<Ad, DomainError> {
+    async fn hold(&self, state: &mut AdState, take: Take) -> Result<Ad, DomainError> {
         if state.ad.ad_type == AdType::Buy && !take.has_payment_details {
             return Err(DomainError::validation(
                 "payment_details are required to sell: where should the buyer send the RUB?",
@@ -177,7 +177,7 @@ impl AdActor {
 
     /// Applies a committed change of capacity, unless the cache was loaded after it.
     fn apply_change(&self, state: &mut AdState, amount: Kopecks, version: i64) {
-        // A closed ad's capacity never comes back: the store released it instead.
+        // A closed ad's capacity never comes back: the store adds it to the closed amount.
         if version > state.ad.version && state.ad.status != AdStatus::Closed {
             state.ad.available_amount += amount;
             self.read_model.publish(&state.ad);
@@ -247,12 +247,12 @@ impl AdActor {
             state.stale = true;
             return Err(refusal);
         }
-        // The store released what was available when it committed (holds still in flight
-        // will find the ad closed and fail); read back exactly what it did.
-        let before = state.ad.released_amount;
+        // The store took off the market what was available when it committed (holds still in
+        // flight will find the ad closed and fail); read back exactly what it did.
+        let before = state.ad.closed_amount;
         self.reload(state).await?;
-        let released = state.ad.released_amount - before;
-        Ok((state.ad.clone(), released))
+        let closed = state.ad.closed_amount - before;
+        Ok((state.ad.clone(), closed))
     }
 }
 

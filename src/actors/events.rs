@@ -6,13 +6,14 @@
 
 use crate::domain::Millis;
 use crate::domain::chat::Message;
-use crate::domain::order::{Action, Actor, Order};
+use crate::domain::event_kind::EventKind;
+use crate::domain::order::{Action, Order, Participant};
 use crate::store::{NewEvent, Op, RowRef};
 
 /// The event of a new order (its id is the one inserted in the same commit).
 pub fn created(order: &Order, now: Millis) -> Op {
     Op::Event(Box::new(NewEvent {
-        kind: "order.created",
+        kind: EventKind::OrderCreated,
         order: RowRef::Inserted,
         message: RowRef::None,
         buyer_id: order.buyer_id,
@@ -20,12 +21,12 @@ pub fn created(order: &Order, now: Millis) -> Op {
         disputed: false,
         actor_id: Some(order.taker_id),
         actor_role: if order.taker_id == order.buyer_id {
-            "buyer"
+            Participant::Buyer
         } else {
-            "seller"
+            Participant::Seller
         },
         from_status: None,
-        to_status: Some(order.status.as_str()),
+        to_status: Some(order.status),
         reason: None,
         payload: json_text(&crate::views::order(order)),
         now,
@@ -37,7 +38,7 @@ pub fn transition(
     before: &Order,
     after: &Order,
     action: Action,
-    actor: Actor,
+    participant: Participant,
     actor_id: Option<i64>,
     now: Millis,
 ) -> Op {
@@ -55,9 +56,9 @@ pub fn transition(
         seller_id: after.seller_id,
         disputed: after.dispute.is_some(),
         actor_id,
-        actor_role: actor.as_str(),
-        from_status: Some(before.status.as_str()),
-        to_status: Some(after.status.as_str()),
+        actor_role: participant,
+        from_status: Some(before.status),
+        to_status: Some(after.status),
         reason,
         // An ended order never changes again, so its row is the order as this event left it:
         // the event stores no copy, and readers take the row (about a third of the bytes each
@@ -74,19 +75,14 @@ pub fn transition(
 /// The event of a chat message (its id is the one inserted in the same commit).
 pub fn message(order: &Order, message: &Message) -> Op {
     Op::Event(Box::new(NewEvent {
-        kind: "message.created",
+        kind: EventKind::MessageCreated,
         order: RowRef::Id(order.id),
         message: RowRef::Inserted,
         buyer_id: order.buyer_id,
         seller_id: order.seller_id,
         disputed: order.dispute.is_some(),
         actor_id: message.sender_id,
-        actor_role: match message.sender_role.as_str() {
-            "buyer" => "buyer",
-            "seller" => "seller",
-            "operator" => "operator",
-            _ => "system",
-        },
+        actor_role: message.sender_role,
         from_status: None,
         to_status: None,
         reason: None,

@@ -15,7 +15,7 @@ use super::context::{Context, spawn_failed};
 use super::idle::Timer;
 use super::protocol::{AdMsg, OrderMsg, WalletMsg};
 use crate::domain::order::{Action, EscrowMove, Order, OrderStatus, Request, Side};
-use crate::domain::wallet::WalletDelta;
+use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{DomainError, ErrorCode};
 use crate::store::{CapacityReturn, Commit, MoneyMove, Op, Receipt, RowRef};
 
@@ -126,7 +126,7 @@ impl OrderActor {
 
     async fn act(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
         let context = &self.context;
-        let actor = order.actor_for(request.caller)?;
+        let actor = order.participant(request.caller)?;
         let step = crate::domain::order::transition(order.status, actor, request.action)?;
         let now = context.clock.now_ms();
         let mut next = order.after(
@@ -217,13 +217,13 @@ impl OrderActor {
             EscrowMove::Refund => match context.ads.resident(order.ad_id).await {
                 Some(ad) => {
                     if let Some(version) = ad_version {
-                        let _ = ad.cast(AdMsg::Restore {
+                        let _ = ad.cast(AdMsg::Return {
                             amount: order.usdt_amount,
                             version,
                         });
                     }
                 }
-                // The ad's actor passivated: reviving it reloads the ad, capacity given back
+                // The ad's actor passivated: reviving it reloads the ad, capacity returned
                 // included, and publishes it to the listing.
                 None => {
                     if let Err(error) = context.ad(order.ad_id).await {
@@ -231,14 +231,14 @@ impl OrderActor {
                     }
                 }
             },
-            EscrowMove::Hold => {}
+            EscrowMove::Keep => {}
         }
     }
 }
 
 /// What a transition does to the wallets nodes cache, read off its statements so the two cannot
 /// disagree: each move of money, and one active order fewer for the taker once the order has
-/// ended. `None` where only the database knows the amount: capacity given back to a sell ad
+/// ended. `None` where only the database knows the amount: capacity returned to a sell ad
 /// (`order` a deposit) goes to its reserve, or to its maker if the ad has closed.
 fn wallet_changes(order: &Order, ops: &[Op]) -> Vec<(i64, Option<WalletDelta>)> {
     ops.iter()
@@ -285,16 +285,16 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
         })
     };
     match escrow {
-        EscrowMove::Hold => {}
+        EscrowMove::Keep => {}
         EscrowMove::Release => {
             ops.push(money(
                 order.seller_id,
-                "escrow_release",
+                LedgerKind::EscrowRelease,
                 WalletDelta::debit_frozen(amount),
             ));
             ops.push(money(
                 order.buyer_id,
-                "escrow_receive",
+                LedgerKind::EscrowReceive,
                 WalletDelta::credit(amount),
             ));
             ops.push(Op::CountCompleted {
@@ -307,7 +307,7 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
             if order.side == Side::Withdraw {
                 ops.push(money(
                     order.seller_id,
-                    "escrow_refund",
+                    LedgerKind::EscrowRefund,
                     WalletDelta::unfreeze(amount),
                 ));
             }
@@ -409,7 +409,7 @@ mod tests {
     fn changes(order: &Order, escrow: EscrowMove) -> Vec<(i64, Option<WalletDelta>)> {
         let mut next = order.clone();
         next.status = match escrow {
-            EscrowMove::Hold => OrderStatus::Disputed,
+            EscrowMove::Keep => OrderStatus::Disputed,
             EscrowMove::Release => OrderStatus::Completed,
             EscrowMove::Refund => OrderStatus::Cancelled,
         };
@@ -429,7 +429,7 @@ mod tests {
     #[test]
     fn wallet_changes_follow_the_transitions_statements() {
         let withdrawal = order(Side::Withdraw);
-        assert_eq!(changes(&withdrawal, EscrowMove::Hold), vec![]);
+        assert_eq!(changes(&withdrawal, EscrowMove::Keep), vec![]);
         assert_eq!(
             changes(&withdrawal, EscrowMove::Release),
             vec![

@@ -77,11 +77,11 @@ pub struct Take {
 
 pub enum AdMsg {
     /// §7 steps 2–3; on success the amount is held and the ad (as it is now) answered.
-    Reserve(Take, RpcReplyPort<Result<Ad, DomainError>>),
+    Hold(Take, RpcReplyPort<Result<Ad, DomainError>>),
     /// The order that held `hold` committed (the capacity is taken) or did not (it is freed).
     Settle { hold: u64, outcome: Settled },
-    /// A cancelled order's amount was given back in the database, leaving the ad at `version`.
-    Restore { amount: Kopecks, version: i64 },
+    /// A cancelled order's amount was returned in the database, leaving the ad at `version`.
+    Return { amount: Kopecks, version: i64 },
     Update {
         maker_id: i64,
         patch: AdPatch,
@@ -89,7 +89,8 @@ pub enum AdMsg {
     },
     /// Time to see whether the ad has been idle long enough to passivate.
     IdleCheck,
-    /// Closes the ad; answers the closed ad and how much of its capacity the close released.
+    /// Closes the ad; answers the closed ad and how much of its capacity the close took off the
+    /// market.
     Close {
         maker_id: i64,
         now: Millis,
@@ -104,9 +105,9 @@ impl Named for AdMsg {
 
     fn name(&self) -> &'static str {
         match self {
-            AdMsg::Reserve(..) => "reserve",
+            AdMsg::Hold(..) => "hold",
             AdMsg::Settle { .. } => "settle",
-            AdMsg::Restore { .. } => "restore",
+            AdMsg::Return { .. } => "return",
             AdMsg::Update { .. } => "update",
             AdMsg::Close { .. } => "close",
             AdMsg::IdleCheck => "idle_check",

@@ -83,8 +83,9 @@ pub struct Ad {
     pub max_amount: Kopecks,
     pub total_amount: Kopecks,
     pub available_amount: Kopecks,
-    /// What closing the ad (and orders cancelled after it closed) gave back.
-    pub released_amount: Kopecks,
+    /// The capacity closing the ad took off the market, and what orders cancelled after the
+    /// close returned to it.
+    pub closed_amount: Kopecks,
     pub payment_methods: Vec<String>,
     pub payment_window_seconds: i64,
     pub terms: String,
@@ -233,7 +234,7 @@ mod tests {
             max_amount: 500_000,
             total_amount: 1_000_000,
             available_amount: 600_000,
-            released_amount: 0,
+            closed_amount: 0,
             payment_methods: vec!["card".into(), "sbp".into()],
             payment_window_seconds: 900,
             terms: String::new(),

@@ -1,5 +1,6 @@
 //! An order's chat.
 
+use super::order::Participant;
 use super::time::Millis;
 
 /// A chat message as stored.
@@ -8,7 +9,7 @@ pub struct Message {
     pub id: i64,
     pub order_id: i64,
     pub sender_id: Option<i64>,
-    pub sender_role: String,
+    pub sender_role: Participant,
     pub message: String,
     pub created_at: Millis,
 }

@@ -1,6 +1,7 @@
 //! Order events: one row per transition or chat message, written with the change that causes it.
 
-use super::order::Order;
+use super::event_kind::EventKind;
+use super::order::{Order, OrderStatus, Participant};
 use super::time::Millis;
 use super::user::{Caller, Role};
 
@@ -8,16 +9,16 @@ use super::user::{Caller, Role};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub order_id: i64,
     pub message_id: Option<i64>,
     pub buyer_id: i64,
     pub seller_id: i64,
     pub disputed: bool,
     pub actor_id: Option<i64>,
-    pub actor_role: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub actor_role: Participant,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: Option<OrderStatus>,
     pub reason: Option<String>,
     /// The Order or Message as the event left it, as JSON; empty for the event that ended an
     /// order, whose row is that order (see `ended_order`).

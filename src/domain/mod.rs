@@ -8,7 +8,8 @@
 //! - [`ad`]: a maker's standing offer and the checks a take must pass (§7 steps 2–3).
 //! - [`wallet`]: balances, the seller's prerequisites (§7 step 4), platform transactions.
 //! - [`order`]: the order's state machine and the escrow each transition moves.
-//! - [`chat`], [`event`]: an order's messages and the events its changes write.
+//! - [`chat`], [`event`], [`event_kind`]: an order's messages, the events its changes write, and
+//!   what each event says happened.
 //! - [`webhook`], [`idempotency`], [`audit`]: what the platform registers, keyed requests,
 //!   the audit's findings.
 //! - [`validate`]: untrusted input parsed into what the rules accept.
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod chat;
 pub mod error;
 pub mod event;
+pub mod event_kind;
 pub mod idempotency;
 pub mod money;
 pub mod order;

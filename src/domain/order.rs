@@ -15,6 +15,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{DomainError, ErrorCode};
+use super::event_kind::EventKind;
 use super::idempotency::IdempotencyKey;
 use super::money::Kopecks;
 use super::time::Millis;
@@ -133,9 +134,10 @@ impl Resolution {
     }
 }
 
-/// Who acts on an order.
+/// Who takes part in an order: its parties (the buyer and the seller), an operator, or the
+/// service itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
+pub enum Participant {
     Buyer,
     Seller,
     Operator,
@@ -143,14 +145,20 @@ pub enum Actor {
     System,
 }
 
-impl Actor {
+impl Participant {
     pub fn as_str(self) -> &'static str {
         match self {
-            Actor::Buyer => "buyer",
-            Actor::Seller => "seller",
-            Actor::Operator => "operator",
-            Actor::System => "system",
+            Participant::Buyer => "buyer",
+            Participant::Seller => "seller",
+            Participant::Operator => "operator",
+            Participant::System => "system",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Buyer, Self::Seller, Self::Operator, Self::System]
+            .into_iter()
+            .find(|participant| participant.as_str() == s)
     }
 }
 
@@ -168,23 +176,27 @@ pub enum Action {
 
 impl Action {
     /// The event a committed action publishes.
-    pub fn event_kind(self) -> &'static str {
+    pub fn event_kind(self) -> EventKind {
         match self {
-            Action::ConfirmPaid => "order.paid",
-            Action::ConfirmReceived => "order.completed",
-            Action::Cancel => "order.cancelled",
-            Action::CallOperator => "order.disputed",
-            Action::Resolve(_) => "order.resolved",
-            Action::Expire => "order.expired",
-            Action::UpdatePaymentDetails => "order.updated",
+            Action::ConfirmPaid => EventKind::OrderPaid,
+            Action::ConfirmReceived => EventKind::OrderCompleted,
+            Action::Cancel => EventKind::OrderCancelled,
+            Action::CallOperator => EventKind::OrderDisputed,
+            Action::Resolve(_) => EventKind::OrderResolved,
+            Action::Expire => EventKind::OrderExpired,
+            Action::UpdatePaymentDetails => EventKind::OrderUpdated,
         }
     }
 }
 
-/// What `actor` may do next with an order in `status`, by the names clients see in
+/// What `participant` may do next with an order in `status`, by the names clients see in
 /// `allowed_actions`: the state machine's allowed actions, `message` for anyone who may see the
 /// order, and `rate` for a party of a completed order who has not rated it yet.
-pub fn allowed_actions(status: OrderStatus, actor: Actor, rated: bool) -> Vec<&'static str> {
+pub fn allowed_actions(
+    status: OrderStatus,
+    participant: Participant,
+    rated: bool,
+) -> Vec<&'static str> {
     const NAMED: [(Action, &str); 6] = [
         (Action::ConfirmPaid, "confirm_paid"),
         (Action::ConfirmReceived, "confirm_received"),
@@ -195,13 +207,16 @@ pub fn allowed_actions(status: OrderStatus, actor: Actor, rated: bool) -> Vec<&'
     ];
     let mut allowed: Vec<&'static str> = NAMED
         .iter()
-        .filter(|(action, _)| transition(status, actor, *action).is_ok())
+        .filter(|(action, _)| transition(status, participant, *action).is_ok())
         .map(|(_, name)| *name)
         .collect();
-    if actor != Actor::System {
+    if participant != Participant::System {
         allowed.push("message");
     }
-    if status == OrderStatus::Completed && matches!(actor, Actor::Buyer | Actor::Seller) && !rated {
+    if status == OrderStatus::Completed
+        && matches!(participant, Participant::Buyer | Participant::Seller)
+        && !rated
+    {
         allowed.push("rate");
     }
     allowed
@@ -242,7 +257,7 @@ impl Request {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EscrowMove {
     /// Stays frozen.
-    Hold,
+    Keep,
     /// Posted to the buyer's available balance.
     Release,
     /// Voided: back to the seller (or to the sell ad's reserve it came from).
@@ -258,10 +273,10 @@ pub struct Transition {
 }
 
 impl Transition {
-    fn hold(to: OrderStatus) -> Self {
+    fn keep(to: OrderStatus) -> Self {
         Self {
             to,
-            escrow: EscrowMove::Hold,
+            escrow: EscrowMove::Keep,
             cancel_reason: None,
         }
     }
@@ -283,44 +298,46 @@ impl Transition {
     }
 }
 
-/// Decides whether `actor` may do `action` to an order in `status`.
+/// Decides whether `participant` may do `action` to an order in `status`.
 ///
 /// Who may act is checked before the status, so a party asking for what only the other party may
 /// do always hears `FORBIDDEN`, whatever the status; the right party at the wrong time hears
 /// `INVALID_ORDER_STATUS`.
 pub fn transition(
     status: OrderStatus,
-    actor: Actor,
+    participant: Participant,
     action: Action,
 ) -> Result<Transition, ErrorCode> {
     use Action::*;
     use OrderStatus::*;
-    let allowed_actor = match action {
-        ConfirmPaid => actor == Actor::Buyer,
-        ConfirmReceived | UpdatePaymentDetails => actor == Actor::Seller,
-        Cancel | CallOperator => matches!(actor, Actor::Buyer | Actor::Seller),
-        Resolve(_) => actor == Actor::Operator,
-        Expire => actor == Actor::System,
+    let allowed_participant = match action {
+        ConfirmPaid => participant == Participant::Buyer,
+        ConfirmReceived | UpdatePaymentDetails => participant == Participant::Seller,
+        Cancel | CallOperator => matches!(participant, Participant::Buyer | Participant::Seller),
+        Resolve(_) => participant == Participant::Operator,
+        Expire => participant == Participant::System,
     };
-    if !allowed_actor {
+    if !allowed_participant {
         return Err(ErrorCode::Forbidden);
     }
     match (action, status) {
-        (ConfirmPaid, Pending) => Ok(Transition::hold(PaidByBuyer)),
+        (ConfirmPaid, Pending) => Ok(Transition::keep(PaidByBuyer)),
         (ConfirmReceived, PaidByBuyer | Disputed) => Ok(Transition::release()),
-        (Cancel, Pending) if actor == Actor::Buyer => Ok(Transition::refund(CancelReason::Buyer)),
+        (Cancel, Pending) if participant == Participant::Buyer => {
+            Ok(Transition::refund(CancelReason::Buyer))
+        }
         (Cancel, Pending) => Ok(Transition::refund(CancelReason::Seller)),
-        (Cancel, PaidByBuyer) if actor == Actor::Buyer => {
+        (Cancel, PaidByBuyer) if participant == Participant::Buyer => {
             Ok(Transition::refund(CancelReason::Buyer))
         }
         // Once the buyer says they paid, only the buyer may walk away: the seller must dispute.
         // The seller may cancel, just no longer in this status, so a seller's cancel racing the
         // buyer's confirm-paid loses with INVALID_ORDER_STATUS whichever way the race goes.
-        (CallOperator, PaidByBuyer) => Ok(Transition::hold(Disputed)),
+        (CallOperator, PaidByBuyer) => Ok(Transition::keep(Disputed)),
         (Resolve(Resolution::Release), Disputed) => Ok(Transition::release()),
         (Resolve(Resolution::Refund), Disputed) => Ok(Transition::refund(CancelReason::Operator)),
         (Expire, Pending) => Ok(Transition::refund(CancelReason::Timeout)),
-        (UpdatePaymentDetails, Pending) => Ok(Transition::hold(Pending)),
+        (UpdatePaymentDetails, Pending) => Ok(Transition::keep(Pending)),
         _ => Err(ErrorCode::InvalidOrderStatus),
     }
 }
@@ -365,11 +382,11 @@ pub struct Order {
 
 impl Order {
     /// The part `user_id` plays in this order, if any.
-    pub fn party(&self, user_id: i64) -> Option<Actor> {
+    pub fn party(&self, user_id: i64) -> Option<Participant> {
         if user_id == self.buyer_id {
-            Some(Actor::Buyer)
+            Some(Participant::Buyer)
         } else if user_id == self.seller_id {
-            Some(Actor::Seller)
+            Some(Participant::Seller)
         } else {
             None
         }
@@ -377,15 +394,15 @@ impl Order {
 
     /// The part `caller` plays in this order (`None`: the service itself); strangers do not learn
     /// that it exists.
-    pub fn actor_for(&self, caller: Option<Caller>) -> Result<Actor, DomainError> {
+    pub fn participant(&self, caller: Option<Caller>) -> Result<Participant, DomainError> {
         let Some(caller) = caller else {
-            return Ok(Actor::System);
+            return Ok(Participant::System);
         };
         if let Some(party) = self.party(caller.user_id) {
             return Ok(party);
         }
         if caller.role == Role::Operator {
-            return Ok(Actor::Operator);
+            return Ok(Participant::Operator);
         }
         Err(ErrorCode::NotFound.into())
     }
@@ -459,7 +476,12 @@ mod tests {
         OrderStatus::Completed,
         OrderStatus::Cancelled,
     ];
-    const ACTORS: [Actor; 4] = [Actor::Buyer, Actor::Seller, Actor::Operator, Actor::System];
+    const PARTICIPANTS: [Participant; 4] = [
+        Participant::Buyer,
+        Participant::Seller,
+        Participant::Operator,
+        Participant::System,
+    ];
     const ACTIONS: [Action; 8] = [
         Action::ConfirmPaid,
         Action::ConfirmReceived,
@@ -471,93 +493,93 @@ mod tests {
         Action::UpdatePaymentDetails,
     ];
 
-    /// Every allowed (status, actor, action) and its effect; everything else is refused.
-    fn allowed() -> Vec<(OrderStatus, Actor, Action, Transition)> {
+    /// Every allowed (status, participant, action) and its effect; everything else is refused.
+    fn allowed() -> Vec<(OrderStatus, Participant, Action, Transition)> {
         use Action::*;
         use OrderStatus::*;
         vec![
             (
                 Pending,
-                Actor::Buyer,
+                Participant::Buyer,
                 ConfirmPaid,
-                Transition::hold(PaidByBuyer),
+                Transition::keep(PaidByBuyer),
             ),
             (
                 PaidByBuyer,
-                Actor::Seller,
+                Participant::Seller,
                 ConfirmReceived,
                 Transition::release(),
             ),
             (
                 Disputed,
-                Actor::Seller,
+                Participant::Seller,
                 ConfirmReceived,
                 Transition::release(),
             ),
             (
                 Pending,
-                Actor::Buyer,
+                Participant::Buyer,
                 Cancel,
                 Transition::refund(CancelReason::Buyer),
             ),
             (
                 Pending,
-                Actor::Seller,
+                Participant::Seller,
                 Cancel,
                 Transition::refund(CancelReason::Seller),
             ),
             (
                 PaidByBuyer,
-                Actor::Buyer,
+                Participant::Buyer,
                 Cancel,
                 Transition::refund(CancelReason::Buyer),
             ),
             (
                 PaidByBuyer,
-                Actor::Buyer,
+                Participant::Buyer,
                 CallOperator,
-                Transition::hold(Disputed),
+                Transition::keep(Disputed),
             ),
             (
                 PaidByBuyer,
-                Actor::Seller,
+                Participant::Seller,
                 CallOperator,
-                Transition::hold(Disputed),
+                Transition::keep(Disputed),
             ),
             (
                 Disputed,
-                Actor::Operator,
+                Participant::Operator,
                 Resolve(Resolution::Release),
                 Transition::release(),
             ),
             (
                 Disputed,
-                Actor::Operator,
+                Participant::Operator,
                 Resolve(Resolution::Refund),
                 Transition::refund(CancelReason::Operator),
             ),
             (
                 Pending,
-                Actor::System,
+                Participant::System,
                 Expire,
                 Transition::refund(CancelReason::Timeout),
             ),
             (
                 Pending,
-                Actor::Seller,
+                Participant::Seller,
                 UpdatePaymentDetails,
-                Transition::hold(Pending),
+                Transition::keep(Pending),
             ),
         ]
     }
 
     #[test]
     fn every_allowed_transition_has_its_effect() {
-        for (status, actor, action, expected) in allowed() {
+        for (status, participant, action, expected) in allowed() {
             assert_eq!(
-                transition(status, actor, action),
+                transition(status, participant, action),
                 Ok(expected),
-                "{status:?} {actor:?} {action:?}"
+                "{status:?} {participant:?} {action:?}"
             );
         }
     }
@@ -566,21 +588,21 @@ mod tests {
     fn every_other_combination_is_refused() {
         let allowed = allowed();
         for status in STATUSES {
-            for actor in ACTORS {
+            for participant in PARTICIPANTS {
                 for action in ACTIONS {
                     if allowed
                         .iter()
-                        .any(|(s, a, x, _)| (*s, *a, *x) == (status, actor, action))
+                        .any(|(s, a, x, _)| (*s, *a, *x) == (status, participant, action))
                     {
                         continue;
                     }
-                    let refusal = transition(status, actor, action);
+                    let refusal = transition(status, participant, action);
                     assert!(
                         matches!(
                             refusal,
                             Err(ErrorCode::Forbidden | ErrorCode::InvalidOrderStatus)
                         ),
-                        "{status:?} {actor:?} {action:?} gave {refusal:?}"
+                        "{status:?} {participant:?} {action:?} gave {refusal:?}"
                     );
                 }
             }
@@ -590,9 +612,9 @@ mod tests {
     #[test]
     fn terminal_statuses_have_no_way_out() {
         for status in [OrderStatus::Completed, OrderStatus::Cancelled] {
-            for actor in ACTORS {
+            for participant in PARTICIPANTS {
                 for action in ACTIONS {
-                    assert!(transition(status, actor, action).is_err());
+                    assert!(transition(status, participant, action).is_err());
                 }
             }
         }
@@ -602,19 +624,23 @@ mod tests {
     fn the_wrong_party_is_forbidden_whatever_the_status() {
         for status in STATUSES {
             assert_eq!(
-                transition(status, Actor::Seller, Action::ConfirmPaid),
+                transition(status, Participant::Seller, Action::ConfirmPaid),
                 Err(ErrorCode::Forbidden)
             );
             assert_eq!(
-                transition(status, Actor::Buyer, Action::ConfirmReceived),
+                transition(status, Participant::Buyer, Action::ConfirmReceived),
                 Err(ErrorCode::Forbidden)
             );
             assert_eq!(
-                transition(status, Actor::Buyer, Action::Resolve(Resolution::Release)),
+                transition(
+                    status,
+                    Participant::Buyer,
+                    Action::Resolve(Resolution::Release)
+                ),
                 Err(ErrorCode::Forbidden)
             );
             assert_eq!(
-                transition(status, Actor::Operator, Action::Cancel),
+                transition(status, Participant::Operator, Action::Cancel),
                 Err(ErrorCode::Forbidden)
             );
         }
@@ -623,11 +649,15 @@ mod tests {
     #[test]
     fn the_seller_cannot_cancel_after_the_buyer_paid() {
         assert_eq!(
-            transition(OrderStatus::PaidByBuyer, Actor::Seller, Action::Cancel),
+            transition(
+                OrderStatus::PaidByBuyer,
+                Participant::Seller,
+                Action::Cancel
+            ),
             Err(ErrorCode::InvalidOrderStatus)
         );
         assert_eq!(
-            transition(OrderStatus::Disputed, Actor::Buyer, Action::Cancel),
+            transition(OrderStatus::Disputed, Participant::Buyer, Action::Cancel),
             Err(ErrorCode::InvalidOrderStatus)
         );
     }
@@ -635,15 +665,23 @@ mod tests {
     #[test]
     fn a_party_at_the_wrong_time_hears_invalid_order_status() {
         assert_eq!(
-            transition(OrderStatus::Pending, Actor::Seller, Action::ConfirmReceived),
+            transition(
+                OrderStatus::Pending,
+                Participant::Seller,
+                Action::ConfirmReceived
+            ),
             Err(ErrorCode::InvalidOrderStatus)
         );
         assert_eq!(
-            transition(OrderStatus::Pending, Actor::Buyer, Action::CallOperator),
+            transition(
+                OrderStatus::Pending,
+                Participant::Buyer,
+                Action::CallOperator
+            ),
             Err(ErrorCode::InvalidOrderStatus)
         );
         assert_eq!(
-            transition(OrderStatus::Completed, Actor::Buyer, Action::Cancel),
+            transition(OrderStatus::Completed, Participant::Buyer, Action::Cancel),
             Err(ErrorCode::InvalidOrderStatus)
         );
     }
@@ -665,56 +703,61 @@ mod tests {
     #[test]
     fn allowed_actions_follow_the_state_machine() {
         use OrderStatus::*;
-        let cases: [(OrderStatus, Actor, bool, &[&str]); 10] = [
+        let cases: [(OrderStatus, Participant, bool, &[&str]); 10] = [
             (
                 Pending,
-                Actor::Buyer,
+                Participant::Buyer,
                 false,
                 &["confirm_paid", "cancel", "message"],
             ),
             (
                 Pending,
-                Actor::Seller,
+                Participant::Seller,
                 false,
                 &["cancel", "update_payment_details", "message"],
             ),
-            (Pending, Actor::Operator, false, &["message"]),
+            (Pending, Participant::Operator, false, &["message"]),
             (
                 PaidByBuyer,
-                Actor::Buyer,
+                Participant::Buyer,
                 false,
                 &["cancel", "call_operator", "message"],
             ),
             (
                 PaidByBuyer,
-                Actor::Seller,
+                Participant::Seller,
                 false,
                 &["confirm_received", "call_operator", "message"],
             ),
-            (Disputed, Actor::Operator, false, &["resolve", "message"]),
             (
                 Disputed,
-                Actor::Seller,
+                Participant::Operator,
+                false,
+                &["resolve", "message"],
+            ),
+            (
+                Disputed,
+                Participant::Seller,
                 false,
                 &["confirm_received", "message"],
             ),
-            (Completed, Actor::Buyer, false, &["message", "rate"]),
-            (Completed, Actor::Seller, true, &["message"]),
-            (Cancelled, Actor::System, false, &[]),
+            (Completed, Participant::Buyer, false, &["message", "rate"]),
+            (Completed, Participant::Seller, true, &["message"]),
+            (Cancelled, Participant::System, false, &[]),
         ];
-        for (status, actor, rated, expected) in cases {
+        for (status, participant, rated, expected) in cases {
             assert_eq!(
-                allowed_actions(status, actor, rated),
+                allowed_actions(status, participant, rated),
                 expected,
-                "{status:?} {actor:?}"
+                "{status:?} {participant:?}"
             );
         }
-        // Every named action is one the state machine allows, in every status, for every actor.
+        // Every named action is one the state machine allows, in every status, for every participant.
         for status in STATUSES {
-            for actor in ACTORS {
-                for name in allowed_actions(status, actor, false) {
+            for participant in PARTICIPANTS {
+                for name in allowed_actions(status, participant, false) {
                     let allowed = ACTIONS.iter().any(|action| {
-                        transition(status, actor, *action).is_ok()
+                        transition(status, participant, *action).is_ok()
                             && matches!(
                                 (name, action),
                                 ("confirm_paid", Action::ConfirmPaid)

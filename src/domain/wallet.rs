@@ -195,12 +195,61 @@ impl Wallet {
     }
 }
 
+/// Why a ledger row moved a wallet's balances: a platform transaction, or a step of escrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKind {
+    Deposit,
+    Bonus,
+    Bet,
+    Win,
+    /// A withdrawal's escrow leaves the seller's available balance.
+    EscrowFreeze,
+    /// A completed order's escrow leaves the seller's frozen balance…
+    EscrowRelease,
+    /// …and reaches the buyer's available balance.
+    EscrowReceive,
+    /// A cancelled order's escrow goes back to the seller (or a closed sell ad's maker).
+    EscrowRefund,
+    /// A sell ad's total is frozen when it is posted.
+    AdReserve,
+    /// A closed sell ad's unsold reserve is unfrozen.
+    AdUnreserve,
+}
+
+impl LedgerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deposit => "deposit",
+            Self::Bonus => "bonus",
+            Self::Bet => "bet",
+            Self::Win => "win",
+            Self::EscrowFreeze => "escrow_freeze",
+            Self::EscrowRelease => "escrow_release",
+            Self::EscrowReceive => "escrow_receive",
+            Self::EscrowRefund => "escrow_refund",
+            Self::AdReserve => "ad_reserve",
+            Self::AdUnreserve => "ad_unreserve",
+        }
+    }
+}
+
+impl From<TransactionKind> for LedgerKind {
+    fn from(kind: TransactionKind) -> Self {
+        match kind {
+            TransactionKind::Deposit => Self::Deposit,
+            TransactionKind::Bonus => Self::Bonus,
+            TransactionKind::Bet => Self::Bet,
+            TransactionKind::Win => Self::Win,
+        }
+    }
+}
+
 /// A platform transaction as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transaction {
     pub id: i64,
     pub user_id: i64,
-    pub kind: String,
+    pub kind: TransactionKind,
     pub amount: i64,
     pub reference: String,
     pub wagering_multiplier: i64,

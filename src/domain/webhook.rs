@@ -1,5 +1,6 @@
 //! Webhooks: where the platform hears about finished orders.
 
+use super::event_kind::EventKind;
 use super::time::Millis;
 
 /// A webhook and its delivery state.
@@ -18,9 +19,9 @@ pub struct Webhook {
 }
 
 /// The events a webhook receives.
-pub const WEBHOOK_EVENTS: [&str; 4] = [
-    "order.completed",
-    "order.cancelled",
-    "order.expired",
-    "order.resolved",
+pub const WEBHOOK_EVENTS: [EventKind; 4] = [
+    EventKind::OrderCompleted,
+    EventKind::OrderCancelled,
+    EventKind::OrderExpired,
+    EventKind::OrderResolved,
 ];

@@ -77,7 +77,7 @@ impl Cursor {
                 return Some(
                     Event::default()
                         .id(event.id.to_string())
-                        .event(event.kind)
+                        .event(event.kind.as_str())
                         .data(data.to_string()),
                 );
             }

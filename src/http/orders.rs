@@ -179,7 +179,7 @@ pub(super) async fn act(
         // No action leaves a completed order, so the caller of one that just succeeded has not
         // rated the order yet: the answer needs no look-up of ratings.
         Some(caller) => {
-            let actor = order.actor_for(Some(caller))?;
+            let actor = order.participant(Some(caller))?;
             Ok(Json(views::order_for(&order, actor, false)))
         }
         None => Ok(Json(views::order(&order))),

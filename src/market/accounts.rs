@@ -80,7 +80,7 @@ impl Market {
         }
         let same_request = |record: &Transaction| {
             record.user_id == user_id
-                && record.kind == request.kind.as_str()
+                && record.kind == request.kind
                 && record.amount == amount
                 && record.wagering_multiplier == multiplier
         };
@@ -100,7 +100,7 @@ impl Market {
             }),
             Op::MoveMoney(MoneyMove {
                 user_id,
-                kind: request.kind.as_str(),
+                kind: request.kind.into(),
                 delta,
                 order: RowRef::None,
                 ad: RowRef::None,

@@ -10,7 +10,7 @@ use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::Profile;
-use crate::domain::wallet::WalletDelta;
+use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
 use crate::read_model::{AdQuery, Shown};
 use crate::store::{Commit, MoneyMove, Op, RowRef};
@@ -66,7 +66,7 @@ impl Market {
                     Op::InsertAd(Box::new(ad.clone())),
                     Op::MoveMoney(MoneyMove {
                         user_id: caller.user_id,
-                        kind: "ad_reserve",
+                        kind: LedgerKind::AdReserve,
                         delta,
                         order: RowRef::None,
                         ad: RowRef::Inserted,
@@ -152,7 +152,7 @@ impl Market {
             max_amount: validate::amount("max_amount", request.max_amount)?,
             total_amount: total,
             available_amount: total,
-            released_amount: 0,
+            closed_amount: 0,
             payment_methods: request.payment_methods,
             payment_window_seconds: window,
             terms,
@@ -199,9 +199,9 @@ impl Market {
                 reply,
             })
             .await?;
-        let (ad, released) = closed?;
-        let reserve_returned = ad.ad_type == AdType::Sell && released > 0;
-        if reserve_returned && let Some(wallet) = self.context.wallets.resident(ad.maker_id).await {
+        let (ad, closed) = closed?;
+        let reserve_unfrozen = ad.ad_type == AdType::Sell && closed > 0;
+        if reserve_unfrozen && let Some(wallet) = self.context.wallets.resident(ad.maker_id).await {
             let _ = wallet.cast(WalletMsg::Touched);
         }
         self.with_maker(ad).await

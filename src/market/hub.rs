@@ -228,18 +228,20 @@ fn deliver_one(sender: &mpsc::Sender<Arc<Event>>, event: &Arc<Event>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event_kind::EventKind;
+    use crate::domain::order::Participant;
 
     fn event(id: i64, buyer_id: i64, seller_id: i64, disputed: bool) -> Arc<Event> {
         Arc::new(Event {
             id,
-            kind: "message.created".into(),
+            kind: EventKind::MessageCreated,
             order_id: 1,
             message_id: Some(id),
             buyer_id,
             seller_id,
             disputed,
             actor_id: Some(buyer_id),
-            actor_role: "buyer".into(),
+            actor_role: Participant::Buyer,
             from_status: None,
             to_status: None,
             reason: None,

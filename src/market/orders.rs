@@ -16,6 +16,7 @@ use crate::domain::chat::Message;
 use crate::domain::event::Audience;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{self, Order, OrderStatus, Request, Side};
+use crate::domain::wallet::LedgerKind;
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
 use crate::store::{Commit, MoneyMove, NewMessage, NewRating, Op, OrderFilter, RowRef};
@@ -64,7 +65,7 @@ impl Market {
         let mut waits = 0;
         let (ad_actor, ad) = loop {
             let (actor, reserved) = context
-                .ask_ad(request.ad_id, |reply| AdMsg::Reserve(take.clone(), reply))
+                .ask_ad(request.ad_id, |reply| AdMsg::Hold(take.clone(), reply))
                 .await?;
             match reserved {
                 Ok(ad) => break (actor, ad),
@@ -164,7 +165,7 @@ impl Market {
                 let delta = WalletDelta::freeze(amount);
                 ops.push(Op::MoveMoney(MoneyMove {
                     user_id: caller.user_id,
-                    kind: "escrow_freeze",
+                    kind: LedgerKind::EscrowFreeze,
                     delta,
                     order: RowRef::Inserted,
                     ad: RowRef::Id(ad.id),
@@ -211,7 +212,7 @@ impl Market {
                         Some(actor) => actor,
                         // An ended order has no actor: the state machine refuses every action.
                         None => {
-                            let actor = order.actor_for(request.caller)?;
+                            let actor = order.participant(request.caller)?;
                             order::transition(order.status, actor, request.action)?;
                             return Err(ErrorCode::InvalidOrderStatus.into());
                         }
@@ -246,7 +247,7 @@ impl Market {
     /// An order its parties and operators may see; to anyone else it does not exist.
     pub async fn order(&self, caller: Caller, order_id: i64) -> Result<Order, DomainError> {
         let order = self.stored_order(order_id).await?;
-        order.actor_for(Some(caller))?;
+        order.participant(Some(caller))?;
         Ok(order)
     }
 
@@ -308,8 +309,8 @@ impl Market {
             .iter()
             .map(|order| {
                 let actor = order
-                    .actor_for(Some(caller))
-                    .unwrap_or(order::Actor::Operator);
+                    .participant(Some(caller))
+                    .unwrap_or(order::Participant::Operator);
                 crate::views::order_for(order, actor, rated.contains(&order.id))
             })
             .collect())
@@ -336,18 +337,15 @@ impl Market {
         key: Option<IdempotencyKey>,
     ) -> Result<Message, DomainError> {
         let order = self.stored_order(order_id).await?;
-        let sender_role = match order.actor_for(Some(caller))? {
-            order::Actor::Buyer => "buyer",
-            order::Actor::Seller => "seller",
-            _ => "operator",
-        };
+        // Whoever else may see the order (an operator) speaks as an operator.
+        let sender_role = order.participant(Some(caller))?;
         let message = validate::text("message", text, 1, validate::MAX_MESSAGE_CHARS)?;
         let now = self.now_ms();
         let mut record = Message {
             id: 0,
             order_id,
             sender_id: Some(caller.user_id),
-            sender_role: sender_role.into(),
+            sender_role,
             message: message.clone(),
             created_at: now,
         };
@@ -392,9 +390,9 @@ impl Market {
         key: Option<IdempotencyKey>,
     ) -> Result<RatingView, DomainError> {
         let order = self.stored_order(order_id).await?;
-        let ratee_id = match order.actor_for(Some(caller))? {
-            order::Actor::Buyer => order.seller_id,
-            order::Actor::Seller => order.buyer_id,
+        let ratee_id = match order.participant(Some(caller))? {
+            order::Participant::Buyer => order.seller_id,
+            order::Participant::Seller => order.buyer_id,
             _ => {
                 return Err(DomainError::new(
                     ErrorCode::Forbidden,

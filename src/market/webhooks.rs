@@ -188,7 +188,7 @@ impl Market {
             }
         }
         store
-            .commit(Commit::new(vec![Op::ReleaseWebhook { id: hook.id }]))
+            .commit(Commit::new(vec![Op::EndWebhookLease { id: hook.id }]))
             .await?;
         Ok(())
     }
@@ -203,7 +203,7 @@ async fn post(
 ) -> Result<(), String> {
     let body = json!({
         "id": event.id,
-        "type": event.kind,
+        "type": event.kind.as_str(),
         "created_at": rfc3339(event.created_at),
         "data": crate::views::event_data(event),
     })

@@ -188,7 +188,7 @@ mod tests {
             max_amount: 1_000_000,
             total_amount: 5_000_000,
             available_amount: available,
-            released_amount: 0,
+            closed_amount: 0,
             payment_methods: vec!["card".into()],
             payment_window_seconds: 900,
             terms: String::new(),

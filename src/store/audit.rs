@@ -7,19 +7,24 @@ use super::read::read_error;
 use super::schema::active_statuses;
 use crate::domain::DomainError;
 use crate::domain::audit::{Report, Totals, Violation};
+use crate::domain::wallet::LedgerKind;
 
 /// Each check: the invariant it proves, and a query returning one row `(subject, detail)` per
 /// violation.
 fn checks() -> Vec<(u8, String)> {
     let active = active_statuses();
+    let (release, refund) = (
+        LedgerKind::EscrowRelease.as_str(),
+        LedgerKind::EscrowRefund.as_str(),
+    );
     vec![
         (
             1,
             "SELECT 'wallet ' || user_id, 'available ' || available || ', frozen ' || frozen \
              FROM wallets WHERE available < 0 OR frozen < 0 \
              UNION ALL SELECT 'ad ' || id, 'available_amount ' || available_amount || \
-             ', released_amount ' || released_amount FROM ads \
-             WHERE available_amount < 0 OR released_amount < 0"
+             ', closed_amount ' || closed_amount FROM ads \
+             WHERE available_amount < 0 OR closed_amount < 0"
                 .into(),
         ),
         (
@@ -54,11 +59,11 @@ fn checks() -> Vec<(u8, String)> {
         (
             5,
             "SELECT 'ad ' || a.id, 'total ' || a.total_amount || ' vs available ' || \
-             a.available_amount || ' + orders ' || COALESCE(o.s, 0) || ' + released ' || \
-             a.released_amount || ' (' || a.status || ')' FROM ads a \
+             a.available_amount || ' + orders ' || COALESCE(o.s, 0) || ' + closed ' || \
+             a.closed_amount || ' (' || a.status || ')' FROM ads a \
              LEFT JOIN (SELECT ad_id, CAST(SUM(usdt_amount) AS BIGINT) s FROM orders WHERE status <> 'cancelled' \
                GROUP BY ad_id) o ON o.ad_id = a.id \
-             WHERE a.total_amount <> a.available_amount + a.released_amount + COALESCE(o.s, 0) \
+             WHERE a.total_amount <> a.available_amount + a.closed_amount + COALESCE(o.s, 0) \
                 OR (a.status = 'closed' AND a.available_amount <> 0)"
                 .into(),
         ),
@@ -71,8 +76,8 @@ fn checks() -> Vec<(u8, String)> {
                  SELECT 'order ' || o.id, o.status || ' with ' || COALESCE(r.released, 0) || \
                  ' releases and ' || COALESCE(r.refunded, 0) || ' refunds' FROM orders o \
                  LEFT JOIN (SELECT order_id, \
-                     CAST(SUM(CASE WHEN kind = 'escrow_release' THEN 1 ELSE 0 END) AS BIGINT) released, \
-                     CAST(SUM(CASE WHEN kind = 'escrow_refund' THEN 1 ELSE 0 END) AS BIGINT) refunded \
+                     CAST(SUM(CASE WHEN kind = '{release}' THEN 1 ELSE 0 END) AS BIGINT) released, \
+                     CAST(SUM(CASE WHEN kind = '{refund}' THEN 1 ELSE 0 END) AS BIGINT) refunded \
                    FROM ledger WHERE order_id IS NOT NULL GROUP BY order_id) r ON r.order_id = o.id \
                  WHERE COALESCE(r.released, 0) > 1 OR COALESCE(r.refunded, 0) > 1 \
                     OR (COALESCE(r.released, 0) = 1) <> (o.status = 'completed') \

@@ -102,7 +102,7 @@ impl From<Transaction> for TransactionView {
         Self {
             id: record.id,
             user_id: record.user_id,
-            kind: record.kind,
+            kind: record.kind.as_str().into(),
             amount: record.amount,
             reference: record.reference,
             wagering_multiplier: record.wagering_multiplier,

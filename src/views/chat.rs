@@ -23,7 +23,7 @@ pub fn message(message: &Message) -> MessageView {
         id: message.id,
         order_id: message.order_id,
         sender_id: message.sender_id,
-        sender_role: message.sender_role.clone(),
+        sender_role: message.sender_role.as_str().into(),
         message: message.message.clone(),
         created_at: rfc3339(message.created_at),
     }

@@ -92,7 +92,7 @@ pub fn order(order: &Order) -> OrderView {
 }
 
 /// An order as `actor` sees it: with the actions they may take now.
-pub fn order_for(order_record: &Order, actor: order::Actor, rated: bool) -> OrderView {
+pub fn order_for(order_record: &Order, actor: order::Participant, rated: bool) -> OrderView {
     let mut view = order(order_record);
     view.allowed_actions = Some(
         order::allowed_actions(order_record.status, actor, rated)
@@ -128,12 +128,12 @@ pub struct HistoryActor {
 pub fn history_entry(event: &Event) -> HistoryEntry {
     HistoryEntry {
         event_id: event.id,
-        event: event.kind.clone(),
-        from_status: event.from_status.clone(),
-        to_status: event.to_status.clone(),
+        event: event.kind.as_str().into(),
+        from_status: event.from_status.map(|status| status.as_str().into()),
+        to_status: event.to_status.map(|status| status.as_str().into()),
         actor: HistoryActor {
             id: event.actor_id,
-            role: event.actor_role.clone(),
+            role: event.actor_role.as_str().into(),
         },
         reason: event.reason.clone(),
         at: rfc3339(event.created_at),
@@ -162,11 +162,11 @@ pub fn event_for(event: &Event, viewer: Caller) -> Value {
         return data;
     };
     let actor = if viewer.user_id == event.buyer_id {
-        order::Actor::Buyer
+        order::Participant::Buyer
     } else if viewer.user_id == event.seller_id {
-        order::Actor::Seller
+        order::Participant::Seller
     } else {
-        order::Actor::Operator
+        order::Participant::Operator
     };
     let status = object
         .get("status")

@@ -27,7 +27,7 @@ impl From<&Webhook> for WebhookView {
         WebhookView {
             id: hook.id,
             url: hook.url.clone(),
-            events: WEBHOOK_EVENTS.to_vec(),
+            events: WEBHOOK_EVENTS.map(|kind| kind.as_str()).to_vec(),
             cursor: hook.cursor,
             delivered: hook.delivered,
             attempts: hook.attempts,

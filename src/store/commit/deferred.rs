@@ -8,6 +8,7 @@ use super::op::NewEvent;
 use crate::config::STATEMENT_ROWS_MAX;
 use crate::domain::Millis;
 use crate::domain::order::{Order, OrderStatus};
+use crate::domain::wallet::LedgerKind;
 use crate::store::connection::{Connection, DbError, query};
 use crate::store::dialect::Dialect;
 use crate::store::json;
@@ -16,7 +17,7 @@ use crate::store::json;
 #[derive(Debug, Clone)]
 pub(super) struct LedgerRow {
     pub user_id: i64,
-    pub kind: &'static str,
+    pub kind: LedgerKind,
     pub d_available: i64,
     pub d_frozen: i64,
     pub order_id: Option<i64>,
@@ -244,7 +245,7 @@ impl Deferred {
             for row in chunk {
                 query = query
                     .bind(row.user_id)
-                    .bind(row.kind)
+                    .bind(row.kind.as_str())
                     .bind(row.d_available)
                     .bind(row.d_frozen)
                     .bind(row.order_id)
@@ -310,16 +311,16 @@ impl Deferred {
             for row in chunk {
                 let event = &row.event;
                 query = query
-                    .bind(event.kind)
+                    .bind(event.kind.as_str())
                     .bind(row.order_id)
                     .bind(row.message_id)
                     .bind(event.buyer_id)
                     .bind(event.seller_id)
                     .bind(i64::from(event.disputed))
                     .bind(event.actor_id)
-                    .bind(event.actor_role)
-                    .bind(event.from_status)
-                    .bind(event.to_status)
+                    .bind(event.actor_role.as_str())
+                    .bind(event.from_status.map(OrderStatus::as_str))
+                    .bind(event.to_status.map(OrderStatus::as_str))
                     .bind(event.reason.clone())
                     .bind(event.payload.clone())
                     .bind(event.now);

@@ -95,7 +95,7 @@ impl LockSet {
                 | Op::LeaseWebhook { .. }
                 | Op::WebhookDelivered { .. }
                 | Op::WebhookFailed(_)
-                | Op::ReleaseWebhook { .. }
+                | Op::EndWebhookLease { .. }
                 | Op::Block(_)
                 | Op::Unblock { .. }
                 | Op::RecordIdempotencyKey(_)

@@ -2,9 +2,10 @@
 //! [`Receipt`] of what the commit produced.
 
 use crate::domain::ad::Ad;
+use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
-use crate::domain::order::{Order, OrderStatus};
-use crate::domain::wallet::{TransactionKind, WalletDelta};
+use crate::domain::order::{Order, OrderStatus, Participant};
+use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
 use crate::domain::{ErrorCode, Kopecks, Millis, Role};
 
 /// Which row a ledger entry points at: none, a known id, or the row inserted earlier in the
@@ -88,7 +89,7 @@ pub enum Op {
     },
     WebhookFailed(WebhookFailure),
     /// Gives a webhook's lease up.
-    ReleaseWebhook {
+    EndWebhookLease {
         id: i64,
     },
     /// `blocker` no longer trades with `blocked` (a repeat changes nothing).
@@ -136,7 +137,7 @@ pub struct CapacityReturn {
 #[derive(Debug, Clone)]
 pub struct MoneyMove {
     pub user_id: i64,
-    pub kind: &'static str,
+    pub kind: LedgerKind,
     pub delta: WalletDelta,
     pub order: RowRef,
     pub ad: RowRef,
@@ -162,7 +163,7 @@ pub struct NewWalletTransaction {
 pub struct NewMessage {
     pub order_id: i64,
     pub sender_id: Option<i64>,
-    pub sender_role: &'static str,
+    pub sender_role: Participant,
     pub message: String,
     pub now: Millis,
 }
@@ -198,16 +199,16 @@ pub struct NewBlock {
 /// An order event as the change that causes it writes it.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub order: RowRef,
     pub message: RowRef,
     pub buyer_id: i64,
     pub seller_id: i64,
     pub disputed: bool,
     pub actor_id: Option<i64>,
-    pub actor_role: &'static str,
-    pub from_status: Option<&'static str>,
-    pub to_status: Option<&'static str>,
+    pub actor_role: Participant,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: Option<OrderStatus>,
     pub reason: Option<String>,
     /// The Order or Message JSON after the change (an order created in the same commit has id 0
     /// here: readers take the id from the row).

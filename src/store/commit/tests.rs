@@ -6,7 +6,7 @@ use super::batch::{BatchFailure, Mode, commit_batch, commit_grouped};
 use super::deferred::pow2_chunks;
 use super::{Commit, Job, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 use crate::config::Config;
-use crate::domain::wallet::{TransactionKind, WalletDelta};
+use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
 use crate::domain::{ErrorCode, Role};
 use crate::store::connection::Connection;
 use crate::store::dialect::Dialect;
@@ -40,7 +40,7 @@ fn deposit(user_id: i64, reference: &str, amount: i64) -> Commit {
         }),
         Op::MoveMoney(MoneyMove {
             user_id,
-            kind: "deposit",
+            kind: LedgerKind::Deposit,
             delta,
             order: RowRef::None,
             ad: RowRef::None,
@@ -119,7 +119,7 @@ async fn deferred_writes_of_a_batch_add_up() {
     let credits = (0..50).map(|i| {
         Commit::new(vec![Op::MoveMoney(MoneyMove {
             user_id: user,
-            kind: "win",
+            kind: LedgerKind::Win,
             delta: WalletDelta::credit(i),
             order: RowRef::None,
             ad: RowRef::None,
@@ -153,7 +153,7 @@ async fn a_wallet_load_includes_exactly_the_commits_before_its_place() {
     let credit = |amount| {
         Commit::new(vec![Op::MoveMoney(MoneyMove {
             user_id: user,
-            kind: "win",
+            kind: LedgerKind::Win,
             delta: WalletDelta::credit(amount),
             order: RowRef::None,
             ad: RowRef::None,

@@ -9,7 +9,7 @@ use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::store::handle::Store;
 
 const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, \
-    max_amount, total_amount, available_amount, released_amount, payment_methods, \
+    max_amount, total_amount, available_amount, closed_amount, payment_methods, \
     payment_window_seconds, terms, payment_details, status, created_at, version";
 
 fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
@@ -24,7 +24,7 @@ fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
         max_amount: row.try_get("max_amount")?,
         total_amount: row.try_get("total_amount")?,
         available_amount: row.try_get("available_amount")?,
-        released_amount: row.try_get("released_amount")?,
+        closed_amount: row.try_get("closed_amount")?,
         payment_methods: serde_json::from_str(&methods).map_err(|_| unknown("payment_methods"))?,
         payment_window_seconds: row.try_get("payment_window_seconds")?,
         terms: row.try_get("terms")?,

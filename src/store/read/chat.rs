@@ -3,9 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::query::{placeholders, query};
+use super::query::{placeholders, query, unknown};
 use crate::domain::DomainError;
 use crate::domain::chat::Message;
+use crate::domain::order::Participant;
 use crate::store::handle::Store;
 
 fn message_from(row: &AnyRow) -> Result<Message, sqlx::Error> {
@@ -13,7 +14,8 @@ fn message_from(row: &AnyRow) -> Result<Message, sqlx::Error> {
         id: row.try_get("id")?,
         order_id: row.try_get("order_id")?,
         sender_id: row.try_get("sender_id")?,
-        sender_role: row.try_get("sender_role")?,
+        sender_role: Participant::parse(row.try_get("sender_role")?)
+            .ok_or_else(|| unknown("sender_role"))?,
         message: row.try_get("message")?,
         created_at: row.try_get("created_at")?,
     })

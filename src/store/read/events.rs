@@ -7,10 +7,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::orders::{ORDER_COLUMNS, order_from};
-use super::query::{placeholders, query};
+use super::query::{placeholders, query, unknown};
 use crate::domain::DomainError;
 use crate::domain::event::{Audience, Event};
-use crate::domain::order::Order;
+use crate::domain::event_kind::EventKind;
+use crate::domain::order::{Order, OrderStatus, Participant};
 use crate::store::handle::Store;
 
 const EVENT_COLUMNS: &str = "id, kind, order_id, message_id, buyer_id, seller_id, disputed, \
@@ -19,21 +20,29 @@ const EVENT_COLUMNS: &str = "id, kind, order_id, message_id, buyer_id, seller_id
 fn event_from(row: &AnyRow) -> Result<Event, sqlx::Error> {
     Ok(Event {
         id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
+        kind: EventKind::parse(row.try_get("kind")?).ok_or_else(|| unknown("kind"))?,
         order_id: row.try_get("order_id")?,
         message_id: row.try_get("message_id")?,
         buyer_id: row.try_get("buyer_id")?,
         seller_id: row.try_get("seller_id")?,
         disputed: row.try_get::<i64, _>("disputed")? != 0,
         actor_id: row.try_get("actor_id")?,
-        actor_role: row.try_get("actor_role")?,
-        from_status: row.try_get("from_status")?,
-        to_status: row.try_get("to_status")?,
+        actor_role: Participant::parse(row.try_get("actor_role")?)
+            .ok_or_else(|| unknown("actor_role"))?,
+        from_status: status(row, "from_status")?,
+        to_status: status(row, "to_status")?,
         reason: row.try_get("reason")?,
         payload: row.try_get("payload")?,
         ended_order: None,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// An optional status column.
+fn status(row: &AnyRow, column: &str) -> Result<Option<OrderStatus>, sqlx::Error> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|name| OrderStatus::parse(&name).ok_or_else(|| unknown(column)))
+        .transpose()
 }
 
 impl Store {
@@ -52,7 +61,7 @@ impl Store {
                 Some(user),
             ),
             Audience::Operators => (" AND disputed = 1", None),
-            Audience::Order(order) => (" AND order_id = $3 AND kind LIKE 'order.%'", Some(order)),
+            Audience::Order(order) => (" AND order_id = $3 AND message_id IS NULL", Some(order)),
         };
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1{filter} ORDER BY id ASC LIMIT $2"
@@ -69,7 +78,7 @@ impl Store {
     /// Events of the given kinds after `after_id`, oldest first (what a webhook delivers).
     pub async fn events_of_kinds(
         &self,
-        kinds: &[&str],
+        kinds: &[EventKind],
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<Event>, DomainError> {
@@ -81,7 +90,7 @@ impl Store {
         let query = kinds
             .iter()
             .fold(query(sql).bind(after_id).bind(limit), |query, kind| {
-                query.bind(*kind)
+                query.bind(kind.as_str())
             });
         self.with_ended_orders(self.all(query, event_from).await?)
             .await

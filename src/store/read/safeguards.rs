@@ -2,6 +2,8 @@
 
 use sqlx::Row;
 
+use crate::domain::event_kind::EventKind;
+use crate::domain::order::OrderStatus;
 use crate::domain::{DomainError, Millis};
 use crate::store::handle::Store;
 
@@ -32,11 +34,13 @@ impl Store {
     /// Cancels of pending orders by their takers since `since`: `(taker, at)`.
     pub async fn taker_cancels(&self, since: Millis) -> Result<Vec<(i64, Millis)>, DomainError> {
         let sql = "SELECT e.actor_id, e.created_at FROM events e JOIN orders o ON o.id = e.order_id \
-                   WHERE e.kind = 'order.cancelled' AND e.created_at >= $1 \
-                   AND e.from_status = 'pending' AND e.actor_id = o.taker_id";
-        self.all(sqlx::query(sql).bind(since), |row| {
-            Ok((row.try_get(0)?, row.try_get(1)?))
-        })
-        .await
+                   WHERE e.kind = $2 AND e.created_at >= $1 AND e.from_status = $3 \
+                   AND e.actor_id = o.taker_id";
+        let query = sqlx::query(sql)
+            .bind(since)
+            .bind(EventKind::OrderCancelled.as_str())
+            .bind(OrderStatus::Pending.as_str());
+        self.all(query, |row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .await
     }
 }

@@ -4,14 +4,15 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::domain::DomainError;
-use crate::domain::wallet::Transaction;
+use crate::domain::wallet::{Transaction, TransactionKind};
 use crate::store::handle::Store;
 
 fn transaction_from(row: &AnyRow) -> Result<Transaction, sqlx::Error> {
     Ok(Transaction {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
-        kind: row.try_get("kind")?,
+        kind: TransactionKind::parse(row.try_get("kind")?)
+            .ok_or_else(|| super::query::unknown("kind"))?,
         amount: row.try_get("amount")?,
         reference: row.try_get("reference")?,
         wagering_multiplier: row.try_get("wagering_multiplier")?,

@@ -2,8 +2,8 @@
 
 use super::writer::{Failure, Writer, refused};
 use crate::domain::ErrorCode;
-use crate::domain::ad::{Ad, AdStatus};
-use crate::domain::wallet::WalletDelta;
+use crate::domain::ad::{Ad, AdStatus, AdType};
+use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{Kopecks, Millis};
 use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
 use crate::store::connection::{Connection, query};
@@ -13,7 +13,7 @@ impl<C: Connection> Writer<'_, C> {
     pub(super) async fn insert_ad(&mut self, ad: &Ad) -> Result<(), Failure> {
         let id = query(
             "INSERT INTO ads (maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
-             total_amount, available_amount, released_amount, payment_methods, \
+             total_amount, available_amount, closed_amount, payment_methods, \
              payment_window_seconds, terms, payment_details, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
@@ -74,17 +74,17 @@ impl<C: Connection> Writer<'_, C> {
             return Err(refused(ErrorCode::AdNotActive));
         }
         let version: i64 = query(
-            "UPDATE ads SET status = 'closed', released_amount = released_amount + available_amount, \
+            "UPDATE ads SET status = 'closed', closed_amount = closed_amount + available_amount, \
              available_amount = 0, version = version + 1 WHERE id = $1 RETURNING version",
         )
         .bind(ad_id)
         .fetch_one(&mut *self.conn)
         .await?;
         self.receipt.ad_version = Some(version);
-        if ad_type == "sell" && available > 0 {
+        if ad_type == AdType::Sell.as_str() && available > 0 {
             let unreserve = MoneyMove {
                 user_id: maker_id,
-                kind: "ad_unreserve",
+                kind: LedgerKind::AdUnreserve,
                 delta: WalletDelta::unfreeze(available),
                 order: RowRef::None,
                 ad: RowRef::Id(ad_id),
@@ -116,9 +116,11 @@ impl<C: Connection> Writer<'_, C> {
                 .bind(ad_id)
                 .fetch_optional(&mut *self.conn)
                 .await?;
-            return Err(refused(match status.as_deref() {
-                Some("closed") | None => ErrorCode::AdNotActive,
-                _ => ErrorCode::AmountExceedsAvailable,
+            let open = status.is_some_and(|status| status != AdStatus::Closed.as_str());
+            return Err(refused(if open {
+                ErrorCode::AmountExceedsAvailable
+            } else {
+                ErrorCode::AdNotActive
             }));
         };
         self.receipt.ad_version = Some(version);
@@ -131,7 +133,7 @@ impl<C: Connection> Writer<'_, C> {
         let row: Option<(i64, String, String, i64)> = query(
             "UPDATE ads SET \
                available_amount = available_amount + CASE WHEN status = 'closed' THEN 0 ELSE $1 END, \
-               released_amount = released_amount + CASE WHEN status = 'closed' THEN $1 ELSE 0 END, \
+               closed_amount = closed_amount + CASE WHEN status = 'closed' THEN $1 ELSE 0 END, \
                version = version + 1 \
              WHERE id = $2 RETURNING maker_id, ad_type, status, version",
         )
@@ -143,10 +145,10 @@ impl<C: Connection> Writer<'_, C> {
             return Err(refused(ErrorCode::Internal));
         };
         self.receipt.ad_version = Some(version);
-        if status == AdStatus::Closed.as_str() && ad_type == "sell" {
+        if status == AdStatus::Closed.as_str() && ad_type == AdType::Sell.as_str() {
             let refund = MoneyMove {
                 user_id: maker_id,
-                kind: "escrow_refund",
+                kind: LedgerKind::EscrowRefund,
                 delta: WalletDelta::unfreeze(given.amount),
                 order: RowRef::Id(given.order_id),
                 ad: RowRef::Id(given.ad_id),

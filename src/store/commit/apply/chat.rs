@@ -13,7 +13,7 @@ impl<C: Connection> Writer<'_, C> {
         )
         .bind(message.order_id)
         .bind(message.sender_id)
-        .bind(message.sender_role)
+        .bind(message.sender_role.as_str())
         .bind(message.message.clone())
         .bind(message.now)
         .fetch_one(&mut *self.conn)

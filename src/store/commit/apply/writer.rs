@@ -98,7 +98,7 @@ impl<C: Connection> Writer<'_, C> {
             Op::LeaseWebhook { id, until, now } => self.lease_webhook(*id, *until, *now).await,
             Op::WebhookDelivered { id, cursor } => self.webhook_delivered(*id, *cursor).await,
             Op::WebhookFailed(failure) => self.webhook_failed(failure).await,
-            Op::ReleaseWebhook { id } => self.end_webhook_lease(*id).await,
+            Op::EndWebhookLease { id } => self.end_webhook_lease(*id).await,
             Op::Block(block) => self.block(block).await,
             Op::Unblock {
                 blocker_id,

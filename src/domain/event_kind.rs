@@ -1,0 +1,66 @@
+//! What an event says happened: the names streams, webhooks and histories carry.
+
+/// An event's kind, as clients see it (`order.created`, …, `message.created`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    OrderCreated,
+    OrderPaid,
+    OrderCompleted,
+    OrderCancelled,
+    OrderExpired,
+    OrderDisputed,
+    OrderResolved,
+    /// The seller changed the payment details of a pending order.
+    OrderUpdated,
+    MessageCreated,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 9] = [
+        Self::OrderCreated,
+        Self::OrderPaid,
+        Self::OrderCompleted,
+        Self::OrderCancelled,
+        Self::OrderExpired,
+        Self::OrderDisputed,
+        Self::OrderResolved,
+        Self::OrderUpdated,
+        Self::MessageCreated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderCreated => "order.created",
+            Self::OrderPaid => "order.paid",
+            Self::OrderCompleted => "order.completed",
+            Self::OrderCancelled => "order.cancelled",
+            Self::OrderExpired => "order.expired",
+            Self::OrderDisputed => "order.disputed",
+            Self::OrderResolved => "order.resolved",
+            Self::OrderUpdated => "order.updated",
+            Self::MessageCreated => "message.created",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
+    }
+
+    /// Whether the event is a step of an order's life (its history), not a chat message.
+    pub fn is_transition(self) -> bool {
+        self != Self::MessageCreated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("order.lost"), None);
+    }
+}
