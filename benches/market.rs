@@ -16,6 +16,7 @@ use p2p_market::domain::order::Action;
 use p2p_market::domain::order::Request;
 use p2p_market::domain::user::Profile;
 use p2p_market::domain::wallet::TransactionKind;
+use p2p_market::domain::{AdId, Kopecks, UserId};
 use p2p_market::domain::{Caller, Role};
 use p2p_market::market::{Market, NewAd, NewOrder, NewTransaction};
 use p2p_market::read_model::{AdQuery, ReadModel, SortBy};
@@ -79,14 +80,14 @@ async fn setup() -> Bench {
         market,
         maker,
         sellers,
-        ad_id: ad.id,
+        ad_id: ad.id.get(),
         _dir: dir,
     }
 }
 
 async fn withdrawal(bench: &Bench, seller: Caller) {
     let take = NewOrder {
-        ad_id: bench.ad_id,
+        ad_id: AdId(bench.ad_id),
         usdt_amount: 100_000,
         payment_method: "card".into(),
         payment_details: Some(json!({"card_number": "2200 1234 5678 9012"})),
@@ -138,7 +139,7 @@ fn listing_model() -> ReadModel {
     let model = ReadModel::default();
     for maker in 0..500 {
         model.add_maker(Profile {
-            id: maker,
+            id: UserId(maker),
             name: format!("maker {maker}"),
             rating_sum: maker % 50,
             ratings_count: maker % 11,
@@ -148,20 +149,20 @@ fn listing_model() -> ReadModel {
     let methods = ["card", "sbp", "bank_transfer"];
     for id in 0..10_000i64 {
         model.publish(&Ad {
-            id,
-            maker_id: id % 500,
+            id: AdId(id),
+            maker_id: UserId(id % 500),
             ad_type: if id % 2 == 0 {
                 AdType::Buy
             } else {
                 AdType::Sell
             },
             fiat_currency: "RUB".into(),
-            price: 9400 + id * 7 % 400,
-            min_amount: 100_000 * (1 + id % 5),
-            max_amount: 1_000_000 * (1 + id % 3),
-            total_amount: 10_000_000,
-            available_amount: 10_000_000 - id % 7 * 1_000_000,
-            closed_amount: 0,
+            price: Kopecks(9400 + id * 7 % 400),
+            min_amount: Kopecks(100_000 * (1 + id % 5)),
+            max_amount: Kopecks(1_000_000 * (1 + id % 3)),
+            total_amount: Kopecks(10_000_000),
+            available_amount: Kopecks(10_000_000 - id % 7 * 1_000_000),
+            closed_amount: Kopecks(0),
             payment_methods: vec![
                 methods[id as usize % 3].into(),
                 methods[(id as usize + 1) % 3].into(),
@@ -191,7 +192,7 @@ fn ad_listing(c: &mut Criterion) {
         ("orders_count", query(SortBy::OrdersCount, None, None)),
         (
             "amount filter",
-            query(SortBy::BestPrice, Some(300_000), None),
+            query(SortBy::BestPrice, Some(Kopecks(300_000)), None),
         ),
         (
             "payment_method filter",
@@ -199,7 +200,7 @@ fn ad_listing(c: &mut Criterion) {
         ),
         (
             "amount and method",
-            query(SortBy::BestPrice, Some(300_000), Some("sbp")),
+            query(SortBy::BestPrice, Some(Kopecks(300_000)), Some("sbp")),
         ),
     ];
     let mut group = c.benchmark_group("ad listing, 10,000 ads");
@@ -262,7 +263,7 @@ fn actor_directory(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let directory = Directory::<EchoMsg>::new("echo");
+    let directory = Directory::<i64, EchoMsg>::new("echo");
     let resident = runtime
         .block_on(directory.get_or_spawn(0, spawn_echo))
         .unwrap();

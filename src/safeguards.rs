@@ -10,16 +10,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
-use crate::domain::Millis;
+use crate::domain::{Millis, UserId};
 
 #[derive(Default)]
 pub struct Safeguards {
     /// For each user, the users they blocked.
-    blocked: DashMap<i64, HashSet<i64>>,
+    blocked: DashMap<UserId, HashSet<UserId>>,
     /// For each user, the users who blocked them.
-    blocked_by: DashMap<i64, HashSet<i64>>,
+    blocked_by: DashMap<UserId, HashSet<UserId>>,
     /// For each taker, when they cancelled a pending order, oldest first.
-    cancels: DashMap<i64, VecDeque<Millis>>,
+    cancels: DashMap<UserId, VecDeque<Millis>>,
     /// Bumped by every block or unblock made here, so a reload read before one does not undo it.
     block_changes: AtomicU64,
     /// The same for the cancels counted here.
@@ -65,8 +65,8 @@ impl Safeguards {
     pub fn reload_unless_changed(
         &self,
         since: Changes,
-        blocks: &[(i64, i64)],
-        cancels: &[(i64, Millis)],
+        blocks: &[(UserId, UserId)],
+        cancels: &[(UserId, Millis)],
     ) -> bool {
         let now = self.changes();
         if now.blocks == since.blocks {
@@ -78,9 +78,9 @@ impl Safeguards {
         now == since
     }
 
-    fn replace_blocks(&self, blocks: &[(i64, i64)]) {
-        let mut blocked: HashMap<i64, HashSet<i64>> = HashMap::new();
-        let mut blocked_by: HashMap<i64, HashSet<i64>> = HashMap::new();
+    fn replace_blocks(&self, blocks: &[(UserId, UserId)]) {
+        let mut blocked: HashMap<UserId, HashSet<UserId>> = HashMap::new();
+        let mut blocked_by: HashMap<UserId, HashSet<UserId>> = HashMap::new();
         for &(blocker, target) in blocks {
             blocked.entry(blocker).or_default().insert(target);
             blocked_by.entry(target).or_default().insert(blocker);
@@ -89,8 +89,8 @@ impl Safeguards {
         replace(&self.blocked_by, blocked_by);
     }
 
-    fn replace_cancels(&self, cancels: &[(i64, Millis)]) {
-        let mut by_taker: HashMap<i64, VecDeque<Millis>> = HashMap::new();
+    fn replace_cancels(&self, cancels: &[(UserId, Millis)]) {
+        let mut by_taker: HashMap<UserId, VecDeque<Millis>> = HashMap::new();
         for &(taker, at) in cancels {
             by_taker.entry(taker).or_default().push_back(at);
         }
@@ -100,13 +100,13 @@ impl Safeguards {
         replace(&self.cancels, by_taker);
     }
 
-    pub fn block(&self, blocker: i64, target: i64) {
+    pub fn block(&self, blocker: UserId, target: UserId) {
         self.block_changes.fetch_add(1, Ordering::SeqCst);
         self.blocked.entry(blocker).or_default().insert(target);
         self.blocked_by.entry(target).or_default().insert(blocker);
     }
 
-    pub fn unblock(&self, blocker: i64, target: i64) {
+    pub fn unblock(&self, blocker: UserId, target: UserId) {
         self.block_changes.fetch_add(1, Ordering::SeqCst);
         if let Some(mut set) = self.blocked.get_mut(&blocker) {
             set.remove(&target);
@@ -119,14 +119,15 @@ impl Safeguards {
     }
 
     /// Whether either of the two blocked the other: then they do not trade.
-    pub fn between(&self, a: i64, b: i64) -> bool {
-        let blocks = |x: i64, y: i64| self.blocked.get(&x).is_some_and(|set| set.contains(&y));
+    pub fn between(&self, a: UserId, b: UserId) -> bool {
+        let blocks =
+            |x: UserId, y: UserId| self.blocked.get(&x).is_some_and(|set| set.contains(&y));
         blocks(a, b) || blocks(b, a)
     }
 
     /// The makers whose ads `viewer` does not see: those the viewer blocked and those who
     /// blocked the viewer. `None` when there are none (the common case costs nothing).
-    pub fn hidden_from(&self, viewer: i64) -> Option<HashSet<i64>> {
+    pub fn hidden_from(&self, viewer: UserId) -> Option<HashSet<UserId>> {
         let mut hidden = HashSet::new();
         if let Some(set) = self.blocked.get(&viewer) {
             hidden.extend(set.iter().copied());
@@ -138,7 +139,7 @@ impl Safeguards {
     }
 
     /// Counts a taker's cancel of a pending order.
-    pub fn record_cancel(&self, taker: i64, at: Millis, rule: PauseRule) {
+    pub fn record_cancel(&self, taker: UserId, at: Millis, rule: PauseRule) {
         self.cancel_changes.fetch_add(1, Ordering::SeqCst);
         let mut times = self.cancels.entry(taker).or_default();
         times.push_back(at);
@@ -149,7 +150,7 @@ impl Safeguards {
 
     /// Until when `taker` may not take, if paused at `now`: the pause follows the cancel that
     /// brought the count within one window to the limit.
-    pub fn paused_until(&self, taker: i64, now: Millis, rule: PauseRule) -> Option<Millis> {
+    pub fn paused_until(&self, taker: UserId, now: Millis, rule: PauseRule) -> Option<Millis> {
         if rule.limit == 0 {
             return None;
         }
@@ -167,7 +168,7 @@ impl Safeguards {
     }
 }
 
-fn replace<V>(map: &DashMap<i64, V>, with: HashMap<i64, V>) {
+fn replace<V>(map: &DashMap<UserId, V>, with: HashMap<UserId, V>) {
     map.retain(|key, _| with.contains_key(key));
     for (key, value) in with {
         map.insert(key, value);
@@ -187,60 +188,66 @@ mod tests {
     #[test]
     fn a_block_either_way_stops_trading_and_hides_ads() {
         let guards = Safeguards::default();
-        guards.block(1, 2);
-        assert!(guards.between(1, 2) && guards.between(2, 1));
-        assert!(!guards.between(1, 3));
-        assert_eq!(guards.hidden_from(2), Some(HashSet::from([1])));
-        assert_eq!(guards.hidden_from(1), Some(HashSet::from([2])));
-        assert_eq!(guards.hidden_from(3), None);
-        guards.unblock(1, 2);
-        assert!(!guards.between(1, 2));
-        assert_eq!(guards.hidden_from(2), None);
+        guards.block(UserId(1), UserId(2));
+        assert!(guards.between(UserId(1), UserId(2)) && guards.between(UserId(2), UserId(1)));
+        assert!(!guards.between(UserId(1), UserId(3)));
+        assert_eq!(
+            guards.hidden_from(UserId(2)),
+            Some(HashSet::from([UserId(1)]))
+        );
+        assert_eq!(
+            guards.hidden_from(UserId(1)),
+            Some(HashSet::from([UserId(2)]))
+        );
+        assert_eq!(guards.hidden_from(UserId(3)), None);
+        guards.unblock(UserId(1), UserId(2));
+        assert!(!guards.between(UserId(1), UserId(2)));
+        assert_eq!(guards.hidden_from(UserId(2)), None);
     }
 
     #[test]
     fn the_limit_within_a_window_pauses_after_the_last_cancel() {
         let guards = Safeguards::default();
-        guards.record_cancel(7, 0, RULE);
-        guards.record_cancel(7, 600, RULE);
-        assert_eq!(guards.paused_until(7, 700, RULE), None);
-        guards.record_cancel(7, 900, RULE);
-        assert_eq!(guards.paused_until(7, 900, RULE), Some(1400));
-        assert_eq!(guards.paused_until(7, 1400, RULE), None);
+        guards.record_cancel(UserId(7), 0, RULE);
+        guards.record_cancel(UserId(7), 600, RULE);
+        assert_eq!(guards.paused_until(UserId(7), 700, RULE), None);
+        guards.record_cancel(UserId(7), 900, RULE);
+        assert_eq!(guards.paused_until(UserId(7), 900, RULE), Some(1400));
+        assert_eq!(guards.paused_until(UserId(7), 1400, RULE), None);
         // Spread wider than the window, three cancels do not pause.
-        guards.record_cancel(8, 0, RULE);
-        guards.record_cancel(8, 600, RULE);
-        guards.record_cancel(8, 1200, RULE);
-        assert_eq!(guards.paused_until(8, 1200, RULE), None);
+        guards.record_cancel(UserId(8), 0, RULE);
+        guards.record_cancel(UserId(8), 600, RULE);
+        guards.record_cancel(UserId(8), 1200, RULE);
+        assert_eq!(guards.paused_until(UserId(8), 1200, RULE), None);
     }
 
     #[test]
     fn a_reload_read_before_a_change_does_not_undo_it() {
         let guards = Safeguards::default();
-        guards.block(1, 2);
+        guards.block(UserId(1), UserId(2));
         let before = guards.changes();
         // The database was read here, still holding the block; then the user unblocked.
-        guards.unblock(1, 2);
-        let cancels = [(9, 0), (9, 100), (9, 200)];
-        assert!(!guards.reload_unless_changed(before, &[(1, 2)], &cancels));
-        assert!(!guards.between(1, 2), "the unblock stands");
+        guards.unblock(UserId(1), UserId(2));
+        let cancels = [(UserId(9), 0), (UserId(9), 100), (UserId(9), 200)];
+        assert!(!guards.reload_unless_changed(before, &[(UserId(1), UserId(2))], &cancels));
+        assert!(!guards.between(UserId(1), UserId(2)), "the unblock stands");
         // The cancels did not change meanwhile: that part was replaced.
-        assert_eq!(guards.paused_until(9, 200, RULE), Some(700));
-        assert!(guards.reload_unless_changed(guards.changes(), &[(3, 4)], &[]));
-        assert!(guards.between(3, 4));
+        assert_eq!(guards.paused_until(UserId(9), 200, RULE), Some(700));
+        assert!(guards.reload_unless_changed(guards.changes(), &[(UserId(3), UserId(4))], &[]));
+        assert!(guards.between(UserId(3), UserId(4)));
     }
 
     #[test]
     fn reload_replaces_what_was_there() {
         let guards = Safeguards::default();
-        guards.block(1, 2);
+        guards.block(UserId(1), UserId(2));
         assert!(guards.reload_unless_changed(
             guards.changes(),
-            &[(3, 4)],
-            &[(5, 10), (5, 0), (5, 5)]
+            &[(UserId(3), UserId(4))],
+            &[(UserId(5), 10), (UserId(5), 0), (UserId(5), 5)]
         ));
-        assert!(!guards.between(1, 2));
-        assert!(guards.between(4, 3));
-        assert_eq!(guards.paused_until(5, 10, RULE), Some(510));
+        assert!(!guards.between(UserId(1), UserId(2)));
+        assert!(guards.between(UserId(4), UserId(3)));
+        assert_eq!(guards.paused_until(UserId(5), 10, RULE), Some(510));
     }
 }

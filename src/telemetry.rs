@@ -121,7 +121,7 @@ pub fn init_logging(format: crate::config::LogFormat) {
 /// Counts a committed transition of `order` (already in its new status).
 pub fn record_transition(order: &Order, action: Action) {
     let side = order.side.as_str();
-    let amount = order.usdt_amount as u64;
+    let amount = order.usdt_amount.get() as u64;
     match order.status {
         OrderStatus::PaidByBuyer => metrics::counter!(ORDERS_PAID, "side" => side).increment(1),
         OrderStatus::Disputed => metrics::counter!(ORDERS_DISPUTED, "side" => side).increment(1),
@@ -148,7 +148,7 @@ pub fn record_transition(order: &Order, action: Action) {
 pub fn record_order_created(order: &Order) {
     let side = order.side.as_str();
     metrics::counter!(ORDERS_CREATED, "side" => side).increment(1);
-    metrics::counter!(ESCROW_FROZEN, "side" => side).increment(order.usdt_amount as u64);
+    metrics::counter!(ESCROW_FROZEN, "side" => side).increment(order.usdt_amount.get() as u64);
 }
 
 /// Counts one message handled by an actor of `kind`.

@@ -26,6 +26,7 @@ use crate::config::ACTOR_ATTEMPTS;
 
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::{AdId, UserId};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
 use crate::read_model::ReadModel;
 use crate::store::{Commit, Dialect, Op, Store};
@@ -63,7 +64,7 @@ impl Actor for AdActor {
         Ok(AdState {
             ad,
             holds: HashMap::new(),
-            held: 0,
+            held: Kopecks::ZERO,
             stale: false,
             idle: Idle::new(),
         })
@@ -158,10 +159,10 @@ impl AdActor {
                 .check_take(take.taker_id, take.amount, &take.method, state.held);
         }
         if checked == Err(ErrorCode::AmountExceedsAvailable)
-            && state.held > 0
+            && state.held.is_positive()
             && state
                 .ad
-                .check_take(take.taker_id, take.amount, &take.method, 0)
+                .check_take(take.taker_id, take.amount, &take.method, Kopecks::ZERO)
                 .is_ok()
         {
             // Only takes still committing stand in the way; they may fail and free it.
@@ -199,7 +200,7 @@ impl AdActor {
     async fn update(
         &self,
         state: &mut AdState,
-        maker_id: i64,
+        maker_id: UserId,
         patch: &AdPatch,
     ) -> Result<Ad, DomainError> {
         if state.ad.maker_id != maker_id {
@@ -222,7 +223,7 @@ impl AdActor {
     async fn close(
         &self,
         state: &mut AdState,
-        maker_id: i64,
+        maker_id: UserId,
         now: Millis,
         key: Option<IdempotencyKey>,
     ) -> Result<(Ad, Kopecks), DomainError> {
@@ -260,10 +261,10 @@ impl Context {
     /// The ad actor of `ad_id`, loaded from the store on first use.
     pub async fn ad(self: &Arc<Self>, ad_id: i64) -> Result<ActorRef<AdMsg>, DomainError> {
         self.ads
-            .get_or_spawn(ad_id, || async {
+            .get_or_spawn(AdId(ad_id), || async {
                 let ad = self
                     .store
-                    .ad(ad_id)
+                    .ad(AdId(ad_id))
                     .await?
                     .ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
                 let actor = self.ad_actor();

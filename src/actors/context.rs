@@ -10,7 +10,7 @@ use super::ended::EndedOrders;
 use super::protocol::{AdMsg, OrderMsg, WalletMsg};
 use crate::clock::Clock;
 use crate::config::{Config, TAKER_CANCEL_WINDOW_MS};
-use crate::domain::{DomainError, ErrorCode};
+use crate::domain::{AdId, DomainError, ErrorCode, OrderId, UserId};
 use crate::read_model::ReadModel;
 use crate::safeguards::{PauseRule, Safeguards};
 use crate::store::Store;
@@ -21,9 +21,9 @@ pub struct Context {
     pub clock: Clock,
     pub config: Config,
     pub read_model: Arc<ReadModel>,
-    pub wallets: Directory<WalletMsg>,
-    pub ads: Directory<AdMsg>,
-    pub orders: Directory<OrderMsg>,
+    pub wallets: Directory<UserId, WalletMsg>,
+    pub ads: Directory<AdId, AdMsg>,
+    pub orders: Directory<OrderId, OrderMsg>,
     /// Orders that ended here lately.
     pub ended: EndedOrders,
     pub safeguards: Safeguards,

@@ -11,12 +11,12 @@ use crate::domain::DomainError;
 
 /// Actors of one kind by entity id. A cell being filled makes concurrent callers wait for the
 /// one spawn rather than spawning twice.
-pub struct Directory<M: Message> {
+pub struct Directory<K, M: Message> {
     kind: &'static str,
-    entries: DashMap<i64, Arc<OnceCell<ActorRef<M>>>>,
+    entries: DashMap<K, Arc<OnceCell<ActorRef<M>>>>,
 }
 
-impl<M: Message> Directory<M> {
+impl<K: Copy + Eq + std::hash::Hash, M: Message> Directory<K, M> {
     pub fn new(kind: &'static str) -> Self {
         Self {
             kind,
@@ -26,7 +26,7 @@ impl<M: Message> Directory<M> {
 
     /// The entity's actor, spawned by `spawn` if it is not resident. `spawn` answers `NOT_FOUND`
     /// for an entity that does not exist, and nothing is kept then.
-    pub async fn get_or_spawn<F, Fut>(&self, id: i64, spawn: F) -> Result<ActorRef<M>, DomainError>
+    pub async fn get_or_spawn<F, Fut>(&self, id: K, spawn: F) -> Result<ActorRef<M>, DomainError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<ActorRef<M>, DomainError>>,
@@ -49,7 +49,7 @@ impl<M: Message> Directory<M> {
     }
 
     /// The entity's actor if it is resident (waiting for one being spawned right now).
-    pub async fn resident(&self, id: i64) -> Option<ActorRef<M>> {
+    pub async fn resident(&self, id: K) -> Option<ActorRef<M>> {
         let cell = self.entries.get(&id)?.clone();
         if let Some(actor) = cell.get() {
             return Some(actor.clone());
@@ -61,14 +61,14 @@ impl<M: Message> Directory<M> {
     }
 
     /// Registers an actor spawned elsewhere (for an entity just created).
-    pub fn insert(&self, id: i64, actor: ActorRef<M>) {
+    pub fn insert(&self, id: K, actor: ActorRef<M>) {
         self.entries
             .insert(id, Arc::new(OnceCell::new_with(Some(actor))));
         self.count_live(1.0);
     }
 
     /// Forgets the entity's actor, if it is still `actor` (not a newer one).
-    pub fn remove(&self, id: i64, actor: ActorId) {
+    pub fn remove(&self, id: K, actor: ActorId) {
         let removed = self.entries.remove_if(&id, |_, cell| {
             cell.get().is_some_and(|a| a.get_id() == actor)
         });
@@ -79,7 +79,7 @@ impl<M: Message> Directory<M> {
 
     /// Passivates `actor`, the entity's: it leaves the directory first, so the next request
     /// revives a fresh actor instead of finding this one, then answers what is queued and stops.
-    pub fn passivate(&self, id: i64, actor: &ActorRef<M>) {
+    pub fn passivate(&self, id: K, actor: &ActorRef<M>) {
         self.remove(id, actor.get_id());
         let _ = actor.drain();
     }

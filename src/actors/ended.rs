@@ -5,6 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use crate::domain::OrderId;
 use crate::domain::order::Order;
 
 /// How many ended orders are kept (the oldest leave first): about 1 KB each.
@@ -17,9 +18,9 @@ pub struct EndedOrders {
 
 #[derive(Default)]
 struct Kept {
-    orders: HashMap<i64, Order>,
+    orders: HashMap<OrderId, Order>,
     /// Ids, oldest first.
-    arrivals: VecDeque<i64>,
+    arrivals: VecDeque<OrderId>,
 }
 
 impl EndedOrders {
@@ -44,7 +45,7 @@ impl EndedOrders {
     }
 
     /// The ended order `id`, if it is kept.
-    pub fn get(&self, id: i64) -> Option<Order> {
+    pub fn get(&self, id: OrderId) -> Option<Order> {
         self.kept.lock().ok()?.orders.get(&id).cloned()
     }
 }
@@ -53,21 +54,22 @@ impl EndedOrders {
 mod tests {
     use super::*;
     use crate::domain::order::{OrderStatus, Side};
+    use crate::domain::{AdId, Kopecks, UserId};
 
     #[test]
     fn the_oldest_leave_first_and_the_count_stays_bounded() {
         let ended = EndedOrders::default();
         let order = |id| Order {
             id,
-            ad_id: 1,
+            ad_id: AdId(1),
             side: Side::Withdraw,
-            buyer_id: 1,
-            seller_id: 2,
-            taker_id: 2,
-            usdt_amount: 100,
-            fiat_amount: 9_000,
+            buyer_id: UserId(1),
+            seller_id: UserId(2),
+            taker_id: UserId(2),
+            usdt_amount: Kopecks(100),
+            fiat_amount: Kopecks(9_000),
             fiat_currency: "RUB".into(),
-            price: 9_000,
+            price: Kopecks(9_000),
             payment_method: "card".into(),
             payment_details: serde_json::Map::new(),
             status: OrderStatus::Completed,
@@ -80,14 +82,14 @@ mod tests {
             dispute: None,
         };
         for id in 1..=(ENDED_ORDERS_KEPT as i64 + 10) {
-            ended.keep(&order(id));
+            ended.keep(&order(OrderId(id)));
         }
-        ended.keep(&order(20));
+        ended.keep(&order(OrderId(20)));
         assert_eq!(ended.kept.lock().unwrap().orders.len(), ENDED_ORDERS_KEPT);
-        assert!(ended.get(10).is_none(), "among the oldest");
-        assert_eq!(ended.get(11).map(|o| o.id), Some(11));
+        assert!(ended.get(OrderId(10)).is_none(), "among the oldest");
+        assert_eq!(ended.get(OrderId(11)).map(|o| o.id), Some(OrderId(11)));
         assert_eq!(
-            ended.get(20).map(|o| o.status),
+            ended.get(OrderId(20)).map(|o| o.status),
             Some(OrderStatus::Completed)
         );
     }

@@ -5,6 +5,7 @@
 //! changes and its row is that order.
 
 use crate::domain::Millis;
+use crate::domain::UserId;
 use crate::domain::chat::Message;
 use crate::domain::event_kind::EventKind;
 use crate::domain::order::{Action, Order, Participant};
@@ -39,7 +40,7 @@ pub fn transition(
     after: &Order,
     action: Action,
     participant: Participant,
-    actor_id: Option<i64>,
+    actor_id: Option<UserId>,
     now: Millis,
 ) -> Op {
     let reason = match action {
@@ -50,7 +51,7 @@ pub fn transition(
     };
     Op::Event(Box::new(NewEvent {
         kind: action.event_kind(),
-        order: RowRef::Id(after.id),
+        order: RowRef::Id(after.id.get()),
         message: RowRef::None,
         buyer_id: after.buyer_id,
         seller_id: after.seller_id,
@@ -76,7 +77,7 @@ pub fn transition(
 pub fn message(order: &Order, message: &Message) -> Op {
     Op::Event(Box::new(NewEvent {
         kind: EventKind::MessageCreated,
-        order: RowRef::Id(order.id),
+        order: RowRef::Id(order.id.get()),
         message: RowRef::Inserted,
         buyer_id: order.buyer_id,
         seller_id: order.seller_id,

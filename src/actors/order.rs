@@ -14,6 +14,7 @@ use super::call::Named;
 use super::context::{Context, spawn_failed};
 use super::idle::Timer;
 use super::protocol::{AdMsg, OrderMsg, WalletMsg};
+use crate::domain::UserId;
 use crate::domain::order::{Action, EscrowMove, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{DomainError, ErrorCode};
@@ -94,7 +95,7 @@ impl Actor for OrderActor {
                     };
                     if let Err(refusal) = self.act(order, expire).await {
                         // The store could not take the commit now: try again shortly.
-                        tracing::warn!(order_id = order.id, %refusal, "expiry failed, retrying");
+                        tracing::warn!(order_id = order.id.get(), %refusal, "expiry failed, retrying");
                         live.arm(&myself, Duration::from_secs(1));
                     }
                 }
@@ -158,7 +159,11 @@ impl OrderActor {
             &next,
             request.action,
             actor,
-            request.caller.map(|c| c.user_id),
+            request
+                .caller
+                .map(|c| c.user_id)
+                .map(UserId::get)
+                .map(UserId),
             now,
         ));
         ops.extend(request.key.map(Op::RecordIdempotencyKey));
@@ -194,7 +199,7 @@ impl OrderActor {
         &self,
         order: &Order,
         escrow: EscrowMove,
-        wallets: Vec<(i64, Option<WalletDelta>)>,
+        wallets: Vec<(UserId, Option<WalletDelta>)>,
         receipt: &Receipt,
     ) {
         let context = &self.context;
@@ -226,8 +231,8 @@ impl OrderActor {
                 // The ad's actor passivated: reviving it reloads the ad, capacity returned
                 // included, and publishes it to the listing.
                 None => {
-                    if let Err(error) = context.ad(order.ad_id).await {
-                        tracing::warn!(ad_id = order.ad_id, %error, "could not revive an ad");
+                    if let Err(error) = context.ad(order.ad_id.get()).await {
+                        tracing::warn!(ad_id = order.ad_id.get(), %error, "could not revive an ad");
                     }
                 }
             },
@@ -240,7 +245,7 @@ impl OrderActor {
 /// disagree: each move of money, and one active order fewer for the taker once the order has
 /// ended. `None` where only the database knows the amount: capacity returned to a sell ad
 /// (`order` a deposit) goes to its reserve, or to its maker if the ad has closed.
-fn wallet_changes(order: &Order, ops: &[Op]) -> Vec<(i64, Option<WalletDelta>)> {
+fn wallet_changes(order: &Order, ops: &[Op]) -> Vec<(UserId, Option<WalletDelta>)> {
     ops.iter()
         .filter_map(|op| match op {
             Op::MoveMoney(MoneyMove { user_id, delta, .. }) => Some((*user_id, Some(*delta))),
@@ -277,8 +282,8 @@ fn transition_ops(order: &Order, next: &Order, escrow: EscrowMove, now: i64) -> 
             user_id,
             kind,
             delta,
-            order: RowRef::Id(order.id),
-            ad: RowRef::Id(order.ad_id),
+            order: RowRef::Id(order.id.get()),
+            ad: RowRef::Id(order.ad_id.get()),
             tx: RowRef::None,
             now,
             refusal: ErrorCode::Internal,
@@ -375,6 +380,7 @@ impl Context {
 mod tests {
     use super::*;
     use crate::domain::order::CancelReason;
+    use crate::domain::{AdId, Kopecks, OrderId};
 
     /// Profile 1, taker 2.
     fn order(side: Side) -> Order {
@@ -383,16 +389,16 @@ mod tests {
             Side::Deposit => (2, 1),
         };
         Order {
-            id: 9,
-            ad_id: 3,
+            id: OrderId(9),
+            ad_id: AdId(3),
             side,
-            buyer_id,
-            seller_id,
-            taker_id: 2,
-            usdt_amount: 500,
-            fiat_amount: 500,
+            buyer_id: UserId(buyer_id),
+            seller_id: UserId(seller_id),
+            taker_id: UserId(2),
+            usdt_amount: Kopecks(500),
+            fiat_amount: Kopecks(500),
             fiat_currency: "RUB".into(),
-            price: 9_500,
+            price: Kopecks(9_500),
             payment_method: "card".into(),
             payment_details: serde_json::Map::new(),
             status: OrderStatus::PaidByBuyer,
@@ -406,7 +412,7 @@ mod tests {
         }
     }
 
-    fn changes(order: &Order, escrow: EscrowMove) -> Vec<(i64, Option<WalletDelta>)> {
+    fn changes(order: &Order, escrow: EscrowMove) -> Vec<(UserId, Option<WalletDelta>)> {
         let mut next = order.clone();
         next.status = match escrow {
             EscrowMove::Keep => OrderStatus::Disputed,
@@ -433,16 +439,16 @@ mod tests {
         assert_eq!(
             changes(&withdrawal, EscrowMove::Release),
             vec![
-                (2, Some(one_fewer_withdrawal())),
-                (2, Some(WalletDelta::debit_frozen(500))),
-                (1, Some(WalletDelta::credit(500))),
+                (UserId(2), Some(one_fewer_withdrawal())),
+                (UserId(2), Some(WalletDelta::debit_frozen(Kopecks(500)))),
+                (UserId(1), Some(WalletDelta::credit(Kopecks(500)))),
             ]
         );
         assert_eq!(
             changes(&withdrawal, EscrowMove::Refund),
             vec![
-                (2, Some(one_fewer_withdrawal())),
-                (2, Some(WalletDelta::unfreeze(500))),
+                (UserId(2), Some(one_fewer_withdrawal())),
+                (UserId(2), Some(WalletDelta::unfreeze(Kopecks(500)))),
             ]
         );
         // A deposit's escrow goes back to the sell ad (or its maker): only the database knows.
@@ -450,13 +456,13 @@ mod tests {
             changes(&order(Side::Deposit), EscrowMove::Refund),
             vec![
                 (
-                    2,
+                    UserId(2),
                     Some(WalletDelta {
                         active_deposits: -1,
                         ..WalletDelta::default()
                     })
                 ),
-                (1, None),
+                (UserId(1), None),
             ]
         );
     }

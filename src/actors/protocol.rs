@@ -4,6 +4,7 @@
 use ractor::RpcReplyPort;
 
 use super::call::Named;
+use crate::domain::UserId;
 use crate::domain::ad::{Ad, AdPatch};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, Request};
@@ -68,7 +69,7 @@ impl Named for WalletMsg {
 #[derive(Debug, Clone)]
 pub struct Take {
     pub hold: u64,
-    pub taker_id: i64,
+    pub taker_id: UserId,
     pub amount: Kopecks,
     pub method: String,
     /// Whether the taker sent payment details (a withdrawal needs them).
@@ -83,7 +84,7 @@ pub enum AdMsg {
     /// A cancelled order's amount was returned in the database, leaving the ad at `version`.
     Return { amount: Kopecks, version: i64 },
     Update {
-        maker_id: i64,
+        maker_id: UserId,
         patch: AdPatch,
         reply: RpcReplyPort<Result<Ad, DomainError>>,
     },
@@ -92,7 +93,7 @@ pub enum AdMsg {
     /// Closes the ad; answers the closed ad and how much of its capacity the close took off the
     /// market.
     Close {
-        maker_id: i64,
+        maker_id: UserId,
         now: Millis,
         /// The request's idempotency key, recorded with the close.
         key: Option<IdempotencyKey>,

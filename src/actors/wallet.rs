@@ -23,6 +23,7 @@ use super::idle::Idle;
 use super::protocol::{Rule, WalletMsg};
 use crate::config::ACTOR_ATTEMPTS;
 
+use crate::domain::UserId;
 use crate::domain::wallet::{Wallet, WalletDelta};
 use crate::domain::{DomainError, ErrorCode};
 use crate::store::{Commit, Dialect, Receipt, Store, WalletLoad};
@@ -32,7 +33,7 @@ pub struct WalletActor {
 }
 
 pub struct WalletState {
-    user_id: i64,
+    user_id: UserId,
     wallet: Wallet,
     /// The committer's place when the wallet was read: it includes every commit before it.
     loaded_seq: u64,
@@ -77,7 +78,7 @@ impl Actor for WalletActor {
     type Msg = WalletMsg;
     type State = WalletState;
     /// The user and the wallet as the committer just read it.
-    type Arguments = (i64, WalletLoad);
+    type Arguments = (UserId, WalletLoad);
 
     async fn pre_start(
         &self,
@@ -186,7 +187,7 @@ impl Context {
     /// The wallet actor of `user_id`, loaded from the store on first use.
     pub async fn wallet(
         self: &Arc<Self>,
-        user_id: i64,
+        user_id: UserId,
     ) -> Result<ActorRef<WalletMsg>, DomainError> {
         self.wallets
             .get_or_spawn(user_id, || async {
@@ -210,7 +211,7 @@ impl Context {
     /// that passivated as the request arrived is revived and asked again.
     pub async fn change_wallet(
         self: &Arc<Self>,
-        user_id: i64,
+        user_id: UserId,
         rule: Rule,
         commit: Commit,
         delta: WalletDelta,

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{DomainError, ErrorCode};
+use super::ids::{AdId, UserId};
 use super::money::Kopecks;
 use super::order::Side;
 use super::time::Millis;
@@ -74,8 +75,8 @@ impl AdStatus {
 /// An ad as committed in the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ad {
-    pub id: i64,
-    pub maker_id: i64,
+    pub id: AdId,
+    pub maker_id: UserId,
     pub ad_type: AdType,
     pub fiat_currency: String,
     pub price: Kopecks,
@@ -102,7 +103,7 @@ impl Ad {
     /// with `held` already promised to orders that are not committed yet.
     pub fn check_take(
         &self,
-        taker_id: i64,
+        taker_id: UserId,
         amount: Kopecks,
         method: &str,
         held: Kopecks,
@@ -148,9 +149,10 @@ impl Ad {
 /// A maker's change to an ad's terms (`PATCH /ads/{id}`); absent fields stay.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdPatch {
-    pub price: Option<Kopecks>,
-    pub min_amount: Option<Kopecks>,
-    pub max_amount: Option<Kopecks>,
+    /// Amounts as the maker sent them, checked when the patch applies.
+    pub price: Option<i64>,
+    pub min_amount: Option<i64>,
+    pub max_amount: Option<i64>,
     pub payment_methods: Option<Vec<String>>,
     pub terms: Option<String>,
     /// `active` or `paused`; closing has its own route.
@@ -225,16 +227,16 @@ mod tests {
 
     fn ad() -> Ad {
         Ad {
-            id: 1,
-            maker_id: 7,
+            id: AdId(1),
+            maker_id: UserId(7),
             ad_type: AdType::Buy,
             fiat_currency: "RUB".into(),
-            price: 9550,
-            min_amount: 100_000,
-            max_amount: 500_000,
-            total_amount: 1_000_000,
-            available_amount: 600_000,
-            closed_amount: 0,
+            price: Kopecks(9550),
+            min_amount: Kopecks(100_000),
+            max_amount: Kopecks(500_000),
+            total_amount: Kopecks(1_000_000),
+            available_amount: Kopecks(600_000),
+            closed_amount: Kopecks(0),
             payment_methods: vec!["card".into(), "sbp".into()],
             payment_window_seconds: 900,
             terms: String::new(),
@@ -247,7 +249,10 @@ mod tests {
 
     #[test]
     fn a_fitting_take_passes() {
-        assert_eq!(ad().check_take(8, 300_000, "card", 0), Ok(()));
+        assert_eq!(
+            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(0)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -256,33 +261,39 @@ mod tests {
         paused.status = AdStatus::Paused;
         // Every check would fail; the status is reported first.
         assert_eq!(
-            paused.check_take(7, 1, "cash", 0),
+            paused.check_take(UserId(7), Kopecks(1), "cash", Kopecks(0)),
             Err(ErrorCode::AdNotActive)
         );
-        assert_eq!(ad().check_take(7, 1, "cash", 0), Err(ErrorCode::OwnAd));
         assert_eq!(
-            ad().check_take(8, 1, "cash", 0),
+            ad().check_take(UserId(7), Kopecks(1), "cash", Kopecks(0)),
+            Err(ErrorCode::OwnAd)
+        );
+        assert_eq!(
+            ad().check_take(UserId(8), Kopecks(1), "cash", Kopecks(0)),
             Err(ErrorCode::InvalidPaymentMethod)
         );
         assert_eq!(
-            ad().check_take(8, 1, "card", 0),
+            ad().check_take(UserId(8), Kopecks(1), "card", Kopecks(0)),
             Err(ErrorCode::AmountTooLow)
         );
         assert_eq!(
-            ad().check_take(8, 500_001, "card", 0),
+            ad().check_take(UserId(8), Kopecks(500_001), "card", Kopecks(0)),
             Err(ErrorCode::AmountTooHigh)
         );
         assert_eq!(
-            ad().check_take(8, 400_000, "card", 300_000),
+            ad().check_take(UserId(8), Kopecks(400_000), "card", Kopecks(300_000)),
             Err(ErrorCode::AmountExceedsAvailable)
         );
     }
 
     #[test]
     fn held_capacity_counts_as_taken() {
-        assert_eq!(ad().check_take(8, 300_000, "card", 300_000), Ok(()));
         assert_eq!(
-            ad().check_take(8, 300_000, "card", 300_001),
+            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(300_000)),
+            Ok(())
+        );
+        assert_eq!(
+            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(300_001)),
             Err(ErrorCode::AmountExceedsAvailable)
         );
     }
@@ -290,13 +301,13 @@ mod tests {
     #[test]
     fn listing_hides_ads_that_cannot_take_their_minimum() {
         let mut drained = ad();
-        drained.available_amount = 99_999;
+        drained.available_amount = Kopecks(99_999);
         assert!(ad().is_listed_with(ad().available_amount));
         assert!(!drained.is_listed_with(drained.available_amount));
-        assert!(ad().accepts_amount_with(500_000, 600_000));
-        assert!(!ad().accepts_amount_with(500_001, 600_000));
-        assert!(!ad().accepts_amount_with(400_000, 300_000));
-        assert!(!drained.accepts_amount_with(100_000, drained.available_amount));
+        assert!(ad().accepts_amount_with(Kopecks(500_000), Kopecks(600_000)));
+        assert!(!ad().accepts_amount_with(Kopecks(500_001), Kopecks(600_000)));
+        assert!(!ad().accepts_amount_with(Kopecks(400_000), Kopecks(300_000)));
+        assert!(!drained.accepts_amount_with(Kopecks(100_000), drained.available_amount));
     }
 
     #[test]
@@ -307,7 +318,10 @@ mod tests {
             ..AdPatch::default()
         };
         let next = ad().patched(&raised).unwrap();
-        assert_eq!((next.min_amount, next.status), (200_000, AdStatus::Paused));
+        assert_eq!(
+            (next.min_amount, next.status),
+            (Kopecks(200_000), AdStatus::Paused)
+        );
         let inverted = AdPatch {
             min_amount: Some(600_000),
             ..AdPatch::default()

@@ -1,5 +1,6 @@
 //! An order's chat.
 
+use super::ids::{OrderId, UserId};
 use super::order::Participant;
 use super::time::Millis;
 
@@ -7,8 +8,8 @@ use super::time::Millis;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub id: i64,
-    pub order_id: i64,
-    pub sender_id: Option<i64>,
+    pub order_id: OrderId,
+    pub sender_id: Option<UserId>,
     pub sender_role: Participant,
     pub message: String,
     pub created_at: Millis,

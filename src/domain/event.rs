@@ -1,6 +1,7 @@
 //! Order events: one row per transition or chat message, written with the change that causes it.
 
 use super::event_kind::EventKind;
+use super::ids::{OrderId, UserId};
 use super::order::{Order, OrderStatus, Participant};
 use super::time::Millis;
 use super::user::{Caller, Role};
@@ -10,12 +11,12 @@ use super::user::{Caller, Role};
 pub struct Event {
     pub id: i64,
     pub kind: EventKind,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub message_id: Option<i64>,
-    pub buyer_id: i64,
-    pub seller_id: i64,
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
     pub disputed: bool,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub actor_role: Participant,
     pub from_status: Option<OrderStatus>,
     pub to_status: Option<OrderStatus>,
@@ -41,11 +42,11 @@ pub enum Audience {
     /// Every event (the live feed, webhooks).
     All,
     /// The events of the user's orders.
-    Party(i64),
+    Party(UserId),
     /// The events of disputed orders.
     Operators,
     /// The transitions of one order (its history).
-    Order(i64),
+    Order(OrderId),
 }
 
 impl Audience {

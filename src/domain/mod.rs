@@ -3,7 +3,7 @@
 //! Every amount is [`Kopecks`]; time is [`Millis`], Unix milliseconds (`_ms` where a name needs
 //! the unit).
 //!
-//! - [`money`], [`time`]: the units.
+//! - [`money`], [`time`], [`ids`]: the units, and each entity's id as a type of its own.
 //! - [`user`]: roles, who is calling, a user's public profile.
 //! - [`ad`]: a maker's standing offer and the checks a take must pass (§7 steps 2–3).
 //! - [`wallet`]: balances, the seller's prerequisites (§7 step 4), platform transactions.
@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod event_kind;
 pub mod idempotency;
+pub mod ids;
 pub mod money;
 pub mod order;
 pub mod time;
@@ -31,6 +32,7 @@ pub mod wallet;
 pub mod webhook;
 
 pub use error::{DomainError, ErrorCode};
+pub use ids::{AdId, OrderId, UserId};
 pub use money::Kopecks;
 pub use time::{Millis, rfc3339};
 pub use user::{Caller, Role, mean_rating};

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::error::{DomainError, ErrorCode};
 use super::event_kind::EventKind;
 use super::idempotency::IdempotencyKey;
+use super::ids::{AdId, OrderId, UserId};
 use super::money::Kopecks;
 use super::time::Millis;
 use super::user::{Caller, Role};
@@ -345,11 +346,11 @@ pub fn transition(
 /// An operator's involvement in an order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispute {
-    pub opened_by: i64,
+    pub opened_by: UserId,
     pub reason: Option<String>,
     pub opened_at: Millis,
     pub resolution: Option<Resolution>,
-    pub resolved_by: Option<i64>,
+    pub resolved_by: Option<UserId>,
     pub resolved_at: Option<Millis>,
     pub note: Option<String>,
 }
@@ -357,13 +358,13 @@ pub struct Dispute {
 /// An order as committed in the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
-    pub id: i64,
-    pub ad_id: i64,
+    pub id: OrderId,
+    pub ad_id: AdId,
     pub side: Side,
-    pub buyer_id: i64,
-    pub seller_id: i64,
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
     /// The user who took the ad (the seller of a withdrawal, the buyer of a deposit).
-    pub taker_id: i64,
+    pub taker_id: UserId,
     pub usdt_amount: Kopecks,
     pub fiat_amount: Kopecks,
     pub fiat_currency: String,
@@ -382,7 +383,7 @@ pub struct Order {
 
 impl Order {
     /// The part `user_id` plays in this order, if any.
-    pub fn party(&self, user_id: i64) -> Option<Participant> {
+    pub fn party(&self, user_id: UserId) -> Option<Participant> {
         if user_id == self.buyer_id {
             Some(Participant::Buyer)
         } else if user_id == self.seller_id {
@@ -408,7 +409,7 @@ impl Order {
     }
 
     /// The maker of the ad: the counterparty of the taker.
-    pub fn maker_id(&self) -> i64 {
+    pub fn maker_id(&self) -> UserId {
         if self.taker_id == self.buyer_id {
             self.seller_id
         } else {
@@ -421,7 +422,7 @@ impl Order {
         &self,
         step: &Transition,
         action: Action,
-        actor_id: Option<i64>,
+        actor_id: Option<UserId>,
         now: Millis,
     ) -> Order {
         let mut next = self.clone();

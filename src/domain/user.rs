@@ -1,5 +1,7 @@
 //! Users: their role on the platform, who is calling, and the figures others see.
 
+use super::ids::UserId;
+
 /// A user's role on the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,14 +30,14 @@ impl Role {
 /// Who is calling: a user or an operator, already authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub role: Role,
 }
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub role: Role,
     pub rating_sum: i64,
@@ -46,7 +48,7 @@ pub struct User {
 /// A user's public profile: what others see beside their ads and at `GET /users/{id}`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Profile {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub rating_sum: i64,
     pub ratings_count: i64,

@@ -7,7 +7,7 @@ use super::money::Kopecks;
 
 /// The largest amount accepted anywhere: 10^13 kopecks (100 billion RUB). Sums of many such
 /// amounts still fit an `i64`.
-pub const MAX_AMOUNT_KOPECKS: Kopecks = 10_000_000_000_000;
+pub const MAX_AMOUNT_KOPECKS: i64 = 10_000_000_000_000;
 pub const MAX_PAYMENT_DETAIL_FIELDS: usize = 10;
 pub const MAX_PAYMENT_DETAIL_CHARS: usize = 200;
 pub const MAX_PAYMENT_METHODS: usize = 10;
@@ -24,7 +24,7 @@ pub fn amount(field: &str, value: i64) -> Result<Kopecks, DomainError> {
             "{field} must be a whole number of kopecks between 1 and {MAX_AMOUNT_KOPECKS}"
         )));
     }
-    Ok(value)
+    Ok(Kopecks(value))
 }
 
 pub fn payment_method(value: &str) -> Result<(), DomainError> {

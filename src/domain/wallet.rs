@@ -1,6 +1,7 @@
 //! A user's wallet and the prerequisites of selling from it (§7, step 4).
 
 use super::error::ErrorCode;
+use super::ids::UserId;
 use super::money::Kopecks;
 use super::time::Millis;
 
@@ -105,7 +106,7 @@ impl TransactionKind {
             },
             Self::Bonus => WalletDelta {
                 available: amount,
-                wagering_required: amount.saturating_mul(wagering_multiplier),
+                wagering_required: Kopecks(amount.get().saturating_mul(wagering_multiplier)),
                 ..WalletDelta::default()
             },
             Self::Bet => WalletDelta {
@@ -122,8 +123,8 @@ impl Wallet {
     /// Whether `delta` leaves every balance and count of this wallet at zero or more (a cache
     /// that missed another node's change may not be able to take this node's next one).
     pub fn can_apply(&self, delta: &WalletDelta) -> bool {
-        self.available + delta.available >= 0
-            && self.frozen + delta.frozen >= 0
+        !(self.available + delta.available).is_negative()
+            && !(self.frozen + delta.frozen).is_negative()
             && self.active_withdrawals + delta.active_withdrawals >= 0
             && self.active_deposits + delta.active_deposits >= 0
     }
@@ -137,7 +138,7 @@ impl Wallet {
         self.active_withdrawals += delta.active_withdrawals;
         self.active_deposits += delta.active_deposits;
         debug_assert!(
-            self.available >= 0 && self.frozen >= 0,
+            !self.available.is_negative() && !self.frozen.is_negative(),
             "wallet went negative: {self:?}"
         );
     }
@@ -248,9 +249,9 @@ impl From<TransactionKind> for LedgerKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transaction {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: TransactionKind,
-    pub amount: i64,
+    pub amount: Kopecks,
     pub reference: String,
     pub wagering_multiplier: i64,
     pub created_at: Millis,
@@ -262,8 +263,8 @@ mod tests {
 
     fn funded() -> Wallet {
         Wallet {
-            available: 500_000,
-            deposits_total: 500_000,
+            available: Kopecks(500_000),
+            deposits_total: Kopecks(500_000),
             ..Wallet::default()
         }
     }
@@ -271,28 +272,28 @@ mod tests {
     #[test]
     fn withdrawal_checks_run_in_the_order_of_the_spec() {
         let broke = Wallet {
-            wagering_required: 10,
+            wagering_required: Kopecks(10),
             active_withdrawals: 1,
             ..Wallet::default()
         };
         assert_eq!(
-            broke.check_withdrawal(1, 100_000),
+            broke.check_withdrawal(Kopecks(1), Kopecks(100_000)),
             Err(ErrorCode::MinDepositRequired)
         );
         let unwagered = Wallet {
-            deposits_total: 100_000,
+            deposits_total: Kopecks(100_000),
             ..broke
         };
         assert_eq!(
-            unwagered.check_withdrawal(1, 100_000),
+            unwagered.check_withdrawal(Kopecks(1), Kopecks(100_000)),
             Err(ErrorCode::WageringRequirementNotMet)
         );
         let busy = Wallet {
-            wagered: 10,
+            wagered: Kopecks(10),
             ..unwagered
         };
         assert_eq!(
-            busy.check_withdrawal(1, 100_000),
+            busy.check_withdrawal(Kopecks(1), Kopecks(100_000)),
             Err(ErrorCode::ActiveWithdrawOrderExists)
         );
         let idle = Wallet {
@@ -300,10 +301,13 @@ mod tests {
             ..busy
         };
         assert_eq!(
-            idle.check_withdrawal(1, 100_000),
+            idle.check_withdrawal(Kopecks(1), Kopecks(100_000)),
             Err(ErrorCode::SellerInsufficientBalance)
         );
-        assert_eq!(funded().check_withdrawal(500_000, 100_000), Ok(()));
+        assert_eq!(
+            funded().check_withdrawal(Kopecks(500_000), Kopecks(100_000)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -322,16 +326,16 @@ mod tests {
     #[test]
     fn transactions_move_the_right_totals() {
         let mut wallet = Wallet::default();
-        wallet.apply(&TransactionKind::Deposit.delta(1000, 5));
-        wallet.apply(&TransactionKind::Bonus.delta(100, 5));
-        wallet.apply(&TransactionKind::Bet.delta(300, 5));
-        wallet.apply(&TransactionKind::Win.delta(50, 5));
-        assert_eq!(wallet.available, 850);
-        assert_eq!(wallet.deposits_total, 1000);
-        assert_eq!(wallet.wagering_required, 500);
-        assert_eq!(wallet.wagered, 300);
+        wallet.apply(&TransactionKind::Deposit.delta(Kopecks(1000), 5));
+        wallet.apply(&TransactionKind::Bonus.delta(Kopecks(100), 5));
+        wallet.apply(&TransactionKind::Bet.delta(Kopecks(300), 5));
+        wallet.apply(&TransactionKind::Win.delta(Kopecks(50), 5));
+        assert_eq!(wallet.available, Kopecks(850));
+        assert_eq!(wallet.deposits_total, Kopecks(1000));
+        assert_eq!(wallet.wagering_required, Kopecks(500));
+        assert_eq!(wallet.wagered, Kopecks(300));
         assert_eq!(
-            wallet.check_transaction(TransactionKind::Bet, 851),
+            wallet.check_transaction(TransactionKind::Bet, Kopecks(851)),
             Err(ErrorCode::InsufficientBalance)
         );
     }
@@ -339,9 +343,15 @@ mod tests {
     #[test]
     fn freezing_and_unfreezing_conserve_the_balance() {
         let mut wallet = funded();
-        wallet.apply(&WalletDelta::freeze(200_000));
-        assert_eq!((wallet.available, wallet.frozen), (300_000, 200_000));
-        wallet.apply(&WalletDelta::unfreeze(200_000));
-        assert_eq!((wallet.available, wallet.frozen), (500_000, 0));
+        wallet.apply(&WalletDelta::freeze(Kopecks(200_000)));
+        assert_eq!(
+            (wallet.available, wallet.frozen),
+            (Kopecks(300_000), Kopecks(200_000))
+        );
+        wallet.apply(&WalletDelta::unfreeze(Kopecks(200_000)));
+        assert_eq!(
+            (wallet.available, wallet.frozen),
+            (Kopecks(500_000), Kopecks(0))
+        );
     }
 }

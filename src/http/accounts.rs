@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use super::error::ApiResult;
 use super::extract::{Admin, AppJson, Authenticated, Id, Keyed};
 use super::state::AppState;
+use crate::domain::UserId;
 use crate::domain::wallet::TransactionKind;
 use crate::domain::{DomainError, Role};
 use crate::market::NewTransaction;
@@ -48,8 +49,11 @@ async fn me(
     params(("id" = i64, Path, description = "The id")),
     responses((status = 200, description = "A user's public figures", body = crate::views::PublicUserView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(user = id))]
-async fn user(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<views::PublicUserView>> {
+#[tracing::instrument(skip_all, fields(user = id.get()))]
+async fn user(
+    State(state): State<AppState>,
+    Id(id): Id<UserId>,
+) -> ApiResult<Json<views::PublicUserView>> {
     let user = state.market.user(id).await?;
     Ok(Json(views::public_user(&user)))
 }
@@ -83,7 +87,7 @@ async fn create_user(
     };
     let (user, token) = state.market.create_user(&body.name, role, key).await?;
     let body = views::NewUserView {
-        id: user.id,
+        id: user.id.get(),
         name: user.name,
         role: user.role.as_str().into(),
         token,
@@ -109,12 +113,12 @@ struct TransactionBody {
     security(("bearer" = [])),
     responses((status = 201, description = "The transaction", body = crate::views::TransactionView), (status = 200, description = "The first transaction with this reference", body = crate::views::TransactionView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "DUPLICATE_REFERENCE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "INSUFFICIENT_BALANCE", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(user = id))]
+#[tracing::instrument(skip_all, fields(user = id.get()))]
 async fn post_transaction(
     State(state): State<AppState>,
     _admin: Admin,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<UserId>,
     AppJson(body): AppJson<TransactionBody>,
 ) -> ApiResult<(StatusCode, Json<crate::views::TransactionView>)> {
     let kind = TransactionKind::parse(&body.kind)

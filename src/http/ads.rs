@@ -14,7 +14,9 @@ use utoipa_axum::routes;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthenticated, page};
 use super::state::AppState;
+use crate::domain::AdId;
 use crate::domain::DomainError;
+use crate::domain::Kopecks;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
 use crate::market::NewAd;
 use crate::read_model::{AdQuery, SortBy};
@@ -75,7 +77,7 @@ async fn list(
     let query = AdQuery {
         ad_type,
         fiat_currency: params.fiat_currency.unwrap_or_else(|| "RUB".into()),
-        amount: params.amount,
+        amount: params.amount.map(Kopecks),
         payment_method: params.payment_method,
         sort_by,
         limit: limit as usize,
@@ -144,8 +146,8 @@ async fn create(
     params(("id" = i64, Path, description = "The id")),
     responses((status = 200, description = "The ad", body = crate::views::AdView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(ad_id = id))]
-async fn show(State(state): State<AppState>, Id(id): Id) -> ApiResult<Response> {
+#[tracing::instrument(skip_all, fields(ad_id = id.get()))]
+async fn show(State(state): State<AppState>, Id(id): Id<AdId>) -> ApiResult<Response> {
     let (ad, maker) = state.market.ad(id).await?;
     Ok(Json(views::ad(&ad, &maker)).into_response())
 }
@@ -170,11 +172,11 @@ struct UpdateBody {
     security(("bearer" = [])),
     responses((status = 200, description = "The ad", body = crate::views::AdView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(ad_id = id))]
+#[tracing::instrument(skip_all, fields(ad_id = id.get()))]
 async fn update(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Id(id): Id,
+    Id(id): Id<AdId>,
     AppJson(body): AppJson<UpdateBody>,
 ) -> ApiResult<Response> {
     let patch = AdPatch {
@@ -201,12 +203,12 @@ async fn update(
     security(("bearer" = [])),
     responses((status = 200, description = "The ad, closed", body = crate::views::AdView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(ad_id = id))]
+#[tracing::instrument(skip_all, fields(ad_id = id.get()))]
 async fn close(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<AdId>,
 ) -> ApiResult<Response> {
     let (ad, maker) = state.market.close_ad(caller, id, key).await?;
     Ok(Json(views::ad(&ad, &maker)).into_response())

@@ -60,10 +60,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
     }
 }
 
-/// A positive id in the path; anything else names nothing, so it is `NOT_FOUND`.
-pub struct Id(pub i64);
+/// A positive id in the path, as the id type of what it names; anything else names nothing, so
+/// it is `NOT_FOUND`.
+pub struct Id<T>(pub T);
 
-impl<S: Send + Sync> FromRequestParts<S> for Id {
+impl<T: From<i64>, S: Send + Sync> FromRequestParts<S> for Id<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -73,7 +74,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         if id <= 0 {
             return Err(ApiError(ErrorCode::NotFound.into()));
         }
-        Ok(Id(id))
+        Ok(Id(T::from(id)))
     }
 }
 
@@ -121,7 +122,7 @@ impl FromRequestParts<AppState> for Authenticated {
     ) -> Result<Self, Self::Rejection> {
         match principal(parts, state).await? {
             Principal::User(caller) => {
-                tracing::Span::current().record("user_id", caller.user_id);
+                tracing::Span::current().record("user_id", caller.user_id.get());
                 Ok(Authenticated(caller))
             }
             Principal::Admin => Err(ApiError(DomainError::new(

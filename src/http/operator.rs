@@ -10,6 +10,7 @@ use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Id, Keyed, Operator, page};
 use super::orders::act;
 use super::state::AppState;
+use crate::domain::OrderId;
 use crate::domain::order::Request;
 use crate::domain::order::{Action, Resolution};
 use crate::domain::{DomainError, validate};
@@ -77,12 +78,12 @@ struct ResolveBody {
     security(("bearer" = [])),
     responses((status = 200, description = "The order, completed (release) or cancelled (refund)", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn resolve(
     State(state): State<AppState>,
     Operator(caller): Operator,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
     AppJson(body): AppJson<ResolveBody>,
 ) -> ApiResult<Json<views::OrderView>> {
     let resolution = Resolution::parse(&body.resolution)

@@ -11,7 +11,9 @@ use utoipa_axum::routes;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, page};
 use super::state::AppState;
+use crate::domain::AdId;
 use crate::domain::Caller;
+use crate::domain::OrderId;
 use crate::domain::order::Request;
 use crate::domain::order::{Action, Order, OrderStatus, Side};
 use crate::domain::{DomainError, validate};
@@ -60,13 +62,13 @@ async fn create(
         return Err(DomainError::validation("ad_id must be a positive id").into());
     }
     let request = NewOrder {
-        ad_id: body.ad_id,
+        ad_id: AdId(body.ad_id),
         usdt_amount: body.usdt_amount,
         payment_method: body.payment_method,
         payment_details: body.payment_details,
     };
     let order = state.market.create_order(caller, request, key).await?;
-    tracing::Span::current().record("order_id", order.id);
+    tracing::Span::current().record("order_id", order.id.get());
     Ok((StatusCode::CREATED, Json(one(&state, caller, order).await?)))
 }
 
@@ -138,11 +140,11 @@ async fn one(state: &AppState, caller: Caller, order: Order) -> ApiResult<views:
     security(("bearer" = [])),
     responses((status = 200, description = "The order", body = crate::views::OrderView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn show(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
 ) -> ApiResult<Json<views::OrderView>> {
     let order = state.market.order(caller, id).await?;
     Ok(Json(one(&state, caller, order).await?))
@@ -156,11 +158,11 @@ async fn show(
     security(("bearer" = [])),
     responses((status = 200, description = "Every transition, oldest first", body = crate::views::Items<crate::views::HistoryEntry>), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn history(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
 ) -> ApiResult<Json<views::Items<views::HistoryEntry>>> {
     let history = state.market.history(caller, id).await?;
     let items = history.iter().map(views::history_entry).collect();
@@ -170,7 +172,7 @@ async fn history(
 /// Runs an action on an order through its actor and answers the updated order.
 pub(super) async fn act(
     state: &AppState,
-    id: i64,
+    id: OrderId,
     request: Request,
 ) -> ApiResult<Json<views::OrderView>> {
     let caller = request.caller;
@@ -201,11 +203,11 @@ struct PaymentDetailsBody {
     security(("bearer" = [])),
     responses((status = 200, description = "The order", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn update_payment_details(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
     AppJson(body): AppJson<PaymentDetailsBody>,
 ) -> ApiResult<Json<views::OrderView>> {
     let details = validate::payment_details(&body.payment_details)?;
@@ -224,12 +226,12 @@ async fn update_payment_details(
     security(("bearer" = [])),
     responses((status = 200, description = "The order, paid_by_buyer", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn confirm_paid(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
 ) -> ApiResult<Json<views::OrderView>> {
     act(
         &state,
@@ -247,12 +249,12 @@ async fn confirm_paid(
     security(("bearer" = [])),
     responses((status = 200, description = "The order, completed", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn confirm_received(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
 ) -> ApiResult<Json<views::OrderView>> {
     act(
         &state,
@@ -270,12 +272,12 @@ async fn confirm_received(
     security(("bearer" = [])),
     responses((status = 200, description = "The order, cancelled", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn cancel(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
 ) -> ApiResult<Json<views::OrderView>> {
     act(&state, id, Request::by(caller, Action::Cancel).keyed(key)).await
 }
@@ -295,12 +297,12 @@ struct CallOperatorBody {
     security(("bearer" = [])),
     responses((status = 200, description = "The order, disputed", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn call_operator(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
     AppJson(body): AppJson<CallOperatorBody>,
 ) -> ApiResult<Json<views::OrderView>> {
     let reason = body
@@ -330,12 +332,12 @@ struct MessageBody {
     security(("bearer" = [])),
     responses((status = 201, description = "The message", body = crate::views::MessageView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn post_message(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
     AppJson(body): AppJson<MessageBody>,
 ) -> ApiResult<(StatusCode, Json<views::MessageView>)> {
     let message = state
@@ -360,11 +362,11 @@ struct MessagesParams {
     security(("bearer" = [])),
     responses((status = 200, description = "Messages, oldest first", body = crate::views::Items<crate::views::MessageView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn messages(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
     AppQuery(params): AppQuery<MessagesParams>,
 ) -> ApiResult<Json<views::Items<views::MessageView>>> {
     let (limit, _) = page(params.limit.or(Some(crate::config::MAX_PAGE_LIMIT)), None)?;
@@ -390,12 +392,12 @@ struct RateBody {
     security(("bearer" = [])),
     responses((status = 201, description = "The rating", body = crate::views::RatingView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, ALREADY_RATED, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(order_id = id))]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn rate(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<OrderId>,
     AppJson(body): AppJson<RateBody>,
 ) -> ApiResult<(StatusCode, Json<crate::views::RatingView>)> {
     let rating = state

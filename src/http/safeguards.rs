@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use super::error::ApiResult;
 use super::extract::{Authenticated, Id, Keyed};
 use super::state::AppState;
+use crate::domain::UserId;
 use crate::views::BlockView;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,12 +27,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])),
     responses((status = 200, description = "The block (a repeat changes nothing)", body = crate::views::BlockView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(user = id))]
+#[tracing::instrument(skip_all, fields(user = id.get()))]
 async fn block(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    Id(id): Id,
+    Id(id): Id<UserId>,
 ) -> ApiResult<Json<BlockView>> {
     Ok(Json(state.market.block(caller, id, key).await?))
 }
@@ -44,11 +45,11 @@ async fn block(
     security(("bearer" = [])),
     responses((status = 204, description = "Unblocked"), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
 )]
-#[tracing::instrument(skip_all, fields(user = id))]
+#[tracing::instrument(skip_all, fields(user = id.get()))]
 async fn unblock(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Id(id): Id,
+    Id(id): Id<UserId>,
 ) -> ApiResult<StatusCode> {
     state.market.unblock(caller, id).await?;
     Ok(StatusCode::NO_CONTENT)

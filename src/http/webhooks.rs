@@ -73,7 +73,11 @@ async fn list(
     responses((status = 204, description = "Removed"), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
 )]
 #[tracing::instrument(skip_all, fields(webhook_id = id))]
-async fn remove(State(state): State<AppState>, _admin: Admin, Id(id): Id) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Id(id): Id<i64>,
+) -> ApiResult<StatusCode> {
     state.market.delete_webhook(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,11 +2,12 @@
 
 use super::service::{Market, new_token, token_hash};
 use crate::actors::protocol::Rule;
+use crate::domain::UserId;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::User;
 use crate::domain::wallet::Transaction;
 use crate::domain::wallet::{DEFAULT_WAGERING_MULTIPLIER, TransactionKind, Wallet};
-use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, rfc3339, validate};
+use crate::domain::{Caller, DomainError, ErrorCode, Role, rfc3339, validate};
 use crate::store::{Commit, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 use crate::views::TransactionView;
 
@@ -17,7 +18,8 @@ pub const MAX_WAGERING_MULTIPLIER: i64 = 100;
 #[derive(Debug, Clone)]
 pub struct NewTransaction {
     pub kind: TransactionKind,
-    pub amount: Kopecks,
+    /// As the platform sent it, checked when the transaction is posted.
+    pub amount: i64,
     pub reference: String,
     pub wagering_multiplier: Option<i64>,
 }
@@ -45,7 +47,7 @@ impl Market {
             )
             .await?;
         let user = User {
-            id: receipt.first_id(),
+            id: UserId(receipt.first_id()),
             name,
             role,
             rating_sum: 0,
@@ -59,7 +61,7 @@ impl Market {
     /// result (`replayed` is true); with another body it is `DUPLICATE_REFERENCE`.
     pub async fn post_transaction(
         &self,
-        user_id: i64,
+        user_id: UserId,
         request: NewTransaction,
         key: Option<IdempotencyKey>,
     ) -> Result<(TransactionView, bool), DomainError> {
@@ -124,9 +126,9 @@ impl Market {
                     .increment(1);
                 let view = TransactionView {
                     id: receipt.first_id(),
-                    user_id,
+                    user_id: user_id.get(),
                     kind: request.kind.as_str().into(),
-                    amount,
+                    amount: amount.get(),
                     reference,
                     wagering_multiplier: multiplier,
                     created_at: rfc3339(now),
@@ -155,7 +157,7 @@ impl Market {
         }
     }
 
-    pub async fn user(&self, id: i64) -> Result<User, DomainError> {
+    pub async fn user(&self, id: UserId) -> Result<User, DomainError> {
         self.store()
             .user(id)
             .await?

@@ -7,6 +7,7 @@ use crate::actors::protocol::AdMsg;
 
 use crate::actors::protocol::{Rule, WalletMsg};
 use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
+use crate::domain::AdId;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::Profile;
@@ -20,10 +21,11 @@ use crate::store::{Commit, MoneyMove, Op, RowRef};
 pub struct NewAd {
     pub ad_type: AdType,
     pub fiat_currency: String,
-    pub price: Kopecks,
-    pub min_amount: Kopecks,
-    pub max_amount: Kopecks,
-    pub total_amount: Kopecks,
+    /// Amounts as the maker sent them, checked when the ad is made.
+    pub price: i64,
+    pub min_amount: i64,
+    pub max_amount: i64,
+    pub total_amount: i64,
     pub payment_methods: Vec<String>,
     pub payment_window_seconds: Option<i64>,
     pub terms: Option<String>,
@@ -78,7 +80,7 @@ impl Market {
                 .keyed(key);
                 let rule = Rule::SellAd {
                     amount: ad.total_amount,
-                    min_deposit: context.config.min_deposit,
+                    min_deposit: Kopecks(context.config.min_deposit),
                 };
                 context
                     .change_wallet(caller.user_id, rule, commit, delta)
@@ -86,7 +88,7 @@ impl Market {
             }
         };
         let ad = Ad {
-            id: receipt.first_id(),
+            id: AdId(receipt.first_id()),
             ..ad
         };
         if !context.read_model.has_maker(caller.user_id) {
@@ -143,7 +145,7 @@ impl Market {
         };
         let total = validate::amount("total_amount", request.total_amount)?;
         let ad = Ad {
-            id: 0,
+            id: AdId::default(),
             maker_id: caller.user_id,
             ad_type: request.ad_type,
             fiat_currency: request.fiat_currency,
@@ -152,7 +154,7 @@ impl Market {
             max_amount: validate::amount("max_amount", request.max_amount)?,
             total_amount: total,
             available_amount: total,
-            closed_amount: 0,
+            closed_amount: Kopecks::ZERO,
             payment_methods: request.payment_methods,
             payment_window_seconds: window,
             terms,
@@ -168,12 +170,12 @@ impl Market {
     pub async fn patch_ad(
         &self,
         caller: Caller,
-        ad_id: i64,
+        ad_id: AdId,
         patch: AdPatch,
     ) -> Result<(Ad, Profile), DomainError> {
         let (_, updated) = self
             .context
-            .ask_ad(ad_id, |reply| AdMsg::Update {
+            .ask_ad(ad_id.get(), |reply| AdMsg::Update {
                 maker_id: caller.user_id,
                 patch: patch.clone(),
                 reply,
@@ -186,13 +188,13 @@ impl Market {
     pub async fn close_ad(
         &self,
         caller: Caller,
-        ad_id: i64,
+        ad_id: AdId,
         key: Option<IdempotencyKey>,
     ) -> Result<(Ad, Profile), DomainError> {
         let now = self.now_ms();
         let (_, closed) = self
             .context
-            .ask_ad(ad_id, |reply| AdMsg::Close {
+            .ask_ad(ad_id.get(), |reply| AdMsg::Close {
                 maker_id: caller.user_id,
                 now,
                 key: key.clone(),
@@ -200,14 +202,14 @@ impl Market {
             })
             .await?;
         let (ad, closed) = closed?;
-        let reserve_unfrozen = ad.ad_type == AdType::Sell && closed > 0;
+        let reserve_unfrozen = ad.ad_type == AdType::Sell && closed.is_positive();
         if reserve_unfrozen && let Some(wallet) = self.context.wallets.resident(ad.maker_id).await {
             let _ = wallet.cast(WalletMsg::Touched);
         }
         self.with_maker(ad).await
     }
 
-    pub async fn ad(&self, ad_id: i64) -> Result<(Ad, Profile), DomainError> {
+    pub async fn ad(&self, ad_id: AdId) -> Result<(Ad, Profile), DomainError> {
         if let Some(listed) = self.context.read_model.get(ad_id) {
             return Ok(listed);
         }

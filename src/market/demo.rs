@@ -8,6 +8,8 @@ use serde_json::json;
 use super::accounts::NewTransaction;
 use super::ads::NewAd;
 use super::service::Market;
+use crate::domain::AdId;
+use crate::domain::UserId;
 use crate::domain::ad::AdType;
 use crate::domain::wallet::TransactionKind;
 use crate::domain::{Caller, DomainError, Role};
@@ -17,8 +19,8 @@ pub struct DemoWorld {
     pub makers: Vec<(String, String)>,
     pub players: Vec<(String, String)>,
     pub operator: (String, String),
-    pub buy_ad_id: i64,
-    pub sell_ad_id: i64,
+    pub buy_ad_id: AdId,
+    pub sell_ad_id: AdId,
 }
 
 const MAKERS: [(&str, i64); 3] = [("Alice", 9550), ("Boris", 9540), ("Vera", 9565)];
@@ -30,7 +32,7 @@ pub async fn seed(market: &Market) -> Result<Option<DemoWorld>, DomainError> {
         return Ok(None);
     }
     let mut makers = Vec::new();
-    let (mut buy_ad_id, mut sell_ad_id) = (0, 0);
+    let (mut buy_ad_id, mut sell_ad_id) = (AdId::default(), AdId::default());
     for (i, (name, price)) in MAKERS.into_iter().enumerate() {
         let (user, token) = market.create_user(name, Role::User, None).await?;
         fund(market, user.id, 5_000_000, &format!("demo-maker-{i}")).await?;
@@ -69,7 +71,7 @@ pub async fn seed(market: &Market) -> Result<Option<DemoWorld>, DomainError> {
 
 async fn fund(
     market: &Market,
-    user_id: i64,
+    user_id: UserId,
     amount: i64,
     reference: &str,
 ) -> Result<(), DomainError> {

@@ -16,6 +16,7 @@ use dashmap::DashMap;
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{EVENT_PAGE, EVENT_SUBSCRIBER_BUFFER};
+use crate::domain::UserId;
 use crate::domain::event::{Audience, Event};
 use crate::store::Store;
 use crate::telemetry;
@@ -32,7 +33,7 @@ type Subscribers = DashMap<u64, Subscriber>;
 /// Live fan-out of committed events to the streams that want them.
 pub struct Hub {
     /// Streams by user id, each by its subscription number.
-    parties: DashMap<i64, Subscribers>,
+    parties: DashMap<UserId, Subscribers>,
     operators: Subscribers,
     next_subscription: AtomicU64,
     /// Streams open now: with none, the pump only keeps its place.
@@ -228,6 +229,7 @@ fn deliver_one(sender: &mpsc::Sender<Arc<Event>>, event: &Arc<Event>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::OrderId;
     use crate::domain::event_kind::EventKind;
     use crate::domain::order::Participant;
 
@@ -235,12 +237,12 @@ mod tests {
         Arc::new(Event {
             id,
             kind: EventKind::MessageCreated,
-            order_id: 1,
+            order_id: OrderId(1),
             message_id: Some(id),
-            buyer_id,
-            seller_id,
+            buyer_id: UserId(buyer_id),
+            seller_id: UserId(seller_id),
             disputed,
-            actor_id: Some(buyer_id),
+            actor_id: Some(UserId(buyer_id)),
             actor_role: Participant::Buyer,
             from_status: None,
             to_status: None,
@@ -254,11 +256,11 @@ mod tests {
     #[tokio::test]
     async fn events_reach_their_audience_only() {
         let hub = Hub::new();
-        let mut buyer = hub.subscribe(Audience::Party(1));
+        let mut buyer = hub.subscribe(Audience::Party(UserId(1)));
         buyer.live_after(0);
-        let mut seller = hub.subscribe(Audience::Party(2));
+        let mut seller = hub.subscribe(Audience::Party(UserId(2)));
         seller.live_after(0);
-        let mut stranger = hub.subscribe(Audience::Party(3));
+        let mut stranger = hub.subscribe(Audience::Party(UserId(3)));
         stranger.live_after(0);
         let mut desk = hub.subscribe(Audience::Operators);
         desk.live_after(0);
@@ -275,9 +277,9 @@ mod tests {
     #[tokio::test]
     async fn a_consumer_that_falls_behind_is_cut_off_and_others_go_on() {
         let hub = Hub::new();
-        let mut stalled = hub.subscribe(Audience::Party(1));
+        let mut stalled = hub.subscribe(Audience::Party(UserId(1)));
         stalled.live_after(0);
-        let mut keeping_up = hub.subscribe(Audience::Party(2));
+        let mut keeping_up = hub.subscribe(Audience::Party(UserId(2)));
         keeping_up.live_after(0);
         for id in 1..=(EVENT_SUBSCRIBER_BUFFER as i64 + 10) {
             hub.publish(event(id, 1, 2, false));
@@ -302,7 +304,7 @@ mod tests {
         open.live_after(0);
         hub.close();
         assert!(open.events.recv().await.is_none());
-        let mut late = hub.subscribe(Audience::Party(1));
+        let mut late = hub.subscribe(Audience::Party(UserId(1)));
         late.live_after(0);
         assert!(late.events.recv().await.is_none());
     }
@@ -312,7 +314,7 @@ mod tests {
     #[tokio::test]
     async fn a_new_stream_hears_live_only_what_it_does_not_replay() {
         let hub = Hub::new();
-        let mut opening = hub.subscribe(Audience::Party(1));
+        let mut opening = hub.subscribe(Audience::Party(UserId(1)));
         let backlog = EVENT_SUBSCRIBER_BUFFER as i64 * 2;
         hub.publish(event(1, 1, 2, false));
         opening.live_after(backlog);

@@ -12,6 +12,8 @@ use crate::actors::protocol::{AdMsg, Settled, Take};
 use crate::actors::{NoAnswer, ask};
 use crate::config::ACTOR_ATTEMPTS;
 use crate::config::{EVENT_PAGE, HELD_CAPACITY_WAIT, HELD_CAPACITY_WAITS};
+use crate::domain::AdId;
+use crate::domain::OrderId;
 use crate::domain::chat::Message;
 use crate::domain::event::Audience;
 use crate::domain::idempotency::IdempotencyKey;
@@ -28,8 +30,9 @@ static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
 /// A taker's order (`POST /orders`).
 #[derive(Debug, Clone)]
 pub struct NewOrder {
-    pub ad_id: i64,
-    pub usdt_amount: Kopecks,
+    pub ad_id: AdId,
+    /// As the taker sent it, checked when the order is made.
+    pub usdt_amount: i64,
     pub payment_method: String,
     pub payment_details: Option<Value>,
 }
@@ -52,7 +55,7 @@ impl Market {
             .map(validate::payment_details)
             .transpose()?;
         let context = &self.context;
-        context.ad(request.ad_id).await?;
+        context.ad(request.ad_id.get()).await?;
         self.check_taker(caller.user_id, context.read_model.maker_of(request.ad_id))?;
         let hold = NEXT_HOLD.fetch_add(1, Ordering::Relaxed);
         let take = Take {
@@ -65,7 +68,9 @@ impl Market {
         let mut waits = 0;
         let (ad_actor, ad) = loop {
             let (actor, reserved) = context
-                .ask_ad(request.ad_id, |reply| AdMsg::Hold(take.clone(), reply))
+                .ask_ad(request.ad_id.get(), |reply| {
+                    AdMsg::Hold(take.clone(), reply)
+                })
                 .await?;
             match reserved {
                 Ok(ad) => break (actor, ad),
@@ -122,7 +127,7 @@ impl Market {
             }
         };
         let mut order = Order {
-            id: 0,
+            id: OrderId::default(),
             ad_id: ad.id,
             side,
             buyer_id,
@@ -168,14 +173,14 @@ impl Market {
                     kind: LedgerKind::EscrowFreeze,
                     delta,
                     order: RowRef::Inserted,
-                    ad: RowRef::Id(ad.id),
+                    ad: RowRef::Id(ad.id.get()),
                     tx: RowRef::None,
                     now,
                     refusal: ErrorCode::SellerInsufficientBalance,
                 }));
                 let rule = Rule::Withdrawal {
                     amount,
-                    min_deposit: context.config.min_deposit,
+                    min_deposit: Kopecks(context.config.min_deposit),
                 };
                 (
                     rule,
@@ -197,12 +202,12 @@ impl Market {
         let receipt = context
             .change_wallet(caller.user_id, rule, Commit::new(ops).keyed(key), delta)
             .await?;
-        order.id = receipt.first_id();
+        order.id = OrderId(receipt.first_id());
         Ok((order, receipt.ad_version.unwrap_or(i64::MAX)))
     }
 
     /// Asks the order's actor to do `request`; an ended order answers from the store.
-    pub async fn act(&self, order_id: i64, request: Request) -> Result<Order, DomainError> {
+    pub async fn act(&self, order_id: OrderId, request: Request) -> Result<Order, DomainError> {
         for _ in 0..ACTOR_ATTEMPTS {
             let actor = match self.context.orders.resident(order_id).await {
                 Some(actor) => actor,
@@ -234,7 +239,7 @@ impl Market {
 
     /// The order as the store has it (an order that ended here lately, from memory: it no
     /// longer changes).
-    async fn stored_order(&self, order_id: i64) -> Result<Order, DomainError> {
+    async fn stored_order(&self, order_id: OrderId) -> Result<Order, DomainError> {
         if let Some(order) = self.context.ended.get(order_id) {
             return Ok(order);
         }
@@ -245,7 +250,7 @@ impl Market {
     }
 
     /// An order its parties and operators may see; to anyone else it does not exist.
-    pub async fn order(&self, caller: Caller, order_id: i64) -> Result<Order, DomainError> {
+    pub async fn order(&self, caller: Caller, order_id: OrderId) -> Result<Order, DomainError> {
         let order = self.stored_order(order_id).await?;
         order.participant(Some(caller))?;
         Ok(order)
@@ -274,7 +279,7 @@ impl Market {
     pub async fn history(
         &self,
         caller: Caller,
-        order_id: i64,
+        order_id: OrderId,
     ) -> Result<Vec<crate::domain::event::Event>, DomainError> {
         self.order(caller, order_id).await?;
         let mut history = Vec::new();
@@ -299,7 +304,7 @@ impl Market {
         caller: Caller,
         orders: &[Order],
     ) -> Result<Vec<crate::views::OrderView>, DomainError> {
-        let completed: Vec<i64> = orders
+        let completed: Vec<OrderId> = orders
             .iter()
             .filter(|o| o.status == OrderStatus::Completed && o.party(caller.user_id).is_some())
             .map(|o| o.id)
@@ -332,7 +337,7 @@ impl Market {
     pub async fn post_message(
         &self,
         caller: Caller,
-        order_id: i64,
+        order_id: OrderId,
         text: &str,
         key: Option<IdempotencyKey>,
     ) -> Result<Message, DomainError> {
@@ -372,7 +377,7 @@ impl Market {
     pub async fn messages(
         &self,
         caller: Caller,
-        order_id: i64,
+        order_id: OrderId,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<Message>, DomainError> {
@@ -384,7 +389,7 @@ impl Market {
     pub async fn rate(
         &self,
         caller: Caller,
-        order_id: i64,
+        order_id: OrderId,
         rating: i64,
         comment: Option<String>,
         key: Option<IdempotencyKey>,
@@ -429,9 +434,9 @@ impl Market {
             .await?;
         self.context.read_model.add_rating(ratee_id, rating);
         Ok(RatingView {
-            order_id,
-            rater_id: caller.user_id,
-            ratee_id,
+            order_id: order_id.get(),
+            rater_id: caller.user_id.get(),
+            ratee_id: ratee_id.get(),
             rating,
             comment,
             created_at: rfc3339(now),

@@ -3,6 +3,7 @@
 use super::ads::require_trader;
 use super::service::Market;
 use crate::config::TAKER_CANCEL_WINDOW_MS;
+use crate::domain::UserId;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{Caller, DomainError, ErrorCode, rfc3339};
 use crate::store::{Commit, NewBlock, Op};
@@ -29,7 +30,7 @@ impl Market {
     pub async fn block(
         &self,
         caller: Caller,
-        user_id: i64,
+        user_id: UserId,
         key: Option<IdempotencyKey>,
     ) -> Result<BlockView, DomainError> {
         require_trader(caller)?;
@@ -53,16 +54,16 @@ impl Market {
             .blocks(caller)
             .await?
             .into_iter()
-            .find(|b| b.user_id == user_id)
+            .find(|b| b.user_id == user_id.get())
             .map_or_else(|| rfc3339(now), |b| b.blocked_at);
         Ok(BlockView {
-            user_id,
+            user_id: user_id.get(),
             name: user.name,
             blocked_at,
         })
     }
 
-    pub async fn unblock(&self, caller: Caller, user_id: i64) -> Result<(), DomainError> {
+    pub async fn unblock(&self, caller: Caller, user_id: UserId) -> Result<(), DomainError> {
         require_trader(caller)?;
         self.user(user_id).await?;
         self.store()
@@ -84,7 +85,7 @@ impl Market {
             .await?
             .into_iter()
             .map(|(user_id, name, at)| BlockView {
-                user_id,
+                user_id: user_id.get(),
                 name,
                 blocked_at: rfc3339(at),
             })
@@ -92,12 +93,16 @@ impl Market {
     }
 
     /// The makers whose ads `viewer` does not see listed.
-    pub fn hidden_makers(&self, viewer: i64) -> Option<std::collections::HashSet<i64>> {
+    pub fn hidden_makers(&self, viewer: UserId) -> Option<std::collections::HashSet<UserId>> {
         self.context.safeguards.hidden_from(viewer)
     }
 
     /// Refuses a taker who is paused, or who and the ad's maker blocked each other.
-    pub(super) fn check_taker(&self, taker: i64, maker: Option<i64>) -> Result<(), DomainError> {
+    pub(super) fn check_taker(
+        &self,
+        taker: UserId,
+        maker: Option<UserId>,
+    ) -> Result<(), DomainError> {
         let context = &self.context;
         let now = self.now_ms();
         if let Some(until) = context

@@ -11,6 +11,7 @@ use crate::actors::Context;
 use crate::actors::directory::Directory;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::UserId;
 use crate::domain::event::{Audience, Event};
 use crate::domain::user::Profile;
 use crate::domain::{Caller, DomainError, ErrorCode};
@@ -35,10 +36,10 @@ pub struct Market {
     /// Idempotency keys whose requests run on this node now.
     pub(super) keys_in_flight: InFlight,
     /// Requests per user token and second, if limited.
-    rate_limiter: Option<governor::DefaultKeyedRateLimiter<i64>>,
+    rate_limiter: Option<governor::DefaultKeyedRateLimiter<UserId>>,
 }
 
-fn rate_limiter(per_sec: u32) -> Option<governor::DefaultKeyedRateLimiter<i64>> {
+fn rate_limiter(per_sec: u32) -> Option<governor::DefaultKeyedRateLimiter<UserId>> {
     let per_sec = std::num::NonZeroU32::new(per_sec)?;
     let burst = per_sec.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
     Some(governor::RateLimiter::keyed(
@@ -153,7 +154,7 @@ impl Market {
 
     /// Counts a request of `user_id` against its rate limit: `RATE_LIMITED`, with the wait, once
     /// the user is over it.
-    pub fn admit(&self, user_id: i64) -> Result<(), DomainError> {
+    pub fn admit(&self, user_id: UserId) -> Result<(), DomainError> {
         let Some(limiter) = &self.rate_limiter else {
             return Ok(());
         };

@@ -12,6 +12,7 @@ use crate::config::{
     EVENT_POLL_INTERVAL, EXPIRY_SWEEP_BATCH, IDEMPOTENCY_PURGE_INTERVAL,
     READ_MODEL_REFRESH_INTERVAL, WEBHOOK_POLL_INTERVAL,
 };
+use crate::domain::AdId;
 use crate::domain::DomainError;
 use crate::domain::order::OrderStatus;
 use crate::domain::user::Profile;
@@ -123,7 +124,7 @@ impl Market {
             read_model.add_maker(Profile::from(&maker));
         }
         let open = store.open_ads().await?;
-        let ids: HashSet<i64> = open.iter().map(|ad| ad.id).collect();
+        let ids: HashSet<AdId> = open.iter().map(|ad| ad.id).collect();
         for ad in &open {
             read_model.publish(ad);
         }

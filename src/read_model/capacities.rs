@@ -59,11 +59,11 @@ pub(super) struct Capacity {
 
 impl Capacity {
     pub(super) fn get(&self) -> Kopecks {
-        self.chunk[self.offset].load(Ordering::Relaxed)
+        Kopecks(self.chunk[self.offset].load(Ordering::Relaxed))
     }
 
     pub(super) fn set(&self, value: Kopecks) {
-        self.chunk[self.offset].store(value, Ordering::Relaxed);
+        self.chunk[self.offset].store(value.get(), Ordering::Relaxed);
     }
 }
 

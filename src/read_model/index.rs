@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::listed::Listed;
 use super::query::AdQuery;
-use crate::domain::Kopecks;
 use crate::domain::ad::{AdStatus, AdType};
+use crate::domain::{AdId, Kopecks, UserId};
 
 /// An ad's place in one listing order: what a query filters on, copied out of the entry so a scan
 /// reads one dense array (and the capacities' chunk) rather than every entry.
@@ -17,7 +17,7 @@ use crate::domain::ad::{AdStatus, AdType};
 pub(super) struct Slot {
     pub(super) min_amount: Kopecks,
     pub(super) max_amount: Kopecks,
-    pub(super) maker_id: i64,
+    pub(super) maker_id: UserId,
     /// Bit `i` for the market's `i`-th payment method; [`OTHER_METHODS`] for any past the 63rd.
     pub(super) methods: u64,
     pub(super) capacity: Arc<[AtomicI64]>,
@@ -50,12 +50,12 @@ impl Slot {
         }
     }
 
-    pub(super) fn id(&self) -> i64 {
+    pub(super) fn id(&self) -> AdId {
         self.listed.ad.id
     }
 
     pub(super) fn available(&self) -> Kopecks {
-        self.capacity[self.offset].load(Ordering::Relaxed)
+        Kopecks(self.capacity[self.offset].load(Ordering::Relaxed))
     }
 
     /// Whether the ad shows for `filter`, with `available` capacity left.
@@ -83,7 +83,7 @@ impl Slot {
 pub(super) struct Filter<'a> {
     pub(super) amount: Option<Kopecks>,
     pub(super) method: MethodFilter<'a>,
-    pub(super) hidden_makers: Option<&'a HashSet<i64>>,
+    pub(super) hidden_makers: Option<&'a HashSet<UserId>>,
 }
 
 pub(super) enum MethodFilter<'a> {
@@ -152,7 +152,7 @@ impl Index {
     /// makers' figures (`(rating in tenths, orders)`, `None` sorting last) at `makers_version`.
     pub(super) fn build(
         ads: impl Iterator<Item = Arc<Listed>>,
-        figures: impl Fn(i64) -> Option<(i64, i64)>,
+        figures: impl Fn(UserId) -> Option<(i64, i64)>,
         layout: u64,
         makers_version: u64,
     ) -> Index {

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::capacities::Capacity;
-use crate::domain::Kopecks;
 use crate::domain::ad::Ad;
 use crate::domain::user::Profile;
+use crate::domain::{AdId, Kopecks};
 use crate::views::AdJson;
 
 /// An ad in the read model: its listing fields, its JSON as far as it never changes, and its
@@ -56,7 +56,7 @@ pub struct Shown {
 }
 
 impl Shown {
-    pub fn id(&self) -> i64 {
+    pub fn id(&self) -> AdId {
         self.listed.ad.id
     }
 
@@ -74,7 +74,9 @@ impl Shown {
 
     /// Appends the ad's JSON, the same as serialising [`crate::views::ad`].
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        self.listed.json.write(out, self.available, &self.maker);
+        self.listed
+            .json
+            .write(out, self.available.get(), &self.maker);
     }
 }
 

@@ -11,13 +11,14 @@ use super::listed::{Listed, Shown};
 use super::query::{AdQuery, SortBy};
 use crate::domain::ad::{Ad, AdStatus};
 use crate::domain::user::Profile;
+use crate::domain::{AdId, UserId};
 use crate::views::AdJson;
 
 #[derive(Default)]
 pub struct ReadModel {
-    ads: DashMap<i64, Arc<Listed>>,
+    ads: DashMap<AdId, Arc<Listed>>,
     capacities: Arc<Capacities>,
-    makers: DashMap<i64, Profile>,
+    makers: DashMap<UserId, Profile>,
     /// Bumped whenever an ad appears, disappears or changes a field the index sorts or filters
     /// on; the index is rebuilt on the next query after a bump, never for a change of capacity.
     layout: AtomicU64,
@@ -51,7 +52,7 @@ impl ReadModel {
     }
 
     /// Drops the ads whose id `keep` refuses (closed elsewhere).
-    pub fn retain(&self, keep: impl Fn(i64) -> bool) {
+    pub fn retain(&self, keep: impl Fn(AdId) -> bool) {
         let before = self.ads.len();
         self.ads.retain(|id, _| keep(*id));
         if self.ads.len() != before {
@@ -80,7 +81,7 @@ impl ReadModel {
         if index.fresh(layout, makers_version) {
             return index.clone();
         }
-        let figures = |maker_id: i64| {
+        let figures = |maker_id: UserId| {
             self.makers.get(&maker_id).map(|maker| {
                 // Ratings are means to one decimal, so in tenths they order exactly as they read.
                 let tenths = maker
@@ -98,15 +99,15 @@ impl ReadModel {
         self.makers_version.fetch_add(1, Ordering::Release);
     }
 
-    pub fn has_maker(&self, id: i64) -> bool {
+    pub fn has_maker(&self, id: UserId) -> bool {
         self.makers.contains_key(&id)
     }
 
-    pub fn maker(&self, id: i64) -> Option<Profile> {
+    pub fn maker(&self, id: UserId) -> Option<Profile> {
         self.makers.get(&id).map(|m| m.clone())
     }
 
-    pub fn count_completed(&self, user_ids: [i64; 2]) {
+    pub fn count_completed(&self, user_ids: [UserId; 2]) {
         for id in user_ids {
             if let Some(mut maker) = self.makers.get_mut(&id) {
                 maker.orders_count += 1;
@@ -115,7 +116,7 @@ impl ReadModel {
         }
     }
 
-    pub fn add_rating(&self, user_id: i64, rating: i64) {
+    pub fn add_rating(&self, user_id: UserId, rating: i64) {
         if let Some(mut maker) = self.makers.get_mut(&user_id) {
             maker.rating_sum += rating;
             maker.ratings_count += 1;
@@ -157,12 +158,12 @@ impl ReadModel {
     }
 
     /// The maker of an ad that is not closed.
-    pub fn maker_of(&self, ad_id: i64) -> Option<i64> {
+    pub fn maker_of(&self, ad_id: AdId) -> Option<UserId> {
         self.ads.get(&ad_id).map(|listed| listed.ad.maker_id)
     }
 
     /// An ad that is not closed, with its maker.
-    pub fn get(&self, id: i64) -> Option<(Ad, Profile)> {
+    pub fn get(&self, id: AdId) -> Option<(Ad, Profile)> {
         let ad = self.ads.get(&id)?.current();
         let maker = self.maker(ad.maker_id).unwrap_or_default();
         Some((ad, maker))
@@ -179,16 +180,16 @@ mod tests {
 
     fn ad(id: i64, ad_type: AdType, price: Kopecks, available: Kopecks) -> Ad {
         Ad {
-            id,
-            maker_id: 1,
+            id: AdId(id),
+            maker_id: UserId(1),
             ad_type,
             fiat_currency: "RUB".into(),
             price,
-            min_amount: 100_000,
-            max_amount: 1_000_000,
-            total_amount: 5_000_000,
+            min_amount: Kopecks(100_000),
+            max_amount: Kopecks(1_000_000),
+            total_amount: Kopecks(5_000_000),
             available_amount: available,
-            closed_amount: 0,
+            closed_amount: Kopecks(0),
             payment_methods: vec!["card".into()],
             payment_window_seconds: 900,
             terms: String::new(),
@@ -207,38 +208,57 @@ mod tests {
     }
 
     fn ids(model: &ReadModel, query: &AdQuery) -> Vec<i64> {
-        model.list(query).0.iter().map(Shown::id).collect()
+        model
+            .list(query)
+            .0
+            .iter()
+            .map(|shown| shown.id().get())
+            .collect()
     }
 
     #[test]
     fn capacity_changes_show_at_once_without_a_rebuild() {
         let model = ReadModel::default();
-        model.publish(&ad(1, AdType::Buy, 9500, 1_000_000));
-        model.publish(&ad(2, AdType::Buy, 9600, 1_000_000));
+        model.publish(&ad(1, AdType::Buy, Kopecks(9500), Kopecks(1_000_000)));
+        model.publish(&ad(2, AdType::Buy, Kopecks(9600), Kopecks(1_000_000)));
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2, 1]);
         let layout = model.layout.load(Ordering::Acquire);
         // Sold below its minimum: out of the listing, and no index rebuild was needed.
-        model.publish(&ad(2, AdType::Buy, 9600, 99_999));
+        model.publish(&ad(2, AdType::Buy, Kopecks(9600), Kopecks(99_999)));
         assert_eq!(model.layout.load(Ordering::Acquire), layout);
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1]);
-        model.publish(&ad(2, AdType::Buy, 9600, 300_000));
-        assert_eq!(ids(&model, &query(AdType::Buy, Some(300_000))), vec![2, 1]);
-        assert_eq!(ids(&model, &query(AdType::Buy, Some(300_001))), vec![1]);
+        model.publish(&ad(2, AdType::Buy, Kopecks(9600), Kopecks(300_000)));
+        assert_eq!(
+            ids(&model, &query(AdType::Buy, Some(Kopecks(300_000)))),
+            vec![2, 1]
+        );
+        assert_eq!(
+            ids(&model, &query(AdType::Buy, Some(Kopecks(300_001)))),
+            vec![1]
+        );
         assert_eq!(
             model.list(&query(AdType::Buy, None)).0[0]
                 .ad()
                 .available_amount,
-            300_000
+            Kopecks(300_000)
         );
-        assert_eq!(model.get(2).unwrap().0.available_amount, 300_000);
+        assert_eq!(
+            model.get(AdId(2)).unwrap().0.available_amount,
+            Kopecks(300_000)
+        );
     }
 
     #[test]
     fn best_price_is_highest_for_buy_ads_and_lowest_for_sell_ads() {
         let model = ReadModel::default();
         for (id, price) in [(1, 9500), (2, 9700), (3, 9600), (4, 9700)] {
-            model.publish(&ad(id, AdType::Buy, price, 1_000_000));
-            model.publish(&ad(id + 10, AdType::Sell, price, 1_000_000));
+            model.publish(&ad(id, AdType::Buy, Kopecks(price), Kopecks(1_000_000)));
+            model.publish(&ad(
+                id + 10,
+                AdType::Sell,
+                Kopecks(price),
+                Kopecks(1_000_000),
+            ));
         }
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2, 4, 3, 1]);
         assert_eq!(
@@ -251,7 +271,12 @@ mod tests {
             ..query(AdType::Buy, None)
         });
         assert_eq!(
-            (page.iter().map(Shown::id).collect::<Vec<_>>(), total),
+            (
+                page.iter()
+                    .map(|shown| shown.id().get())
+                    .collect::<Vec<_>>(),
+                total
+            ),
             (vec![4, 3], 4)
         );
     }
@@ -259,19 +284,19 @@ mod tests {
     #[test]
     fn paused_closed_and_repriced_ads_move_the_index() {
         let model = ReadModel::default();
-        model.publish(&ad(1, AdType::Buy, 9500, 1_000_000));
-        model.publish(&ad(2, AdType::Buy, 9600, 1_000_000));
-        let mut paused = ad(2, AdType::Buy, 9600, 1_000_000);
+        model.publish(&ad(1, AdType::Buy, Kopecks(9500), Kopecks(1_000_000)));
+        model.publish(&ad(2, AdType::Buy, Kopecks(9600), Kopecks(1_000_000)));
+        let mut paused = ad(2, AdType::Buy, Kopecks(9600), Kopecks(1_000_000));
         paused.status = AdStatus::Paused;
         model.publish(&paused);
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1]);
-        model.publish(&ad(2, AdType::Buy, 9400, 1_000_000));
+        model.publish(&ad(2, AdType::Buy, Kopecks(9400), Kopecks(1_000_000)));
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1, 2]);
-        let mut closed = ad(1, AdType::Buy, 9500, 0);
+        let mut closed = ad(1, AdType::Buy, Kopecks(9500), Kopecks(0));
         closed.status = AdStatus::Closed;
         model.publish(&closed);
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2]);
-        assert!(model.get(1).is_none());
+        assert!(model.get(AdId(1)).is_none());
     }
 
     #[test]
@@ -279,12 +304,12 @@ mod tests {
         let model = ReadModel::default();
         for maker in [1, 2] {
             model.add_maker(Profile {
-                id: maker,
+                id: UserId(maker),
                 name: format!("maker {maker}"),
                 ..Profile::default()
             });
-            let mut theirs = ad(maker, AdType::Buy, 9500, 1_000_000);
-            theirs.maker_id = maker;
+            let mut theirs = ad(maker, AdType::Buy, Kopecks(9500), Kopecks(1_000_000));
+            theirs.maker_id = UserId(maker);
             model.publish(&theirs);
         }
         let by_rating = AdQuery {
@@ -292,14 +317,14 @@ mod tests {
             ..query(AdType::Buy, None)
         };
         assert_eq!(ids(&model, &by_rating), vec![1, 2]);
-        model.add_rating(2, 5);
+        model.add_rating(UserId(2), 5);
         // The figure shows at once; the order follows once the bound has passed.
         assert_eq!(
             model
                 .list(&by_rating)
                 .0
                 .iter()
-                .find(|shown| shown.id() == 2)
+                .find(|shown| shown.id() == AdId(2))
                 .unwrap()
                 .maker()
                 .rating(),
@@ -313,7 +338,7 @@ mod tests {
     fn payment_methods_filter_past_the_63_a_mask_holds() {
         let model = ReadModel::default();
         for id in 1..=70 {
-            let mut theirs = ad(id, AdType::Buy, 9000 + id, 1_000_000);
+            let mut theirs = ad(id, AdType::Buy, Kopecks(9000 + id), Kopecks(1_000_000));
             theirs.payment_methods = vec![format!("method {id}"), "card".into()];
             model.publish(&theirs);
         }
@@ -333,37 +358,43 @@ mod tests {
     fn a_closed_ad_gives_its_capacity_slot_back_once_no_index_holds_it() {
         let model = ReadModel::default();
         let free = |model: &ReadModel| model.capacities.pool.lock().unwrap().free.len();
-        model.publish(&ad(1, AdType::Buy, 9500, 1_000_000));
-        model.publish(&ad(2, AdType::Buy, 9600, 1_000_000));
+        model.publish(&ad(1, AdType::Buy, Kopecks(9500), Kopecks(1_000_000)));
+        model.publish(&ad(2, AdType::Buy, Kopecks(9600), Kopecks(1_000_000)));
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![2, 1]);
         let taken = free(&model);
-        let mut closed = ad(2, AdType::Buy, 9600, 1_000_000);
+        let mut closed = ad(2, AdType::Buy, Kopecks(9600), Kopecks(1_000_000));
         closed.status = AdStatus::Closed;
         model.publish(&closed);
         // The index built before the close still holds the slot until the next query rebuilds it.
         assert_eq!(free(&model), taken);
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![1]);
         assert_eq!(free(&model), taken + 1);
-        model.publish(&ad(3, AdType::Buy, 9700, 400_000));
+        model.publish(&ad(3, AdType::Buy, Kopecks(9700), Kopecks(400_000)));
         assert_eq!(free(&model), taken);
         assert_eq!(ids(&model, &query(AdType::Buy, None)), vec![3, 1]);
-        assert_eq!(model.get(1).unwrap().0.available_amount, 1_000_000);
-        assert_eq!(model.get(3).unwrap().0.available_amount, 400_000);
+        assert_eq!(
+            model.get(AdId(1)).unwrap().0.available_amount,
+            Kopecks(1_000_000)
+        );
+        assert_eq!(
+            model.get(AdId(3)).unwrap().0.available_amount,
+            Kopecks(400_000)
+        );
     }
 
     #[test]
     fn an_ads_page_renders_as_the_page_of_views() {
         let model = ReadModel::default();
         model.add_maker(Profile {
-            id: 3,
+            id: UserId(3),
             name: "Ёлка \"3\"".into(),
             rating_sum: 14,
             ratings_count: 3,
             orders_count: 9,
         });
         for (id, price) in [(1, 9500), (2, 9400)] {
-            let mut listed = ad(id, AdType::Sell, price, 300_000);
-            listed.maker_id = 3;
+            let mut listed = ad(id, AdType::Sell, Kopecks(price), Kopecks(300_000));
+            listed.maker_id = UserId(3);
             listed.terms = "line\nbreak".into();
             model.publish(&listed);
         }

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use crate::config::DEFAULT_PAGE_LIMIT;
-use crate::domain::Kopecks;
 use crate::domain::ad::AdType;
+use crate::domain::{Kopecks, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
@@ -36,7 +36,7 @@ pub struct AdQuery {
     pub limit: usize,
     pub offset: usize,
     /// Makers the viewer does not see (blocks either way).
-    pub hidden_makers: Option<HashSet<i64>>,
+    pub hidden_makers: Option<HashSet<UserId>>,
 }
 
 impl AdQuery {

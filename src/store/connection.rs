@@ -11,6 +11,8 @@ use std::borrow::Cow;
 
 use sqlx::{AnyConnection, Row as _};
 
+use crate::domain::{AdId, Kopecks, OrderId, UserId};
+
 /// Why a statement failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
@@ -98,6 +100,31 @@ impl From<Option<&str>> for Value {
         value.map_or(Value::Null(Kind::Text), Value::from)
     }
 }
+
+/// The domain's integer newtypes (ids, amounts) bind and read as their integer.
+macro_rules! integer_newtype {
+    ($($name:ty),*) => {$(
+        impl From<$name> for Value {
+            fn from(value: $name) -> Self {
+                Value::Int(value.into())
+            }
+        }
+
+        impl From<Option<$name>> for Value {
+            fn from(value: Option<$name>) -> Self {
+                value.map(i64::from).into()
+            }
+        }
+
+        impl FromValue for $name {
+            fn from_value(value: Value) -> Result<Self, DbError> {
+                i64::from_value(value).map(<$name>::from)
+            }
+        }
+    )*};
+}
+
+integer_newtype!(UserId, AdId, OrderId, Kopecks);
 
 /// A column value as a Rust value.
 pub trait FromValue: Sized {

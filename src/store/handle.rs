@@ -13,7 +13,7 @@ use super::connection::DbError;
 use super::dialect::Dialect;
 use super::sqlite;
 use crate::config::Config;
-use crate::domain::{DomainError, ErrorCode};
+use crate::domain::{DomainError, ErrorCode, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -149,7 +149,7 @@ impl Store {
 
     /// The wallet as the committer sees it between two batches, with the place in its order of
     /// commits that the read includes (what a wallet actor's cache starts from).
-    pub async fn load_wallet(&self, user_id: i64) -> Result<Option<WalletLoad>, DomainError> {
+    pub async fn load_wallet(&self, user_id: UserId) -> Result<Option<WalletLoad>, DomainError> {
         to_committer(
             &self.loads,
             "Too many reads are waiting, retry later",

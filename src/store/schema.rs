@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use crate::domain::Kopecks;
 use crate::domain::order::OrderStatus;
 use crate::domain::wallet::Wallet;
 
@@ -38,11 +39,11 @@ pub(crate) fn wallet_from(row: WalletRow) -> Wallet {
     let (available, frozen, deposits_total, wagering_required, wagered, withdrawals, deposits) =
         row;
     Wallet {
-        available,
-        frozen,
-        deposits_total,
-        wagering_required,
-        wagered,
+        available: Kopecks(available),
+        frozen: Kopecks(frozen),
+        deposits_total: Kopecks(deposits_total),
+        wagering_required: Kopecks(wagering_required),
+        wagered: Kopecks(wagered),
         active_withdrawals: withdrawals,
         active_deposits: deposits,
     }

@@ -4,9 +4,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::mean_rating;
+use crate::domain::rfc3339;
 use crate::domain::user::User;
 use crate::domain::wallet::{Transaction, Wallet};
-use crate::domain::{Kopecks, rfc3339};
 
 /// A user's public figures.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -21,7 +21,7 @@ pub struct PublicUserView {
 
 pub fn public_user(user: &User) -> PublicUserView {
     PublicUserView {
-        id: user.id,
+        id: user.id.get(),
         name: user.name.clone(),
         rating: mean_rating(user.rating_sum, user.ratings_count),
         ratings_count: user.ratings_count,
@@ -58,17 +58,17 @@ pub struct MeView {
 
 pub fn me(user: &User, wallet: &Wallet) -> MeView {
     MeView {
-        id: user.id,
+        id: user.id.get(),
         name: user.name.clone(),
         role: user.role.as_str().into(),
         balance: BalanceView {
-            available: wallet.available,
-            frozen: wallet.frozen,
+            available: wallet.available.get(),
+            frozen: wallet.frozen.get(),
         },
-        deposits_total: wallet.deposits_total,
+        deposits_total: wallet.deposits_total.get(),
         wagering: WageringView {
-            required: wallet.wagering_required,
-            wagered: wallet.wagered,
+            required: wallet.wagering_required.get(),
+            wagered: wallet.wagered.get(),
         },
         rating: mean_rating(user.rating_sum, user.ratings_count),
         ratings_count: user.ratings_count,
@@ -91,7 +91,7 @@ pub struct TransactionView {
     pub id: i64,
     pub user_id: i64,
     pub kind: String,
-    pub amount: Kopecks,
+    pub amount: i64,
     pub reference: String,
     pub wagering_multiplier: i64,
     pub created_at: String,
@@ -101,9 +101,9 @@ impl From<Transaction> for TransactionView {
     fn from(record: Transaction) -> Self {
         Self {
             id: record.id,
-            user_id: record.user_id,
+            user_id: record.user_id.get(),
             kind: record.kind.as_str().into(),
-            amount: record.amount,
+            amount: record.amount.get(),
             reference: record.reference,
             wagering_multiplier: record.wagering_multiplier,
             created_at: rfc3339(record.created_at),

@@ -39,20 +39,20 @@ struct MakerView<'a> {
 
 pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile) -> AdView<'a> {
     AdView {
-        id: ad.id,
+        id: ad.id.get(),
         ad_type: ad.ad_type.as_str(),
         fiat_currency: &ad.fiat_currency,
-        price: ad.price,
-        min_amount: ad.min_amount,
-        max_amount: ad.max_amount,
-        total_amount: ad.total_amount,
-        available_amount: ad.available_amount,
+        price: ad.price.get(),
+        min_amount: ad.min_amount.get(),
+        max_amount: ad.max_amount.get(),
+        total_amount: ad.total_amount.get(),
+        available_amount: ad.available_amount.get(),
         payment_methods: &ad.payment_methods,
         payment_window_seconds: ad.payment_window_seconds,
         terms: &ad.terms,
         status: ad.status.as_str(),
         maker: MakerView {
-            id: maker.id,
+            id: maker.id.get(),
             name: &maker.name,
             rating: maker.rating(),
             ratings_count: maker.ratings_count,
@@ -131,21 +131,23 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::Kopecks;
     use crate::domain::ad::{AdStatus, AdType};
+    use crate::domain::{AdId, UserId};
 
     fn listed_ad(terms: String, methods: Vec<String>, figures: (i64, i64, i64)) -> Ad {
         let (price, available, created_at_ms) = figures;
         Ad {
-            id: 7,
-            maker_id: 3,
+            id: AdId(7),
+            maker_id: UserId(3),
             ad_type: AdType::Sell,
             fiat_currency: "RUB".into(),
-            price,
-            min_amount: 100_000,
-            max_amount: 1_000_000,
-            total_amount: 5_000_000,
-            available_amount: available,
-            closed_amount: 0,
+            price: Kopecks(price),
+            min_amount: Kopecks(100_000),
+            max_amount: Kopecks(1_000_000),
+            total_amount: Kopecks(5_000_000),
+            available_amount: Kopecks(available),
+            closed_amount: Kopecks(0),
             payment_methods: methods,
             payment_window_seconds: 900,
             terms,
@@ -169,9 +171,9 @@ mod tests {
         ) {
             let ad = listed_ad(terms, methods, figures);
             let (rating_sum, ratings_count, orders_count) = ratings;
-            let maker = Profile { id: 3, name, rating_sum, ratings_count, orders_count };
+            let maker = Profile { id: UserId(3), name, rating_sum, ratings_count, orders_count };
             let mut pieced = Vec::new();
-            AdJson::new(&ad).write(&mut pieced, ad.available_amount, &maker);
+            AdJson::new(&ad).write(&mut pieced, ad.available_amount.get(), &maker);
             prop_assert_eq!(
                 String::from_utf8(pieced).unwrap(),
                 serde_json::to_string(&self::ad(&ad, &maker)).unwrap()

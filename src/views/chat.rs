@@ -3,6 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::UserId;
 use crate::domain::chat::Message;
 use crate::domain::rfc3339;
 
@@ -21,8 +22,8 @@ pub struct MessageView {
 pub fn message(message: &Message) -> MessageView {
     MessageView {
         id: message.id,
-        order_id: message.order_id,
-        sender_id: message.sender_id,
+        order_id: message.order_id.get(),
+        sender_id: message.sender_id.map(UserId::get),
         sender_role: message.sender_role.as_str().into(),
         message: message.message.clone(),
         created_at: rfc3339(message.created_at),

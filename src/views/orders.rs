@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::domain::Caller;
 use utoipa::ToSchema;
 
+use crate::domain::UserId;
 use crate::domain::event::Event;
 use crate::domain::order::{self, Order};
 use crate::domain::rfc3339;
@@ -60,15 +61,15 @@ pub struct OrderView {
 pub fn order(order: &Order) -> OrderView {
     let opt_time = |t: Option<i64>| t.map(rfc3339);
     OrderView {
-        id: order.id,
-        ad_id: order.ad_id,
+        id: order.id.get(),
+        ad_id: order.ad_id.get(),
         side: order.side.as_str().into(),
-        buyer_id: order.buyer_id,
-        seller_id: order.seller_id,
-        usdt_amount: order.usdt_amount,
-        fiat_amount: order.fiat_amount,
+        buyer_id: order.buyer_id.get(),
+        seller_id: order.seller_id.get(),
+        usdt_amount: order.usdt_amount.get(),
+        fiat_amount: order.fiat_amount.get(),
         fiat_currency: order.fiat_currency.clone(),
-        price: order.price,
+        price: order.price.get(),
         payment_method: order.payment_method.clone(),
         payment_details: order.payment_details.clone(),
         status: order.status.as_str().into(),
@@ -79,11 +80,11 @@ pub fn order(order: &Order) -> OrderView {
         completed_at: opt_time(order.completed_at),
         cancelled_at: opt_time(order.cancelled_at),
         dispute: order.dispute.as_ref().map(|d| DisputeView {
-            opened_by: d.opened_by,
+            opened_by: d.opened_by.get(),
             reason: d.reason.clone(),
             opened_at: rfc3339(d.opened_at),
             resolution: d.resolution.map(|r| r.as_str().into()),
-            resolved_by: d.resolved_by,
+            resolved_by: d.resolved_by.map(UserId::get),
             resolved_at: opt_time(d.resolved_at),
             note: d.note.clone(),
         }),
@@ -132,7 +133,7 @@ pub fn history_entry(event: &Event) -> HistoryEntry {
         from_status: event.from_status.map(|status| status.as_str().into()),
         to_status: event.to_status.map(|status| status.as_str().into()),
         actor: HistoryActor {
-            id: event.actor_id,
+            id: event.actor_id.map(UserId::get),
             role: event.actor_role.as_str().into(),
         },
         reason: event.reason.clone(),
@@ -149,7 +150,7 @@ pub fn event_data(event: &Event) -> Value {
         None => serde_json::from_str(&event.payload).unwrap_or(Value::Null),
     };
     if let Some(object) = data.as_object_mut() {
-        let id = event.message_id.unwrap_or(event.order_id);
+        let id = event.message_id.unwrap_or(event.order_id.get());
         object.insert("id".into(), id.into());
     }
     data

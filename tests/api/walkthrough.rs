@@ -454,7 +454,7 @@ async fn the_demo_seeds_a_live_market_once(backend: Backend) {
         token: world.players[0].1.clone(),
     };
     let order = app
-        .take(&player, world.buy_ad_id, 300_000)
+        .take(&player, world.buy_ad_id.get(), 300_000)
         .await
         .expect(201);
     assert_eq!(order["side"], json!("withdraw"));

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use super::op::NewEvent;
 use crate::config::STATEMENT_ROWS_MAX;
-use crate::domain::Millis;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::LedgerKind;
+use crate::domain::{Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, query};
 use crate::store::dialect::Dialect;
 use crate::store::json;
@@ -16,10 +16,10 @@ use crate::store::json;
 /// A ledger row waiting for its batch's one insert.
 #[derive(Debug, Clone)]
 pub(super) struct LedgerRow {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: LedgerKind,
-    pub d_available: i64,
-    pub d_frozen: i64,
+    pub d_available: Kopecks,
+    pub d_frozen: Kopecks,
     pub order_id: Option<i64>,
     pub ad_id: Option<i64>,
     pub tx_id: Option<i64>,
@@ -29,7 +29,7 @@ pub(super) struct LedgerRow {
 /// An event waiting for its batch's one insert, its order and message ids known.
 #[derive(Debug, Clone)]
 pub(super) struct EventRow {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub message_id: Option<i64>,
     pub event: Box<NewEvent>,
 }
@@ -54,8 +54,8 @@ pub(super) struct Deferred {
     pub ledger: Vec<LedgerRow>,
     pub events: Vec<EventRow>,
     /// `(d_available, d_frozen)` by wallet.
-    pub wallets: BTreeMap<i64, (i64, i64)>,
-    pub users: BTreeMap<i64, UserFigures>,
+    pub wallets: BTreeMap<UserId, (Kopecks, Kopecks)>,
+    pub users: BTreeMap<UserId, UserFigures>,
 }
 
 /// The PostgreSQL advisory lock that orders event ids by commit.

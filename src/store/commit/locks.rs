@@ -3,6 +3,7 @@
 use super::op::{CapacityReturn, Commit, MoneyMove, Op};
 use super::queue::Job;
 use crate::config::STATEMENT_ROWS_MAX;
+use crate::domain::UserId;
 use crate::store::connection::{Connection, DbError, query};
 
 /// Rows a batch locks before it changes any, always in the same order (ads, wallets, orders,
@@ -66,23 +67,23 @@ impl LockSet {
         let rows = self;
         for op in &commit.ops {
             match op {
-                Op::UpdateAd(ad) => rows.ads.push(ad.id),
+                Op::UpdateAd(ad) => rows.ads.push(ad.id.get()),
                 Op::CloseAd {
                     ad_id, maker_id, ..
                 }
                 | Op::ReturnCapacity(CapacityReturn {
                     ad_id, maker_id, ..
                 }) => {
-                    rows.ads.push(*ad_id);
-                    rows.wallets.push(*maker_id);
+                    rows.ads.push(ad_id.get());
+                    rows.wallets.push(maker_id.get());
                 }
-                Op::TakeCapacity { ad_id, .. } => rows.ads.push(*ad_id),
-                Op::ClaimOrder { order, .. } => rows.orders.push(order.id),
+                Op::TakeCapacity { ad_id, .. } => rows.ads.push(ad_id.get()),
+                Op::ClaimOrder { order, .. } => rows.orders.push(order.id.get()),
                 Op::MoveMoney(MoneyMove { user_id, .. }) | Op::LockWallet { user_id } => {
-                    rows.wallets.push(*user_id)
+                    rows.wallets.push(user_id.get())
                 }
-                Op::InsertRating(rating) => rows.users.push(rating.ratee_id),
-                Op::CountCompleted { user_ids } => rows.users.extend(user_ids),
+                Op::InsertRating(rating) => rows.users.push(rating.ratee_id.get()),
+                Op::CountCompleted { user_ids } => rows.users.extend(user_ids.map(UserId::get)),
                 Op::InsertUser(_)
                 | Op::InsertAd(_)
                 | Op::InsertOrder(_)

@@ -6,7 +6,7 @@ use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, OrderStatus, Participant};
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
-use crate::domain::{ErrorCode, Kopecks, Millis, Role};
+use crate::domain::{AdId, ErrorCode, Kopecks, Millis, OrderId, Role, UserId};
 
 /// Which row a ledger entry points at: none, a known id, or the row inserted earlier in the
 /// same commit.
@@ -26,14 +26,14 @@ pub enum Op {
     UpdateAd(Box<Ad>),
     /// Closes an ad: its remaining capacity is released, a sell ad's reserve goes back to the maker.
     CloseAd {
-        ad_id: i64,
-        maker_id: i64,
+        ad_id: AdId,
+        maker_id: UserId,
         now: Millis,
     },
     InsertOrder(Box<Order>),
     /// Takes `amount` of an ad's capacity for a new order.
     TakeCapacity {
-        ad_id: i64,
+        ad_id: AdId,
         amount: Kopecks,
     },
     ReturnCapacity(CapacityReturn),
@@ -49,16 +49,16 @@ pub enum Op {
     InsertRating(NewRating),
     /// Counts a completed order for both its parties.
     CountCompleted {
-        user_ids: [i64; 2],
+        user_ids: [UserId; 2],
     },
     /// Serialises changes of one wallet across nodes (a row lock on PostgreSQL; SQLite has one
     /// writer already) for checks that span several rows.
     LockWallet {
-        user_id: i64,
+        user_id: UserId,
     },
     /// Refuses a deposit taker who already holds `max` active deposit orders.
     CheckDepositLimit {
-        taker_id: i64,
+        taker_id: UserId,
         max: i64,
     },
     /// Records an order event (a transition or a chat message); it cannot fail, so it joins the
@@ -95,8 +95,8 @@ pub enum Op {
     /// `blocker` no longer trades with `blocked` (a repeat changes nothing).
     Block(NewBlock),
     Unblock {
-        blocker_id: i64,
-        blocked_id: i64,
+        blocker_id: UserId,
+        blocked_id: UserId,
     },
     /// Records an idempotency key with the change its request made; refused
     /// (`IDEMPOTENCY_KEY_REUSED`) if the key is already there.
@@ -126,17 +126,17 @@ pub struct NewUser {
 /// released amount (and a sell ad's maker gets the escrow back).
 #[derive(Debug, Clone)]
 pub struct CapacityReturn {
-    pub ad_id: i64,
-    pub maker_id: i64,
+    pub ad_id: AdId,
+    pub maker_id: UserId,
     pub amount: Kopecks,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub now: Millis,
 }
 
 /// Moves a wallet's balances (guarded never to go negative) with its ledger row.
 #[derive(Debug, Clone)]
 pub struct MoneyMove {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: LedgerKind,
     pub delta: WalletDelta,
     pub order: RowRef,
@@ -150,7 +150,7 @@ pub struct MoneyMove {
 /// A platform transaction; its `reference` is unique (`DUPLICATE_REFERENCE`).
 #[derive(Debug, Clone)]
 pub struct NewWalletTransaction {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: TransactionKind,
     pub amount: Kopecks,
     pub reference: String,
@@ -161,8 +161,8 @@ pub struct NewWalletTransaction {
 /// A chat message.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub order_id: i64,
-    pub sender_id: Option<i64>,
+    pub order_id: OrderId,
+    pub sender_id: Option<UserId>,
     pub sender_role: Participant,
     pub message: String,
     pub now: Millis,
@@ -171,9 +171,9 @@ pub struct NewMessage {
 /// A party's rating of the counterparty of a completed order.
 #[derive(Debug, Clone)]
 pub struct NewRating {
-    pub order_id: i64,
-    pub rater_id: i64,
-    pub ratee_id: i64,
+    pub order_id: OrderId,
+    pub rater_id: UserId,
+    pub ratee_id: UserId,
     pub rating: i64,
     pub comment: Option<String>,
     pub now: Millis,
@@ -191,8 +191,8 @@ pub struct WebhookFailure {
 /// `blocker` no longer trades with `blocked`.
 #[derive(Debug, Clone)]
 pub struct NewBlock {
-    pub blocker_id: i64,
-    pub blocked_id: i64,
+    pub blocker_id: UserId,
+    pub blocked_id: UserId,
     pub now: Millis,
 }
 
@@ -202,10 +202,10 @@ pub struct NewEvent {
     pub kind: EventKind,
     pub order: RowRef,
     pub message: RowRef,
-    pub buyer_id: i64,
-    pub seller_id: i64,
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
     pub disputed: bool,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub actor_role: Participant,
     pub from_status: Option<OrderStatus>,
     pub to_status: Option<OrderStatus>,

@@ -3,8 +3,8 @@
 use tokio::sync::oneshot;
 
 use super::op::{Commit, Receipt};
-use crate::domain::DomainError;
 use crate::domain::wallet::Wallet;
+use crate::domain::{DomainError, UserId};
 
 /// A commit and where its outcome goes.
 pub(crate) struct Job {
@@ -22,6 +22,6 @@ pub struct WalletLoad {
 
 /// A wallet to read, and where the read goes.
 pub(crate) struct Load {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub reply: oneshot::Sender<Result<Option<WalletLoad>, DomainError>>,
 }

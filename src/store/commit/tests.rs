@@ -8,6 +8,7 @@ use super::{Commit, Job, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 use crate::config::Config;
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
 use crate::domain::{ErrorCode, Role};
+use crate::domain::{Kopecks, UserId};
 use crate::store::connection::Connection;
 use crate::store::dialect::Dialect;
 use crate::store::handle::Store;
@@ -28,18 +29,18 @@ fn new_user(name: &str) -> Commit {
 }
 
 fn deposit(user_id: i64, reference: &str, amount: i64) -> Commit {
-    let delta = TransactionKind::Deposit.delta(amount, 5);
+    let delta = TransactionKind::Deposit.delta(Kopecks(amount), 5);
     Commit::new(vec![
         Op::InsertTransaction(NewWalletTransaction {
-            user_id,
+            user_id: UserId(user_id),
             kind: TransactionKind::Deposit,
-            amount,
+            amount: Kopecks(amount),
             reference: reference.into(),
             wagering_multiplier: 5,
             now: 0,
         }),
         Op::MoveMoney(MoneyMove {
-            user_id,
+            user_id: UserId(user_id),
             kind: LedgerKind::Deposit,
             delta,
             order: RowRef::None,
@@ -101,10 +102,10 @@ async fn a_refused_commit_does_not_fail_its_neighbours() {
     batch_with_a_refusal(&mut any, user, "any").await;
     any.close().await.unwrap();
 
-    let wallet = store.wallet(user).await.unwrap().unwrap();
+    let wallet = store.wallet(UserId(user)).await.unwrap().unwrap();
     let each = 50 + 200;
     assert_eq!(
-        (wallet.available, wallet.deposits_total),
+        (wallet.available.get(), wallet.deposits_total.get()),
         (100 + 2 * each, 100 + 2 * each)
     );
     assert!(store.audit().await.unwrap().ok);
@@ -118,9 +119,9 @@ async fn deferred_writes_of_a_batch_add_up() {
     store.commit(deposit(user, "seed", 1_000)).await.unwrap();
     let credits = (0..50).map(|i| {
         Commit::new(vec![Op::MoveMoney(MoneyMove {
-            user_id: user,
+            user_id: UserId(user),
             kind: LedgerKind::Win,
-            delta: WalletDelta::credit(i),
+            delta: WalletDelta::credit(Kopecks(i)),
             order: RowRef::None,
             ad: RowRef::None,
             tx: RowRef::None,
@@ -131,8 +132,8 @@ async fn deferred_writes_of_a_batch_add_up() {
     for outcome in futures_util::future::join_all(credits.map(|c| store.commit(c))).await {
         outcome.unwrap();
     }
-    let wallet = store.wallet(user).await.unwrap().unwrap();
-    assert_eq!(wallet.available, 1_000 + (0..50).sum::<i64>());
+    let wallet = store.wallet(UserId(user)).await.unwrap().unwrap();
+    assert_eq!(wallet.available, Kopecks(1_000 + (0..50).sum::<i64>()));
     // The ledger matches the wallet (invariant 2); the credits were not platform wins, so
     // only invariant 4 (money made from nothing) reports them.
     let report = store.audit().await.unwrap();
@@ -152,7 +153,7 @@ async fn a_wallet_load_includes_exactly_the_commits_before_its_place() {
     let user = store.commit(new_user("counted")).await.unwrap().first_id();
     let credit = |amount| {
         Commit::new(vec![Op::MoveMoney(MoneyMove {
-            user_id: user,
+            user_id: UserId(user),
             kind: LedgerKind::Win,
             delta: WalletDelta::credit(amount),
             order: RowRef::None,
@@ -164,7 +165,7 @@ async fn a_wallet_load_includes_exactly_the_commits_before_its_place() {
     };
     let commits = (1..=200).map(|amount| {
         let store = store.clone();
-        let commit = credit(amount);
+        let commit = credit(Kopecks(amount));
         tokio::spawn(async move {
             let seq = store.commit(commit).await.unwrap().seq;
             (seq, amount)
@@ -172,7 +173,7 @@ async fn a_wallet_load_includes_exactly_the_commits_before_its_place() {
     });
     let loads = (0..50).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.load_wallet(user).await.unwrap().unwrap() })
+        tokio::spawn(async move { store.load_wallet(UserId(user)).await.unwrap().unwrap() })
     });
     let (commits, loads) = tokio::join!(
         futures_util::future::join_all(commits),
@@ -186,10 +187,15 @@ async fn a_wallet_load_includes_exactly_the_commits_before_its_place() {
             .filter(|(seq, _)| *seq >= load.seq)
             .map(|(_, amount)| amount)
             .sum();
-        assert_eq!(load.wallet.available + after, total, "load at {}", load.seq);
+        assert_eq!(
+            load.wallet.available + Kopecks(after),
+            Kopecks(total),
+            "load at {}",
+            load.seq
+        );
     }
-    let last = store.load_wallet(user).await.unwrap().unwrap();
-    assert_eq!(last.wallet.available, total);
+    let last = store.load_wallet(UserId(user)).await.unwrap().unwrap();
+    assert_eq!(last.wallet.available, Kopecks(total));
     assert!(commits.iter().all(|(seq, _)| *seq < last.seq));
 }
 

@@ -3,9 +3,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::query::{query, unknown};
-use crate::domain::DomainError;
+use super::query::{int, query, unknown};
 use crate::domain::ad::{Ad, AdStatus, AdType};
+use crate::domain::{AdId, DomainError};
 use crate::store::handle::Store;
 
 const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, \
@@ -15,16 +15,16 @@ const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amoun
 fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
     let methods: String = row.try_get("payment_methods")?;
     Ok(Ad {
-        id: row.try_get("id")?,
-        maker_id: row.try_get("maker_id")?,
+        id: int(row, "id")?,
+        maker_id: int(row, "maker_id")?,
         ad_type: AdType::parse(row.try_get("ad_type")?).ok_or_else(|| unknown("ad_type"))?,
         fiat_currency: row.try_get("fiat_currency")?,
-        price: row.try_get("price")?,
-        min_amount: row.try_get("min_amount")?,
-        max_amount: row.try_get("max_amount")?,
-        total_amount: row.try_get("total_amount")?,
-        available_amount: row.try_get("available_amount")?,
-        closed_amount: row.try_get("closed_amount")?,
+        price: int(row, "price")?,
+        min_amount: int(row, "min_amount")?,
+        max_amount: int(row, "max_amount")?,
+        total_amount: int(row, "total_amount")?,
+        available_amount: int(row, "available_amount")?,
+        closed_amount: int(row, "closed_amount")?,
         payment_methods: serde_json::from_str(&methods).map_err(|_| unknown("payment_methods"))?,
         payment_window_seconds: row.try_get("payment_window_seconds")?,
         terms: row.try_get("terms")?,
@@ -36,9 +36,9 @@ fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
 }
 
 impl Store {
-    pub async fn ad(&self, id: i64) -> Result<Option<Ad>, DomainError> {
+    pub async fn ad(&self, id: AdId) -> Result<Option<Ad>, DomainError> {
         let sql = format!("SELECT {AD_COLUMNS} FROM ads WHERE id = $1");
-        self.optional(query(sql).bind(id), ad_from).await
+        self.optional(query(sql).bind(id.get()), ad_from).await
     }
 
     /// Every ad that is not closed: what the service rebuilds its actors and listing from.

@@ -3,17 +3,17 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::query::{placeholders, query, unknown};
-use crate::domain::DomainError;
+use super::query::{int, int_or_null, placeholders, query, unknown};
 use crate::domain::chat::Message;
 use crate::domain::order::Participant;
+use crate::domain::{DomainError, OrderId, UserId};
 use crate::store::handle::Store;
 
 fn message_from(row: &AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
         id: row.try_get("id")?,
-        order_id: row.try_get("order_id")?,
-        sender_id: row.try_get("sender_id")?,
+        order_id: int(row, "order_id")?,
+        sender_id: int_or_null(row, "sender_id")?,
         sender_role: Participant::parse(row.try_get("sender_role")?)
             .ok_or_else(|| unknown("sender_role"))?,
         message: row.try_get("message")?,
@@ -25,18 +25,25 @@ impl Store {
     /// An order's messages after `after_id`, oldest first.
     pub async fn messages(
         &self,
-        order_id: i64,
+        order_id: OrderId,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<Message>, DomainError> {
         let sql = "SELECT id, order_id, sender_id, sender_role, message, created_at FROM messages \
                    WHERE order_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3";
-        let query = sqlx::query(sql).bind(order_id).bind(after_id).bind(limit);
+        let query = sqlx::query(sql)
+            .bind(order_id.get())
+            .bind(after_id)
+            .bind(limit);
         self.all(query, message_from).await
     }
 
     /// Which of `order_ids` `rater_id` has rated.
-    pub async fn rated(&self, rater_id: i64, order_ids: &[i64]) -> Result<Vec<i64>, DomainError> {
+    pub async fn rated(
+        &self,
+        rater_id: UserId,
+        order_ids: &[OrderId],
+    ) -> Result<Vec<OrderId>, DomainError> {
         if order_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -46,7 +53,9 @@ impl Store {
         );
         let query = order_ids
             .iter()
-            .fold(query(sql).bind(rater_id), |query, id| query.bind(*id));
-        self.all(query, |row| row.try_get(0)).await
+            .fold(query(sql).bind(rater_id.get()), |query, id| {
+                query.bind(id.get())
+            });
+        self.all(query, |row| int(row, "order_id")).await
     }
 }

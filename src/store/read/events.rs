@@ -7,11 +7,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::orders::{ORDER_COLUMNS, order_from};
-use super::query::{placeholders, query, unknown};
-use crate::domain::DomainError;
+use super::query::{int, int_or_null, placeholders, query, unknown};
 use crate::domain::event::{Audience, Event};
 use crate::domain::event_kind::EventKind;
 use crate::domain::order::{Order, OrderStatus, Participant};
+use crate::domain::{DomainError, OrderId};
 use crate::store::handle::Store;
 
 const EVENT_COLUMNS: &str = "id, kind, order_id, message_id, buyer_id, seller_id, disputed, \
@@ -21,12 +21,12 @@ fn event_from(row: &AnyRow) -> Result<Event, sqlx::Error> {
     Ok(Event {
         id: row.try_get("id")?,
         kind: EventKind::parse(row.try_get("kind")?).ok_or_else(|| unknown("kind"))?,
-        order_id: row.try_get("order_id")?,
+        order_id: int(row, "order_id")?,
         message_id: row.try_get("message_id")?,
-        buyer_id: row.try_get("buyer_id")?,
-        seller_id: row.try_get("seller_id")?,
+        buyer_id: int(row, "buyer_id")?,
+        seller_id: int(row, "seller_id")?,
         disputed: row.try_get::<i64, _>("disputed")? != 0,
-        actor_id: row.try_get("actor_id")?,
+        actor_id: int_or_null(row, "actor_id")?,
         actor_role: Participant::parse(row.try_get("actor_role")?)
             .ok_or_else(|| unknown("actor_role"))?,
         from_status: status(row, "from_status")?,
@@ -58,10 +58,13 @@ impl Store {
             Audience::Party(user) => (
                 " AND order_id IN (SELECT id FROM orders WHERE buyer_id = $3 \
                  UNION ALL SELECT id FROM orders WHERE seller_id = $3)",
-                Some(user),
+                Some(user.get()),
             ),
             Audience::Operators => (" AND disputed = 1", None),
-            Audience::Order(order) => (" AND order_id = $3 AND message_id IS NULL", Some(order)),
+            Audience::Order(order) => (
+                " AND order_id = $3 AND message_id IS NULL",
+                Some(order.get()),
+            ),
         };
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1{filter} ORDER BY id ASC LIMIT $2"
@@ -104,7 +107,7 @@ impl Store {
 
     /// Gives each event that ended an order (stored without a copy) that order's row.
     async fn with_ended_orders(&self, mut events: Vec<Event>) -> Result<Vec<Event>, DomainError> {
-        let ended: Vec<i64> = events
+        let ended: Vec<OrderId> = events
             .iter()
             .filter(|event| event.ends_an_order())
             .map(|event| event.order_id)
@@ -116,8 +119,10 @@ impl Store {
             "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({})",
             placeholders(1, ended.len())
         );
-        let query = ended.iter().fold(query(sql), |query, id| query.bind(*id));
-        let orders: HashMap<i64, Order> = self
+        let query = ended
+            .iter()
+            .fold(query(sql), |query, id| query.bind(id.get()));
+        let orders: HashMap<OrderId, Order> = self
             .all(query, order_from)
             .await?
             .into_iter()

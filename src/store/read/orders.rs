@@ -3,9 +3,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::query::{Query, query, unknown};
-use crate::domain::DomainError;
+use super::query::{Query, int, int_or_null, query, unknown};
 use crate::domain::order::{CancelReason, Dispute, Order, OrderStatus, Resolution, Side};
+use crate::domain::{DomainError, OrderId, UserId};
 use crate::store::handle::Store;
 use crate::store::schema::active_statuses;
 
@@ -13,7 +13,7 @@ use crate::store::schema::active_statuses;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OrderFilter {
     /// Only the orders this user is a party to.
-    pub party: Option<i64>,
+    pub party: Option<UserId>,
     pub status: Option<OrderStatus>,
     pub side: Option<Side>,
     /// Only disputed orders: `Some(true)` the open disputes, `Some(false)` the resolved ones.
@@ -30,31 +30,29 @@ pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
     let dispute = match opened_at {
         Some(opened_at) => Some(Dispute {
-            opened_by: row
-                .try_get::<Option<i64>, _>("dispute_opened_by")?
-                .unwrap_or_default(),
+            opened_by: int_or_null(row, "dispute_opened_by")?.unwrap_or_default(),
             reason: row.try_get("dispute_reason")?,
             opened_at,
             resolution: row
                 .try_get::<Option<String>, _>("dispute_resolution")?
                 .and_then(|r| Resolution::parse(&r)),
-            resolved_by: row.try_get("dispute_resolved_by")?,
+            resolved_by: int_or_null(row, "dispute_resolved_by")?,
             resolved_at: row.try_get("dispute_resolved_at")?,
             note: row.try_get("dispute_note")?,
         }),
         None => None,
     };
     Ok(Order {
-        id: row.try_get("id")?,
-        ad_id: row.try_get("ad_id")?,
+        id: int(row, "id")?,
+        ad_id: int(row, "ad_id")?,
         side: Side::parse(row.try_get("side")?).ok_or_else(|| unknown("side"))?,
-        buyer_id: row.try_get("buyer_id")?,
-        seller_id: row.try_get("seller_id")?,
-        taker_id: row.try_get("taker_id")?,
-        usdt_amount: row.try_get("usdt_amount")?,
-        fiat_amount: row.try_get("fiat_amount")?,
+        buyer_id: int(row, "buyer_id")?,
+        seller_id: int(row, "seller_id")?,
+        taker_id: int(row, "taker_id")?,
+        usdt_amount: int(row, "usdt_amount")?,
+        fiat_amount: int(row, "fiat_amount")?,
         fiat_currency: row.try_get("fiat_currency")?,
-        price: row.try_get("price")?,
+        price: int(row, "price")?,
         payment_method: row.try_get("payment_method")?,
         payment_details: crate::store::json::object(row.try_get("payment_details")?)
             .unwrap_or_default(),
@@ -83,7 +81,7 @@ fn where_clause(filter: OrderFilter) -> (String, Vec<FilterValue>) {
         bind(
             &mut clause,
             " AND (buyer_id = # OR seller_id = #)",
-            FilterValue::Id(user),
+            FilterValue::Id(user.get()),
         );
     }
     if let Some(status) = filter.status {
@@ -126,9 +124,9 @@ fn bind_all(mut query: Query, values: &[FilterValue]) -> Query {
 }
 
 impl Store {
-    pub async fn order(&self, id: i64) -> Result<Option<Order>, DomainError> {
+    pub async fn order(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
-        self.optional(query(sql).bind(id), order_from).await
+        self.optional(query(sql).bind(id.get()), order_from).await
     }
 
     /// Orders that still hold escrow: what the service re-arms at start.
@@ -141,10 +139,10 @@ impl Store {
     }
 
     /// Pending orders whose payment window closed at or before `now`, oldest deadline first.
-    pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<i64>, DomainError> {
+    pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<OrderId>, DomainError> {
         let sql = "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1 \
                    ORDER BY expires_at LIMIT $2";
-        self.all(sqlx::query(sql).bind(now).bind(limit), |row| row.try_get(0))
+        self.all(sqlx::query(sql).bind(now).bind(limit), |row| int(row, "id"))
             .await
     }
 

@@ -25,6 +25,19 @@ pub(crate) fn placeholders(from: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// An integer column as the domain value that wraps it (an id, an amount).
+pub(crate) fn int<T: From<i64>>(row: &AnyRow, column: &str) -> Result<T, sqlx::Error> {
+    sqlx::Row::try_get::<i64, _>(row, column).map(T::from)
+}
+
+/// A nullable integer column as the domain value that wraps it.
+pub(crate) fn int_or_null<T: From<i64>>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<T>, sqlx::Error> {
+    Ok(sqlx::Row::try_get::<Option<i64>, _>(row, column)?.map(T::from))
+}
+
 /// A stored text that names no known value: the row is not one this service wrote.
 pub(crate) fn unknown(column: &str) -> sqlx::Error {
     sqlx::Error::ColumnDecode {

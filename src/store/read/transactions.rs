@@ -3,6 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::query::int;
 use crate::domain::DomainError;
 use crate::domain::wallet::{Transaction, TransactionKind};
 use crate::store::handle::Store;
@@ -10,10 +11,10 @@ use crate::store::handle::Store;
 fn transaction_from(row: &AnyRow) -> Result<Transaction, sqlx::Error> {
     Ok(Transaction {
         id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
+        user_id: int(row, "user_id")?,
         kind: TransactionKind::parse(row.try_get("kind")?)
             .ok_or_else(|| super::query::unknown("kind"))?,
-        amount: row.try_get("amount")?,
+        amount: int(row, "amount")?,
         reference: row.try_get("reference")?,
         wagering_multiplier: row.try_get("wagering_multiplier")?,
         created_at: row.try_get("created_at")?,

@@ -3,16 +3,17 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::query::int;
 use super::query::query;
 use crate::domain::user::User;
-use crate::domain::{DomainError, Role};
+use crate::domain::{DomainError, Role, UserId};
 use crate::store::handle::Store;
 
 const USER_COLUMNS: &str = "id, name, role, rating_sum, ratings_count, orders_count";
 
 fn user_from(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
-        id: row.try_get("id")?,
+        id: int(row, "id")?,
         name: row.try_get("name")?,
         role: Role::parse(row.try_get("role")?).ok_or_else(|| super::query::unknown("role"))?,
         rating_sum: row.try_get("rating_sum")?,
@@ -28,9 +29,9 @@ impl Store {
             .await
     }
 
-    pub async fn user(&self, id: i64) -> Result<Option<User>, DomainError> {
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, DomainError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        self.optional(query(sql).bind(id), user_from).await
+        self.optional(query(sql).bind(id.get()), user_from).await
     }
 
     pub async fn users_count(&self) -> Result<i64, DomainError> {

@@ -1,14 +1,14 @@
 //! `wallets`: balances, with the counts of active orders the wallet's rules need.
 
-use crate::domain::DomainError;
 use crate::domain::wallet::Wallet;
+use crate::domain::{DomainError, UserId};
 use crate::store::handle::Store;
 use crate::store::schema::{WALLET_SELECT, wallet_from};
 
 impl Store {
     /// The wallet with the counts of active orders its rules need.
-    pub async fn wallet(&self, user_id: i64) -> Result<Option<Wallet>, DomainError> {
-        let query = super::query::query(WALLET_SELECT.clone()).bind(user_id);
+    pub async fn wallet(&self, user_id: UserId) -> Result<Option<Wallet>, DomainError> {
+        let query = super::query::query(WALLET_SELECT.clone()).bind(user_id.get());
         self.optional(query, |row| {
             use sqlx::Row;
             Ok(wallet_from((

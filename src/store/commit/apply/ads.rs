@@ -4,7 +4,7 @@ use super::writer::{Failure, Writer, refused};
 use crate::domain::ErrorCode;
 use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
-use crate::domain::{Kopecks, Millis};
+use crate::domain::{AdId, Kopecks, Millis, UserId};
 use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
 use crate::store::connection::{Connection, query};
 use crate::store::json;
@@ -58,7 +58,7 @@ impl<C: Connection> Writer<'_, C> {
     }
 
     /// Closes the ad: its capacity is released, a sell ad's reserve unfrozen for its maker.
-    pub(super) async fn close_ad(&mut self, ad_id: i64, now: Millis) -> Result<(), Failure> {
+    pub(super) async fn close_ad(&mut self, ad_id: AdId, now: Millis) -> Result<(), Failure> {
         let lock = format!(
             "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = $1{}",
             self.dialect.for_update()
@@ -83,11 +83,11 @@ impl<C: Connection> Writer<'_, C> {
         self.receipt.ad_version = Some(version);
         if ad_type == AdType::Sell.as_str() && available > 0 {
             let unreserve = MoneyMove {
-                user_id: maker_id,
+                user_id: UserId(maker_id),
                 kind: LedgerKind::AdUnreserve,
-                delta: WalletDelta::unfreeze(available),
+                delta: WalletDelta::unfreeze(Kopecks(available)),
                 order: RowRef::None,
-                ad: RowRef::Id(ad_id),
+                ad: RowRef::Id(ad_id.get()),
                 tx: RowRef::None,
                 now,
                 refusal: ErrorCode::Internal,
@@ -100,7 +100,7 @@ impl<C: Connection> Writer<'_, C> {
     /// Takes `amount` of an open ad's capacity, guarded never to oversell.
     pub(super) async fn take_capacity(
         &mut self,
-        ad_id: i64,
+        ad_id: AdId,
         amount: Kopecks,
     ) -> Result<(), Failure> {
         let version: Option<i64> = query(
@@ -147,11 +147,11 @@ impl<C: Connection> Writer<'_, C> {
         self.receipt.ad_version = Some(version);
         if status == AdStatus::Closed.as_str() && ad_type == AdType::Sell.as_str() {
             let refund = MoneyMove {
-                user_id: maker_id,
+                user_id: UserId(maker_id),
                 kind: LedgerKind::EscrowRefund,
                 delta: WalletDelta::unfreeze(given.amount),
-                order: RowRef::Id(given.order_id),
-                ad: RowRef::Id(given.ad_id),
+                order: RowRef::Id(given.order_id.get()),
+                ad: RowRef::Id(given.ad_id.get()),
                 tx: RowRef::None,
                 now: given.now,
                 refusal: ErrorCode::Internal,

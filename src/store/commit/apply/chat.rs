@@ -1,7 +1,7 @@
 //! Chat and ratings: messages, a party's rating of the counterparty, completed orders counted.
 
 use super::writer::{Failure, Writer, unique_or};
-use crate::domain::ErrorCode;
+use crate::domain::{ErrorCode, UserId};
 use crate::store::commit::op::{NewMessage, NewRating};
 use crate::store::connection::{Connection, query};
 
@@ -44,7 +44,7 @@ impl<C: Connection> Writer<'_, C> {
     }
 
     /// Counts a completed order for both its parties.
-    pub(super) fn count_completed(&mut self, user_ids: [i64; 2]) {
+    pub(super) fn count_completed(&mut self, user_ids: [UserId; 2]) {
         for id in user_ids {
             self.deferred.users.entry(id).or_default().orders_count += 1;
         }

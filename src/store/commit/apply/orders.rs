@@ -1,8 +1,8 @@
 //! Orders: a new order, the guarded claim of each transition, the deposit taker's limit.
 
 use super::writer::{Failure, Writer, refused, unique_or};
-use crate::domain::ErrorCode;
 use crate::domain::order::{Order, OrderStatus};
+use crate::domain::{ErrorCode, UserId};
 use crate::store::commit::deferred::claim_all;
 use crate::store::connection::{Connection, query};
 use crate::store::json;
@@ -57,7 +57,11 @@ impl<C: Connection> Writer<'_, C> {
     }
 
     /// Refuses a deposit taker who already holds `max` active deposit orders.
-    pub(super) async fn deposit_limit(&mut self, taker_id: i64, max: i64) -> Result<(), Failure> {
+    pub(super) async fn deposit_limit(
+        &mut self,
+        taker_id: UserId,
+        max: i64,
+    ) -> Result<(), Failure> {
         let sql = format!(
             "SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
              AND status IN {}",

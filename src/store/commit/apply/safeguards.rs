@@ -1,6 +1,7 @@
 //! Blocks between users.
 
 use super::writer::{Failure, Writer};
+use crate::domain::UserId;
 use crate::store::commit::op::NewBlock;
 use crate::store::connection::{Connection, query};
 
@@ -21,8 +22,8 @@ impl<C: Connection> Writer<'_, C> {
 
     pub(super) async fn unblock(
         &mut self,
-        blocker_id: i64,
-        blocked_id: i64,
+        blocker_id: UserId,
+        blocked_id: UserId,
     ) -> Result<(), Failure> {
         query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
             .bind(blocker_id)

@@ -1,7 +1,7 @@
 //! Wallets: money moved with its ledger row, platform transactions, the wallet's row lock.
 
 use super::writer::{Failure, Writer, refused, unique_or};
-use crate::domain::ErrorCode;
+use crate::domain::{ErrorCode, Kopecks, UserId};
 use crate::store::commit::deferred::LedgerRow;
 use crate::store::commit::op::{MoneyMove, NewWalletTransaction};
 use crate::store::connection::{Connection, query};
@@ -14,10 +14,10 @@ impl<C: Connection> Writer<'_, C> {
     /// cannot fail and joins the batch's deferred writes. The ledger row is always deferred.
     pub(super) async fn move_money(&mut self, money: &MoneyMove) -> Result<(), Failure> {
         let delta = &money.delta;
-        let cannot_fail = delta.available >= 0
-            && delta.deposits_total == 0
-            && delta.wagering_required == 0
-            && delta.wagered == 0;
+        let cannot_fail = !delta.available.is_negative()
+            && delta.deposits_total == Kopecks::ZERO
+            && delta.wagering_required == Kopecks::ZERO
+            && delta.wagered == Kopecks::ZERO;
         if cannot_fail {
             let balance = self.deferred.wallets.entry(money.user_id).or_default();
             balance.0 += delta.available;
@@ -41,7 +41,7 @@ impl<C: Connection> Writer<'_, C> {
                 return Err(refused(money.refusal));
             }
         }
-        if delta.available != 0 || delta.frozen != 0 {
+        if delta.available != Kopecks::ZERO || delta.frozen != Kopecks::ZERO {
             let row = LedgerRow {
                 user_id: money.user_id,
                 kind: money.kind,
@@ -58,7 +58,7 @@ impl<C: Connection> Writer<'_, C> {
     }
 
     /// Takes the wallet's row lock (PostgreSQL; SQLite's one writer needs none).
-    pub(super) async fn lock_wallet(&mut self, user_id: i64) -> Result<(), Failure> {
+    pub(super) async fn lock_wallet(&mut self, user_id: UserId) -> Result<(), Failure> {
         if self.dialect == Dialect::Postgres {
             query("SELECT user_id FROM wallets WHERE user_id = $1 FOR NO KEY UPDATE")
                 .bind(user_id)
