@@ -95,6 +95,40 @@ pub const WEBHOOK_POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// A node holding a webhook for delivery keeps it this long at most.
 pub const WEBHOOK_LEASE_MS: i64 = 30_000;
 
+/// How many ended orders are kept (the oldest leave first): about 1 KB each.
+pub const ENDED_ORDERS_KEPT: usize = 16_384;
+
+/// Live events a stream keeps aside while it sends others; past it the stream is cut off like a
+/// slow one.
+pub const EVENT_STREAM_PENDING_BOUND: usize = 100_000;
+
+/// How long a client told `429` or `503` should wait before retrying, unless the refusal knows.
+pub const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
+
+/// How often, at most, the checkpointer copies the WAL into the database while commits come.
+pub const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
+
+/// WAL length (4 KiB frames) past which the writer finishes the checkpoint itself.
+pub const WAL_RESTART_FRAMES: i64 = 4096;
+
+/// Distinct statements kept prepared: the committer's own, and its multi-row statements of
+/// recent sizes.
+pub const SQLITE_STATEMENT_CACHE: usize = 256;
+
+/// How stale the makers' figures behind the `rating` and `orders_count` orders may grow before
+/// the next query re-sorts them (they change with every completed order; the figures shown and
+/// the capacities are always current).
+pub const MAKER_ORDER_STALENESS: Duration = Duration::from_secs(1);
+
+/// How often the recorder folds the histogram samples recorded since into their buckets.
+pub const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Events one lease delivers at most before it gives the webhook up for others.
+pub const WEBHOOK_EVENTS_PER_LEASE: i64 = 100;
+
+/// With no stream open, how often the pump moves its place to the newest event.
+pub const EVENT_PUMP_IDLE_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The service's settings; each is a flag and an environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct Config {

@@ -11,6 +11,7 @@ use std::time::Instant;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
+use crate::config::METRICS_UPKEEP_INTERVAL;
 use crate::domain::order::{Action, Order, OrderStatus};
 
 pub const HTTP_REQUESTS: &str = "p2p_http_requests_total";
@@ -65,9 +66,6 @@ const SECONDS_BUCKETS: [f64; 16] = [
     5.0, 10.0,
 ];
 const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
-
-/// How often the recorder folds the histogram samples recorded since into their buckets.
-const METRICS_UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The process-wide Prometheus recorder, installed on first use and shared by every router of
 /// the process. A thread of its own runs the recorder's upkeep: until then every histogram sample

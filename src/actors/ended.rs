@@ -5,11 +5,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use crate::config::ENDED_ORDERS_KEPT;
 use crate::domain::OrderId;
 use crate::domain::order::Order;
-
-/// How many ended orders are kept (the oldest leave first): about 1 KB each.
-pub const ENDED_ORDERS_KEPT: usize = 16_384;
 
 #[derive(Default)]
 pub struct EndedOrders {

@@ -3,9 +3,9 @@
 use serde_json::{Map, Value};
 
 use super::error::{DomainError, ErrorCode};
-use super::ids::{AdId, UserId};
+use super::ids::{AdId, OrderId, UserId};
 use super::money::Kopecks;
-use super::order::Side;
+use super::order::{self, Order, OrderStatus, Side};
 use super::time::Millis;
 use super::validate;
 
@@ -138,6 +138,51 @@ impl Ad {
     /// Whether one order of `amount` fits the ad with `available` capacity left.
     pub fn accepts_amount_with(&self, amount: Kopecks, available: Kopecks) -> bool {
         self.min_amount <= amount && amount <= self.max_amount.min(available)
+    }
+
+    /// The pending order of `taker` taking `amount` of this ad at `now`, paying with `method`;
+    /// a withdrawal carries the taker's `details` (where the buyer sends the RUB), a deposit
+    /// the sell ad's own for the method.
+    pub fn order_for(
+        &self,
+        taker: UserId,
+        amount: Kopecks,
+        method: &str,
+        details: Option<Map<String, Value>>,
+        now: Millis,
+    ) -> Order {
+        let side = self.ad_type.taker_side();
+        let (buyer_id, seller_id, payment_details) = match side {
+            Side::Withdraw => (self.maker_id, taker, details.unwrap_or_default()),
+            Side::Deposit => {
+                let from_ad = self
+                    .details_for(method)
+                    .and_then(|d| d.as_object().cloned());
+                (taker, self.maker_id, from_ad.unwrap_or_default())
+            }
+        };
+        Order {
+            id: OrderId::default(),
+            ad_id: self.id,
+            side,
+            buyer_id,
+            seller_id,
+            taker_id: taker,
+            usdt_amount: amount,
+            fiat_amount: order::fiat_amount(amount),
+            fiat_currency: self.fiat_currency.clone(),
+            price: self.price,
+            payment_method: method.to_string(),
+            payment_details,
+            status: OrderStatus::Pending,
+            cancel_reason: None,
+            created_at: now,
+            expires_at: order::expires_at(now, self.payment_window_seconds),
+            paid_at: None,
+            completed_at: None,
+            cancelled_at: None,
+            dispute: None,
+        }
     }
 
     /// The payment details a sell ad's maker gave for `method`.

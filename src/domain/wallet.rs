@@ -8,6 +8,9 @@ use super::time::Millis;
 /// A taker holds at most this many active deposit orders (§7).
 pub const MAX_ACTIVE_DEPOSIT_ORDERS: i64 = 3;
 
+/// The largest wagering multiplier a bonus may carry.
+pub const MAX_WAGERING_MULTIPLIER: i64 = 100;
+
 /// The wagering multiplier of a bonus when the platform does not name one.
 pub const DEFAULT_WAGERING_MULTIPLIER: i64 = 5;
 

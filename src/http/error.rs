@@ -5,11 +5,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::config::DEFAULT_RETRY_AFTER_SECS;
 use crate::domain::{DomainError, ErrorCode, validate};
 use crate::telemetry;
-
-/// How long a client told `429` or `503` should wait before retrying, unless the refusal knows.
-const RETRY_AFTER_SECS: u64 = 1;
 
 #[derive(Debug)]
 pub struct ApiError(pub DomainError);
@@ -67,7 +65,7 @@ impl IntoResponse for ApiError {
             status,
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
         )
-        .then_some(RETRY_AFTER_SECS));
+        .then_some(DEFAULT_RETRY_AFTER_SECS));
         let body = json!({"error": {"code": code.as_str(), "message": self.0.message}});
         let mut response = (status, Json(body)).into_response();
         if let Some(secs) = retry_after {

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::error::ApiResult;
 use super::extract::{AppQuery, Authenticated};
 use super::state::AppState;
-use crate::config::EVENT_PAGE;
+use crate::config::{EVENT_PAGE, EVENT_STREAM_PENDING_BOUND};
 use crate::domain::event::{self, Audience};
 use crate::domain::{Caller, DomainError};
 use crate::market::Market;
@@ -49,10 +49,6 @@ struct Cursor {
     pending: VecDeque<Arc<event::Event>>,
 }
 
-/// Live events a stream keeps aside while it sends others; past it the stream is cut off like a
-/// slow one.
-const PENDING_BOUND: usize = 100_000;
-
 impl Cursor {
     /// The next event to send; `None` ends the stream (the hub cut it off, or it closed).
     async fn next(&mut self) -> Option<Event> {
@@ -65,7 +61,7 @@ impl Cursor {
                     self.pending.push_back(live);
                 }
             }
-            if self.pending.len() > PENDING_BOUND {
+            if self.pending.len() > EVENT_STREAM_PENDING_BOUND {
                 return None;
             }
             if let Some(event) = self.ready.pop_front() {

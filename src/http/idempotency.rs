@@ -80,31 +80,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return ApiError(ErrorCode::PayloadTooLarge.into()).into_response();
     };
-    let fingerprint = {
-        let mut hash = Sha256::new();
-        hash.update(parts.method.as_str());
-        hash.update(b" ");
-        hash.update(parts.uri.to_string());
-        hash.update(b"\n");
-        hash.update(&bytes);
-        hex::encode(hash.finalize())
-    };
+    let fingerprint = fingerprint(&parts, &bytes);
     let Some(_running) = market.begin_keyed(&principal, &key) else {
         return still_running();
     };
-    match market.recorded_key(&principal, &key).await {
-        Err(error) => return ApiError(error).into_response(),
-        Ok(Some(stored)) if stored.fingerprint != fingerprint => {
-            return refusal("The idempotency key was used with another request");
-        }
-        Ok(Some(stored)) => {
-            return match (stored.status, stored.body) {
-                (Some(status), Some(body)) => replay(status, body),
-                // Committed on another node (or before a crash) with its answer not yet stored.
-                _ => still_running(),
-            };
-        }
-        Ok(None) => {}
+    if let Some(answer) = earlier_answer(&market, &principal, &key, &fingerprint).await {
+        return answer;
     }
     let keyed = IdempotencyKey {
         principal,
@@ -115,6 +96,44 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(keyed.clone());
     let response = next.run(request).await;
+    keep_answer(&market, keyed, response).await
+}
+
+/// A hash of the request's method, path and body: what "the same request" means.
+fn fingerprint(parts: &axum::http::request::Parts, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(parts.method.as_str());
+    hash.update(b" ");
+    hash.update(parts.uri.to_string());
+    hash.update(b"\n");
+    hash.update(body);
+    hex::encode(hash.finalize())
+}
+
+/// What an earlier request with this key answers this one, if there was one: its answer
+/// replayed, a refusal for another request under the key, or "still running".
+async fn earlier_answer(
+    market: &Market,
+    principal: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Option<Response> {
+    match market.recorded_key(principal, key).await {
+        Err(error) => Some(ApiError(error).into_response()),
+        Ok(Some(stored)) if stored.fingerprint != fingerprint => {
+            Some(refusal("The idempotency key was used with another request"))
+        }
+        Ok(Some(stored)) => Some(match (stored.status, stored.body) {
+            (Some(status), Some(body)) => replay(status, body),
+            // Committed on another node (or before a crash) with its answer not yet stored.
+            _ => still_running(),
+        }),
+        Ok(None) => None,
+    }
+}
+
+/// Records the answer for the key's retries, unless it asks to be retried or is not ours.
+async fn keep_answer(market: &Market, keyed: IdempotencyKey, response: Response) -> Response {
     let status = response.status();
     let (parts, body) = response.into_parts();
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -129,8 +148,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         && serde_json::from_slice::<serde_json::Value>(&body)
             .is_ok_and(|error| error["error"]["code"] == ErrorCode::IdempotencyKeyReused.as_str());
     if !transient && !lost_the_key {
-        let body = String::from_utf8_lossy(&body).into_owned();
-        if let Err(error) = market.record_answer(keyed, status.as_u16(), body).await {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if let Err(error) = market.record_answer(keyed, status.as_u16(), text).await {
             // The change itself is committed; a retry hears "still running" until the key
             // expires.
             tracing::warn!(%error, "an idempotent answer could not be stored");

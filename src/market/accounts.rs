@@ -6,13 +6,12 @@ use crate::domain::UserId;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::User;
 use crate::domain::wallet::Transaction;
-use crate::domain::wallet::{DEFAULT_WAGERING_MULTIPLIER, TransactionKind, Wallet};
-use crate::domain::{Caller, DomainError, ErrorCode, Role, rfc3339, validate};
+use crate::domain::wallet::{
+    DEFAULT_WAGERING_MULTIPLIER, MAX_WAGERING_MULTIPLIER, TransactionKind, Wallet,
+};
+use crate::domain::{Caller, DomainError, ErrorCode, Millis, Role, validate};
 use crate::store::{Commit, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 use crate::views::TransactionView;
-
-/// The largest wagering multiplier a bonus may carry.
-pub const MAX_WAGERING_MULTIPLIER: i64 = 100;
 
 /// A platform transaction as the admin posts it.
 #[derive(Debug, Clone)]
@@ -65,56 +64,32 @@ impl Market {
         request: NewTransaction,
         key: Option<IdempotencyKey>,
     ) -> Result<(TransactionView, bool), DomainError> {
-        let amount = validate::amount("amount", request.amount)?;
-        let reference = validate::text(
-            "reference",
-            &request.reference,
-            1,
-            validate::MAX_REFERENCE_CHARS,
-        )?;
-        let multiplier = request
-            .wagering_multiplier
-            .unwrap_or(DEFAULT_WAGERING_MULTIPLIER);
-        if !(0..=MAX_WAGERING_MULTIPLIER).contains(&multiplier) {
-            return Err(DomainError::validation(format!(
-                "wagering_multiplier must be 0 to {MAX_WAGERING_MULTIPLIER}"
-            )));
+        let posted = parse_transaction(user_id, request, self.now_ms())?;
+        if let Some(first) = self
+            .store()
+            .transaction_by_reference(&posted.reference)
+            .await?
+        {
+            return replay(first, &posted);
         }
-        let same_request = |record: &Transaction| {
-            record.user_id == user_id
-                && record.kind == request.kind
-                && record.amount == amount
-                && record.wagering_multiplier == multiplier
-        };
-        if let Some(first) = self.store().transaction_by_reference(&reference).await? {
-            return replay(first, same_request);
-        }
-        let now = self.now_ms();
-        let delta = request.kind.delta(amount, multiplier);
+        let delta = posted.kind.delta(posted.amount, posted.wagering_multiplier);
         let commit = Commit::new(vec![
-            Op::InsertTransaction(NewWalletTransaction {
-                user_id,
-                kind: request.kind,
-                amount,
-                reference: reference.clone(),
-                wagering_multiplier: multiplier,
-                now,
-            }),
+            Op::InsertTransaction(posted.clone()),
             Op::MoveMoney(MoneyMove {
                 user_id,
-                kind: request.kind.into(),
+                kind: posted.kind.into(),
                 delta,
                 order: RowRef::None,
                 ad: RowRef::None,
                 tx: RowRef::Inserted,
-                now,
+                now: posted.now,
                 refusal: ErrorCode::InsufficientBalance,
             }),
         ])
         .keyed(key);
         let rule = Rule::Transaction {
-            kind: request.kind,
-            amount,
+            kind: posted.kind,
+            amount: posted.amount,
         };
         match self
             .context
@@ -122,23 +97,18 @@ impl Market {
             .await
         {
             Ok(receipt) => {
-                metrics::counter!(crate::telemetry::WALLET_TRANSACTIONS, "kind" => request.kind.as_str())
+                metrics::counter!(crate::telemetry::WALLET_TRANSACTIONS, "kind" => posted.kind.as_str())
                     .increment(1);
-                let view = TransactionView {
-                    id: receipt.first_id(),
-                    user_id: user_id.get(),
-                    kind: request.kind.as_str().into(),
-                    amount: amount.get(),
-                    reference,
-                    wagering_multiplier: multiplier,
-                    created_at: rfc3339(now),
-                };
-                Ok((view, false))
+                Ok((committed(receipt.first_id(), posted).into(), false))
             }
             Err(refusal) if refusal.code == ErrorCode::DuplicateReference => {
                 // The same reference committed between our look-up and our commit.
-                match self.store().transaction_by_reference(&reference).await? {
-                    Some(first) => replay(first, same_request),
+                match self
+                    .store()
+                    .transaction_by_reference(&posted.reference)
+                    .await?
+                {
+                    Some(first) => replay(first, &posted),
                     None => Err(refusal),
                 }
             }
@@ -165,11 +135,61 @@ impl Market {
     }
 }
 
+/// The platform's request as a transaction the store can post.
+fn parse_transaction(
+    user_id: UserId,
+    request: NewTransaction,
+    now: Millis,
+) -> Result<NewWalletTransaction, DomainError> {
+    let amount = validate::amount("amount", request.amount)?;
+    let reference = validate::text(
+        "reference",
+        &request.reference,
+        1,
+        validate::MAX_REFERENCE_CHARS,
+    )?;
+    let wagering_multiplier = request
+        .wagering_multiplier
+        .unwrap_or(DEFAULT_WAGERING_MULTIPLIER);
+    if !(0..=MAX_WAGERING_MULTIPLIER).contains(&wagering_multiplier) {
+        return Err(DomainError::validation(format!(
+            "wagering_multiplier must be 0 to {MAX_WAGERING_MULTIPLIER}"
+        )));
+    }
+    Ok(NewWalletTransaction {
+        user_id,
+        kind: request.kind,
+        amount,
+        reference,
+        wagering_multiplier,
+        now,
+    })
+}
+
+/// The transaction as committed with `id`.
+fn committed(id: i64, posted: NewWalletTransaction) -> Transaction {
+    Transaction {
+        id,
+        user_id: posted.user_id,
+        kind: posted.kind,
+        amount: posted.amount,
+        reference: posted.reference,
+        wagering_multiplier: posted.wagering_multiplier,
+        created_at: posted.now,
+    }
+}
+
+/// The first transaction under a reference answers a repeat of the same request (`replayed`),
+/// and refuses another.
 fn replay(
     first: Transaction,
-    same_request: impl Fn(&Transaction) -> bool,
+    posted: &NewWalletTransaction,
 ) -> Result<(TransactionView, bool), DomainError> {
-    if same_request(&first) {
+    let same_request = first.user_id == posted.user_id
+        && first.kind == posted.kind
+        && first.amount == posted.amount
+        && first.wagering_multiplier == posted.wagering_multiplier;
+    if same_request {
         Ok((first.into(), true))
     } else {
         Err(ErrorCode::DuplicateReference.into())

@@ -15,7 +15,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::{Notify, mpsc};
 
-use crate::config::{EVENT_PAGE, EVENT_SUBSCRIBER_BUFFER};
+use crate::config::{EVENT_PAGE, EVENT_PUMP_IDLE_INTERVAL, EVENT_SUBSCRIBER_BUFFER};
 use crate::domain::UserId;
 use crate::domain::event::{Audience, Event};
 use crate::store::Store;
@@ -174,7 +174,7 @@ impl Hub {
                 _ = tokio::time::sleep(poll) => {}
             }
             if self.streams.load(Ordering::SeqCst) == 0 {
-                if idle_since.elapsed() >= IDLE_PLACE_INTERVAL {
+                if idle_since.elapsed() >= EVENT_PUMP_IDLE_INTERVAL {
                     idle_since = std::time::Instant::now();
                     if let Ok(newest) = store.last_event_id().await
                         && self.streams.load(Ordering::SeqCst) == 0
@@ -201,9 +201,6 @@ impl Hub {
         }
     }
 }
-
-/// With no stream open, how often the pump moves its place to the newest event.
-const IDLE_PLACE_INTERVAL: Duration = Duration::from_secs(1);
 
 fn deliver(streams: &Subscribers, event: &Arc<Event>) {
     streams.retain(|_, stream| {

@@ -14,6 +14,7 @@ use crate::config::ACTOR_ATTEMPTS;
 use crate::config::{EVENT_PAGE, HELD_CAPACITY_WAIT, HELD_CAPACITY_WAITS};
 use crate::domain::AdId;
 use crate::domain::OrderId;
+use crate::domain::ad::Ad;
 use crate::domain::chat::Message;
 use crate::domain::event::Audience;
 use crate::domain::idempotency::IdempotencyKey;
@@ -110,96 +111,17 @@ impl Market {
     async fn commit_new_order(
         &self,
         caller: Caller,
-        ad: &crate::domain::ad::Ad,
+        ad: &Ad,
         amount: Kopecks,
         method: &str,
         details: Option<Map<String, Value>>,
         key: Option<IdempotencyKey>,
     ) -> Result<(Order, i64), DomainError> {
-        let context = &self.context;
-        let side = ad.ad_type.taker_side();
-        let now = self.now_ms();
-        let (buyer_id, seller_id, payment_details) = match side {
-            Side::Withdraw => (ad.maker_id, caller.user_id, details.unwrap_or_default()),
-            Side::Deposit => {
-                let from_ad = ad.details_for(method).and_then(|d| d.as_object().cloned());
-                (caller.user_id, ad.maker_id, from_ad.unwrap_or_default())
-            }
-        };
-        let mut order = Order {
-            id: OrderId::default(),
-            ad_id: ad.id,
-            side,
-            buyer_id,
-            seller_id,
-            taker_id: caller.user_id,
-            usdt_amount: amount,
-            fiat_amount: order::fiat_amount(amount),
-            fiat_currency: ad.fiat_currency.clone(),
-            price: ad.price,
-            payment_method: method.to_string(),
-            payment_details,
-            status: OrderStatus::Pending,
-            cancel_reason: None,
-            created_at: now,
-            expires_at: order::expires_at(now, ad.payment_window_seconds),
-            paid_at: None,
-            completed_at: None,
-            cancelled_at: None,
-            dispute: None,
-        };
-        let mut ops = Vec::with_capacity(5);
-        if side == Side::Deposit {
-            // The limit spans several rows: serialise the taker's deposits across nodes.
-            ops.push(Op::LockWallet {
-                user_id: caller.user_id,
-            });
-            ops.push(Op::CheckDepositLimit {
-                taker_id: caller.user_id,
-                max: MAX_ACTIVE_DEPOSIT_ORDERS,
-            });
-        }
-        ops.push(Op::InsertOrder(Box::new(order.clone())));
-        ops.push(crate::actors::events::created(&order, now));
-        ops.push(Op::TakeCapacity {
-            ad_id: ad.id,
-            amount,
-        });
-        let (rule, delta) = match side {
-            Side::Withdraw => {
-                let delta = WalletDelta::freeze(amount);
-                ops.push(Op::MoveMoney(MoneyMove {
-                    user_id: caller.user_id,
-                    kind: LedgerKind::EscrowFreeze,
-                    delta,
-                    order: RowRef::Inserted,
-                    ad: RowRef::Id(ad.id.get()),
-                    tx: RowRef::None,
-                    now,
-                    refusal: ErrorCode::SellerInsufficientBalance,
-                }));
-                let rule = Rule::Withdrawal {
-                    amount,
-                    min_deposit: Kopecks(context.config.min_deposit),
-                };
-                (
-                    rule,
-                    WalletDelta {
-                        active_withdrawals: 1,
-                        ..delta
-                    },
-                )
-            }
-            // The escrow is already frozen: it moves from the sell ad's reserve to the order.
-            Side::Deposit => (
-                Rule::DepositTaker,
-                WalletDelta {
-                    active_deposits: 1,
-                    ..WalletDelta::default()
-                },
-            ),
-        };
-        let receipt = context
+        let mut order = ad.order_for(caller.user_id, amount, method, details, self.now_ms());
+        let min_deposit = Kopecks(self.context.config.min_deposit);
+        let (ops, rule, delta) = new_order_ops(&order, min_deposit);
+        let receipt = self
+            .context
             .change_wallet(caller.user_id, rule, Commit::new(ops).keyed(key), delta)
             .await?;
         order.id = OrderId(receipt.first_id());
@@ -441,5 +363,59 @@ impl Market {
             comment,
             created_at: rfc3339(now),
         })
+    }
+}
+
+/// The statements of a new order, the rule its taker's wallet checks first (§7 step 4), and
+/// what the commit does to that wallet.
+fn new_order_ops(order: &Order, min_deposit: Kopecks) -> (Vec<Op>, Rule, WalletDelta) {
+    let taker = order.taker_id;
+    let amount = order.usdt_amount;
+    let mut ops = Vec::with_capacity(5);
+    if order.side == Side::Deposit {
+        // The limit spans several rows: serialise the taker's deposits across nodes.
+        ops.push(Op::LockWallet { user_id: taker });
+        ops.push(Op::CheckDepositLimit {
+            taker_id: taker,
+            max: MAX_ACTIVE_DEPOSIT_ORDERS,
+        });
+    }
+    ops.push(Op::InsertOrder(Box::new(order.clone())));
+    ops.push(crate::actors::events::created(order, order.created_at));
+    ops.push(Op::TakeCapacity {
+        ad_id: order.ad_id,
+        amount,
+    });
+    match order.side {
+        Side::Withdraw => {
+            let freeze = WalletDelta::freeze(amount);
+            ops.push(Op::MoveMoney(MoneyMove {
+                user_id: taker,
+                kind: LedgerKind::EscrowFreeze,
+                delta: freeze,
+                order: RowRef::Inserted,
+                ad: RowRef::Id(order.ad_id.get()),
+                tx: RowRef::None,
+                now: order.created_at,
+                refusal: ErrorCode::SellerInsufficientBalance,
+            }));
+            let rule = Rule::Withdrawal {
+                amount,
+                min_deposit,
+            };
+            let delta = WalletDelta {
+                active_withdrawals: 1,
+                ..freeze
+            };
+            (ops, rule, delta)
+        }
+        // The escrow is already frozen: it moves from the sell ad's reserve to the order.
+        Side::Deposit => {
+            let delta = WalletDelta {
+                active_deposits: 1,
+                ..WalletDelta::default()
+            };
+            (ops, Rule::DepositTaker, delta)
+        }
     }
 }

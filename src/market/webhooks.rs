@@ -12,7 +12,9 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::service::Market;
-use crate::config::{WEBHOOK_BACKOFF_MAX_MS, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT};
+use crate::config::{
+    WEBHOOK_BACKOFF_MAX_MS, WEBHOOK_EVENTS_PER_LEASE, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT,
+};
 use crate::domain::event::Event;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::webhook::WEBHOOK_EVENTS;
@@ -21,9 +23,6 @@ use crate::domain::{DomainError, ErrorCode, Millis, rfc3339};
 use crate::store::{Commit, Op, WebhookFailure};
 use crate::telemetry;
 use crate::views::WebhookView;
-
-/// Events one lease delivers at most before it gives the webhook up for others.
-const EVENTS_PER_LEASE: i64 = 100;
 
 /// The header carrying `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" under the secret>`.
 pub const SIGNATURE_HEADER: &str = "x-p2p-signature";
@@ -126,7 +125,7 @@ impl Market {
                 continue;
             }
             let events = store
-                .events_of_kinds(&WEBHOOK_EVENTS, hook.cursor, EVENTS_PER_LEASE)
+                .events_of_kinds(&WEBHOOK_EVENTS, hook.cursor, WEBHOOK_EVENTS_PER_LEASE)
                 .await?;
             if events.is_empty() {
                 continue;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::listed::Listed;
 use super::query::AdQuery;
+use crate::config::MAKER_ORDER_STALENESS;
 use crate::domain::ad::{AdStatus, AdType};
 use crate::domain::{AdId, Kopecks, UserId};
 
@@ -94,11 +95,6 @@ pub(super) enum MethodFilter<'a> {
     /// No listed ad of the market takes it.
     Unknown,
 }
-
-/// How stale the makers' figures behind the `rating` and `orders_count` orders may grow before
-/// the next query re-sorts them (they change with every completed order; the figures shown and
-/// the capacities are always current).
-pub const MAKER_ORDER_STALENESS: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The active ads of each market (type and currency) in each listing order, ties by id: one
 /// [`Book`] per market.

@@ -15,7 +15,6 @@ mod listed;
 mod model;
 mod query;
 
-pub use index::MAKER_ORDER_STALENESS;
 pub use listed::{Shown, render_page};
 pub use model::ReadModel;
 pub use query::{AdQuery, SortBy};

@@ -173,9 +173,9 @@ impl ReadModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MAKER_ORDER_STALENESS;
     use crate::domain::Kopecks;
     use crate::domain::ad::AdType;
-    use crate::read_model::index::MAKER_ORDER_STALENESS;
     use crate::read_model::listed::render_page;
 
     fn ad(id: i64, ad_type: AdType, price: Kopecks, available: Kopecks) -> Ad {

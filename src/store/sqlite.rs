@@ -1,6 +1,7 @@
 //! SQLite's committer connection: rusqlite, on the committer's own thread, and the thread that
 //! checkpoints its WAL.
 
+use crate::config::{SQLITE_STATEMENT_CACHE, WAL_CHECKPOINT_INTERVAL, WAL_RESTART_FRAMES};
 use std::cell::Cell;
 use std::path::Path;
 
@@ -81,12 +82,6 @@ impl Sqlite {
     }
 }
 
-/// How often, at most, the checkpointer copies the WAL into the database while commits come.
-const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// WAL length (4 KiB frames) past which the writer finishes the checkpoint itself.
-const WAL_RESTART_FRAMES: i64 = 4096;
-
 thread_local! {
     /// The WAL's length in frames after the last commit on this thread (the committer's).
     static WAL_FRAMES: Cell<i64> = const { Cell::new(0) };
@@ -107,7 +102,7 @@ fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64)> {
 }
 
 /// Starts the thread that checkpoints the WAL from its own connection, after commits and at
-/// most once per [`CHECKPOINT_INTERVAL`], concurrently with the writer. Commits never stop, so
+/// most once per [`WAL_CHECKPOINT_INTERVAL`], concurrently with the writer. Commits never stop, so
 /// these passes never find the whole WAL copied and the writer would never start the WAL over:
 /// the writer finishes the job between two batches once the WAL is long (see
 /// [`Sqlite::committed`]), which costs it only the frames the last pass left. The thread ends
@@ -135,16 +130,12 @@ fn start_checkpointer(
                     // Another checkpoint is running (the writer's): try after the next commit.
                     Err(error) => tracing::debug!(%error, "WAL checkpoint skipped"),
                 }
-                std::thread::sleep(CHECKPOINT_INTERVAL);
+                std::thread::sleep(WAL_CHECKPOINT_INTERVAL);
             }
         })
         .map_err(|error| DbError::other(format!("starting the checkpointer: {error}")))?;
     Ok(nudge)
 }
-
-/// Distinct statements kept prepared: the committer's own, and its multi-row statements of
-/// recent sizes.
-const SQLITE_STATEMENT_CACHE: usize = 256;
 
 impl Connection for Sqlite {
     /// Nudges the checkpointer; once the WAL is long, copies what it left, so the next commit

@@ -6,8 +6,12 @@
 //! answers. At the end it calls the audit and checks every balance against its own bookkeeping;
 //! it exits non-zero if an invariant broke, a 5xx was seen, or money does not add up.
 
+mod mix;
 mod report;
-mod scenario;
+mod run;
+mod scenarios;
+mod tally;
+mod user;
 mod world;
 
 use std::path::PathBuf;
@@ -17,7 +21,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::scenario::Mix;
+use crate::mix::Mix;
 
 /// The harness shares the machine with the server it measures: mimalloc spends less of that
 /// machine on its many short-lived buffers than the system allocator.
@@ -120,7 +124,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = scenario::run(nodes, world.clone(), &args).await;
+    let outcome = run::run(nodes, world.clone(), &args).await;
     let check = world.check(&api, &outcome.book).await;
     let report = report::Report::new(&args, &outcome, &check);
     println!("{}", report.text());

@@ -6,7 +6,7 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
 use crate::Args;
-use crate::scenario::{Outcome, Second};
+use crate::tally::{Outcome, Second};
 use crate::world::Check;
 
 pub struct Report {

@@ -133,89 +133,93 @@ async fn expect(answer: Answer, status: u16, what: &str) -> Result<Value, String
     }
 }
 
+/// Creates a user (with `role`) through the admin API, and funds it with `funds` if any.
+async fn create_user(
+    api: Api,
+    admin: String,
+    body: Value,
+    funds: Option<(i64, String)>,
+) -> Result<Trader, String> {
+    let created = expect(
+        api.call(Method::POST, "/api/v1/admin/users", &admin, Some(&body))
+            .await,
+        201,
+        "create user",
+    )
+    .await?;
+    let trader = Trader {
+        id: created["id"].as_i64().unwrap_or_default(),
+        token: created["token"].as_str().unwrap_or_default().to_string(),
+    };
+    if let Some((amount, run)) = funds {
+        let reference = format!("load-{run}-{}", trader.id);
+        let deposit = json!({"kind": "deposit", "amount": amount, "reference": reference});
+        let path = format!("/api/v1/admin/users/{}/transactions", trader.id);
+        expect(
+            api.call(Method::POST, &path, &admin, Some(&deposit)).await,
+            201,
+            "deposit",
+        )
+        .await?;
+    }
+    Ok(trader)
+}
+
+/// Posts the `index`-th maker's ad of `ad_type`; answers its id.
+async fn post_ad(
+    api: Api,
+    maker: Trader,
+    index: usize,
+    ad_type: &'static str,
+) -> Result<i64, String> {
+    let mut body = json!({
+        "type": ad_type, "fiat_currency": "RUB", "price": 9500 + (index as i64 * 7) % 200,
+        "min_amount": 100_000, "max_amount": 1_000_000, "total_amount": AD_TOTAL,
+        "payment_methods": ["card", "sbp"], "terms": "load test",
+    });
+    if ad_type == "sell" {
+        body["payment_details"] = json!({"card": {"card_number": "2200 0000 0000 0000"}, "sbp": {"phone": "+7 900 000-00-00"}});
+    }
+    let created = expect(
+        api.call(Method::POST, "/api/v1/p2p/ads", &maker.token, Some(&body))
+            .await,
+        201,
+        "ad",
+    )
+    .await?;
+    Ok(created["id"].as_i64().unwrap_or_default())
+}
+
 impl World {
+    /// Makers with a buy and a sell ad each, funded players and an operator, made through the
+    /// admin API; and everyone's opening balance.
     pub async fn create(api: &Api, args: &Args) -> Result<World, String> {
         let admin = args.admin_token.clone();
-        let run = args.seed;
         let tag = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or_default();
-        let user = |name: String, funds: i64| {
-            let (api, admin) = (api.clone(), admin.clone());
-            async move {
-                let body = json!({"name": name});
-                let created = expect(
-                    api.call(Method::POST, "/api/v1/admin/users", &admin, Some(&body))
-                        .await,
-                    201,
-                    "create user",
-                )
-                .await?;
-                let trader = Trader {
-                    id: created["id"].as_i64().unwrap_or_default(),
-                    token: created["token"].as_str().unwrap_or_default().to_string(),
-                };
-                let deposit = json!({"kind": "deposit", "amount": funds, "reference": format!("load-{tag}-{run}-{}", trader.id)});
-                let path = format!("/api/v1/admin/users/{}/transactions", trader.id);
-                expect(
-                    api.call(Method::POST, &path, &admin, Some(&deposit)).await,
-                    201,
-                    "deposit",
-                )
-                .await?;
-                Ok::<Trader, String>(trader)
-            }
+        let run = format!("{tag}-{}", args.seed);
+        let trader = |name: String, funds: i64| {
+            let body = json!({"name": name});
+            create_user(api.clone(), admin.clone(), body, Some((funds, run.clone())))
         };
         let makers = in_parallel(args.makers, args.concurrency, |i| {
-            user(format!("load maker {i}"), MAKER_FUNDS)
+            trader(format!("load maker {i}"), MAKER_FUNDS)
         })
         .await?;
         let players = in_parallel(args.players, args.concurrency, |i| {
-            user(format!("load player {i}"), PLAYER_FUNDS)
+            trader(format!("load player {i}"), PLAYER_FUNDS)
         })
         .await?;
-        let body = json!({"name": "load operator", "role": "operator"});
-        let created = expect(
-            api.call(Method::POST, "/api/v1/admin/users", &admin, Some(&body))
-                .await,
-            201,
-            "operator",
-        )
-        .await?;
-        let operator = Trader {
-            id: created["id"].as_i64().unwrap_or_default(),
-            token: created["token"].as_str().unwrap_or_default().to_string(),
-        };
-        let ad = |maker: Trader, index: usize, ad_type: &'static str| {
-            let api = api.clone();
-            async move {
-                let mut body = json!({
-                    "type": ad_type, "fiat_currency": "RUB", "price": 9500 + (index as i64 * 7) % 200,
-                    "min_amount": 100_000, "max_amount": 1_000_000, "total_amount": AD_TOTAL,
-                    "payment_methods": ["card", "sbp"], "terms": "load test",
-                });
-                if ad_type == "sell" {
-                    body["payment_details"] = json!({"card": {"card_number": "2200 0000 0000 0000"}, "sbp": {"phone": "+7 900 000-00-00"}});
-                }
-                let created = expect(
-                    api.call(Method::POST, "/api/v1/p2p/ads", &maker.token, Some(&body))
-                        .await,
-                    201,
-                    "ad",
-                )
-                .await?;
-                Ok::<i64, String>(created["id"].as_i64().unwrap_or_default())
-            }
-        };
-        in_parallel(makers.len(), args.concurrency, |i| {
-            ad(makers[i].clone(), i, "buy")
-        })
-        .await?;
-        in_parallel(makers.len(), args.concurrency, |i| {
-            ad(makers[i].clone(), i, "sell")
-        })
-        .await?;
+        let desk = json!({"name": "load operator", "role": "operator"});
+        let operator = create_user(api.clone(), admin.clone(), desk, None).await?;
+        for ad_type in ["buy", "sell"] {
+            in_parallel(makers.len(), args.concurrency, |i| {
+                post_ad(api.clone(), makers[i].clone(), i, ad_type)
+            })
+            .await?;
+        }
         let mut world = World {
             admin_token: admin,
             makers,
