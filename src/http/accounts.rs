@@ -26,12 +26,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit))
 }
 
+refusals!(MeRefusals: Forbidden);
+
 #[utoipa::path(
     get,
     path = "/api/v1/me",
     tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 200, description = "The caller's account", body = crate::views::MeView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The caller's account", body = crate::views::MeView), MeRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn me(
@@ -42,12 +44,14 @@ async fn me(
     Ok(Json(views::me(&user, &wallet)))
 }
 
+refusals!(UserRefusals: NotFound);
+
 #[utoipa::path(
     get,
     path = "/api/v1/users/{id}",
     tag = "accounts",
     params(("id" = i64, Path, description = "The id")),
-    responses((status = 200, description = "A user's public figures", body = crate::views::PublicUserView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+    responses((status = 200, description = "A user's public figures", body = crate::views::PublicUserView), UserRefusals)
 )]
 #[tracing::instrument(skip_all, fields(user = id.get()))]
 async fn user(
@@ -65,13 +69,15 @@ struct CreateUserBody {
     role: Option<String>,
 }
 
+refusals!(CreateUserRefusals: ValidationError, Forbidden, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/admin/users",
     tag = "admin",
     request_body = CreateUserBody,
     security(("bearer" = [])),
-    responses((status = 201, description = "The user and its token, shown once", body = crate::views::NewUserView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The user and its token, shown once", body = crate::views::NewUserView), CreateUserRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn create_user(
@@ -104,6 +110,8 @@ struct TransactionBody {
     wagering_multiplier: Option<i64>,
 }
 
+refusals!(PostTransactionRefusals: ValidationError, Forbidden, NotFound, DuplicateReference, IdempotencyKeyReused, InsufficientBalance);
+
 #[utoipa::path(
     post,
     path = "/api/v1/admin/users/{id}/transactions",
@@ -111,7 +119,7 @@ struct TransactionBody {
     request_body = TransactionBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 201, description = "The transaction", body = crate::views::TransactionView), (status = 200, description = "The first transaction with this reference", body = crate::views::TransactionView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "DUPLICATE_REFERENCE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "INSUFFICIENT_BALANCE", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The transaction", body = crate::views::TransactionView), (status = 200, description = "The first transaction with this reference", body = crate::views::TransactionView), PostTransactionRefusals)
 )]
 #[tracing::instrument(skip_all, fields(user = id.get()))]
 async fn post_transaction(
@@ -138,12 +146,14 @@ async fn post_transaction(
     Ok((status, Json(view)))
 }
 
+refusals!(AuditRefusals: Forbidden);
+
 #[utoipa::path(
     get,
     path = "/api/v1/admin/audit",
     tag = "admin",
     security(("bearer" = [])),
-    responses((status = 200, description = "Every invariant checked against the database", body = crate::domain::audit::Report), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Every invariant checked against the database", body = crate::domain::audit::Report), AuditRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn audit(

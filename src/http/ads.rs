@@ -47,13 +47,15 @@ fn parse<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Resu
         .ok_or_else(|| DomainError::validation(format!("{field} has an unknown value {value:?}")))
 }
 
+refusals!(ListRefusals: ValidationError);
+
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/ads",
     tag = "ads",
     description = "Anyone may list; a bearer token also hides the ads of users blocked either way.",
     params(ListParams),
-    responses((status = 200, description = "Active ads with capacity left, best first", body = crate::views::Page<crate::views::AdView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Active ads with capacity left, best first", body = crate::views::Page<crate::views::AdView>), ListRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn list(
@@ -108,13 +110,15 @@ struct CreateBody {
     payment_details: Option<Value>,
 }
 
+refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, InvalidPaymentMethod);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/ads",
     tag = "ads",
     request_body = CreateBody,
     security(("bearer" = [])),
-    responses((status = 201, description = "The ad", body = crate::views::AdView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "MIN_DEPOSIT_REQUIRED, WAGERING_REQUIREMENT_NOT_MET, SELLER_INSUFFICIENT_BALANCE, INVALID_PAYMENT_METHOD", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The ad", body = crate::views::AdView), CreateRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn create(
@@ -139,12 +143,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))).into_response())
 }
 
+refusals!(ShowRefusals: NotFound);
+
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/ads/{id}",
     tag = "ads",
     params(("id" = i64, Path, description = "The id")),
-    responses((status = 200, description = "The ad", body = crate::views::AdView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The ad", body = crate::views::AdView), ShowRefusals)
 )]
 #[tracing::instrument(skip_all, fields(ad_id = id.get()))]
 async fn show(State(state): State<AppState>, Id(id): Id<AdId>) -> ApiResult<Response> {
@@ -163,6 +169,8 @@ struct UpdateBody {
     status: Option<String>,
 }
 
+refusals!(UpdateRefusals: ValidationError, Forbidden, NotFound, AdNotActive);
+
 #[utoipa::path(
     patch,
     path = "/api/v1/p2p/ads/{id}",
@@ -170,7 +178,7 @@ struct UpdateBody {
     request_body = UpdateBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The ad", body = crate::views::AdView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The ad", body = crate::views::AdView), UpdateRefusals)
 )]
 #[tracing::instrument(skip_all, fields(ad_id = id.get()))]
 async fn update(
@@ -195,13 +203,15 @@ async fn update(
     Ok(Json(views::ad(&ad, &maker)).into_response())
 }
 
+refusals!(CloseRefusals: Forbidden, NotFound, AdNotActive, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/ads/{id}/close",
     tag = "ads",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The ad, closed", body = crate::views::AdView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The ad, closed", body = crate::views::AdView), CloseRefusals)
 )]
 #[tracing::instrument(skip_all, fields(ad_id = id.get()))]
 async fn close(

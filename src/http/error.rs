@@ -1,4 +1,6 @@
-//! Every error leaves as the JSON of SPEC.md §4 with its status.
+//! Every error leaves as the JSON of SPEC.md §4 with its status, and each route's OpenAPI
+//! description lists the refusals it may answer under the status this file maps them to, so
+//! the document and the answers cannot drift.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -75,4 +77,51 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A route's refusals as OpenAPI responses: one response per status, its description the codes
+/// answered with that status (`status_of` decides which), its body the error's shape.
+pub fn refusal_responses(
+    codes: &[ErrorCode],
+) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+    use utoipa::ToSchema;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let mut by_status: std::collections::BTreeMap<u16, Vec<&str>> = Default::default();
+    for code in codes {
+        by_status
+            .entry(status_of(*code).as_u16())
+            .or_default()
+            .push(code.as_str());
+    }
+    by_status
+        .into_iter()
+        .map(|(status, names)| {
+            let body = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(crate::views::ErrorBody::name())))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(names.join(", "))
+                .content("application/json", body)
+                .build();
+            (status.to_string(), response.into())
+        })
+        .collect()
+}
+
+/// Declares a route's refusals, as a type its `#[utoipa::path]` lists among its `responses`.
+macro_rules! refusals {
+    ($name:ident: $($code:ident),+ $(,)?) => {
+        struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::Response>,
+            > {
+                $crate::http::error::refusal_responses(&[
+                    $($crate::domain::ErrorCode::$code),+
+                ])
+            }
+        }
+    };
 }

@@ -118,13 +118,15 @@ fn last_event_id(headers: &HeaderMap, query: Option<i64>) -> Result<Option<i64>,
     Ok(header.or(query))
 }
 
+refusals!(StreamRefusals: ValidationError);
+
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/events",
     tag = "events",
     params(StreamParams, ("Last-Event-ID" = Option<i64>, Header, description = "Replay the events after this one")),
     security(("bearer" = [])),
-    responses((status = 200, description = "Server-Sent Events: order.created, order.paid, order.completed, order.cancelled, order.expired, order.disputed, order.resolved, order.updated, message.created; each with an id and the Order or Message as data", content_type = "text/event-stream", body = String), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Server-Sent Events: order.created, order.paid, order.completed, order.cancelled, order.expired, order.disputed, order.resolved, order.updated, message.created; each with an id and the Order or Message as data", content_type = "text/event-stream", body = String), StreamRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn stream(

@@ -4,9 +4,10 @@
 //!
 //! Handlers are thin: they parse, call the market, and map its answer to HTTP.
 
+#[macro_use]
+pub mod error;
 mod accounts;
 mod ads;
-pub mod error;
 mod events;
 pub(crate) mod extract;
 mod idempotency;

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::views::ErrorBody;
+use crate::views::{ErrorBody, ErrorDetail};
 
 pub fn finish(mut document: OpenApi) -> OpenApi {
     document.info.title = "P2P Market".into();
@@ -34,6 +34,9 @@ pub fn finish(mut document: OpenApi) -> OpenApi {
     components
         .schemas
         .insert(ErrorBody::name().into_owned(), ErrorBody::schema());
+    components
+        .schemas
+        .insert(ErrorDetail::name().into_owned(), ErrorDetail::schema());
     document.components = Some(components);
     for item in document.paths.paths.values_mut() {
         for operation in [

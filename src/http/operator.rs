@@ -30,13 +30,15 @@ struct DisputesParams {
     offset: Option<i64>,
 }
 
+refusals!(DisputesRefusals: ValidationError, Forbidden);
+
 #[utoipa::path(
     get,
     path = "/api/v1/operator/disputes",
     tag = "operator",
     params(DisputesParams),
     security(("bearer" = [])),
-    responses((status = 200, description = "Disputed orders", body = crate::views::Page<crate::views::OrderView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Disputed orders", body = crate::views::Page<crate::views::OrderView>), DisputesRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn disputes(
@@ -69,6 +71,8 @@ struct ResolveBody {
     note: Option<String>,
 }
 
+refusals!(ResolveRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/operator/orders/{id}/resolve",
@@ -76,7 +80,7 @@ struct ResolveBody {
     request_body = ResolveBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order, completed (release) or cancelled (refund)", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The order, completed (release) or cancelled (refund)", body = crate::views::OrderView), ResolveRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn resolve(

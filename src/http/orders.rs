@@ -42,6 +42,8 @@ struct CreateBody {
     payment_details: Option<Value>,
 }
 
+refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, TakingPaused, RateLimited);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders",
@@ -49,7 +51,7 @@ struct CreateBody {
     description = "Takes an ad (SPEC §7: checks run in order, the first failure answers).",
     request_body = CreateBody,
     security(("bearer" = [])),
-    responses((status = 201, description = "The order, pending, its escrow frozen", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN, USER_BLOCKED", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "AD_NOT_ACTIVE, ACTIVE_WITHDRAW_ORDER_EXISTS, ACTIVE_ORDER_LIMIT, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody), (status = 422, description = "OWN_AD, INVALID_PAYMENT_METHOD, AMOUNT_TOO_LOW, AMOUNT_TOO_HIGH, AMOUNT_EXCEEDS_AVAILABLE, MIN_DEPOSIT_REQUIRED, WAGERING_REQUIREMENT_NOT_MET, SELLER_INSUFFICIENT_BALANCE", body = crate::views::ErrorBody), (status = 429, description = "TAKING_PAUSED, RATE_LIMITED", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The order, pending, its escrow frozen", body = crate::views::OrderView), CreateRefusals)
 )]
 #[tracing::instrument(skip_all, fields(ad_id = body.ad_id, order_id = tracing::field::Empty))]
 async fn create(
@@ -81,13 +83,15 @@ struct ListParams {
     offset: Option<i64>,
 }
 
+refusals!(ListRefusals: ValidationError);
+
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders",
     tag = "orders",
     params(ListParams),
     security(("bearer" = [])),
-    responses((status = 200, description = "The caller's orders, newest first", body = crate::views::Page<crate::views::OrderView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The caller's orders, newest first", body = crate::views::Page<crate::views::OrderView>), ListRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn list(
@@ -132,13 +136,15 @@ async fn one(state: &AppState, caller: Caller, order: Order) -> ApiResult<views:
         .ok_or_else(|| DomainError::from(crate::domain::ErrorCode::Internal).into())
 }
 
+refusals!(ShowRefusals: NotFound);
+
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders/{id}",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order", body = crate::views::OrderView), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The order", body = crate::views::OrderView), ShowRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn show(
@@ -150,13 +156,15 @@ async fn show(
     Ok(Json(one(&state, caller, order).await?))
 }
 
+refusals!(HistoryRefusals: NotFound);
+
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders/{id}/history",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "Every transition, oldest first", body = crate::views::Items<crate::views::HistoryEntry>), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Every transition, oldest first", body = crate::views::Items<crate::views::HistoryEntry>), HistoryRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn history(
@@ -194,6 +202,8 @@ struct PaymentDetailsBody {
     payment_details: Value,
 }
 
+refusals!(UpdatePaymentDetailsRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus);
+
 #[utoipa::path(
     patch,
     path = "/api/v1/p2p/orders/{id}",
@@ -201,7 +211,7 @@ struct PaymentDetailsBody {
     request_body = PaymentDetailsBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The order", body = crate::views::OrderView), UpdatePaymentDetailsRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn update_payment_details(
@@ -218,13 +228,15 @@ async fn update_payment_details(
     act(&state, id, request).await
 }
 
+refusals!(ConfirmPaidRefusals: Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/confirm-paid",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order, paid_by_buyer", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The order, paid_by_buyer", body = crate::views::OrderView), ConfirmPaidRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn confirm_paid(
@@ -241,13 +253,15 @@ async fn confirm_paid(
     .await
 }
 
+refusals!(ConfirmReceivedRefusals: Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/confirm-received",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order, completed", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The order, completed", body = crate::views::OrderView), ConfirmReceivedRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn confirm_received(
@@ -264,13 +278,15 @@ async fn confirm_received(
     .await
 }
 
+refusals!(CancelRefusals: Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/cancel",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order, cancelled", body = crate::views::OrderView), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The order, cancelled", body = crate::views::OrderView), CancelRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn cancel(
@@ -288,6 +304,8 @@ struct CallOperatorBody {
     reason: Option<String>,
 }
 
+refusals!(CallOperatorRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/call-operator",
@@ -295,7 +313,7 @@ struct CallOperatorBody {
     request_body = Option<CallOperatorBody>,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order, disputed", body = crate::views::OrderView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The order, disputed", body = crate::views::OrderView), CallOperatorRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn call_operator(
@@ -323,6 +341,8 @@ struct MessageBody {
     message: String,
 }
 
+refusals!(PostMessageRefusals: ValidationError, NotFound, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/messages",
@@ -330,7 +350,7 @@ struct MessageBody {
     request_body = MessageBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 201, description = "The message", body = crate::views::MessageView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The message", body = crate::views::MessageView), PostMessageRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn post_message(
@@ -354,13 +374,15 @@ struct MessagesParams {
     limit: Option<i64>,
 }
 
+refusals!(MessagesRefusals: ValidationError, NotFound);
+
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders/{id}/messages",
     tag = "orders",
     params(("id" = i64, Path, description = "The id"), MessagesParams),
     security(("bearer" = [])),
-    responses((status = 200, description = "Messages, oldest first", body = crate::views::Items<crate::views::MessageView>), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Messages, oldest first", body = crate::views::Items<crate::views::MessageView>), MessagesRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn messages(
@@ -383,6 +405,8 @@ struct RateBody {
     comment: Option<String>,
 }
 
+refusals!(RateRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus, AlreadyRated, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/rate",
@@ -390,7 +414,7 @@ struct RateBody {
     request_body = RateBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 201, description = "The rating", body = crate::views::RatingView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "INVALID_ORDER_STATUS, ALREADY_RATED, IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The rating", body = crate::views::RatingView), RateRefusals)
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn rate(

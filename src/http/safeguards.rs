@@ -19,13 +19,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(blocks))
 }
 
+refusals!(BlockRefusals: ValidationError, Forbidden, NotFound, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/block",
     tag = "accounts",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The block (a repeat changes nothing)", body = crate::views::BlockView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The block (a repeat changes nothing)", body = crate::views::BlockView), BlockRefusals)
 )]
 #[tracing::instrument(skip_all, fields(user = id.get()))]
 async fn block(
@@ -37,13 +39,15 @@ async fn block(
     Ok(Json(state.market.block(caller, id, key).await?))
 }
 
+refusals!(UnblockRefusals: Forbidden, NotFound);
+
 #[utoipa::path(
     delete,
     path = "/api/v1/users/{id}/block",
     tag = "accounts",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Unblocked"), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+    responses((status = 204, description = "Unblocked"), UnblockRefusals)
 )]
 #[tracing::instrument(skip_all, fields(user = id.get()))]
 async fn unblock(
@@ -55,12 +59,14 @@ async fn unblock(
     Ok(StatusCode::NO_CONTENT)
 }
 
+refusals!(BlocksRefusals: Forbidden);
+
 #[utoipa::path(
     get,
     path = "/api/v1/me/blocks",
     tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 200, description = "The users the caller blocked", body = crate::views::Items<crate::views::BlockView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "The users the caller blocked", body = crate::views::Items<crate::views::BlockView>), BlocksRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn blocks(

@@ -26,13 +26,15 @@ struct CreateBody {
     secret: String,
 }
 
+refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused);
+
 #[utoipa::path(
     post,
     path = "/api/v1/admin/webhooks",
     tag = "admin",
     request_body = CreateBody,
     security(("bearer" = [])),
-    responses((status = 201, description = "The webhook (its secret is never shown)", body = crate::views::WebhookView), (status = 400, description = "VALIDATION_ERROR", body = crate::views::ErrorBody), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 409, description = "IDEMPOTENCY_KEY_REUSED", body = crate::views::ErrorBody))
+    responses((status = 201, description = "The webhook (its secret is never shown)", body = crate::views::WebhookView), CreateRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn create(
@@ -48,12 +50,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(hook)))
 }
 
+refusals!(ListRefusals: Forbidden);
+
 #[utoipa::path(
     get,
     path = "/api/v1/admin/webhooks",
     tag = "admin",
     security(("bearer" = [])),
-    responses((status = 200, description = "Webhooks and their delivery state", body = crate::views::Items<crate::views::WebhookView>), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody))
+    responses((status = 200, description = "Webhooks and their delivery state", body = crate::views::Items<crate::views::WebhookView>), ListRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn list(
@@ -64,13 +68,15 @@ async fn list(
     Ok(Json(crate::views::Items { items }))
 }
 
+refusals!(RemoveRefusals: Forbidden, NotFound);
+
 #[utoipa::path(
     delete,
     path = "/api/v1/admin/webhooks/{id}",
     tag = "admin",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Removed"), (status = 403, description = "FORBIDDEN", body = crate::views::ErrorBody), (status = 404, description = "NOT_FOUND", body = crate::views::ErrorBody))
+    responses((status = 204, description = "Removed"), RemoveRefusals)
 )]
 #[tracing::instrument(skip_all, fields(webhook_id = id))]
 async fn remove(
