@@ -58,10 +58,12 @@ pub(super) struct Capacity {
 }
 
 impl Capacity {
+    #[inline]
     pub(super) fn get(&self) -> Kopecks {
         Kopecks(self.chunk[self.offset].load(Ordering::Relaxed))
     }
 
+    #[inline]
     pub(super) fn set(&self, value: Kopecks) {
         self.chunk[self.offset].store(value.get(), Ordering::Relaxed);
     }

@@ -51,15 +51,18 @@ impl Slot {
         }
     }
 
+    #[inline]
     pub(super) fn id(&self) -> AdId {
         self.listed.ad.id
     }
 
+    #[inline]
     pub(super) fn available(&self) -> Kopecks {
         Kopecks(self.capacity[self.offset].load(Ordering::Relaxed))
     }
 
     /// Whether the ad shows for `filter`, with `available` capacity left.
+    #[inline]
     pub(super) fn matches(&self, filter: &Filter, available: Kopecks) -> bool {
         available >= self.min_amount
             && filter.amount.is_none_or(|amount| {

@@ -19,6 +19,7 @@ pub(super) struct Listed {
 }
 
 impl Listed {
+    #[inline]
     pub(super) fn available(&self) -> Kopecks {
         self.capacity.get()
     }
