@@ -1,17 +1,22 @@
 //! P2P Market: a peer-to-peer RUB⇄USDT market with escrow for the players of a betting platform.
 //!
 //! # Layout
-//! - [`config`]: every setting and every bound, in one place.
-//! - [`domain`]: the pure rules (money, ads, wallets, the order state machine); no I/O.
-//! - [`store`]: the database, the truth; one committer for every write.
-//! - [`actors`]: ractor actors per wallet, ad and active order that serialise mutations.
+//! - [`config`]: every setting and every operational bound, in one place.
+//! - [`clock`]: time from one place that tests can move.
+//! - [`domain`]: the pure rules (ids and money, users, ads, wallets, the order state machine,
+//!   events, validation, refusal codes); no I/O.
+//! - [`views`]: the JSON shapes of SPEC.md §5, for answers, event data and the listing.
+//! - [`safeguards`]: blocks between users and the taker cancel pause, in memory.
+//! - [`telemetry`]: every metric's name, recording helpers, log setup.
+//! - [`store`]: the database, the truth: reads on a pool, one committer for every write, the audit.
 //! - [`read_model`]: ads as their actors publish them, for listings without the database.
-//! - [`market`]: the core operations; HTTP handlers are thin wrappers around them.
-//! - [`http`]: axum routers, extractors, error responses, JSON views.
-//! - [`telemetry`]: logs, traces, every metric's name, the periodic audit.
-//! - [`clock`]: time from one place.
+//! - [`actors`]: ractor actors per wallet, ad and active order that serialise mutations.
+//! - [`market`]: one function per thing a caller can ask; event fan-out, webhooks, upkeep.
+//! - [`http`]: axum routers, extractors, error responses, the idempotency layer, OpenAPI.
 //!
-//! Data flows one way: `http → market → actors → store`, and everything uses `domain`.
+//! Dependencies point one way: `http → market → actors → store → domain`; `views`,
+//! `safeguards`, `telemetry`, `config` and `clock` sit just above the domain, and nothing imports
+//! a module above it.
 
 pub mod actors;
 pub mod clock;
