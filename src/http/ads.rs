@@ -18,8 +18,7 @@ use crate::domain::AdId;
 use crate::domain::DomainError;
 use crate::domain::Kopecks;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
-use crate::market::NewAd;
-use crate::read_model::{AdQuery, SortBy};
+use crate::market::{AdQuery, NewAd, SortBy};
 use crate::views;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -86,10 +85,9 @@ async fn list(
         offset: offset as usize,
         hidden_makers: viewer.and_then(|caller| state.market.hidden_makers(caller.user_id)),
     };
-    let (ads, total) = state.market.list_ads(&query);
     Ok((
         [(CONTENT_TYPE, "application/json")],
-        crate::read_model::render_page(&ads, total, limit, offset),
+        state.market.list_ads(&query),
     )
         .into_response())
 }

@@ -13,7 +13,7 @@ use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::user::Profile;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
-use crate::read_model::{AdQuery, Shown};
+use crate::read_model::{AdQuery, render_page};
 use crate::store::{Commit, MoneyMove, Op, RowRef};
 
 /// An ad as a maker posts it (`POST /ads`).
@@ -221,8 +221,10 @@ impl Market {
         self.with_maker(ad).await
     }
 
-    pub fn list_ads(&self, query: &AdQuery) -> (Vec<Shown>, usize) {
-        self.context.read_model.list(query)
+    /// A page of the public listing, rendered as the JSON of `Page<AdView>`.
+    pub fn list_ads(&self, query: &AdQuery) -> Vec<u8> {
+        let (ads, total) = self.context.read_model.list(query);
+        render_page(&ads, total, query.limit as i64, query.offset as i64)
     }
 
     async fn with_maker(&self, ad: Ad) -> Result<(Ad, Profile), DomainError> {

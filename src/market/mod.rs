@@ -13,6 +13,7 @@ mod service;
 pub mod upkeep;
 pub mod webhooks;
 
+pub use crate::read_model::{AdQuery, SortBy};
 pub use accounts::NewTransaction;
 pub use ads::NewAd;
 pub use orders::NewOrder;
