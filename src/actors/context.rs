@@ -10,7 +10,7 @@ use super::ended::EndedOrders;
 use super::protocol::{AdMsg, OrderMsg, WalletMsg};
 use crate::clock::Clock;
 use crate::config::{Config, TAKER_CANCEL_WINDOW_MS};
-use crate::domain::{AdId, DomainError, ErrorCode, OrderId, UserId};
+use crate::domain::{AdId, DomainError, ErrorCode, Kopecks, OrderId, UserId};
 use crate::read_model::ReadModel;
 use crate::safeguards::{PauseRule, Safeguards};
 use crate::store::Store;
@@ -38,6 +38,11 @@ impl Context {
     /// How long a wallet or ad actor waits unused before it passivates.
     pub fn actor_idle(&self) -> Duration {
         Duration::from_secs(self.config.actor_idle_secs.max(1))
+    }
+
+    /// The cumulative deposits a seller needs before selling (§7 step 4).
+    pub fn min_deposit(&self) -> Kopecks {
+        Kopecks(self.config.min_deposit)
     }
 
     /// When a taker's cancels pause their taking.

@@ -80,7 +80,7 @@ impl Market {
                 .keyed(key);
                 let rule = Rule::SellAd {
                     amount: ad.total_amount,
-                    min_deposit: Kopecks(context.config.min_deposit),
+                    min_deposit: context.min_deposit(),
                 };
                 context
                     .change_wallet(caller.user_id, rule, commit, delta)

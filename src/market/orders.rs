@@ -118,7 +118,7 @@ impl Market {
         key: Option<IdempotencyKey>,
     ) -> Result<(Order, i64), DomainError> {
         let mut order = ad.order_for(caller.user_id, amount, method, details, self.now_ms());
-        let min_deposit = Kopecks(self.context.config.min_deposit);
+        let min_deposit = self.context.min_deposit();
         let (ops, rule, delta) = new_order_ops(&order, min_deposit);
         let receipt = self
             .context
