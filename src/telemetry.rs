@@ -12,7 +12,12 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::METRICS_UPKEEP_INTERVAL;
-use crate::domain::order::{Action, Order, OrderStatus};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+use crate::domain::ErrorCode;
+use crate::domain::ad::AdType;
+use crate::domain::order::{Action, CancelReason, Order, OrderStatus, Resolution, Side};
+use crate::domain::wallet::TransactionKind;
 
 pub const HTTP_REQUESTS: &str = "p2p_http_requests_total";
 pub const HTTP_DURATION: &str = "p2p_http_request_duration_seconds";
@@ -30,6 +35,7 @@ pub const ESCROW_RELEASED: &str = "p2p_escrow_released_kopecks_total";
 pub const ESCROW_REFUNDED: &str = "p2p_escrow_refunded_kopecks_total";
 pub const ORDERS_ACTIVE: &str = "p2p_orders_active";
 pub const DISPUTES_OPEN: &str = "p2p_disputes_open";
+pub const ORDERS_OVERDUE: &str = "p2p_orders_overdue";
 pub const ADS: &str = "p2p_ads";
 pub const ADS_CREATED: &str = "p2p_ads_created_total";
 pub const WALLET_TRANSACTIONS: &str = "p2p_wallet_transactions_total";
@@ -59,6 +65,7 @@ pub const WEBHOOK_DELIVERIES: &str = "p2p_webhook_deliveries_total";
 pub const AUDIT_VIOLATIONS: &str = "p2p_audit_violations";
 pub const AUDIT_RUNS: &str = "p2p_audit_runs_total";
 pub const AUDIT_DURATION: &str = "p2p_audit_seconds";
+pub const AUDIT_LAST_RUN: &str = "p2p_audit_last_run_timestamp_seconds";
 
 /// Latency buckets from 100 µs to 10 s.
 const SECONDS_BUCKETS: [f64; 16] = [
@@ -85,6 +92,8 @@ pub fn metrics_handle() -> PrometheusHandle {
                 // Another recorder is installed already: keep an unattached one.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
             };
+            describe();
+            start_at_zero();
             let upkeep = handle.clone();
             let spawned = std::thread::Builder::new()
                 .name("metrics-upkeep".into())
@@ -100,6 +109,268 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// The kinds of actor, as the `kind` label names them.
+pub const ACTOR_KINDS: [&str; 3] = ["wallet", "ad", "order"];
+
+/// Every family's `# HELP`, with its unit.
+fn describe() {
+    use Unit::{Count, Seconds};
+    let counters: [(&'static str, Unit, &'static str); 22] = [
+        (
+            HTTP_REQUESTS,
+            Count,
+            "HTTP requests answered, by route pattern, method and status",
+        ),
+        (
+            REFUSALS,
+            Count,
+            "Requests refused with a 4xx, by error code",
+        ),
+        (
+            ORDERS_CREATED,
+            Count,
+            "Orders created (escrow frozen), by side",
+        ),
+        (ORDERS_PAID, Count, "Orders the buyer marked paid, by side"),
+        (
+            ORDERS_COMPLETED,
+            Count,
+            "Orders completed (escrow released to the buyer), by side",
+        ),
+        (
+            ORDERS_CANCELLED,
+            Count,
+            "Orders cancelled (escrow refunded), by side and reason",
+        ),
+        (
+            ORDERS_EXPIRED,
+            Count,
+            "Pending orders cancelled when their payment window closed, by side",
+        ),
+        (
+            ORDERS_DISPUTED,
+            Count,
+            "Orders a party called an operator to, by side",
+        ),
+        (
+            ORDERS_RESOLVED,
+            Count,
+            "Disputes an operator resolved, by side and resolution",
+        ),
+        (
+            ESCROW_FROZEN,
+            Unit::Count,
+            "Escrow frozen for new orders, in kopecks, by side",
+        ),
+        (
+            ESCROW_RELEASED,
+            Unit::Count,
+            "Escrow released to buyers, in kopecks, by side",
+        ),
+        (
+            ESCROW_REFUNDED,
+            Unit::Count,
+            "Escrow refunded to sellers, in kopecks, by side",
+        ),
+        (ADS_CREATED, Count, "Ads posted, by type"),
+        (
+            WALLET_TRANSACTIONS,
+            Count,
+            "Platform transactions posted, by kind",
+        ),
+        (
+            ACTOR_MESSAGES,
+            Count,
+            "Messages actors handled, by actor kind and message",
+        ),
+        (
+            STORE_TRANSACTIONS,
+            Count,
+            "Database transactions the committer ran, by mode (fast or careful)",
+        ),
+        (
+            STORE_COMMITS,
+            Count,
+            "Commits the committer answered, by outcome (committed, refused, failed)",
+        ),
+        (
+            ACTOR_CALLS_SHED,
+            Count,
+            "Calls refused because the actor's mailbox was full, by actor kind",
+        ),
+        (
+            HTTP_SHED,
+            Count,
+            "Requests answered 503 because too many were in flight",
+        ),
+        (
+            RATE_LIMITED,
+            Count,
+            "Requests answered 429 because the token was over its rate",
+        ),
+        (
+            EVENT_STREAMS_CUT,
+            Count,
+            "Event streams cut off for falling too far behind",
+        ),
+        (
+            WEBHOOK_DELIVERIES,
+            Count,
+            "Webhook delivery attempts, by outcome (delivered, failed)",
+        ),
+    ];
+    for (name, unit, help) in counters {
+        describe_counter!(name, unit, help);
+    }
+    describe_counter!(
+        AUDIT_RUNS,
+        Count,
+        "Background audits run, by outcome (ok, violations, failed)"
+    );
+    let gauges: [(&'static str, &'static str); 13] = [
+        (
+            ORDERS_OVERDUE,
+            "Pending orders past their payment window, not yet expired",
+        ),
+        (ORDERS_ACTIVE, "Active orders now, by status and side"),
+        (DISPUTES_OPEN, "Disputed orders not yet resolved"),
+        (ADS, "Ads now, by type and status"),
+        (ACTORS_LIVE, "Actors resident on this node, by kind"),
+        (
+            ACTOR_CALLS_IN_FLIGHT,
+            "Calls waiting for an actor's answer, by kind",
+        ),
+        (
+            STORE_COMMIT_QUEUE_DEPTH,
+            "Commits waiting for the committer",
+        ),
+        (
+            STORE_COMMIT_QUEUE_BOUND,
+            "Commits that may wait for the committer before writes are shed",
+        ),
+        (
+            STORE_POOL_CONNECTIONS,
+            "Connections of the read pool, by state (idle, busy)",
+        ),
+        (
+            STORE_WAL_FRAMES,
+            "SQLite's write-ahead log after the last checkpoint, in 4 KiB frames",
+        ),
+        (EVENT_STREAMS, "Event streams open on this node"),
+        (AUDIT_VIOLATIONS, "Broken invariants the last audit found"),
+        (AUDIT_LAST_RUN, "When the last audit ran, in Unix seconds"),
+    ];
+    for (name, help) in gauges {
+        describe_gauge!(name, help);
+    }
+    let histograms: [(&'static str, Unit, &'static str); 6] = [
+        (
+            HTTP_DURATION,
+            Seconds,
+            "Time to answer a request, in seconds, by route pattern and method",
+        ),
+        (
+            ACTOR_MESSAGE_DURATION,
+            Seconds,
+            "Time an actor spent on one message, in seconds, by kind",
+        ),
+        (
+            STORE_COMMIT_DURATION,
+            Seconds,
+            "Time the committer spent on one batch, in seconds",
+        ),
+        (STORE_BATCH_SIZE, Count, "Commits grouped into one batch"),
+        (
+            STORE_CHECKPOINT_DURATION,
+            Seconds,
+            "Time one SQLite WAL checkpoint took, in seconds",
+        ),
+        (
+            AUDIT_DURATION,
+            Seconds,
+            "Time one background audit took, in seconds",
+        ),
+    ];
+    for (name, unit, help) in histograms {
+        describe_histogram!(name, unit, help);
+    }
+    process_metrics().describe();
+}
+
+/// The standard process metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
+/// `process_open_fds`, …), read from the operating system at each scrape.
+pub fn process_metrics() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
+
+/// Exports every counter and gauge whose label values are known at zero, so a fresh service's
+/// panels and alerts read 0, not "no data".
+fn start_at_zero() {
+    for side in Side::ALL.map(Side::as_str) {
+        for name in [
+            ORDERS_CREATED,
+            ORDERS_PAID,
+            ORDERS_COMPLETED,
+            ORDERS_EXPIRED,
+            ORDERS_DISPUTED,
+            ESCROW_FROZEN,
+            ESCROW_RELEASED,
+            ESCROW_REFUNDED,
+        ] {
+            metrics::counter!(name, "side" => side).absolute(0);
+        }
+        for reason in CancelReason::ALL.map(CancelReason::as_str) {
+            metrics::counter!(ORDERS_CANCELLED, "side" => side, "reason" => reason).absolute(0);
+        }
+        for resolution in Resolution::ALL.map(Resolution::as_str) {
+            metrics::counter!(ORDERS_RESOLVED, "side" => side, "resolution" => resolution)
+                .absolute(0);
+        }
+    }
+    for ad_type in AdType::ALL.map(AdType::as_str) {
+        metrics::counter!(ADS_CREATED, "type" => ad_type).absolute(0);
+    }
+    for kind in TransactionKind::ALL.map(TransactionKind::as_str) {
+        metrics::counter!(WALLET_TRANSACTIONS, "kind" => kind).absolute(0);
+    }
+    let refusals = ErrorCode::ALL
+        .into_iter()
+        .filter(|code| !matches!(code, ErrorCode::Overloaded | ErrorCode::Internal));
+    for code in refusals {
+        metrics::counter!(REFUSALS, "code" => code.as_str()).absolute(0);
+    }
+    for mode in ["fast", "careful"] {
+        metrics::counter!(STORE_TRANSACTIONS, "mode" => mode).absolute(0);
+    }
+    for outcome in ["committed", "refused", "failed"] {
+        metrics::counter!(STORE_COMMITS, "outcome" => outcome).absolute(0);
+    }
+    for outcome in ["ok", "violations", "failed"] {
+        metrics::counter!(AUDIT_RUNS, "outcome" => outcome).absolute(0);
+    }
+    for outcome in ["delivered", "failed"] {
+        metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).absolute(0);
+    }
+    for kind in ACTOR_KINDS {
+        metrics::counter!(ACTOR_CALLS_SHED, "kind" => kind).absolute(0);
+        metrics::gauge!(ACTORS_LIVE, "kind" => kind).increment(0.0);
+        metrics::gauge!(ACTOR_CALLS_IN_FLIGHT, "kind" => kind).increment(0.0);
+    }
+    for name in [HTTP_SHED, RATE_LIMITED, EVENT_STREAMS_CUT] {
+        metrics::counter!(name).absolute(0);
+    }
+    for name in [
+        EVENT_STREAMS,
+        AUDIT_VIOLATIONS,
+        DISPUTES_OPEN,
+        ORDERS_OVERDUE,
+        STORE_COMMIT_QUEUE_DEPTH,
+    ] {
+        metrics::gauge!(name).increment(0.0);
+    }
 }
 
 /// Installs the global log subscriber (`RUST_LOG` filters it; `info` by default).

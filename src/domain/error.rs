@@ -37,6 +37,36 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
+    pub const ALL: [ErrorCode; 26] = [
+        Self::ValidationError,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::AdNotActive,
+        Self::ActiveWithdrawOrderExists,
+        Self::ActiveOrderLimit,
+        Self::InvalidOrderStatus,
+        Self::AlreadyRated,
+        Self::IdempotencyKeyReused,
+        Self::DuplicateReference,
+        Self::PayloadTooLarge,
+        Self::OwnAd,
+        Self::MinDepositRequired,
+        Self::WageringRequirementNotMet,
+        Self::SellerInsufficientBalance,
+        Self::InsufficientBalance,
+        Self::AmountTooLow,
+        Self::AmountTooHigh,
+        Self::AmountExceedsAvailable,
+        Self::InvalidPaymentMethod,
+        Self::UserBlocked,
+        Self::TakingPaused,
+        Self::RateLimited,
+        Self::Overloaded,
+        Self::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         use ErrorCode::*;
         match self {

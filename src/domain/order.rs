@@ -96,6 +96,8 @@ pub enum CancelReason {
 }
 
 impl CancelReason {
+    pub const ALL: [CancelReason; 4] = [Self::Buyer, Self::Seller, Self::Timeout, Self::Operator];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Buyer => "buyer",
@@ -106,9 +108,7 @@ impl CancelReason {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Buyer, Self::Seller, Self::Timeout, Self::Operator]
-            .into_iter()
-            .find(|reason| reason.as_str() == s)
+        Self::ALL.into_iter().find(|reason| reason.as_str() == s)
     }
 }
 
@@ -119,6 +119,8 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    pub const ALL: [Resolution; 2] = [Self::Release, Self::Refund];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Release => "release",

@@ -84,6 +84,8 @@ pub enum TransactionKind {
 }
 
 impl TransactionKind {
+    pub const ALL: [TransactionKind; 4] = [Self::Deposit, Self::Bonus, Self::Bet, Self::Win];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Deposit => "deposit",
@@ -94,9 +96,7 @@ impl TransactionKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Deposit, Self::Bonus, Self::Bet, Self::Win]
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
     }
 
     /// What the transaction does to the wallet.

@@ -18,8 +18,9 @@ use crate::domain::order::OrderStatus;
 use crate::domain::user::Profile;
 use crate::store::Dialect;
 use crate::telemetry::{
-    ADS, AUDIT_DURATION, AUDIT_RUNS, AUDIT_VIOLATIONS, DISPUTES_OPEN, ORDERS_ACTIVE,
-    STORE_COMMIT_QUEUE_BOUND, STORE_COMMIT_QUEUE_DEPTH, STORE_POOL_CONNECTIONS,
+    ADS, AUDIT_DURATION, AUDIT_LAST_RUN, AUDIT_RUNS, AUDIT_VIOLATIONS, DISPUTES_OPEN,
+    ORDERS_ACTIVE, ORDERS_OVERDUE, STORE_COMMIT_QUEUE_BOUND, STORE_COMMIT_QUEUE_DEPTH,
+    STORE_POOL_CONNECTIONS,
 };
 
 /// Starts the upkeep loops; they end when their handles are aborted.
@@ -140,6 +141,7 @@ impl Market {
         match store.audit().await {
             Ok(report) => {
                 metrics::gauge!(AUDIT_VIOLATIONS).set(report.violations.len() as f64);
+                metrics::gauge!(AUDIT_LAST_RUN).set(self.now_ms() as f64 / 1000.0);
                 metrics::counter!(AUDIT_RUNS, "outcome" => if report.ok { "ok" } else { "violations" })
                 .increment(1);
                 if !report.ok {
@@ -162,6 +164,9 @@ impl Market {
                 metrics::gauge!(ADS, "type" => ad_type.as_str(), "status" => status.as_str())
                     .set(count as f64);
             }
+        }
+        if let Ok(overdue) = store.overdue_count(self.now_ms()).await {
+            metrics::gauge!(ORDERS_OVERDUE).set(overdue as f64);
         }
         let (size, idle) = store.pool_usage();
         metrics::gauge!(STORE_POOL_CONNECTIONS, "state" => "idle").set(idle as f64);

@@ -16,5 +16,6 @@ mod model;
 mod nodes;
 mod observability;
 mod openapi;
+mod prometheus;
 mod races;
 mod walkthrough;

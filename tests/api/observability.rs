@@ -10,7 +10,7 @@ use crate::helpers::{ADMIN, Backend, TestApp, captured_logs, eventually, spawn_a
 
 /// Drives every kind of event the dashboards show: each lifecycle step in both directions,
 /// an expiry, disputes resolved both ways, platform transactions and refusals.
-async fn workload(app: &TestApp) {
+pub(crate) async fn workload(app: &TestApp) {
     let maker = app.player("maker", 5_000_000).await;
     let seller = app.player("seller", 5_000_000).await;
     let operator = app.operator().await;
@@ -81,11 +81,15 @@ fn dashboards() -> Vec<(String, Value)> {
     found
 }
 
-/// The names `p2p_…` a PromQL expression reads.
+/// The names `p2p_…` and `process_…` a PromQL expression reads.
 fn metric_names(expr: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = expr;
-    while let Some(start) = rest.find("p2p_") {
+    while let Some(start) = [rest.find("p2p_"), rest.find("process_")]
+        .into_iter()
+        .flatten()
+        .min()
+    {
         let tail = &rest[start..];
         let end = tail
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -125,6 +129,18 @@ async fn every_metric_in_every_dashboard_panel_is_exported(backend: Backend) {
             dashboard["uid"].is_string() && dashboard["title"].is_string(),
             "{file}"
         );
+        let variable = &dashboard["templating"]["list"][0];
+        assert_eq!(
+            (variable["name"].clone(), variable["type"].clone()),
+            (json!("datasource"), json!("datasource")),
+            "{file}: a datasource variable, so the dashboard imports into any Grafana 10+"
+        );
+        assert_eq!(
+            variable["current"]["value"],
+            json!("p2p-prometheus"),
+            "{file}"
+        );
+        assert!(dashboard["schemaVersion"].as_i64() >= Some(36), "{file}");
         let panels = dashboard["panels"]
             .as_array()
             .unwrap_or_else(|| panic!("{file} has no panels"));
@@ -137,8 +153,8 @@ async fn every_metric_in_every_dashboard_panel_is_exported(backend: Backend) {
             );
             assert_eq!(
                 panel["datasource"]["uid"],
-                json!("p2p-prometheus"),
-                "{file}: {title}"
+                json!("${datasource}"),
+                "{file}: {title}: the datasource comes from the dashboard's variable"
             );
             let targets = panel["targets"]
                 .as_array()
@@ -151,7 +167,7 @@ async fn every_metric_in_every_dashboard_panel_is_exported(backend: Backend) {
                 let names = metric_names(expr);
                 assert!(
                     !names.is_empty(),
-                    "{file}: {title}: {expr} reads no p2p_ metric"
+                    "{file}: {title}: {expr} reads no metric of the service"
                 );
                 for name in names {
                     assert!(

@@ -146,6 +146,13 @@ impl Store {
             .await
     }
 
+    /// How many pending orders are past their payment window at `now` (each should expire within
+    /// a second or two: a count that stays above zero means expiry lags).
+    pub async fn overdue_count(&self, now: i64) -> Result<i64, DomainError> {
+        let sql = "SELECT COUNT(*) FROM orders WHERE status = 'pending' AND expires_at <= $1";
+        self.scalar(sqlx::query(sql).bind(now)).await
+    }
+
     /// One page of the orders that match, and how many match in all. Disputes list oldest
     /// first, everything else newest first.
     pub async fn orders_page(
