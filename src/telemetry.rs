@@ -309,7 +309,7 @@ pub fn process_metrics() -> &'static metrics_process::Collector {
 /// Exports every counter and gauge whose label values are known at zero, so a fresh service's
 /// panels and alerts read 0, not "no data".
 fn start_at_zero() {
-    for side in Side::ALL.map(Side::as_str) {
+    for side in Side::ALL.iter().map(|value| value.as_str()) {
         for name in [
             ORDERS_CREATED,
             ORDERS_PAID,
@@ -322,18 +322,18 @@ fn start_at_zero() {
         ] {
             metrics::counter!(name, "side" => side).absolute(0);
         }
-        for reason in CancelReason::ALL.map(CancelReason::as_str) {
+        for reason in CancelReason::ALL.iter().map(|value| value.as_str()) {
             metrics::counter!(ORDERS_CANCELLED, "side" => side, "reason" => reason).absolute(0);
         }
-        for resolution in Resolution::ALL.map(Resolution::as_str) {
+        for resolution in Resolution::ALL.iter().map(|value| value.as_str()) {
             metrics::counter!(ORDERS_RESOLVED, "side" => side, "resolution" => resolution)
                 .absolute(0);
         }
     }
-    for ad_type in AdType::ALL.map(AdType::as_str) {
+    for ad_type in AdType::ALL.iter().map(|value| value.as_str()) {
         metrics::counter!(ADS_CREATED, "type" => ad_type).absolute(0);
     }
-    for kind in TransactionKind::ALL.map(TransactionKind::as_str) {
+    for kind in TransactionKind::ALL.iter().map(|value| value.as_str()) {
         metrics::counter!(WALLET_TRANSACTIONS, "kind" => kind).absolute(0);
     }
     let refusals = ErrorCode::ALL

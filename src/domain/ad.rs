@@ -9,32 +9,16 @@ use super::order::{self, Order, OrderStatus, Side};
 use super::time::Millis;
 use super::validate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AdType {
-    /// The maker buys USDT for RUB; a taker withdraws by selling to them.
-    Buy,
-    /// The maker sells USDT reserved from their balance; a taker deposits by buying.
-    Sell,
+vocabulary! {
+    pub enum AdType {
+        /// The maker buys USDT for RUB; a taker withdraws by selling to them.
+        Buy = "buy",
+        /// The maker sells USDT reserved from their balance; a taker deposits by buying.
+        Sell = "sell",
+    }
 }
 
 impl AdType {
-    pub const ALL: [AdType; 2] = [Self::Buy, Self::Sell];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Buy => "buy",
-            Self::Sell => "sell",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "buy" => Some(Self::Buy),
-            "sell" => Some(Self::Sell),
-            _ => None,
-        }
-    }
-
     /// The side of the orders that take this ad, seen from the taker.
     pub fn taker_side(self) -> Side {
         match self {
@@ -44,31 +28,11 @@ impl AdType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AdStatus {
-    Active,
-    Paused,
-    Closed,
-}
-
-impl AdStatus {
-    pub const ALL: [AdStatus; 3] = [Self::Active, Self::Paused, Self::Closed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(Self::Active),
-            "paused" => Some(Self::Paused),
-            "closed" => Some(Self::Closed),
-            _ => None,
-        }
+vocabulary! {
+    pub enum AdStatus {
+        Active = "active",
+        Paused = "paused",
+        Closed = "closed",
     }
 }
 

@@ -14,6 +14,10 @@
 //!   the audit's findings.
 //! - [`validate`]: untrusted input parsed into what the rules accept.
 //! - [`error`]: every refusal's stable code.
+//! - [`vocabulary`]: the closed sets of words the API speaks, each declared once.
+
+#[macro_use]
+pub mod vocabulary;
 
 pub mod ad;
 pub mod audit;

@@ -22,146 +22,57 @@ use super::money::Kopecks;
 use super::time::Millis;
 use super::user::{Caller, Role};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrderStatus {
-    Pending,
-    PaidByBuyer,
-    Disputed,
-    Completed,
-    Cancelled,
+vocabulary! {
+    pub enum OrderStatus {
+        Pending = "pending",
+        PaidByBuyer = "paid_by_buyer",
+        Disputed = "disputed",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
 }
 
 impl OrderStatus {
     pub const ACTIVE: [OrderStatus; 3] = [Self::Pending, Self::PaidByBuyer, Self::Disputed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::PaidByBuyer => "paid_by_buyer",
-            Self::Disputed => "disputed",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::PaidByBuyer,
-            Self::Disputed,
-            Self::Completed,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
-    }
 
     pub fn is_active(self) -> bool {
         Self::ACTIVE.contains(&self)
     }
 }
 
-/// The order seen from its taker: taking a buy ad withdraws, taking a sell ad deposits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Withdraw,
-    Deposit,
-}
-
-impl Side {
-    pub const ALL: [Side; 2] = [Self::Withdraw, Self::Deposit];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Withdraw => "withdraw",
-            Self::Deposit => "deposit",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "withdraw" => Some(Self::Withdraw),
-            "deposit" => Some(Self::Deposit),
-            _ => None,
-        }
+vocabulary! {
+    /// The order seen from its taker: taking a buy ad withdraws, taking a sell ad deposits.
+    pub enum Side {
+        Withdraw = "withdraw",
+        Deposit = "deposit",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelReason {
-    Buyer,
-    Seller,
-    Timeout,
-    Operator,
-}
-
-impl CancelReason {
-    pub const ALL: [CancelReason; 4] = [Self::Buyer, Self::Seller, Self::Timeout, Self::Operator];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Buyer => "buyer",
-            Self::Seller => "seller",
-            Self::Timeout => "timeout",
-            Self::Operator => "operator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|reason| reason.as_str() == s)
+vocabulary! {
+    pub enum CancelReason {
+        Buyer = "buyer",
+        Seller = "seller",
+        Timeout = "timeout",
+        Operator = "operator",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolution {
-    Release,
-    Refund,
-}
-
-impl Resolution {
-    pub const ALL: [Resolution; 2] = [Self::Release, Self::Refund];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Release => "release",
-            Self::Refund => "refund",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "release" => Some(Self::Release),
-            "refund" => Some(Self::Refund),
-            _ => None,
-        }
+vocabulary! {
+    pub enum Resolution {
+        Release = "release",
+        Refund = "refund",
     }
 }
 
-/// Who takes part in an order: its parties (the buyer and the seller), an operator, or the
-/// service itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Participant {
-    Buyer,
-    Seller,
-    Operator,
-    /// The service itself: the payment window's timer.
-    System,
-}
-
-impl Participant {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Participant::Buyer => "buyer",
-            Participant::Seller => "seller",
-            Participant::Operator => "operator",
-            Participant::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Buyer, Self::Seller, Self::Operator, Self::System]
-            .into_iter()
-            .find(|participant| participant.as_str() == s)
+vocabulary! {
+    /// Who takes part in an order: its parties (the buyer and the seller), an operator, or the
+    /// service itself.
+    pub enum Participant {
+        Buyer = "buyer",
+        Seller = "seller",
+        Operator = "operator",
+        /// The service itself: the payment window's timer.
+        System = "system",
     }
 }
 

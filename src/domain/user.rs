@@ -2,28 +2,13 @@
 
 use super::ids::UserId;
 
-/// A user's role on the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    User,
-    Operator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Operator => "operator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Role::User),
-            "operator" => Some(Role::Operator),
-            _ => None,
-        }
+vocabulary! {
+    /// A user's role on the platform.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        User = "user",
+        Operator = "operator",
     }
 }
 

@@ -1,5 +1,15 @@
 //! Parsing of untrusted input into the shapes the rules accept (SPEC.md §2).
+//!
+//! Each rule is written once, here, as data the OpenAPI document can state (a bound, a length,
+//! a pattern) and the check that enforces it; the HTTP edge describes its input with the same
+//! constants, so the document and the service cannot disagree about what is valid. Every rule
+//! is about the text or number itself, never about where it will be stored: the same input has
+//! the same fate on SQLite and on PostgreSQL (PostgreSQL's text cannot hold NUL, so no text
+//! may).
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::error::DomainError;
@@ -9,6 +19,7 @@ use super::money::Kopecks;
 /// amounts still fit an `i64`.
 pub const MAX_AMOUNT_KOPECKS: i64 = 10_000_000_000_000;
 pub const MAX_PAYMENT_DETAIL_FIELDS: usize = 10;
+pub const MAX_PAYMENT_DETAIL_NAME_CHARS: usize = 64;
 pub const MAX_PAYMENT_DETAIL_CHARS: usize = 200;
 pub const MAX_PAYMENT_METHODS: usize = 10;
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -17,6 +28,57 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_REASON_CHARS: usize = 2000;
 pub const MAX_REFERENCE_CHARS: usize = 128;
 pub const MAX_PAYMENT_WINDOW_SECONDS: i64 = 24 * 3600;
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
+pub const MAX_WEBHOOK_SECRET_CHARS: usize = 256;
+pub const MAX_URL_CHARS: usize = 2000;
+
+/// A payment method: a lowercase identifier.
+pub const PAYMENT_METHOD_PATTERN: &str = "^[a-z0-9_]{1,32}$";
+/// A currency: an ISO 4217 code.
+pub const FIAT_CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
+/// A card number: 12–19 digits, single spaces or dashes allowed between them.
+pub const CARD_NUMBER_PATTERN: &str = "^[0-9](?:[ -]?[0-9]){11,18}$";
+/// A webhook's address: `http://` or `https://`, a host that is a DNS name (its last label
+/// starting with a letter) or a dotted IPv4 address, an optional port, then printable ASCII.
+/// Every URL it matches parses, so the pattern is the whole rule.
+pub const WEBHOOK_URL_PATTERN: &str = concat!(
+    "^https?://",
+    "(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:[.](?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}",
+    "|(?:[A-Za-z0-9](?:-?[A-Za-z0-9])*[.])*[A-Za-z](?:-?[A-Za-z0-9])*)",
+    "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?",
+    "(?:[/?#][!-~]*)?$",
+);
+
+/// What trimming takes off the ends of text: Unicode's White_Space characters, exactly those
+/// `char::is_whitespace` accepts, listed so the document can spell the same set.
+pub const WHITESPACE: [char; 25] = [
+    '\t', '\n', '\u{0B}', '\u{0C}', '\r', ' ', '\u{85}', '\u{A0}', '\u{1680}', '\u{2000}', '\u{2001}',
+    '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}',
+    '\u{200A}', '\u{2028}', '\u{2029}', '\u{202F}', '\u{205F}', '\u{3000}',
+];
+
+/// The pattern of text that may be blank (`blank_allowed`) or must hold something besides
+/// whitespace; no text may hold NUL.
+pub fn text_pattern(blank_allowed: bool) -> String {
+    if blank_allowed {
+        return r"^[^\u0000]*$".into();
+    }
+    let spaces: String = WHITESPACE
+        .iter()
+        .map(|c| format!("\\u{:04x}", u32::from(*c)))
+        .collect();
+    format!(r"^[^\u0000]*[^\u0000{spaces}][^\u0000]*$")
+}
+
+fn pattern(source: &'static str) -> Regex {
+    // The patterns are constants of this module, checked by its tests.
+    Regex::new(source).expect("a valid pattern")
+}
+
+static PAYMENT_METHOD: LazyLock<Regex> = LazyLock::new(|| pattern(PAYMENT_METHOD_PATTERN));
+static FIAT_CURRENCY: LazyLock<Regex> = LazyLock::new(|| pattern(FIAT_CURRENCY_PATTERN));
+static CARD_NUMBER: LazyLock<Regex> = LazyLock::new(|| pattern(CARD_NUMBER_PATTERN));
+static WEBHOOK_URL: LazyLock<Regex> = LazyLock::new(|| pattern(WEBHOOK_URL_PATTERN));
 
 pub fn amount(field: &str, value: i64) -> Result<Kopecks, DomainError> {
     if value <= 0 || value > MAX_AMOUNT_KOPECKS {
@@ -28,11 +90,7 @@ pub fn amount(field: &str, value: i64) -> Result<Kopecks, DomainError> {
 }
 
 pub fn payment_method(value: &str) -> Result<(), DomainError> {
-    let ok = (1..=32).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
+    if PAYMENT_METHOD.is_match(value) {
         Ok(())
     } else {
         Err(DomainError::validation(
@@ -57,11 +115,22 @@ pub fn payment_methods(values: &[String]) -> Result<(), DomainError> {
 }
 
 pub fn fiat_currency(value: &str) -> Result<(), DomainError> {
-    if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+    if FIAT_CURRENCY.is_match(value) {
         Ok(())
     } else {
         Err(DomainError::validation(
             "fiat_currency must be an ISO 4217 code such as RUB",
+        ))
+    }
+}
+
+/// A webhook's address ([`WEBHOOK_URL_PATTERN`], at most 2000 characters).
+pub fn webhook_url(url: &str) -> Result<(), DomainError> {
+    if url.len() <= MAX_URL_CHARS && WEBHOOK_URL.is_match(url) {
+        Ok(())
+    } else {
+        Err(DomainError::validation(
+            "url must be an http:// or https:// URL with a DNS name or IPv4 address for host, at most 2000 characters",
         ))
     }
 }
@@ -78,22 +147,26 @@ pub fn payment_details(value: &Value) -> Result<Map<String, Value>, DomainError>
         )));
     }
     for (name, field) in fields {
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(DomainError::validation(
-                "payment_details field names must be 1 to 64 characters",
-            ));
+        if name.is_empty()
+            || name.contains('\0')
+            || name.chars().count() > MAX_PAYMENT_DETAIL_NAME_CHARS
+        {
+            return Err(DomainError::validation(format!(
+                "payment_details field names must be 1 to {MAX_PAYMENT_DETAIL_NAME_CHARS} characters, without NUL"
+            )));
         }
-        let Value::String(text) = field else {
+        let Value::String(value) = field else {
             return Err(DomainError::validation(format!(
                 "payment_details.{name} must be a string"
             )));
         };
-        if text.trim().is_empty() || text.chars().count() > MAX_PAYMENT_DETAIL_CHARS {
-            return Err(DomainError::validation(format!(
-                "payment_details.{name} must be 1 to {MAX_PAYMENT_DETAIL_CHARS} characters"
-            )));
-        }
-        if name == "card_number" && !is_card_number(text) {
+        text(
+            &format!("payment_details.{name}"),
+            value,
+            1,
+            MAX_PAYMENT_DETAIL_CHARS,
+        )?;
+        if name == "card_number" && !is_card_number(value) {
             return Err(DomainError::validation(
                 "payment_details.card_number must hold 12 to 19 digits",
             ));
@@ -103,17 +176,7 @@ pub fn payment_details(value: &Value) -> Result<Map<String, Value>, DomainError>
 }
 
 fn is_card_number(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    let separators_between_digits = bytes.iter().enumerate().all(|(i, b)| {
-        b.is_ascii_digit()
-            || ((*b == b' ' || *b == b'-')
-                && i > 0
-                && i + 1 < bytes.len()
-                && bytes[i - 1].is_ascii_digit()
-                && bytes[i + 1].is_ascii_digit())
-    });
-    (12..=19).contains(&digits) && separators_between_digits
+    CARD_NUMBER.is_match(text)
 }
 
 /// Hides all but the first four and last four digits of anything that looks like a card number,
@@ -166,22 +229,147 @@ pub fn mask_card_numbers(text: &str) -> String {
     out
 }
 
-/// Text of `min..=max` characters, after trimming.
+/// Text of at most `max` characters, without NUL; blank (nothing but whitespace) only if `min`
+/// is 0. Answers it trimmed. `min` is 0 or 1: whitespace around text is not counted as text,
+/// and JSON Schema can say "holds a character besides whitespace" but not "holds two".
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, DomainError> {
-    let trimmed = value.trim();
-    let count = trimmed.chars().count();
-    if count < min || count > max {
-        return Err(DomainError::validation(format!(
-            "{field} must be {min} to {max} characters"
-        )));
+    trimmed_text(value, min, max)
+        .map(str::to_string)
+        .map_err(|problem| DomainError::validation(format!("{field} {problem}")))
+}
+
+/// [`text`]'s rule: the text trimmed, or what is wrong with it ("must not be blank").
+pub fn trimmed_text(value: &str, min: usize, max: usize) -> Result<&str, String> {
+    debug_assert!(min <= 1, "a text's minimum is 0 or 1");
+    if value.contains('\0') {
+        return Err("must not contain the NUL character".into());
     }
-    Ok(trimmed.to_string())
+    if value.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    let trimmed = value.trim_matches(WHITESPACE);
+    if min > 0 && trimmed.is_empty() {
+        return Err("must not be blank".into());
+    }
+    Ok(trimmed)
+}
+
+/// A webhook's signing secret: 16 to 256 characters, never NUL, kept as sent.
+pub fn webhook_secret(secret: &str) -> Result<(), DomainError> {
+    let chars = secret.chars().count();
+    if (MIN_WEBHOOK_SECRET_CHARS..=MAX_WEBHOOK_SECRET_CHARS).contains(&chars) && !secret.contains('\0') {
+        Ok(())
+    } else {
+        Err(DomainError::validation(format!(
+            "secret must be {MIN_WEBHOOK_SECRET_CHARS} to {MAX_WEBHOOK_SECRET_CHARS} characters, without NUL"
+        )))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn whitespace_is_what_rust_trims() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(WHITESPACE.contains(&c), c.is_whitespace(), "{:#x}", u32::from(c));
+        }
+    }
+
+    /// A whole-text pattern without its anchors, for generating text from it.
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
+    /// Text made mostly of the characters the rules look at: whitespace, NUL, letters.
+    fn tricky_text() -> impl Strategy<Value = String> {
+        let interesting = prop_oneof![
+            proptest::sample::select(WHITESPACE.to_vec()),
+            Just('\0'),
+            Just('a'),
+            Just('\u{FEFF}'),
+            any::<char>(),
+        ];
+        proptest::collection::vec(interesting, 0..8).prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        /// The document's text patterns accept exactly what `text` accepts.
+        #[test]
+        fn text_patterns_say_what_text_checks(value in tricky_text()) {
+            for (min, blank_allowed) in [(0, true), (1, false)] {
+                let pattern = Regex::new(&text_pattern(blank_allowed)).unwrap();
+                prop_assert_eq!(
+                    text("field", &value, min, 100).is_ok(),
+                    pattern.is_match(&value),
+                    "{:?} with min {}", value, min
+                );
+            }
+        }
+
+        /// Every address the webhook pattern matches is a URL with a host.
+        #[test]
+        fn every_webhook_url_the_pattern_matches_parses(
+            url in proptest::string::string_regex(unanchored(WEBHOOK_URL_PATTERN)).unwrap()
+        ) {
+            prop_assume!(url.len() <= MAX_URL_CHARS);
+            prop_assert!(webhook_url(&url).is_ok());
+            let parsed = reqwest::Url::parse(&url);
+            prop_assert!(parsed.as_ref().is_ok_and(|u| u.host_str().is_some()), "{:?}: {:?}", url, parsed);
+        }
+
+        /// Card numbers are what the pattern says, whatever digits and separators.
+        #[test]
+        fn card_numbers_are_twelve_to_nineteen_separated_digits(
+            digits in proptest::collection::vec(0..10u8, 1..24),
+            separators in proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just("  ")], 24),
+        ) {
+            let mut number = String::new();
+            for (i, digit) in digits.iter().enumerate() {
+                if i > 0 {
+                    number.push_str(separators[i]);
+                }
+                number.push(char::from(b'0' + digit));
+            }
+            let single_separators = separators[1..digits.len()].iter().all(|s| s.len() <= 1);
+            prop_assert_eq!(
+                is_card_number(&number),
+                (12..=19).contains(&digits.len()) && single_separators
+            );
+        }
+    }
+
+    #[test]
+    fn webhook_urls_are_http_with_a_real_host() {
+        for ok in [
+            "http://127.0.0.1:9/hook",
+            "https://platform.example.com/p2p/events?x=1",
+            "http://localhost:18080",
+            "https://a-b.c0/",
+        ] {
+            assert!(webhook_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://example.com",
+            "http://",
+            "http://1.2.3.4.5/",
+            "http://256.1.1.1",
+            "http://example.com:65536",
+            "http://example.123",
+            "http://exa mple.com",
+            "http://ex--ample.com",
+            "https://example.com/\u{0}",
+            "https://пример.рф",
+        ] {
+            assert!(webhook_url(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS));
+        assert!(webhook_url(&long).is_err());
+    }
 
     #[test]
     fn card_numbers_allow_spaces_and_dashes_between_digits() {

@@ -74,31 +74,17 @@ impl WalletDelta {
     }
 }
 
-/// A platform transaction on a wallet (§6 admin transactions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransactionKind {
-    Deposit,
-    Bonus,
-    Bet,
-    Win,
+vocabulary! {
+    /// A platform transaction on a wallet (§6 admin transactions).
+    pub enum TransactionKind {
+        Deposit = "deposit",
+        Bonus = "bonus",
+        Bet = "bet",
+        Win = "win",
+    }
 }
 
 impl TransactionKind {
-    pub const ALL: [TransactionKind; 4] = [Self::Deposit, Self::Bonus, Self::Bet, Self::Win];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deposit => "deposit",
-            Self::Bonus => "bonus",
-            Self::Bet => "bet",
-            Self::Win => "win",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
-    }
-
     /// What the transaction does to the wallet.
     pub fn delta(self, amount: Kopecks, wagering_multiplier: i64) -> WalletDelta {
         match self {

@@ -11,6 +11,7 @@ mod ads;
 mod events;
 pub(crate) mod extract;
 mod idempotency;
+mod input;
 mod layers;
 mod openapi;
 mod operator;

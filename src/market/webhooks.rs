@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::domain::event::Event;
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::validate;
 use crate::domain::webhook::WEBHOOK_EVENTS;
 use crate::domain::webhook::Webhook;
 use crate::domain::{DomainError, ErrorCode, Millis, rfc3339};
@@ -50,19 +51,6 @@ pub fn backoff_ms(base_ms: i64, attempts: i64) -> i64 {
         .min(WEBHOOK_BACKOFF_MAX_MS)
 }
 
-fn validate_url(url: &str) -> Result<(), DomainError> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 2000
-        && reqwest::Url::parse(url).is_ok_and(|u| u.host_str().is_some());
-    if ok {
-        Ok(())
-    } else {
-        Err(DomainError::validation(
-            "url must be an absolute http:// or https:// URL of at most 2000 characters",
-        ))
-    }
-}
-
 impl Market {
     pub async fn add_webhook(
         &self,
@@ -70,12 +58,8 @@ impl Market {
         secret: &str,
         key: Option<IdempotencyKey>,
     ) -> Result<WebhookView, DomainError> {
-        validate_url(url)?;
-        if !(16..=256).contains(&secret.chars().count()) {
-            return Err(DomainError::validation(
-                "secret must be 16 to 256 characters",
-            ));
-        }
+        validate::webhook_url(url)?;
+        validate::webhook_secret(secret)?;
         let receipt = self
             .store()
             .commit(

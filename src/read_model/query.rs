@@ -4,24 +4,16 @@ use std::collections::HashSet;
 
 use crate::config::DEFAULT_PAGE_LIMIT;
 use crate::domain::ad::AdType;
+use crate::domain::vocabulary::vocabulary;
 use crate::domain::{Kopecks, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortBy {
-    #[default]
-    BestPrice,
-    Rating,
-    OrdersCount,
-}
-
-impl SortBy {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "best_price" => Some(Self::BestPrice),
-            "rating" => Some(Self::Rating),
-            "orders_count" => Some(Self::OrdersCount),
-            _ => None,
-        }
+vocabulary! {
+    #[derive(Default)]
+    pub enum SortBy {
+        #[default]
+        BestPrice = "best_price",
+        Rating = "rating",
+        OrdersCount = "orders_count",
     }
 }
 

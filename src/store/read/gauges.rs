@@ -42,7 +42,7 @@ impl Store {
         let ads = self.all(sqlx::query(sql), counted).await?;
         let mut gauges = Gauges::default();
         for status in OrderStatus::ACTIVE {
-            for side in Side::ALL {
+            for &side in Side::ALL {
                 let n = count(&orders, status.as_str(), side.as_str());
                 gauges.active_orders.push((status, side, n));
                 if status == OrderStatus::Disputed {
@@ -50,8 +50,8 @@ impl Store {
                 }
             }
         }
-        for ad_type in AdType::ALL {
-            for status in AdStatus::ALL {
+        for &ad_type in AdType::ALL {
+            for &status in AdStatus::ALL {
                 let n = count(&ads, ad_type.as_str(), status.as_str());
                 gauges.ads.push((ad_type, status, n));
             }
