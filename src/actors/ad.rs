@@ -135,7 +135,8 @@ impl Actor for AdActor {
 impl AdActor {
     async fn hold(&self, state: &mut AdState, take: Take) -> Result<Ad, DomainError> {
         if state.ad.ad_type == AdType::Buy && !take.has_payment_details {
-            return Err(DomainError::validation(
+            return Err(DomainError::new(
+                ErrorCode::PaymentDetailsRequired,
                 "payment_details are required to sell: where should the buyer send the RUB?",
             ));
         }

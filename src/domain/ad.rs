@@ -206,12 +206,14 @@ impl Ad {
     /// The rules every ad's terms obey.
     pub fn check_terms(&self) -> Result<(), DomainError> {
         if self.min_amount > self.max_amount {
-            return Err(DomainError::validation(
+            return Err(DomainError::new(
+                ErrorCode::InvalidAmountLimits,
                 "min_amount must not exceed max_amount",
             ));
         }
         if self.min_amount > self.total_amount {
-            return Err(DomainError::validation(
+            return Err(DomainError::new(
+                ErrorCode::InvalidAmountLimits,
                 "min_amount must not exceed total_amount",
             ));
         }
@@ -221,9 +223,10 @@ impl Ad {
                 .iter()
                 .find(|m| self.details_for(m).is_none());
             if let Some(method) = missing {
-                return Err(DomainError::validation(format!(
-                    "a sell ad needs payment_details for {method}"
-                )));
+                return Err(DomainError::new(
+                    ErrorCode::PaymentDetailsRequired,
+                    format!("a sell ad needs payment_details for {method}"),
+                ));
             }
         }
         Ok(())
@@ -337,7 +340,7 @@ mod tests {
         };
         assert_eq!(
             ad().patched(&inverted).unwrap_err().code,
-            ErrorCode::ValidationError
+            ErrorCode::InvalidAmountLimits
         );
         let closing = AdPatch {
             status: Some(AdStatus::Closed),

@@ -30,6 +30,15 @@ pub enum ErrorCode {
     UserBlocked,
     /// The taker cancelled too many pending orders lately and may not take for a while.
     TakingPaused,
+    /// The path exists, the method does not (the answer's `Allow` lists those that do).
+    MethodNotAllowed,
+    /// An ad's `min_amount` above its `max_amount` or its `total_amount`.
+    InvalidAmountLimits,
+    /// Payment details missing where the trade needs them: a sell ad's, for each of its
+    /// methods; the taker's, to sell to a buy ad.
+    PaymentDetailsRequired,
+    /// A user blocking themselves.
+    CannotBlockSelf,
     RateLimited,
     Overloaded,
     /// A fault of ours (a bug or a store failure). Never caused by input.
@@ -38,7 +47,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 30] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -62,6 +71,10 @@ impl ErrorCode {
         Self::InvalidPaymentMethod,
         Self::UserBlocked,
         Self::TakingPaused,
+        Self::MethodNotAllowed,
+        Self::InvalidAmountLimits,
+        Self::PaymentDetailsRequired,
+        Self::CannotBlockSelf,
         Self::RateLimited,
         Self::Overloaded,
         Self::Internal,
@@ -93,6 +106,10 @@ impl ErrorCode {
             InvalidPaymentMethod => "INVALID_PAYMENT_METHOD",
             UserBlocked => "USER_BLOCKED",
             TakingPaused => "TAKING_PAUSED",
+            MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            InvalidAmountLimits => "INVALID_AMOUNT_LIMITS",
+            PaymentDetailsRequired => "PAYMENT_DETAILS_REQUIRED",
+            CannotBlockSelf => "CANNOT_BLOCK_SELF",
             RateLimited => "RATE_LIMITED",
             Overloaded => "OVERLOADED",
             Internal => "INTERNAL_ERROR",
@@ -126,6 +143,10 @@ impl ErrorCode {
             InvalidPaymentMethod => "Selected payment method not accepted by this ad",
             UserBlocked => "You and this user do not trade with each other",
             TakingPaused => "You cancelled too many orders lately; taking is paused",
+            MethodNotAllowed => "The path does not serve this method",
+            InvalidAmountLimits => "min_amount must not exceed max_amount nor total_amount",
+            PaymentDetailsRequired => "Payment details are required for this trade",
+            CannotBlockSelf => "You cannot block yourself",
             RateLimited => "Too many requests",
             Overloaded => "The service is overloaded, retry later",
             Internal => "Internal error",

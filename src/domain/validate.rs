@@ -28,6 +28,9 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_REASON_CHARS: usize = 2000;
 pub const MAX_REFERENCE_CHARS: usize = 128;
 pub const MAX_PAYMENT_WINDOW_SECONDS: i64 = 24 * 3600;
+/// A rating's stars.
+pub const MIN_RATING: i64 = 1;
+pub const MAX_RATING: i64 = 5;
 pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 pub const MAX_WEBHOOK_SECRET_CHARS: usize = 256;
 pub const MAX_URL_CHARS: usize = 2000;
@@ -52,9 +55,9 @@ pub const WEBHOOK_URL_PATTERN: &str = concat!(
 /// What trimming takes off the ends of text: Unicode's White_Space characters, exactly those
 /// `char::is_whitespace` accepts, listed so the document can spell the same set.
 pub const WHITESPACE: [char; 25] = [
-    '\t', '\n', '\u{0B}', '\u{0C}', '\r', ' ', '\u{85}', '\u{A0}', '\u{1680}', '\u{2000}', '\u{2001}',
-    '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}',
-    '\u{200A}', '\u{2028}', '\u{2029}', '\u{202F}', '\u{205F}', '\u{3000}',
+    '\t', '\n', '\u{0B}', '\u{0C}', '\r', ' ', '\u{85}', '\u{A0}', '\u{1680}', '\u{2000}',
+    '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}',
+    '\u{2009}', '\u{200A}', '\u{2028}', '\u{2029}', '\u{202F}', '\u{205F}', '\u{3000}',
 ];
 
 /// The pattern of text that may be blank (`blank_allowed`) or must hold something besides
@@ -257,7 +260,9 @@ pub fn trimmed_text(value: &str, min: usize, max: usize) -> Result<&str, String>
 /// A webhook's signing secret: 16 to 256 characters, never NUL, kept as sent.
 pub fn webhook_secret(secret: &str) -> Result<(), DomainError> {
     let chars = secret.chars().count();
-    if (MIN_WEBHOOK_SECRET_CHARS..=MAX_WEBHOOK_SECRET_CHARS).contains(&chars) && !secret.contains('\0') {
+    if (MIN_WEBHOOK_SECRET_CHARS..=MAX_WEBHOOK_SECRET_CHARS).contains(&chars)
+        && !secret.contains('\0')
+    {
         Ok(())
     } else {
         Err(DomainError::validation(format!(
@@ -276,7 +281,12 @@ mod tests {
     #[test]
     fn whitespace_is_what_rust_trims() {
         for c in (0..=0x10FFFF).filter_map(char::from_u32) {
-            assert_eq!(WHITESPACE.contains(&c), c.is_whitespace(), "{:#x}", u32::from(c));
+            assert_eq!(
+                WHITESPACE.contains(&c),
+                c.is_whitespace(),
+                "{:#x}",
+                u32::from(c)
+            );
         }
     }
 

@@ -10,7 +10,10 @@ pub trait Vocabulary: Copy + Eq + 'static {
     fn as_str(self) -> &'static str;
 
     fn parse(word: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|value| value.as_str() == word)
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|value| value.as_str() == word)
     }
 
     /// Every word, in order.
@@ -88,7 +91,10 @@ mod tests {
     fn every_word_parses_back_to_its_value() {
         for colour in Colour::ALL {
             assert_eq!(Colour::parse(colour.as_str()), Some(*colour));
-            assert_eq!(<Colour as Vocabulary>::parse(colour.as_str()), Some(*colour));
+            assert_eq!(
+                <Colour as Vocabulary>::parse(colour.as_str()),
+                Some(*colour)
+            );
         }
         assert_eq!(Colour::words().collect::<Vec<_>>(), ["red", "dark_blue"]);
         assert_eq!(Colour::parse("Red"), None);

@@ -10,10 +10,10 @@ use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{Admin, AppJson, Authenticated, Id, Keyed};
+use super::input::fields::WageringMultiplier;
+use super::input::fields::{Amount, Name, Reference, RoleChoice, TransactionKindChoice};
 use super::state::AppState;
-use crate::domain::UserId;
-use crate::domain::wallet::TransactionKind;
-use crate::domain::{DomainError, Role};
+use crate::domain::{Role, UserId};
 use crate::market::NewTransaction;
 use crate::views;
 
@@ -31,6 +31,7 @@ refusals!(MeRefusals: Forbidden);
 #[utoipa::path(
     get,
     path = "/api/v1/me",
+    operation_id = "getMe",
     tag = "accounts",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller's account", body = crate::views::MeView), MeRefusals)
@@ -49,6 +50,7 @@ refusals!(UserRefusals: NotFound);
 #[utoipa::path(
     get,
     path = "/api/v1/users/{id}",
+    operation_id = "getUser",
     tag = "accounts",
     params(("id" = i64, Path, description = "The id")),
     responses((status = 200, description = "A user's public figures", body = crate::views::PublicUserView), UserRefusals)
@@ -65,8 +67,11 @@ async fn user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUserBody {
-    name: String,
-    role: Option<String>,
+    #[schema(inline)]
+    name: Name,
+    /// `user` by default.
+    #[schema(inline)]
+    role: Option<RoleChoice>,
 }
 
 refusals!(CreateUserRefusals: ValidationError, Forbidden, IdempotencyKeyReused);
@@ -74,6 +79,7 @@ refusals!(CreateUserRefusals: ValidationError, Forbidden, IdempotencyKeyReused);
 #[utoipa::path(
     post,
     path = "/api/v1/admin/users",
+    operation_id = "createUser",
     tag = "admin",
     request_body = CreateUserBody,
     security(("bearer" = [])),
@@ -86,12 +92,8 @@ async fn create_user(
     Keyed(key): Keyed,
     AppJson(body): AppJson<CreateUserBody>,
 ) -> ApiResult<(StatusCode, Json<views::NewUserView>)> {
-    let role = match body.role.as_deref() {
-        None => Role::User,
-        Some(role) => Role::parse(role)
-            .ok_or_else(|| DomainError::validation("role must be user or operator"))?,
-    };
-    let (user, token) = state.market.create_user(&body.name, role, key).await?;
+    let role = body.role.map_or(Role::User, |r| r.0);
+    let (user, token) = state.market.create_user(&body.name.0, role, key).await?;
     let body = views::NewUserView {
         id: user.id.get(),
         name: user.name,
@@ -104,10 +106,19 @@ async fn create_user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TransactionBody {
-    kind: String,
-    amount: i64,
-    reference: String,
-    wagering_multiplier: Option<i64>,
+    /// `deposit` and `win` credit; `bonus` credits and adds to the wagering requirement; `bet`
+    /// debits and counts as wagered.
+    #[schema(inline)]
+    kind: TransactionKindChoice,
+    /// Kopecks.
+    #[schema(inline)]
+    amount: Amount,
+    /// The platform's unique id of the transaction: a repeat answers the first.
+    #[schema(inline)]
+    reference: Reference,
+    /// A bonus's wagering: `amount × wagering_multiplier` (5 by default) to bet.
+    #[schema(inline)]
+    wagering_multiplier: Option<WageringMultiplier>,
 }
 
 refusals!(PostTransactionRefusals: ValidationError, Forbidden, NotFound, DuplicateReference, IdempotencyKeyReused, InsufficientBalance);
@@ -115,6 +126,7 @@ refusals!(PostTransactionRefusals: ValidationError, Forbidden, NotFound, Duplica
 #[utoipa::path(
     post,
     path = "/api/v1/admin/users/{id}/transactions",
+    operation_id = "postTransaction",
     tag = "admin",
     request_body = TransactionBody,
     params(("id" = i64, Path, description = "The id")),
@@ -129,13 +141,11 @@ async fn post_transaction(
     Id(id): Id<UserId>,
     AppJson(body): AppJson<TransactionBody>,
 ) -> ApiResult<(StatusCode, Json<crate::views::TransactionView>)> {
-    let kind = TransactionKind::parse(&body.kind)
-        .ok_or_else(|| DomainError::validation("kind must be deposit, bonus, bet or win"))?;
     let request = NewTransaction {
-        kind,
-        amount: body.amount,
-        reference: body.reference,
-        wagering_multiplier: body.wagering_multiplier,
+        kind: body.kind.0,
+        amount: body.amount.0,
+        reference: body.reference.0,
+        wagering_multiplier: body.wagering_multiplier.map(|m| m.0),
     };
     let (view, replayed) = state.market.post_transaction(id, request, key).await?;
     let status = if replayed {
@@ -151,6 +161,7 @@ refusals!(AuditRefusals: Forbidden);
 #[utoipa::path(
     get,
     path = "/api/v1/admin/audit",
+    operation_id = "runAudit",
     tag = "admin",
     security(("bearer" = [])),
     responses((status = 200, description = "Every invariant checked against the database", body = crate::domain::audit::Report), AuditRefusals)

@@ -13,11 +13,14 @@ use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthenticated, page};
+use super::input::fields::{AdTypeChoice, Amount, AmountParam, PageLimit, PageOffset};
+use super::input::fields::{SortByChoice, Terms, WindowSeconds};
+use super::input::{Choice, DetailsPerMethod, FiatCurrency, PaymentMethod, PaymentMethods};
 use super::state::AppState;
 use crate::domain::AdId;
-use crate::domain::DomainError;
 use crate::domain::Kopecks;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
+use crate::domain::vocabulary::vocabulary;
 use crate::market::{AdQuery, NewAd, SortBy};
 use crate::views;
 
@@ -31,19 +34,27 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListParams {
+    /// `buy` (the default): ads of makers who buy USDT, taken to withdraw; `sell` to deposit.
     #[serde(rename = "type")]
-    ad_type: Option<String>,
-    fiat_currency: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
-    amount: Option<i64>,
-    payment_method: Option<String>,
-    sort_by: Option<String>,
-}
-
-fn parse<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DomainError> {
-    parse(value)
-        .ok_or_else(|| DomainError::validation(format!("{field} has an unknown value {value:?}")))
+    #[param(inline)]
+    ad_type: Option<AdTypeChoice>,
+    /// `RUB` by default.
+    #[param(inline)]
+    fiat_currency: Option<FiatCurrency>,
+    /// 20 by default.
+    #[param(inline)]
+    limit: Option<PageLimit>,
+    #[param(inline)]
+    offset: Option<PageOffset>,
+    /// Only ads that take this amount: `min_amount ≤ amount ≤ min(max_amount, available_amount)`.
+    #[param(inline)]
+    amount: Option<AmountParam>,
+    /// Only ads that accept this payment method.
+    #[param(inline)]
+    payment_method: Option<PaymentMethod>,
+    /// `best_price` by default: buy ads' highest price first, sell ads' lowest first.
+    #[param(inline)]
+    sort_by: Option<SortByChoice>,
 }
 
 refusals!(ListRefusals: ValidationError);
@@ -51,6 +62,7 @@ refusals!(ListRefusals: ValidationError);
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/ads",
+    operation_id = "listAds",
     tag = "ads",
     description = "Anyone may list; a bearer token also hides the ads of users blocked either way.",
     params(ListParams),
@@ -62,25 +74,15 @@ async fn list(
     MaybeAuthenticated(viewer): MaybeAuthenticated,
     AppQuery(params): AppQuery<ListParams>,
 ) -> ApiResult<Response> {
-    let ad_type = parse(
-        "type",
-        params.ad_type.as_deref().unwrap_or("buy"),
-        AdType::parse,
-    )?;
-    let sort_by = match params.sort_by.as_deref() {
-        Some(sort) => parse("sort_by", sort, SortBy::parse)?,
-        None => SortBy::BestPrice,
-    };
-    let (limit, offset) = page(params.limit, params.offset)?;
-    if params.amount.is_some_and(|a| a <= 0) {
-        return Err(DomainError::validation("amount must be positive").into());
-    }
+    let (limit, offset) = page(params.limit, params.offset);
     let query = AdQuery {
-        ad_type,
-        fiat_currency: params.fiat_currency.unwrap_or_else(|| "RUB".into()),
-        amount: params.amount.map(Kopecks),
-        payment_method: params.payment_method,
-        sort_by,
+        ad_type: params.ad_type.map_or(AdType::Buy, |Choice(t)| t),
+        fiat_currency: params
+            .fiat_currency
+            .map_or_else(|| "RUB".into(), |FiatCurrency(c)| c),
+        amount: params.amount.map(|a| Kopecks(a.0)),
+        payment_method: params.payment_method.map(|PaymentMethod(m)| m),
+        sort_by: params.sort_by.map_or(SortBy::BestPrice, |Choice(s)| s),
         limit: limit as usize,
         offset: offset as usize,
         hidden_makers: viewer.and_then(|caller| state.market.hidden_makers(caller.user_id)),
@@ -94,27 +96,45 @@ async fn list(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+struct CreateAdBody {
+    /// `buy`: the maker buys USDT for RUB; `sell`: the maker sells USDT reserved from their
+    /// balance.
     #[serde(rename = "type")]
-    ad_type: String,
-    fiat_currency: String,
-    price: i64,
-    min_amount: i64,
-    max_amount: i64,
-    total_amount: i64,
-    payment_methods: Vec<String>,
-    payment_window_seconds: Option<i64>,
-    terms: Option<String>,
-    payment_details: Option<Value>,
+    #[schema(inline)]
+    ad_type: AdTypeChoice,
+    #[schema(inline)]
+    fiat_currency: FiatCurrency,
+    /// RUB kopecks per USDT.
+    #[schema(inline)]
+    price: Amount,
+    /// The smallest order, in USDT kopecks; at most `max_amount` and `total_amount`.
+    #[schema(inline)]
+    min_amount: Amount,
+    #[schema(inline)]
+    max_amount: Amount,
+    /// What the ad trades in all, in USDT kopecks.
+    #[schema(inline)]
+    total_amount: Amount,
+    #[schema(inline)]
+    payment_methods: PaymentMethods,
+    /// 900 by default.
+    #[schema(inline)]
+    payment_window_seconds: Option<WindowSeconds>,
+    #[schema(inline)]
+    terms: Option<Terms>,
+    /// Needed by a sell ad, for every method it lists; a buy ad's are ignored.
+    #[schema(inline)]
+    payment_details: Option<DetailsPerMethod>,
 }
 
-refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, InvalidPaymentMethod);
+refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, InvalidPaymentMethod, InvalidAmountLimits, PaymentDetailsRequired);
 
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/ads",
+    operation_id = "createAd",
     tag = "ads",
-    request_body = CreateBody,
+    request_body = CreateAdBody,
     security(("bearer" = [])),
     responses((status = 201, description = "The ad", body = crate::views::AdView), CreateRefusals)
 )]
@@ -123,19 +143,19 @@ async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    AppJson(body): AppJson<CreateBody>,
+    AppJson(body): AppJson<CreateAdBody>,
 ) -> ApiResult<Response> {
     let request = NewAd {
-        ad_type: parse("type", &body.ad_type, AdType::parse)?,
-        fiat_currency: body.fiat_currency,
-        price: body.price,
-        min_amount: body.min_amount,
-        max_amount: body.max_amount,
-        total_amount: body.total_amount,
-        payment_methods: body.payment_methods,
-        payment_window_seconds: body.payment_window_seconds,
-        terms: body.terms,
-        payment_details: body.payment_details,
+        ad_type: body.ad_type.0,
+        fiat_currency: body.fiat_currency.0,
+        price: body.price.0,
+        min_amount: body.min_amount.0,
+        max_amount: body.max_amount.0,
+        total_amount: body.total_amount.0,
+        payment_methods: body.payment_methods.0,
+        payment_window_seconds: body.payment_window_seconds.map(|w| w.0),
+        terms: body.terms.map(|t| t.0),
+        payment_details: body.payment_details.map(|d| Value::Object(d.0)),
     };
     let (ad, maker) = state.market.create_ad(caller, request, key).await?;
     Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))).into_response())
@@ -146,6 +166,7 @@ refusals!(ShowRefusals: NotFound);
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/ads/{id}",
+    operation_id = "getAd",
     tag = "ads",
     params(("id" = i64, Path, description = "The id")),
     responses((status = 200, description = "The ad", body = crate::views::AdView), ShowRefusals)
@@ -156,24 +177,42 @@ async fn show(State(state): State<AppState>, Id(id): Id<AdId>) -> ApiResult<Resp
     Ok(Json(views::ad(&ad, &maker)).into_response())
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct UpdateBody {
-    price: Option<i64>,
-    min_amount: Option<i64>,
-    max_amount: Option<i64>,
-    payment_methods: Option<Vec<String>>,
-    terms: Option<String>,
-    status: Option<String>,
+vocabulary! {
+    /// What a maker may set an ad's status to; closing has its own route.
+    enum StatusChange {
+        Active = "active",
+        Paused = "paused",
+    }
 }
 
-refusals!(UpdateRefusals: ValidationError, Forbidden, NotFound, AdNotActive);
+type StatusChangeChoice = Choice<StatusChange>;
+
+/// The fields to change; those left out (or `null`) keep their value.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdateAdBody {
+    #[schema(inline)]
+    price: Option<Amount>,
+    #[schema(inline)]
+    min_amount: Option<Amount>,
+    #[schema(inline)]
+    max_amount: Option<Amount>,
+    #[schema(inline)]
+    payment_methods: Option<PaymentMethods>,
+    #[schema(inline)]
+    terms: Option<Terms>,
+    #[schema(inline)]
+    status: Option<StatusChangeChoice>,
+}
+
+refusals!(UpdateRefusals: ValidationError, Forbidden, NotFound, AdNotActive, InvalidAmountLimits, PaymentDetailsRequired);
 
 #[utoipa::path(
     patch,
     path = "/api/v1/p2p/ads/{id}",
+    operation_id = "updateAd",
     tag = "ads",
-    request_body = UpdateBody,
+    request_body = UpdateAdBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
     responses((status = 200, description = "The ad", body = crate::views::AdView), UpdateRefusals)
@@ -183,19 +222,18 @@ async fn update(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Id(id): Id<AdId>,
-    AppJson(body): AppJson<UpdateBody>,
+    AppJson(body): AppJson<UpdateAdBody>,
 ) -> ApiResult<Response> {
     let patch = AdPatch {
-        price: body.price,
-        min_amount: body.min_amount,
-        max_amount: body.max_amount,
-        payment_methods: body.payment_methods,
-        terms: body.terms,
-        status: body
-            .status
-            .as_deref()
-            .map(|s| parse("status", s, AdStatus::parse))
-            .transpose()?,
+        price: body.price.map(|p| p.0),
+        min_amount: body.min_amount.map(|a| a.0),
+        max_amount: body.max_amount.map(|a| a.0),
+        payment_methods: body.payment_methods.map(|m| m.0),
+        terms: body.terms.map(|t| t.0),
+        status: body.status.map(|Choice(status)| match status {
+            StatusChange::Active => AdStatus::Active,
+            StatusChange::Paused => AdStatus::Paused,
+        }),
     };
     let (ad, maker) = state.market.patch_ad(caller, id, patch).await?;
     Ok(Json(views::ad(&ad, &maker)).into_response())
@@ -206,6 +244,7 @@ refusals!(CloseRefusals: Forbidden, NotFound, AdNotActive, IdempotencyKeyReused)
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/ads/{id}/close",
+    operation_id = "closeAd",
     tag = "ads",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),

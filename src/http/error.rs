@@ -45,7 +45,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | AmountTooLow
         | AmountTooHigh
         | AmountExceedsAvailable
-        | InvalidPaymentMethod => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidPaymentMethod
+        | InvalidAmountLimits
+        | PaymentDetailsRequired
+        | CannotBlockSelf => StatusCode::UNPROCESSABLE_ENTITY,
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         UserBlocked => StatusCode::FORBIDDEN,
         TakingPaused | RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Overloaded => StatusCode::SERVICE_UNAVAILABLE,

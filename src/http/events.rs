@@ -123,6 +123,7 @@ refusals!(StreamRefusals: ValidationError);
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/events",
+    operation_id = "streamEvents",
     tag = "events",
     params(StreamParams, ("Last-Event-ID" = Option<i64>, Header, description = "Replay the events after this one")),
     security(("bearer" = [])),

@@ -13,8 +13,10 @@ use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{Caller, DomainError, ErrorCode};
 use crate::market::Principal;
 
-/// A JSON body. Malformed JSON, a wrong type, a missing or unknown field: `VALIDATION_ERROR`;
-/// too large: `PAYLOAD_TOO_LARGE`. The content type is not required.
+/// A JSON body: always an object (serde would read a struct from an array too). Malformed
+/// JSON, another kind of value, a wrong type, a missing or unknown field, a value out of its
+/// bounds: `VALIDATION_ERROR`, naming the field; too large: `PAYLOAD_TOO_LARGE`. An empty body
+/// is the empty object; the content type is not required.
 pub struct AppJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
@@ -33,14 +35,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
                         ))
                     }
                 })?;
-        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
-            &b"{}"[..]
-        } else {
-            &bytes[..]
+        let body = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => &b"{}"[..],
+            Some(b'{') => &bytes[..],
+            Some(_) => {
+                return Err(ApiError(DomainError::validation(
+                    "the request body must be a JSON object",
+                )));
+            }
         };
-        serde_json::from_slice(body)
-            .map(AppJson)
-            .map_err(|e| ApiError(DomainError::validation(format!("invalid JSON body: {e}"))))
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            ApiError(DomainError::validation(if path == "." {
+                format!("invalid JSON body: {inner}")
+            } else {
+                format!("{path}: {inner}")
+            }))
+        })?;
+        json.end()
+            .map_err(|e| ApiError(DomainError::validation(format!("invalid JSON body: {e}"))))?;
+        Ok(AppJson(value))
     }
 }
 
@@ -195,20 +211,14 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// Page bounds of a listing: `limit` 1–100 (default 20), `offset` ≥ 0.
-pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let limit = limit.unwrap_or(crate::config::DEFAULT_PAGE_LIMIT);
-    let offset = offset.unwrap_or(0);
-    if !(1..=crate::config::MAX_PAGE_LIMIT).contains(&limit) {
-        return Err(ApiError(DomainError::validation(format!(
-            "limit must be 1 to {}",
-            crate::config::MAX_PAGE_LIMIT
-        ))));
-    }
-    if offset < 0 {
-        return Err(ApiError(DomainError::validation(
-            "offset must not be negative",
-        )));
-    }
-    Ok((limit, offset))
+/// Page bounds of a listing: `limit` (default 20) and `offset` (default 0), their bounds
+/// checked as they were read.
+pub fn page(
+    limit: Option<super::input::fields::PageLimit>,
+    offset: Option<super::input::fields::PageOffset>,
+) -> (i64, i64) {
+    (
+        limit.map_or(crate::config::DEFAULT_PAGE_LIMIT, |l| l.0),
+        offset.map_or(0, |o| o.0),
+    )
 }

@@ -20,6 +20,48 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::domain::validate::{self, MAX_PAYMENT_DETAIL_CHARS, MAX_PAYMENT_DETAIL_FIELDS};
 use crate::domain::vocabulary::Vocabulary;
 
+/// The API's fields, by what they hold.
+pub mod fields {
+    use super::{Choice, Int, IntParam, Text};
+    use crate::config::MAX_PAGE_LIMIT;
+    use crate::domain::Role;
+    use crate::domain::ad::AdType;
+    use crate::domain::order::{OrderStatus, Resolution, Side};
+    use crate::domain::validate::*;
+    use crate::domain::wallet::{MAX_WAGERING_MULTIPLIER, TransactionKind};
+    use crate::market::SortBy;
+
+    // Named so the OpenAPI derive sees one type (it would take `Choice<AdType>` for a generic
+    // wrapper of a schema of its own).
+    pub type AdTypeChoice = Choice<AdType>;
+    pub type SortByChoice = Choice<SortBy>;
+    pub type OrderStatusChoice = Choice<OrderStatus>;
+    pub type SideChoice = Choice<Side>;
+    pub type ResolutionChoice = Choice<Resolution>;
+    pub type RoleChoice = Choice<Role>;
+    pub type TransactionKindChoice = Choice<TransactionKind>;
+
+    /// Kopecks: a price or an amount.
+    pub type Amount = Int<1, MAX_AMOUNT_KOPECKS>;
+    pub type AmountParam = IntParam<1, MAX_AMOUNT_KOPECKS>;
+    /// An id in a body (ids are positive).
+    pub type IdField = Int<1, { i64::MAX }>;
+    pub type PageLimit = IntParam<1, MAX_PAGE_LIMIT>;
+    pub type PageOffset = IntParam<0, { i64::MAX }>;
+    /// Messages after this id; 0 for all.
+    pub type AfterId = IntParam<0, { i64::MAX }>;
+    /// The payment window; the document states the running service's smallest.
+    pub type WindowSeconds = Int<1, MAX_PAYMENT_WINDOW_SECONDS>;
+    pub type WageringMultiplier = Int<0, MAX_WAGERING_MULTIPLIER>;
+    pub type Stars = Int<MIN_RATING, MAX_RATING>;
+    pub type Name = Text<1, MAX_NAME_CHARS>;
+    pub type Message = Text<1, MAX_MESSAGE_CHARS>;
+    pub type Terms = Text<0, MAX_TERMS_CHARS>;
+    pub type Reason = Text<0, MAX_REASON_CHARS>;
+    pub type Comment = Text<0, MAX_MESSAGE_CHARS>;
+    pub type Reference = Text<1, MAX_REFERENCE_CHARS>;
+}
+
 /// A whole number in `MIN..=MAX`, in a JSON body. A number with a zero fraction (`5.0`) is that
 /// whole number, as JSON Schema counts it; a string is not a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +127,11 @@ impl Visitor<'_> for IntVisitor {
             Ok(value) => self.visit_i64(value),
             // `5.0` is 5, `1e2` is 100; anything else is not a number.
             Err(_) => match text.parse::<f64>() {
-                Ok(value) if text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) => {
+                Ok(value)
+                    if text
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) =>
+                {
                     self.visit_f64(value)
                 }
                 _ => Err(E::invalid_value(de::Unexpected::Str(text), &self)),
@@ -328,7 +374,9 @@ fn payment_details_schema() -> ObjectBuilder {
     let card_number = ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(validate::CARD_NUMBER_PATTERN))
-        .description(Some("12 to 19 digits, single spaces or dashes between them"));
+        .description(Some(
+            "12 to 19 digits, single spaces or dashes between them",
+        ));
     ObjectBuilder::new()
         .schema_type(Type::Object)
         .min_properties(Some(1))
@@ -472,14 +520,19 @@ mod tests {
         assert_eq!(from_query("n=7"), Ok(Some(7)));
         assert_eq!(from_query("n=7.0"), Ok(Some(7)));
         assert_eq!(from_query(""), Ok(None));
-        for bad in ["n=", "n=0", "n=101", "n=7.5", "n=x", "n=inf", "n=NaN", "n=0x10"] {
+        for bad in [
+            "n=", "n=0", "n=101", "n=7.5", "n=x", "n=inf", "n=NaN", "n=0x10",
+        ] {
             assert!(from_query(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn text_is_bounded_trimmed_and_never_holds_nul() {
-        assert_eq!(from_json::<Text<1, 5>>(json!(" hi ")), Ok(Text("hi".into())));
+        assert_eq!(
+            from_json::<Text<1, 5>>(json!(" hi ")),
+            Ok(Text("hi".into()))
+        );
         assert_eq!(from_json::<Text<0, 5>>(json!("   ")), Ok(Text("".into())));
         assert!(from_json::<Text<1, 5>>(json!("   ")).is_err());
         assert!(from_json::<Text<1, 5>>(json!("abcdef")).is_err());

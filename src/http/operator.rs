@@ -8,12 +8,14 @@ use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Id, Keyed, Operator, page};
+use super::input::Choice;
+use super::input::fields::{PageLimit, PageOffset, Reason, ResolutionChoice};
 use super::orders::act;
 use super::state::AppState;
 use crate::domain::OrderId;
+use crate::domain::order::Action;
 use crate::domain::order::Request;
-use crate::domain::order::{Action, Resolution};
-use crate::domain::{DomainError, validate};
+use crate::domain::vocabulary::vocabulary;
 use crate::views;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -22,12 +24,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve))
 }
 
+vocabulary! {
+    /// Which disputes: those waiting for an operator, or those resolved.
+    enum DisputeStatus {
+        Open = "open",
+        Resolved = "resolved",
+    }
+}
+
+type DisputeStatusChoice = Choice<DisputeStatus>;
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct DisputesParams {
-    status: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
+    /// `open` by default.
+    #[param(inline)]
+    status: Option<DisputeStatusChoice>,
+    /// 20 by default.
+    #[param(inline)]
+    limit: Option<PageLimit>,
+    #[param(inline)]
+    offset: Option<PageOffset>,
 }
 
 refusals!(DisputesRefusals: ValidationError, Forbidden);
@@ -35,6 +52,7 @@ refusals!(DisputesRefusals: ValidationError, Forbidden);
 #[utoipa::path(
     get,
     path = "/api/v1/operator/disputes",
+    operation_id = "listDisputes",
     tag = "operator",
     params(DisputesParams),
     security(("bearer" = [])),
@@ -46,14 +64,10 @@ async fn disputes(
     Operator(caller): Operator,
     AppQuery(params): AppQuery<DisputesParams>,
 ) -> ApiResult<Json<views::Page<views::OrderView>>> {
-    let open = match params.status.as_deref() {
-        None | Some("open") => true,
-        Some("resolved") => false,
-        Some(other) => {
-            return Err(DomainError::validation(format!("unknown status {other:?}")).into());
-        }
-    };
-    let (limit, offset) = page(params.limit, params.offset)?;
+    let open = params
+        .status
+        .is_none_or(|Choice(s)| s == DisputeStatus::Open);
+    let (limit, offset) = page(params.limit, params.offset);
     let (orders, total) = state.market.disputes(open, limit, offset).await?;
     let items = state.market.order_views(caller, &orders).await?;
     Ok(Json(views::Page {
@@ -67,8 +81,12 @@ async fn disputes(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
-    resolution: String,
-    note: Option<String>,
+    /// `release`: the USDT goes to the buyer; `refund`: back to the seller.
+    #[schema(inline)]
+    resolution: ResolutionChoice,
+    /// Why, for the parties.
+    #[schema(inline)]
+    note: Option<Reason>,
 }
 
 refusals!(ResolveRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
@@ -76,6 +94,7 @@ refusals!(ResolveRefusals: ValidationError, Forbidden, NotFound, InvalidOrderSta
 #[utoipa::path(
     post,
     path = "/api/v1/operator/orders/{id}/resolve",
+    operation_id = "resolveDispute",
     tag = "operator",
     request_body = ResolveBody,
     params(("id" = i64, Path, description = "The id")),
@@ -90,13 +109,8 @@ async fn resolve(
     Id(id): Id<OrderId>,
     AppJson(body): AppJson<ResolveBody>,
 ) -> ApiResult<Json<views::OrderView>> {
-    let resolution = Resolution::parse(&body.resolution)
-        .ok_or_else(|| DomainError::validation("resolution must be release or refund"))?;
-    let note = body
-        .note
-        .map(|n| validate::text("note", &n, 0, validate::MAX_REASON_CHARS))
-        .transpose()?
-        .filter(|n| !n.is_empty());
+    let resolution = body.resolution.0;
+    let note = body.note.map(|n| n.0).filter(|n| !n.is_empty());
     let request = Request {
         text: note,
         ..Request::by(caller, Action::Resolve(resolution)).keyed(key)

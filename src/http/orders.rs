@@ -10,13 +10,16 @@ use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, page};
+use super::input::fields::{AfterId, Amount, Comment, IdField, Message, PageLimit, PageOffset};
+use super::input::fields::{OrderStatusChoice, Reason, SideChoice, Stars};
+use super::input::{Choice, PaymentDetails, PaymentMethod};
 use super::state::AppState;
 use crate::domain::AdId;
 use crate::domain::Caller;
+use crate::domain::DomainError;
 use crate::domain::OrderId;
 use crate::domain::order::Request;
-use crate::domain::order::{Action, Order, OrderStatus, Side};
-use crate::domain::{DomainError, validate};
+use crate::domain::order::{Action, Order};
 use crate::market::NewOrder;
 use crate::views;
 
@@ -35,39 +38,45 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
-    ad_id: i64,
-    usdt_amount: i64,
-    payment_method: String,
-    payment_details: Option<Value>,
+struct CreateOrderBody {
+    /// The ad to take.
+    #[schema(inline)]
+    ad_id: IdField,
+    /// USDT kopecks, within the ad's limits and what it has left.
+    #[schema(inline)]
+    usdt_amount: Amount,
+    /// One of the ad's payment methods.
+    #[schema(inline)]
+    payment_method: PaymentMethod,
+    /// Where the buyer sends the RUB: needed to take a buy ad (to sell), ignored otherwise.
+    #[schema(inline)]
+    payment_details: Option<PaymentDetails>,
 }
 
-refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, TakingPaused, RateLimited);
+refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, PaymentDetailsRequired, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, TakingPaused, RateLimited);
 
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders",
+    operation_id = "createOrder",
     tag = "orders",
     description = "Takes an ad (SPEC §7: checks run in order, the first failure answers).",
-    request_body = CreateBody,
+    request_body = CreateOrderBody,
     security(("bearer" = [])),
     responses((status = 201, description = "The order, pending, its escrow frozen", body = crate::views::OrderView), CreateRefusals)
 )]
-#[tracing::instrument(skip_all, fields(ad_id = body.ad_id, order_id = tracing::field::Empty))]
+#[tracing::instrument(skip_all, fields(ad_id = body.ad_id.0, order_id = tracing::field::Empty))]
 async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
-    AppJson(body): AppJson<CreateBody>,
+    AppJson(body): AppJson<CreateOrderBody>,
 ) -> ApiResult<(StatusCode, Json<views::OrderView>)> {
-    if body.ad_id <= 0 {
-        return Err(DomainError::validation("ad_id must be a positive id").into());
-    }
     let request = NewOrder {
-        ad_id: AdId(body.ad_id),
-        usdt_amount: body.usdt_amount,
-        payment_method: body.payment_method,
-        payment_details: body.payment_details,
+        ad_id: AdId(body.ad_id.0),
+        usdt_amount: body.usdt_amount.0,
+        payment_method: body.payment_method.0,
+        payment_details: body.payment_details.map(|d| Value::Object(d.0)),
     };
     let order = state.market.create_order(caller, request, key).await?;
     tracing::Span::current().record("order_id", order.id.get());
@@ -77,10 +86,16 @@ async fn create(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListParams {
-    status: Option<String>,
-    side: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
+    #[param(inline)]
+    status: Option<OrderStatusChoice>,
+    /// `withdraw`: orders where the caller sells USDT; `deposit`: where the caller buys.
+    #[param(inline)]
+    side: Option<SideChoice>,
+    /// 20 by default.
+    #[param(inline)]
+    limit: Option<PageLimit>,
+    #[param(inline)]
+    offset: Option<PageOffset>,
 }
 
 refusals!(ListRefusals: ValidationError);
@@ -88,6 +103,7 @@ refusals!(ListRefusals: ValidationError);
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders",
+    operation_id = "listOrders",
     tag = "orders",
     params(ListParams),
     security(("bearer" = [])),
@@ -99,22 +115,9 @@ async fn list(
     Authenticated(caller): Authenticated,
     AppQuery(params): AppQuery<ListParams>,
 ) -> ApiResult<Json<views::Page<views::OrderView>>> {
-    let status = params
-        .status
-        .as_deref()
-        .map(|s| {
-            OrderStatus::parse(s)
-                .ok_or_else(|| DomainError::validation(format!("unknown status {s:?}")))
-        })
-        .transpose()?;
-    let side = params
-        .side
-        .as_deref()
-        .map(|s| {
-            Side::parse(s).ok_or_else(|| DomainError::validation(format!("unknown side {s:?}")))
-        })
-        .transpose()?;
-    let (limit, offset) = page(params.limit, params.offset)?;
+    let status = params.status.map(|Choice(status)| status);
+    let side = params.side.map(|Choice(side)| side);
+    let (limit, offset) = page(params.limit, params.offset);
     let (orders, total) = state
         .market
         .orders(caller, status, side, limit, offset)
@@ -141,6 +144,7 @@ refusals!(ShowRefusals: NotFound);
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders/{id}",
+    operation_id = "getOrder",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
@@ -161,6 +165,7 @@ refusals!(HistoryRefusals: NotFound);
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders/{id}/history",
+    operation_id = "getOrderHistory",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
@@ -199,7 +204,8 @@ pub(super) async fn act(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PaymentDetailsBody {
-    payment_details: Value,
+    #[schema(inline)]
+    payment_details: PaymentDetails,
 }
 
 refusals!(UpdatePaymentDetailsRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus);
@@ -207,6 +213,7 @@ refusals!(UpdatePaymentDetailsRefusals: ValidationError, Forbidden, NotFound, In
 #[utoipa::path(
     patch,
     path = "/api/v1/p2p/orders/{id}",
+    operation_id = "updatePaymentDetails",
     tag = "orders",
     request_body = PaymentDetailsBody,
     params(("id" = i64, Path, description = "The id")),
@@ -220,9 +227,8 @@ async fn update_payment_details(
     Id(id): Id<OrderId>,
     AppJson(body): AppJson<PaymentDetailsBody>,
 ) -> ApiResult<Json<views::OrderView>> {
-    let details = validate::payment_details(&body.payment_details)?;
     let request = Request {
-        payment_details: Some(details),
+        payment_details: Some(body.payment_details.0),
         ..Request::by(caller, Action::UpdatePaymentDetails)
     };
     act(&state, id, request).await
@@ -233,6 +239,7 @@ refusals!(ConfirmPaidRefusals: Forbidden, NotFound, InvalidOrderStatus, Idempote
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/confirm-paid",
+    operation_id = "confirmPaid",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
@@ -258,6 +265,7 @@ refusals!(ConfirmReceivedRefusals: Forbidden, NotFound, InvalidOrderStatus, Idem
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/confirm-received",
+    operation_id = "confirmReceived",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
@@ -283,6 +291,7 @@ refusals!(CancelRefusals: Forbidden, NotFound, InvalidOrderStatus, IdempotencyKe
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/cancel",
+    operation_id = "cancelOrder",
     tag = "orders",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
@@ -301,7 +310,9 @@ async fn cancel(
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CallOperatorBody {
-    reason: Option<String>,
+    /// What went wrong, for the operator.
+    #[schema(inline)]
+    reason: Option<Reason>,
 }
 
 refusals!(CallOperatorRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
@@ -309,6 +320,7 @@ refusals!(CallOperatorRefusals: ValidationError, Forbidden, NotFound, InvalidOrd
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/call-operator",
+    operation_id = "callOperator",
     tag = "orders",
     request_body = Option<CallOperatorBody>,
     params(("id" = i64, Path, description = "The id")),
@@ -323,11 +335,7 @@ async fn call_operator(
     Id(id): Id<OrderId>,
     AppJson(body): AppJson<CallOperatorBody>,
 ) -> ApiResult<Json<views::OrderView>> {
-    let reason = body
-        .reason
-        .map(|r| validate::text("reason", &r, 0, validate::MAX_REASON_CHARS))
-        .transpose()?
-        .filter(|r| !r.is_empty());
+    let reason = body.reason.map(|r| r.0).filter(|r| !r.is_empty());
     let request = Request {
         text: reason,
         ..Request::by(caller, Action::CallOperator).keyed(key)
@@ -338,7 +346,8 @@ async fn call_operator(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MessageBody {
-    message: String,
+    #[schema(inline)]
+    message: Message,
 }
 
 refusals!(PostMessageRefusals: ValidationError, NotFound, IdempotencyKeyReused);
@@ -346,6 +355,7 @@ refusals!(PostMessageRefusals: ValidationError, NotFound, IdempotencyKeyReused);
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/messages",
+    operation_id = "postMessage",
     tag = "orders",
     request_body = MessageBody,
     params(("id" = i64, Path, description = "The id")),
@@ -362,7 +372,7 @@ async fn post_message(
 ) -> ApiResult<(StatusCode, Json<views::MessageView>)> {
     let message = state
         .market
-        .post_message(caller, id, &body.message, key)
+        .post_message(caller, id, &body.message.0, key)
         .await?;
     Ok((StatusCode::CREATED, Json(views::message(&message))))
 }
@@ -370,8 +380,12 @@ async fn post_message(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct MessagesParams {
-    after_id: Option<i64>,
-    limit: Option<i64>,
+    /// Only messages after this one (0, the default: from the first).
+    #[param(inline)]
+    after_id: Option<AfterId>,
+    /// 100 by default.
+    #[param(inline)]
+    limit: Option<PageLimit>,
 }
 
 refusals!(MessagesRefusals: ValidationError, NotFound);
@@ -379,6 +393,7 @@ refusals!(MessagesRefusals: ValidationError, NotFound);
 #[utoipa::path(
     get,
     path = "/api/v1/p2p/orders/{id}/messages",
+    operation_id = "listMessages",
     tag = "orders",
     params(("id" = i64, Path, description = "The id"), MessagesParams),
     security(("bearer" = [])),
@@ -391,8 +406,8 @@ async fn messages(
     Id(id): Id<OrderId>,
     AppQuery(params): AppQuery<MessagesParams>,
 ) -> ApiResult<Json<views::Items<views::MessageView>>> {
-    let (limit, _) = page(params.limit.or(Some(crate::config::MAX_PAGE_LIMIT)), None)?;
-    let after_id = params.after_id.unwrap_or(0).max(0);
+    let limit = params.limit.map_or(crate::config::MAX_PAGE_LIMIT, |l| l.0);
+    let after_id = params.after_id.map_or(0, |a| a.0);
     let messages = state.market.messages(caller, id, after_id, limit).await?;
     let items = messages.iter().map(views::message).collect();
     Ok(Json(views::Items { items }))
@@ -401,8 +416,11 @@ async fn messages(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RateBody {
-    rating: i64,
-    comment: Option<String>,
+    /// Stars, 1 to 5.
+    #[schema(inline)]
+    rating: Stars,
+    #[schema(inline)]
+    comment: Option<Comment>,
 }
 
 refusals!(RateRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus, AlreadyRated, IdempotencyKeyReused);
@@ -410,6 +428,7 @@ refusals!(RateRefusals: ValidationError, Forbidden, NotFound, InvalidOrderStatus
 #[utoipa::path(
     post,
     path = "/api/v1/p2p/orders/{id}/rate",
+    operation_id = "rateOrder",
     tag = "orders",
     request_body = RateBody,
     params(("id" = i64, Path, description = "The id")),
@@ -426,7 +445,7 @@ async fn rate(
 ) -> ApiResult<(StatusCode, Json<crate::views::RatingView>)> {
     let rating = state
         .market
-        .rate(caller, id, body.rating, body.comment, key)
+        .rate(caller, id, body.rating.0, body.comment.map(|c| c.0), key)
         .await?;
     Ok((StatusCode::CREATED, Json(rating)))
 }

@@ -19,15 +19,16 @@ use crate::market::Market;
 use crate::telemetry;
 
 pub fn router(market: Arc<Market>) -> Router {
+    let openapi = Arc::new(openapi_document(market.config()));
     let state = AppState {
         market,
         metrics: telemetry::metrics_handle(),
         in_flight: Arc::new(AtomicUsize::new(0)),
-        openapi: Arc::new(openapi_document()),
+        openapi,
     };
     Router::from(api())
         .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -55,10 +56,15 @@ fn api() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI document of every route (generated from the code, so it cannot drift).
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    openapi::finish(api().into_openapi())
+pub fn openapi_document(config: &crate::config::Config) -> utoipa::openapi::OpenApi {
+    openapi::finish(api().into_openapi(), config)
 }
 
 async fn not_found() -> ApiError {
     ApiError(ErrorCode::NotFound.into())
+}
+
+/// A known path asked with a method it does not serve; the router adds `Allow`.
+async fn method_not_allowed() -> ApiError {
+    ApiError(ErrorCode::MethodNotAllowed.into())
 }

@@ -24,6 +24,7 @@ refusals!(BlockRefusals: ValidationError, Forbidden, NotFound, IdempotencyKeyReu
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/block",
+    operation_id = "blockUser",
     tag = "accounts",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
@@ -44,6 +45,7 @@ refusals!(UnblockRefusals: Forbidden, NotFound);
 #[utoipa::path(
     delete,
     path = "/api/v1/users/{id}/block",
+    operation_id = "unblockUser",
     tag = "accounts",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
@@ -64,6 +66,7 @@ refusals!(BlocksRefusals: Forbidden);
 #[utoipa::path(
     get,
     path = "/api/v1/me/blocks",
+    operation_id = "listBlocks",
     tag = "accounts",
     security(("bearer" = [])),
     responses((status = 200, description = "The users the caller blocked", body = crate::views::Items<crate::views::BlockView>), BlocksRefusals)

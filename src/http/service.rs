@@ -19,19 +19,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The document of every route, built once when the router was.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "getOpenApi", tag = "service", responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object)))]
 async fn openapi_json(
     State(state): State<AppState>,
 ) -> Json<std::sync::Arc<utoipa::openapi::OpenApi>> {
     Json(state.openapi.clone())
 }
 
-#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "Alive", body = Object)))]
+#[utoipa::path(get, path = "/health", operation_id = "getHealth", tag = "service", responses((status = 200, description = "Alive", body = Object)))]
 async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-#[utoipa::path(get, path = "/ready", tag = "service", responses(
+#[utoipa::path(get, path = "/ready", operation_id = "getReady", tag = "service", responses(
     (status = 200, description = "The database answers", body = Object),
     (status = 503, description = "The database does not answer", body = Object)
 ))]
@@ -47,7 +47,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "service", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics_text(State(state): State<AppState>) -> String {
     crate::telemetry::process_metrics().collect();
     state.metrics.render()

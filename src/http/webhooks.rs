@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{Admin, AppJson, Id, Keyed};
+use super::input::{Secret, WebhookUrl};
 use super::state::AppState;
 use crate::views::WebhookView;
 
@@ -21,9 +22,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
-    url: String,
-    secret: String,
+struct CreateWebhookBody {
+    /// Where the events are posted.
+    #[schema(inline)]
+    url: WebhookUrl,
+    /// Signs every delivery (`X-P2P-Signature`, an HMAC-SHA256 of the timestamp and the body);
+    /// never shown again.
+    #[schema(inline)]
+    secret: Secret,
 }
 
 refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused);
@@ -31,8 +37,9 @@ refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused);
 #[utoipa::path(
     post,
     path = "/api/v1/admin/webhooks",
+    operation_id = "createWebhook",
     tag = "admin",
-    request_body = CreateBody,
+    request_body = CreateWebhookBody,
     security(("bearer" = [])),
     responses((status = 201, description = "The webhook (its secret is never shown)", body = crate::views::WebhookView), CreateRefusals)
 )]
@@ -41,11 +48,11 @@ async fn create(
     State(state): State<AppState>,
     _admin: Admin,
     Keyed(key): Keyed,
-    AppJson(body): AppJson<CreateBody>,
+    AppJson(body): AppJson<CreateWebhookBody>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
     let hook = state
         .market
-        .add_webhook(&body.url, &body.secret, key)
+        .add_webhook(&body.url.0, &body.secret.0, key)
         .await?;
     Ok((StatusCode::CREATED, Json(hook)))
 }
@@ -55,6 +62,7 @@ refusals!(ListRefusals: Forbidden);
 #[utoipa::path(
     get,
     path = "/api/v1/admin/webhooks",
+    operation_id = "listWebhooks",
     tag = "admin",
     security(("bearer" = [])),
     responses((status = 200, description = "Webhooks and their delivery state", body = crate::views::Items<crate::views::WebhookView>), ListRefusals)
@@ -73,6 +81,7 @@ refusals!(RemoveRefusals: Forbidden, NotFound);
 #[utoipa::path(
     delete,
     path = "/api/v1/admin/webhooks/{id}",
+    operation_id = "deleteWebhook",
     tag = "admin",
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),

@@ -125,9 +125,12 @@ impl Market {
                 let mut checked = Map::new();
                 for (method, details) in per_method {
                     if !request.payment_methods.contains(method) {
-                        return Err(DomainError::validation(format!(
-                            "payment_details.{method} is not one of the ad's payment_methods"
-                        )));
+                        return Err(DomainError::new(
+                            ErrorCode::InvalidPaymentMethod,
+                            format!(
+                                "payment_details.{method} is not one of the ad's payment_methods"
+                            ),
+                        ));
                     }
                     checked.insert(
                         method.clone(),
@@ -137,7 +140,8 @@ impl Market {
                 Some(checked)
             }
             (AdType::Sell, _) => {
-                return Err(DomainError::validation(
+                return Err(DomainError::new(
+                    ErrorCode::PaymentDetailsRequired,
                     "a sell ad needs payment_details: an object with the details of each payment method",
                 ));
             }

@@ -327,8 +327,12 @@ impl Market {
                 ));
             }
         };
-        if !(1..=5).contains(&rating) {
-            return Err(DomainError::validation("rating must be 1 to 5"));
+        if !(validate::MIN_RATING..=validate::MAX_RATING).contains(&rating) {
+            return Err(DomainError::validation(format!(
+                "rating must be {} to {}",
+                validate::MIN_RATING,
+                validate::MAX_RATING
+            )));
         }
         let comment = comment
             .map(|c| validate::text("comment", &c, 0, validate::MAX_MESSAGE_CHARS))

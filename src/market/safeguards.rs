@@ -35,7 +35,7 @@ impl Market {
     ) -> Result<BlockView, DomainError> {
         require_trader(caller)?;
         if user_id == caller.user_id {
-            return Err(DomainError::validation("you cannot block yourself"));
+            return Err(ErrorCode::CannotBlockSelf.into());
         }
         let user = self.user(user_id).await?;
         let now = self.now_ms();

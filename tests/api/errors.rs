@@ -175,14 +175,15 @@ async fn order_creation_checks_run_in_the_order_of_the_spec(backend: Backend) {
     )
     .await
     .refused(422, "MIN_DEPOSIT_REQUIRED");
-    // A withdrawal without payment details is an invalid body (the seller must say where to pay).
+    // A withdrawal without payment details: the body is well formed, but selling to a buy ad
+    // needs them (the seller must say where to pay).
     app.post(
         "/api/v1/p2p/orders",
         Some(&broke.token),
         json!({"ad_id": ad_id, "usdt_amount": 100_000, "payment_method": "card"}),
     )
     .await
-    .refused(400, "VALIDATION_ERROR");
+    .refused(422, "PAYMENT_DETAILS_REQUIRED");
 }
 
 on_both_stores!(a_deposit_taker_holds_at_most_three_active_orders);
@@ -239,7 +240,7 @@ async fn sell_ads_need_the_sellers_prerequisites(backend: Backend) {
         .remove("payment_details");
     app.post("/api/v1/p2p/ads", Some(&maker.token), no_details)
         .await
-        .refused(400, "VALIDATION_ERROR");
+        .refused(422, "PAYMENT_DETAILS_REQUIRED");
     app.assert_audit().await;
 }
 
@@ -381,7 +382,7 @@ async fn malformed_requests_get_json_errors_never_a_500(backend: Backend) {
     app.get("/nowhere", None).await.refused(404, "NOT_FOUND");
     app.call(Method::DELETE, "/api/v1/p2p/ads", None, None)
         .await
-        .refused(404, "NOT_FOUND");
+        .refused(405, "METHOD_NOT_ALLOWED");
     // Bad payment details and ad terms.
     let maker = app.player("maker", 0).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
@@ -400,7 +401,6 @@ async fn malformed_requests_get_json_errors_never_a_500(backend: Backend) {
         .refused(400, "VALIDATION_ERROR");
     }
     for terms in [
-        json!({"min_amount": 2_000_000}),
         json!({"payment_methods": []}),
         json!({"payment_methods": ["Card"]}),
         json!({"price": 0}),
@@ -416,12 +416,19 @@ async fn malformed_requests_get_json_errors_never_a_500(backend: Backend) {
             .await
             .refused(400, "VALIDATION_ERROR");
     }
+    // Each field valid, together not: the document cannot say so, so it is not a 400.
+    let inverted = json!({"type": "buy", "fiat_currency": "RUB", "price": 9550, "min_amount": 2_000_000,
+                          "max_amount": 1_000_000, "total_amount": 5_000_000, "payment_methods": ["card"]});
+    app.post("/api/v1/p2p/ads", Some(&maker.token), inverted)
+        .await
+        .refused(422, "INVALID_AMOUNT_LIMITS");
+    // A malformed body is refused as such whatever the id names (so it hints at nothing).
     app.post(
         &format!("/api/v1/p2p/orders/{ad_id}/messages"),
         auth,
         json!({"message": ""}),
     )
     .await
-    .refused(404, "NOT_FOUND");
+    .refused(400, "VALIDATION_ERROR");
     app.assert_audit().await;
 }

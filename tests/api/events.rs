@@ -713,7 +713,7 @@ async fn a_block_hides_ads_and_stops_trading_both_ways(backend: Backend) {
         json!({}),
     )
     .await
-    .refused(400, "VALIDATION_ERROR");
+    .refused(422, "CANNOT_BLOCK_SELF");
     app.post("/api/v1/users/999999/block", Some(&maker.token), json!({}))
         .await
         .refused(404, "NOT_FOUND");

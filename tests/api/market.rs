@@ -162,7 +162,7 @@ async fn makers_change_pause_and_close_their_ads(backend: Backend) {
         .expect(200);
     app.patch(&path, Some(&maker.token), json!({"min_amount": 2_000_000}))
         .await
-        .refused(400, "VALIDATION_ERROR");
+        .refused(422, "INVALID_AMOUNT_LIMITS");
     app.patch(&path, Some(&maker.token), json!({"status": "closed"}))
         .await
         .refused(400, "VALIDATION_ERROR");
