@@ -13,51 +13,77 @@ use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{Caller, DomainError, ErrorCode};
 use crate::market::Principal;
 
-/// A JSON body: always an object (serde would read a struct from an array too). Malformed
-/// JSON, another kind of value, a wrong type, a missing or unknown field, a value out of its
-/// bounds: `VALIDATION_ERROR`, naming the field; too large: `PAYLOAD_TOO_LARGE`. An empty body
-/// is the empty object; the content type is not required.
+/// A JSON body, which is always an object (serde would read a struct from an array too).
+/// Malformed JSON, another kind of value, a wrong type, a missing or unknown field, a value out
+/// of its bounds: `VALIDATION_ERROR`, naming the field; too large: `PAYLOAD_TOO_LARGE`. The
+/// content type is not required.
 pub struct AppJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection: BytesRejection| {
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError(ErrorCode::PayloadTooLarge.into())
-                    } else {
-                        ApiError(DomainError::validation(
-                            "the request body could not be read",
-                        ))
-                    }
-                })?;
-        let body = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            None => &b"{}"[..],
-            Some(b'{') => &bytes[..],
-            Some(_) => {
-                return Err(ApiError(DomainError::validation(
-                    "the request body must be a JSON object",
-                )));
-            }
-        };
-        let mut json = serde_json::Deserializer::from_slice(body);
-        let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            ApiError(DomainError::validation(if path == "." {
-                format!("invalid JSON body: {inner}")
-            } else {
-                format!("{path}: {inner}")
-            }))
-        })?;
-        json.end()
-            .map_err(|e| ApiError(DomainError::validation(format!("invalid JSON body: {e}"))))?;
-        Ok(AppJson(value))
+        match object(&body(request, state).await?)? {
+            Some(value) => Ok(AppJson(value)),
+            None => Err(ApiError(DomainError::validation(
+                "the request needs a JSON object body",
+            ))),
+        }
     }
+}
+
+/// An optional JSON body: none, or `null`, is `T::default()`; anything else is read as
+/// [`AppJson`] reads it.
+pub struct MaybeJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for MaybeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body(request, state).await?;
+        if bytes.trim_ascii() == b"null" {
+            return Ok(MaybeJson(T::default()));
+        }
+        Ok(MaybeJson(object(&bytes)?.unwrap_or_default()))
+    }
+}
+
+async fn body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection: BytesRejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError(ErrorCode::PayloadTooLarge.into())
+            } else {
+                ApiError(DomainError::validation("the request body could not be read"))
+            }
+        })
+}
+
+/// The body read as a `T` from a JSON object; `None` when there is no body.
+fn object<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Ok(None),
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(ApiError(DomainError::validation(
+                "the request body must be a JSON object",
+            )));
+        }
+    }
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ApiError(DomainError::validation(if path == "." {
+            format!("invalid JSON body: {inner}")
+        } else {
+            format!("{path}: {inner}")
+        }))
+    })?;
+    json.end()
+        .map_err(|e| ApiError(DomainError::validation(format!("invalid JSON body: {e}"))))?;
+    Ok(Some(value))
 }
 
 /// Query parameters; anything malformed is `VALIDATION_ERROR`.

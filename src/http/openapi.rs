@@ -3,11 +3,10 @@
 //! the links from what a route creates to the routes that act on it, and the bounds that are
 //! settings of the running service.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::config::Config;
@@ -58,7 +57,8 @@ const LINKS: &[(&str, &str, &[(&str, &str)])] = &[
     ("blockUser", "200", &[("unblockUser", "path.id")]),
 ];
 
-pub fn finish(mut document: OpenApi, config: &Config) -> OpenApi {
+/// The document to serve, as JSON.
+pub fn finish(mut document: OpenApi, config: &Config) -> Value {
     document.info.title = "P2P Market".into();
     document.info.description = Some(
         "A peer-to-peer RUB/USDT market with escrow. Money is integer kopecks; times are RFC 3339 \
@@ -88,8 +88,50 @@ pub fn finish(mut document: OpenApi, config: &Config) -> OpenApi {
         .schemas
         .insert(ErrorDetail::name().into_owned(), ErrorDetail::schema());
     document.components = Some(components);
-    for item in document.paths.paths.values_mut() {
-        for operation in [
+    operations(&mut document).for_each(add_common_answers);
+    let mut document = serde_json::to_value(&document).unwrap_or_default();
+    add_links(&mut document);
+    state_settings(&mut document, config);
+    document
+}
+
+/// Adds [`LINKS`], to the document as JSON (utoipa writes a link's fields in snake case):
+/// each target takes the created thing's `id` (a block's is `user_id`) as its path's `id`, or
+/// as a field of its body.
+fn add_links(document: &mut Value) {
+    for (source, status, targets) in LINKS {
+        let id = if *source == "blockUser" { "user_id" } else { "id" };
+        let expression = format!("$response.body#/{id}");
+        let links: serde_json::Map<String, Value> = targets
+            .iter()
+            .map(|(target, into)| {
+                let link = match into.split_once('.') {
+                    Some(("body", field)) => {
+                        json!({"operationId": target, "requestBody": {field: expression}})
+                    }
+                    _ => json!({"operationId": target, "parameters": {"path.id": expression}}),
+                };
+                ((*target).to_string(), link)
+            })
+            .collect();
+        let response = document["paths"]
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|paths| paths.values_mut())
+            .filter_map(|item| item.as_object_mut())
+            .flat_map(|item| item.values_mut())
+            .find(|operation| operation["operationId"] == *source)
+            .and_then(|operation| operation.pointer_mut(&format!("/responses/{status}")));
+        if let Some(response) = response {
+            response["links"] = Value::Object(links);
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations(document: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    document.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.post,
             &mut item.patch,
@@ -97,87 +139,18 @@ pub fn finish(mut document: OpenApi, config: &Config) -> OpenApi {
         ]
         .into_iter()
         .flatten()
-        {
-            add_common_answers(operation);
-        }
-    }
-    add_links(&mut document);
-    state_settings(&mut document, config);
-    document
-}
-
-/// Adds [`LINKS`]: each target takes the created thing's `id` (a block's is `user_id`) as its
-/// path's `id`, or as a field of its body.
-fn add_links(document: &mut OpenApi) {
-    let mut value = serde_json::to_value(&document.paths).unwrap_or_default();
-    for (source, status, targets) in LINKS {
-        let Some(response) = operation_mut(&mut value, source)
-            .and_then(|operation| operation.pointer_mut(&format!("/responses/{status}")))
-        else {
-            continue;
-        };
-        let id = if *source == "blockUser" {
-            "user_id"
-        } else {
-            "id"
-        };
-        let mut links = serde_json::Map::new();
-        for (target, into) in *targets {
-            let expression = format!("$response.body#/{id}");
-            let link = match into.split_once('.') {
-                Some(("body", field)) => {
-                    json!({"operationId": target, "requestBody": {field: expression}})
-                }
-                _ => json!({"operationId": target, "parameters": {"path.id": expression}}),
-            };
-            links.insert((*target).into(), link);
-        }
-        response["links"] = links.into();
-    }
-    if let Ok(paths) = serde_json::from_value(value) {
-        document.paths = paths;
-    }
-}
-
-/// The operation with `operation_id`, as JSON.
-fn operation_mut<'a>(
-    paths: &'a mut serde_json::Value,
-    operation_id: &str,
-) -> Option<&'a mut serde_json::Value> {
-    paths
-        .get_mut("paths")?
-        .as_object_mut()?
-        .values_mut()
-        .flat_map(|item| {
-            item.as_object_mut()
-                .into_iter()
-                .flat_map(|i| i.values_mut())
-        })
-        .find(|operation| operation["operationId"] == operation_id)
+    })
 }
 
 /// The bounds that are settings of this service rather than rules of the API: the smallest
 /// payment window (`P2P_MIN_PAYMENT_WINDOW_SECS`).
-fn state_settings(document: &mut OpenApi, config: &Config) {
-    let Some(components) = document.components.as_mut() else {
-        return;
-    };
-    let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("CreateAdBody") else {
-        return;
-    };
-    let Some(RefOr::T(window)) = body.properties.get_mut("payment_window_seconds") else {
-        return;
-    };
-    let mut value = serde_json::to_value(&*window).unwrap_or_default();
-    let bounded = value
-        .pointer_mut("/oneOf")
-        .and_then(|alternatives| alternatives.as_array_mut())
+fn state_settings(document: &mut Value, config: &Config) {
+    let window = document
+        .pointer_mut("/components/schemas/CreateAdBody/properties/payment_window_seconds/oneOf")
+        .and_then(Value::as_array_mut)
         .and_then(|alternatives| alternatives.iter_mut().find(|a| a["type"] == "integer"));
-    if let Some(integer) = bounded {
-        integer["minimum"] = config.min_payment_window_secs.into();
-    }
-    if let Ok(schema) = serde_json::from_value(value) {
-        *window = schema;
+    if let Some(window) = window {
+        window["minimum"] = config.min_payment_window_secs.into();
     }
 }
 

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiResult;
-use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, page};
+use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeJson, page};
 use super::input::fields::{AfterId, Amount, Comment, IdField, Message, PageLimit, PageOffset};
 use super::input::fields::{OrderStatusChoice, Reason, SideChoice, Stars};
 use super::input::{Choice, PaymentDetails, PaymentMethod};
@@ -333,7 +333,7 @@ async fn call_operator(
     Authenticated(caller): Authenticated,
     Keyed(key): Keyed,
     Id(id): Id<OrderId>,
-    AppJson(body): AppJson<CallOperatorBody>,
+    MaybeJson(body): MaybeJson<CallOperatorBody>,
 ) -> ApiResult<Json<views::OrderView>> {
     let reason = body.reason.map(|r| r.0).filter(|r| !r.is_empty());
     let request = Request {

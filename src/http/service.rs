@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "getOpenApi", tag = "service", responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object)))]
 async fn openapi_json(
     State(state): State<AppState>,
-) -> Json<std::sync::Arc<utoipa::openapi::OpenApi>> {
+) -> Json<std::sync::Arc<serde_json::Value>> {
     Json(state.openapi.clone())
 }
 
