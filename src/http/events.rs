@@ -11,11 +11,14 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use serde::de::value::Error as ValueError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{AppQuery, Authenticated};
+use super::input::fields::AfterId;
 use super::state::AppState;
 use crate::config::{EVENT_PAGE, EVENT_STREAM_PENDING_BOUND};
 use crate::domain::event::{self, Audience};
@@ -32,7 +35,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct StreamParams {
     /// For clients that cannot set the header (a browser's first `EventSource` connection).
-    last_event_id: Option<i64>,
+    #[param(inline)]
+    last_event_id: Option<AfterId>,
+}
+
+/// The header a reconnecting `EventSource` sends.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only its description is used: the handler reads the header itself.
+struct StreamHeaders {
+    /// Replay the events after this one.
+    #[param(rename = "Last-Event-ID", inline)]
+    last_event_id: Option<AfterId>,
 }
 
 /// Where a stream is: replaying from the database, then forwarding live events.
@@ -98,24 +112,22 @@ impl Cursor {
     }
 }
 
-fn last_event_id(headers: &HeaderMap, query: Option<i64>) -> Result<Option<i64>, DomainError> {
-    let header = headers
-        .get("last-event-id")
-        .map(|value| {
-            value
-                .to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .filter(|id| *id >= 0)
-                .ok_or_else(|| DomainError::validation("Last-Event-ID must be an event id"))
+/// Where to start: the `Last-Event-ID` header, else the query's `last_event_id`; both read by
+/// the same rule.
+fn last_event_id(headers: &HeaderMap, query: Option<AfterId>) -> Result<Option<i64>, DomainError> {
+    let Some(header) = headers.get("last-event-id") else {
+        return Ok(query.map(|id| id.0));
+    };
+    let id = header
+        .to_str()
+        .ok()
+        .and_then(|text| {
+            let text: serde::de::value::StrDeserializer<ValueError> =
+                text.trim().into_deserializer();
+            AfterId::deserialize(text).ok()
         })
-        .transpose()?;
-    if query.is_some_and(|id| id < 0) {
-        return Err(DomainError::validation(
-            "last_event_id must not be negative",
-        ));
-    }
-    Ok(header.or(query))
+        .ok_or_else(|| DomainError::validation("Last-Event-ID must be an event id"))?;
+    Ok(Some(id.0))
 }
 
 refusals!(StreamRefusals: ValidationError);
@@ -125,7 +137,7 @@ refusals!(StreamRefusals: ValidationError);
     path = "/api/v1/p2p/events",
     operation_id = "streamEvents",
     tag = "events",
-    params(StreamParams, ("Last-Event-ID" = Option<i64>, Header, description = "Replay the events after this one")),
+    params(StreamParams, StreamHeaders),
     security(("bearer" = [])),
     responses((status = 200, description = "Server-Sent Events: order.created, order.paid, order.completed, order.cancelled, order.expired, order.disputed, order.resolved, order.updated, message.created; each with an id and the Order or Message as data", content_type = "text/event-stream", body = String), StreamRefusals)
 )]

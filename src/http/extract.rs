@@ -55,7 +55,9 @@ async fn body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiE
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError(ErrorCode::PayloadTooLarge.into())
             } else {
-                ApiError(DomainError::validation("the request body could not be read"))
+                ApiError(DomainError::validation(
+                    "the request body could not be read",
+                ))
             }
         })
 }

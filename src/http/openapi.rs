@@ -100,7 +100,11 @@ pub fn finish(mut document: OpenApi, config: &Config) -> Value {
 /// as a field of its body.
 fn add_links(document: &mut Value) {
     for (source, status, targets) in LINKS {
-        let id = if *source == "blockUser" { "user_id" } else { "id" };
+        let id = if *source == "blockUser" {
+            "user_id"
+        } else {
+            "id"
+        };
         let expression = format!("$response.body#/{id}");
         let links: serde_json::Map<String, Value> = targets
             .iter()

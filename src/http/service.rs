@@ -20,9 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The document of every route, built once when the router was.
 #[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "getOpenApi", tag = "service", responses((status = 200, description = "The OpenAPI 3.1 document of every route", body = Object)))]
-async fn openapi_json(
-    State(state): State<AppState>,
-) -> Json<std::sync::Arc<serde_json::Value>> {
+async fn openapi_json(State(state): State<AppState>) -> Json<std::sync::Arc<serde_json::Value>> {
     Json(state.openapi.clone())
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod authorization;
 mod concurrency;
+mod contract;
 mod crash;
 mod errors;
 mod events;

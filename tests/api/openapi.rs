@@ -1,5 +1,6 @@
 //! The OpenAPI document, and the authorisation matrix generated from it: every route it lists,
-//! called by each kind of caller. A route without a rule here fails the test.
+//! called by each kind of caller. A route without a rule here fails the test, and so does an
+//! answer the document does not list.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -289,6 +290,11 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
                 let (concrete, body) = f.request(method, path);
                 let token = f.token(role, method, path);
                 let status = status_of(&app, method, &concrete, token.as_deref(), body).await;
+                // What a generated client can get is in the document.
+                assert!(
+                    responses.contains_key(status.as_str()),
+                    "{method} {path} as {role:?}: {status} is not documented"
+                );
                 match expect {
                     Through => assert!(
                         ![401, 403, 404].contains(&status.as_u16()),
