@@ -12,49 +12,73 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::config::Config;
 use crate::views::{ErrorBody, ErrorDetail};
 
-/// The links of the document: from the response of an operation that creates something to the
-/// operations that use it, each with the values it takes from that response. Stateful clients
-/// (and schemathesis's stateful phase) follow them.
-const LINKS: &[(&str, &str, &[(&str, &str)])] = &[
-    (
-        "createAd",
-        "201",
-        &[
-            ("getAd", "path.id"),
-            ("updateAd", "path.id"),
-            ("closeAd", "path.id"),
-            ("createOrder", "body.ad_id"),
+/// Where a link puts the id of what its source created.
+#[derive(Clone, Copy)]
+enum Target {
+    /// The target's path `id`.
+    Path,
+    /// A field of the target's body.
+    Body(&'static str),
+}
+
+use Target::{Body, Path};
+
+/// The links from one operation's answer to the operations that use what it created.
+struct Links {
+    source: &'static str,
+    status: &'static str,
+    targets: &'static [(&'static str, Target)],
+}
+
+/// The links of the document. Stateful clients (and schemathesis's stateful phase) follow them.
+const LINKS: &[Links] = &[
+    Links {
+        source: "createAd",
+        status: "201",
+        targets: &[
+            ("getAd", Path),
+            ("updateAd", Path),
+            ("closeAd", Path),
+            ("createOrder", Body("ad_id")),
         ],
-    ),
-    (
-        "createOrder",
-        "201",
-        &[
-            ("getOrder", "path.id"),
-            ("updatePaymentDetails", "path.id"),
-            ("confirmPaid", "path.id"),
-            ("confirmReceived", "path.id"),
-            ("cancelOrder", "path.id"),
-            ("callOperator", "path.id"),
-            ("getOrderHistory", "path.id"),
-            ("listMessages", "path.id"),
-            ("postMessage", "path.id"),
-            ("rateOrder", "path.id"),
-            ("resolveDispute", "path.id"),
+    },
+    Links {
+        source: "createOrder",
+        status: "201",
+        targets: &[
+            ("getOrder", Path),
+            ("updatePaymentDetails", Path),
+            ("confirmPaid", Path),
+            ("confirmReceived", Path),
+            ("cancelOrder", Path),
+            ("callOperator", Path),
+            ("getOrderHistory", Path),
+            ("listMessages", Path),
+            ("postMessage", Path),
+            ("rateOrder", Path),
+            ("resolveDispute", Path),
         ],
-    ),
-    (
-        "createUser",
-        "201",
-        &[
-            ("getUser", "path.id"),
-            ("postTransaction", "path.id"),
-            ("blockUser", "path.id"),
-            ("unblockUser", "path.id"),
+    },
+    Links {
+        source: "createUser",
+        status: "201",
+        targets: &[
+            ("getUser", Path),
+            ("postTransaction", Path),
+            ("blockUser", Path),
+            ("unblockUser", Path),
         ],
-    ),
-    ("createWebhook", "201", &[("deleteWebhook", "path.id")]),
-    ("blockUser", "200", &[("unblockUser", "path.id")]),
+    },
+    Links {
+        source: "createWebhook",
+        status: "201",
+        targets: &[("deleteWebhook", Path)],
+    },
+    Links {
+        source: "blockUser",
+        status: "200",
+        targets: &[("unblockUser", Path)],
+    },
 ];
 
 /// The document to serve, as JSON.
@@ -99,21 +123,22 @@ pub fn finish(mut document: OpenApi, config: &Config) -> Value {
 /// each target takes the created thing's `id` (a block's is `user_id`) as its path's `id`, or
 /// as a field of its body.
 fn add_links(document: &mut Value) {
-    for (source, status, targets) in LINKS {
-        let id = if *source == "blockUser" {
+    for links in LINKS {
+        let id = if links.source == "blockUser" {
             "user_id"
         } else {
             "id"
         };
         let expression = format!("$response.body#/{id}");
-        let links: serde_json::Map<String, Value> = targets
+        let targets: serde_json::Map<String, Value> = links
+            .targets
             .iter()
             .map(|(target, into)| {
-                let link = match into.split_once('.') {
-                    Some(("body", field)) => {
-                        json!({"operationId": target, "requestBody": {field: expression}})
+                let link = match into {
+                    Body(field) => {
+                        json!({"operationId": target, "requestBody": {*field: expression}})
                     }
-                    _ => json!({"operationId": target, "parameters": {"path.id": expression}}),
+                    Path => json!({"operationId": target, "parameters": {"path.id": expression}}),
                 };
                 ((*target).to_string(), link)
             })
@@ -124,10 +149,10 @@ fn add_links(document: &mut Value) {
             .flat_map(|paths| paths.values_mut())
             .filter_map(|item| item.as_object_mut())
             .flat_map(|item| item.values_mut())
-            .find(|operation| operation["operationId"] == *source)
-            .and_then(|operation| operation.pointer_mut(&format!("/responses/{status}")));
+            .find(|operation| operation["operationId"] == links.source)
+            .and_then(|operation| operation.pointer_mut(&format!("/responses/{}", links.status)));
         if let Some(response) = response {
-            response["links"] = Value::Object(links);
+            response["links"] = Value::Object(targets);
         }
     }
 }

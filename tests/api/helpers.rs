@@ -176,6 +176,19 @@ macro_rules! on_both_stores {
     };
 }
 
+/// A count a deeper run can raise: the variable's value, else `default` (a value that is not a
+/// positive number is a mistake worth stopping for).
+pub fn count_from_env(var: &str, default: u32) -> u32 {
+    match std::env::var(var) {
+        Ok(value) => value
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| panic!("{var} must be a positive number, not {value:?}")),
+        Err(_) => default,
+    }
+}
+
 /// Whether PostgreSQL tests can run; prints the skip line when they cannot.
 pub fn postgres_available(test: &str) -> bool {
     let available = std::env::var(POSTGRES_URL_VAR).is_ok_and(|url| !url.is_empty());

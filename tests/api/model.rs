@@ -477,12 +477,21 @@ fn model_based(backend: Backend, cases: u32) {
 
 #[test]
 fn sqlite() {
-    model_based(Backend::Sqlite, 24);
+    model_based(
+        Backend::Sqlite,
+        crate::helpers::count_from_env(MODEL_CASES_VAR, 24),
+    );
 }
 
 #[test]
 fn postgres() {
     if crate::helpers::postgres_available("model::postgres") {
-        model_based(Backend::Postgres, 6);
+        model_based(
+            Backend::Postgres,
+            crate::helpers::count_from_env(MODEL_CASES_VAR, 6),
+        );
     }
 }
+
+/// How many cases each store runs (24 on SQLite and 6 on PostgreSQL without it).
+const MODEL_CASES_VAR: &str = "P2P_MODEL_CASES";

@@ -5,7 +5,17 @@ use serde_json::json;
 
 use crate::helpers::{Answer, Backend, TestApp, User, spawn_app_on};
 
-const ROUNDS: usize = 15;
+/// How many rounds each race runs (15 without it).
+const ROUNDS_VAR: &str = "P2P_RACE_ROUNDS";
+
+fn rounds() -> usize {
+    crate::helpers::count_from_env(ROUNDS_VAR, 15) as usize
+}
+
+/// What each trader deposits: enough for every round's order to complete.
+fn deposit() -> i64 {
+    (rounds() as i64 * 6 * 100_000).max(50_000_000)
+}
 
 /// The payment window of the orders that race their expiry.
 const WINDOW_SECS: i64 = 60;
@@ -35,12 +45,12 @@ async fn world(app: &TestApp) -> World {
         ad: app
             .buy_ad(
                 &maker,
-                json!({"total_amount": 100_000_000, "payment_window_seconds": WINDOW_SECS}),
+                json!({"total_amount": 2 * deposit(), "payment_window_seconds": WINDOW_SECS}),
             )
             .await,
         maker,
-        seller: app.player("seller", 50_000_000).await,
-        rival: app.player("rival", 50_000_000).await,
+        seller: app.player("seller", deposit()).await,
+        rival: app.player("rival", deposit()).await,
         operator: app.operator().await,
     }
 }
@@ -204,10 +214,10 @@ async fn every_conflicting_pair_has_exactly_one_winner(backend: Backend) {
         Race::TwoTakesOfTheLastCapacity,
     ] {
         let mut wins = [0; 2];
-        for i in 0..ROUNDS {
+        for i in 0..rounds() {
             wins[round(&app, &w, race, i).await] += 1;
         }
-        assert_eq!(wins[0] + wins[1], ROUNDS, "{race:?}");
+        assert_eq!(wins[0] + wins[1], rounds(), "{race:?}");
         eprintln!(
             "{race:?}: first call won {} times, second {}",
             wins[0], wins[1]
@@ -223,6 +233,6 @@ async fn every_conflicting_pair_has_exactly_one_winner(backend: Backend) {
         .iter()
         .map(|(available, frozen)| available + frozen)
         .sum();
-    assert_eq!(total, 100_000_000);
+    assert_eq!(total, 2 * deposit());
 }
 on_both_stores!(every_conflicting_pair_has_exactly_one_winner, multi_thread);
