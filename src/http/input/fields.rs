@@ -1,0 +1,40 @@
+//! The API's fields, by what they hold: each a bounded input type with the bounds of its rule.
+
+use super::{Choice, Int, IntParam, Text};
+use crate::config::MAX_PAGE_LIMIT;
+use crate::domain::Role;
+use crate::domain::ad::AdType;
+use crate::domain::order::{OrderStatus, Resolution, Side};
+use crate::domain::validate::*;
+use crate::domain::wallet::{MAX_WAGERING_MULTIPLIER, TransactionKind};
+use crate::market::SortBy;
+
+// Named so the OpenAPI derive sees one type (it would take `Choice<AdType>` for a generic
+// wrapper of a schema of its own).
+pub type AdTypeChoice = Choice<AdType>;
+pub type SortByChoice = Choice<SortBy>;
+pub type OrderStatusChoice = Choice<OrderStatus>;
+pub type SideChoice = Choice<Side>;
+pub type ResolutionChoice = Choice<Resolution>;
+pub type RoleChoice = Choice<Role>;
+pub type TransactionKindChoice = Choice<TransactionKind>;
+
+/// Kopecks: a price or an amount.
+pub type Amount = Int<1, MAX_AMOUNT_KOPECKS>;
+pub type AmountParam = IntParam<1, MAX_AMOUNT_KOPECKS>;
+/// An id in a body (ids are positive).
+pub type IdField = Int<1, { i64::MAX }>;
+pub type PageLimit = IntParam<1, MAX_PAGE_LIMIT>;
+pub type PageOffset = IntParam<0, { i64::MAX }>;
+/// Messages after this id; 0 for all.
+pub type AfterId = IntParam<0, { i64::MAX }>;
+/// The payment window; the document states the running service's smallest.
+pub type WindowSeconds = Int<1, MAX_PAYMENT_WINDOW_SECONDS>;
+pub type WageringMultiplier = Int<0, MAX_WAGERING_MULTIPLIER>;
+pub type Stars = Int<MIN_RATING, MAX_RATING>;
+pub type Name = Text<1, MAX_NAME_CHARS>;
+pub type Message = Text<1, MAX_MESSAGE_CHARS>;
+pub type Terms = Text<0, MAX_TERMS_CHARS>;
+pub type Reason = Text<0, MAX_REASON_CHARS>;
+pub type Comment = Text<0, MAX_MESSAGE_CHARS>;
+pub type Reference = Text<1, MAX_REFERENCE_CHARS>;
