@@ -85,6 +85,9 @@ pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3_600_000;
 
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// What an idempotency key may hold: visible ASCII, with spaces and tabs inside (a header's
+/// value as text; its ends are trimmed in transit).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~](?:[\\t -~]*[!-~])?$";
 
 /// How often idempotency keys past their lifetime are deleted.
 pub const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(60);

@@ -4,12 +4,14 @@
 //! settings of the running service.
 
 use serde_json::{Value, json};
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::config::Config;
+use crate::config::{Config, IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LEN};
 use crate::views::{ErrorBody, ErrorDetail};
 
 /// Where a link puts the id of what its source created.
@@ -113,6 +115,13 @@ pub fn finish(mut document: OpenApi, config: &Config) -> Value {
         .insert(ErrorDetail::name().into_owned(), ErrorDetail::schema());
     document.components = Some(components);
     operations(&mut document).for_each(add_common_answers);
+    for item in document.paths.paths.values_mut() {
+        if let Some(post) = item.post.as_mut() {
+            post.parameters
+                .get_or_insert_with(Vec::new)
+                .push(idempotency_key());
+        }
+    }
     let mut document = serde_json::to_value(&document).unwrap_or_default();
     add_links(&mut document);
     state_settings(&mut document, config);
@@ -194,6 +203,25 @@ fn error(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response>
         )
         .build()
         .into()
+}
+
+/// The `Idempotency-Key` header every `POST` takes (`http::idempotency` checks it).
+fn idempotency_key() -> Parameter {
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_IDEMPOTENCY_KEY_LEN))
+        .pattern(Some(IDEMPOTENCY_KEY_PATTERN));
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Runs the request at most once: a retry with the same key and request replays the \
+             first answer; another request under the key is 409 IDEMPOTENCY_KEY_REUSED",
+        ))
+        .schema(Some(schema))
+        .build()
 }
 
 fn add_common_answers(operation: &mut Operation) {
