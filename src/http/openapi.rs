@@ -120,6 +120,10 @@ pub fn finish(mut document: OpenApi, config: &Config) -> Value {
             post.parameters
                 .get_or_insert_with(Vec::new)
                 .push(idempotency_key());
+            post.responses
+                .responses
+                .entry("400".into())
+                .or_insert_with(|| error("VALIDATION_ERROR: a malformed Idempotency-Key"));
         }
     }
     let mut document = serde_json::to_value(&document).unwrap_or_default();
