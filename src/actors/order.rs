@@ -93,8 +93,11 @@ impl Actor for OrderActor {
                         payment_details: None,
                         key: None,
                     };
-                    if let Err(refusal) = self.act(order, expire).await {
-                        // The store could not take the commit now: try again shortly.
+                    let refused = self.act(order, expire).await.err();
+                    // Still pending: the store could not take the commit now, so try again
+                    // shortly. (Not pending: another node moved it first, and that is its end.)
+                    if let Some(refusal) = refused.filter(|_| order.status == OrderStatus::Pending)
+                    {
                         tracing::warn!(order_id = order.id.get(), %refusal, "expiry failed, retrying");
                         live.arm(&myself, Duration::from_secs(1));
                     }
@@ -125,7 +128,26 @@ impl OrderActor {
         }
     }
 
+    /// Acts on the order. A refusal that its status explains is judged again against the
+    /// database's copy when that differs from this one: another node may have moved the order
+    /// since this copy was made, and a step that is valid now must not be refused for it.
     async fn act(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
+        match self.attempt(order, request.clone()).await {
+            Err(refusal) if refusal.code == ErrorCode::InvalidOrderStatus => {
+                match self.context.store.order(order.id).await? {
+                    Some(current) if current != *order => {
+                        *order = current;
+                        self.attempt(order, request).await
+                    }
+                    _ => Err(refusal),
+                }
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// Judges the request against this copy of the order and commits the transition once.
+    async fn attempt(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
         let context = &self.context;
         let actor = order.participant(request.caller)?;
         let step = crate::domain::order::transition(order.status, actor, request.action)?;
@@ -168,18 +190,9 @@ impl OrderActor {
         ));
         ops.extend(request.key.map(Op::RecordIdempotencyKey));
         let commit = Commit::new(ops);
-        let receipt = match context.store.commit(commit).await {
-            Ok(receipt) => receipt,
-            Err(refusal) => {
-                if refusal.code == ErrorCode::InvalidOrderStatus {
-                    // Someone else (another node) moved the order first: learn what it is now.
-                    if let Some(current) = context.store.order(order.id).await? {
-                        *order = current;
-                    }
-                }
-                return Err(refusal);
-            }
-        };
+        // A guarded claim the database refuses (another node moved the order first) is
+        // `INVALID_ORDER_STATUS`: `act` learns what the order is now and judges again.
+        let receipt = context.store.commit(commit).await?;
         let taker_cancelled = request.action == Action::Cancel
             && order.status == OrderStatus::Pending
             && request.caller.is_some_and(|c| c.user_id == order.taker_id);

@@ -274,3 +274,193 @@ async fn a_stream_on_one_node_hears_what_happens_on_the_other() {
         .collect();
     assert_eq!(created, orders);
 }
+
+/// A node whose copy of an order is stale still judges a step by what the order is now: the
+/// seller's steps on node A after the buyer's on node B succeed, and a step the order really
+/// refuses is still refused. Expiry on a node that missed the payment does not cancel it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_copy_of_an_order_never_refuses_a_valid_step() {
+    if !postgres_available("nodes::a_stale_copy_of_an_order_never_refuses_a_valid_step") {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 0).await;
+    // One seller per case: each holds one active withdrawal at a time.
+    let (seller, second, third) = (
+        a.player("seller", 5_000_000).await,
+        a.player("second", 5_000_000).await,
+        a.player("third", 5_000_000).await,
+    );
+    let ad = a
+        .buy_ad(
+            &maker,
+            json!({"total_amount": 10_000_000, "payment_window_seconds": 2}),
+        )
+        .await;
+    // Dispute: created on A (A's actor holds it), paid on B, disputed on A.
+    let order = a.take(&seller, ad, 100_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(a.order(&seller, order).await["status"], "pending");
+    b.step(&maker, order, "confirm-paid").await.expect(200);
+    let disputed = a.step(&seller, order, "call-operator").await.expect(200);
+    assert_eq!(disputed["status"], "disputed");
+    // A step the order refuses now is still refused: the seller may not cancel a dispute.
+    a.step(&seller, order, "cancel")
+        .await
+        .refused(409, "INVALID_ORDER_STATUS");
+    // Completion: created on A, paid on B, received on A.
+    let order = a.take(&second, ad, 100_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(a.order(&second, order).await["status"], "pending");
+    b.step(&maker, order, "confirm-paid").await.expect(200);
+    let completed = a.step(&second, order, "confirm-received").await.expect(200);
+    assert_eq!(completed["status"], "completed");
+    // Paid on B within the window: A's timer, armed when A made it, does not cancel it.
+    let order = a.take(&third, ad, 100_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    b.step(&maker, order, "confirm-paid").await.expect(200);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(a.order(&third, order).await["status"], "paid_by_buyer");
+    a.step(&third, order, "confirm-received").await.expect(200);
+    a.assert_audit().await;
+}
+
+/// Who takes a step in [`every_step_succeeds_on_the_node_that_did_not_take_the_one_before`].
+#[derive(Clone, Copy, Debug)]
+enum By {
+    Buyer,
+    Seller,
+    Operator,
+}
+
+/// Every path through the order's state machine, its steps taken on the two nodes in turn
+/// (each node's copy of the order is stale at every step but the first), starting on either
+/// node, for withdrawals (buy ads) and deposits (sell ads): each step is answered as it would
+/// be on one node, and the order ends where the path says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_step_succeeds_on_the_node_that_did_not_take_the_one_before() {
+    if !postgres_available(
+        "nodes::every_step_succeeds_on_the_node_that_did_not_take_the_one_before",
+    ) {
+        return;
+    }
+    use By::*;
+    let paths: [(&[(By, &str)], &str); 8] = [
+        (
+            &[(Buyer, "confirm-paid"), (Seller, "confirm-received")],
+            "completed",
+        ),
+        (&[(Buyer, "cancel")], "cancelled"),
+        (&[(Seller, "cancel")], "cancelled"),
+        (&[(Buyer, "confirm-paid"), (Buyer, "cancel")], "cancelled"),
+        (
+            &[
+                (Seller, "details"),
+                (Buyer, "confirm-paid"),
+                (Seller, "confirm-received"),
+            ],
+            "completed",
+        ),
+        (
+            &[
+                (Buyer, "confirm-paid"),
+                (Seller, "call-operator"),
+                (Operator, "release"),
+            ],
+            "completed",
+        ),
+        (
+            &[
+                (Buyer, "confirm-paid"),
+                (Buyer, "call-operator"),
+                (Operator, "refund"),
+            ],
+            "cancelled",
+        ),
+        (
+            &[
+                (Buyer, "confirm-paid"),
+                (Seller, "call-operator"),
+                (Seller, "confirm-received"),
+            ],
+            "completed",
+        ),
+    ];
+    let url = fresh_postgres_database().await;
+    let node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let nodes = [&node_a.app, &node_b.app];
+    let operator = nodes[0].operator().await;
+    let maker = nodes[0].player("maker", 50_000_000).await;
+    let buy_ad = nodes[0]
+        .buy_ad(&maker, json!({"total_amount": 40_000_000}))
+        .await;
+    let sell_ad = nodes[0]
+        .sell_ad(&maker, json!({"total_amount": 40_000_000}))
+        .await;
+    let mut case = 0;
+    for (path, end) in paths {
+        for first in 0..2 {
+            for withdrawal in [true, false] {
+                if !withdrawal && path.iter().any(|(_, step)| *step == "details") {
+                    continue; // The taker's details belong to withdrawals.
+                }
+                case += 1;
+                let player = nodes[0].player(&format!("player{case}"), 5_000_000).await;
+                let (ad, buyer, seller) = if withdrawal {
+                    (buy_ad, &maker, &player)
+                } else {
+                    (sell_ad, &player, &maker)
+                };
+                let what = format!("{path:?} from node {first}, withdrawal {withdrawal}");
+                let order = nodes[first].take(&player, ad, 100_000).await.expect(201)["id"]
+                    .as_i64()
+                    .unwrap();
+                for (i, (by, step)) in path.iter().enumerate() {
+                    let node = nodes[(first + i + 1) % 2];
+                    let user = match by {
+                        Buyer => buyer,
+                        Seller => seller,
+                        Operator => &operator,
+                    };
+                    let answer = match *step {
+                        "details" => {
+                            node.patch(
+                                &format!("/api/v1/p2p/orders/{order}"),
+                                Some(&user.token),
+                                json!({"payment_details": {"card_number": "2200 1234 5678 0000"}}),
+                            )
+                            .await
+                        }
+                        "release" | "refund" => {
+                            node.post(
+                                &format!("/api/v1/operator/orders/{order}/resolve"),
+                                Some(&user.token),
+                                json!({"resolution": step}),
+                            )
+                            .await
+                        }
+                        _ => node.step(user, order, step).await,
+                    };
+                    assert_eq!(
+                        answer.status.as_u16(),
+                        200,
+                        "{what}, step {i}: {}",
+                        answer.body
+                    );
+                }
+                for node in nodes {
+                    assert_eq!(node.order(&player, order).await["status"], end, "{what}");
+                }
+            }
+        }
+    }
+    nodes[0].assert_audit().await;
+    nodes[1].assert_audit().await;
+}
