@@ -29,6 +29,12 @@ pub enum OpenError {
     Thread(#[from] std::io::Error),
     #[error("rebuilding the actors from the store failed: {0}")]
     Rebuild(String),
+    #[error(
+        "the events table holds ids above this PostgreSQL cluster's transaction ids (was the \
+         database restored into a new cluster?): new events would sort before old ones; see the \
+         README's PostgreSQL section"
+    )]
+    EventIdsAhead,
 }
 
 /// The handle to the database: a read pool and the committer's queue.
@@ -73,7 +79,20 @@ impl Store {
             .await?;
         match dialect {
             Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&read).await?,
-            Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&read).await?,
+            Dialect::Postgres => {
+                sqlx::migrate!("./migrations/postgres").run(&read).await?;
+                // Event ids grow with transaction ids (`Dialect::event_id`): a database restored
+                // into a cluster whose transaction ids start lower must not take new events.
+                let ahead: bool = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(id), 0) >= (pg_snapshot_xmax(pg_current_snapshot())::text::bigint \
+                     << 20) FROM events",
+                )
+                .fetch_one(&read)
+                .await?;
+                if ahead {
+                    return Err(OpenError::EventIdsAhead);
+                }
+            }
         }
         let (commits, jobs) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);
         let (loads, wallet_loads) = mpsc::channel(crate::config::COMMIT_QUEUE_BOUND);

@@ -464,3 +464,166 @@ async fn every_step_succeeds_on_the_node_that_did_not_take_the_one_before() {
     nodes[0].assert_audit().await;
     nodes[1].assert_audit().await;
 }
+
+/// Reads `user`'s stream on `node` until `done` is set and nothing more comes, reconnecting
+/// with `Last-Event-ID` every `every` events (and whenever the stream ends): the id, kind and
+/// order id of each event it read.
+async fn read_through_reconnects(
+    node: &TestApp,
+    user: &User,
+    every: usize,
+    done: &std::sync::atomic::AtomicBool,
+) -> Vec<(i64, String, i64)> {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    let mut ids = Vec::new();
+    let mut stream = crate::events::Stream::open(node, user, Some(0)).await;
+    let mut since_reconnect = 0;
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        match stream.next(Duration::from_millis(1500)).await {
+            Some(event) => {
+                let order = event.data["id"].as_i64().unwrap_or_default();
+                ids.push((event.id, event.kind, order));
+                since_reconnect += 1;
+                if since_reconnect == every {
+                    since_reconnect = 0;
+                    let last = ids.last().map(|(id, ..)| *id);
+                    stream = crate::events::Stream::open(node, user, last).await;
+                }
+            }
+            None if finished => return ids,
+            None => {
+                let last = ids.last().map(|(id, ..)| *id);
+                stream = crate::events::Stream::open(node, user, last).await;
+            }
+        }
+    }
+}
+
+/// Both nodes at full speed: the same sellers withdraw through both at once (one of each pair of
+/// takes wins), the same ads sell through both, each order's steps alternate nodes, and one
+/// event stream on each node, reconnecting with `Last-Event-ID` every 37 events, hears every
+/// event of both nodes exactly once and in id order: exactly the events table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_on_both_nodes_hear_every_event_once_in_order_at_full_speed() {
+    if !postgres_available(
+        "nodes::streams_on_both_nodes_hear_every_event_once_in_order_at_full_speed",
+    ) {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let url = fresh_postgres_database().await;
+    let node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let nodes = [&node_a.app, &node_b.app];
+    let maker = nodes[0].player("maker", 100_000_000).await;
+    let lot = json!({"min_amount": 100_000, "max_amount": 100_000, "total_amount": 50_000_000});
+    let ads = [
+        nodes[0].buy_ad(&maker, lot.clone()).await,
+        nodes[1].buy_ad(&maker, lot.clone()).await,
+    ];
+    let sell = nodes[1].sell_ad(&maker, lot).await;
+    let mut sellers = Vec::new();
+    for i in 0..24 {
+        sellers.push(
+            nodes[i % 2]
+                .player(&format!("seller {i}"), 10_000_000)
+                .await,
+        );
+    }
+    let done = AtomicBool::new(false);
+    let streams = async {
+        tokio::join!(
+            read_through_reconnects(nodes[0], &maker, 37, &done),
+            read_through_reconnects(nodes[1], &maker, 37, &done),
+        )
+    };
+    let load = async {
+        let maker = &maker;
+        let rounds = sellers.iter().enumerate().map(|(i, seller)| async move {
+            for round in 0..6 {
+                let (first, other) = (nodes[(i + round) % 2], nodes[(i + round + 1) % 2]);
+                let ad = ads[(i + round) % 2];
+                // The same wallet through both nodes at once: one withdrawal wins.
+                let (one, two) = tokio::join!(
+                    first.take(seller, ad, 100_000),
+                    other.take(seller, ad, 100_000)
+                );
+                let won: Vec<&crate::helpers::Answer> = [&one, &two]
+                    .into_iter()
+                    .filter(|a| a.status.as_u16() == 201)
+                    .collect();
+                assert_eq!(won.len(), 1, "{} / {}", one.body, two.body);
+                for lost in [&one, &two]
+                    .into_iter()
+                    .filter(|a| a.status.as_u16() != 201)
+                {
+                    lost.refused(409, "ACTIVE_WITHDRAW_ORDER_EXISTS");
+                }
+                let order = won[0].id();
+                if round % 3 == 2 {
+                    first.step(seller, order, "cancel").await.expect(200);
+                    continue;
+                }
+                other.step(maker, order, "confirm-paid").await.expect(200);
+                first
+                    .step(seller, order, "confirm-received")
+                    .await
+                    .expect(200);
+                // A deposit from the same wallet's owner on the other node.
+                let deposit = other
+                    .post(
+                        "/api/v1/p2p/orders",
+                        Some(&seller.token),
+                        json!({"ad_id": sell, "usdt_amount": 100_000, "payment_method": "card"}),
+                    )
+                    .await
+                    .expect(201)["id"]
+                    .as_i64()
+                    .unwrap();
+                first
+                    .step(seller, deposit, "confirm-paid")
+                    .await
+                    .expect(200);
+                other
+                    .step(maker, deposit, "confirm-received")
+                    .await
+                    .expect(200);
+            }
+        });
+        join_all(rounds).await;
+        // Let both pumps pass the last commits on, then end the readers.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        done.store(true, Ordering::SeqCst);
+    };
+    let ((on_a, on_b), ()) = tokio::join!(streams, load);
+    let mut db = PgConnection::connect(&url).await.unwrap();
+    let table: Vec<i64> = sqlx::query_scalar("SELECT id FROM events ORDER BY id")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert!(table.len() > 24 * 6 * 3, "{} events", table.len());
+    for (name, heard) in [("A", &on_a), ("B", &on_b)] {
+        let ids: Vec<i64> = heard.iter().map(|(id, ..)| *id).collect();
+        assert_eq!(ids, table, "node {name}'s stream");
+        // Each order's events come in the order its steps were taken.
+        let mut steps: std::collections::HashMap<i64, Vec<&str>> = Default::default();
+        for (_, kind, order) in heard {
+            steps.entry(*order).or_default().push(kind);
+        }
+        for (order, kinds) in steps {
+            assert!(
+                matches!(
+                    kinds[..],
+                    ["order.created", "order.cancelled"]
+                        | ["order.created", "order.paid", "order.completed"]
+                ),
+                "node {name}, order {order}: {kinds:?}"
+            );
+        }
+    }
+    for node in nodes {
+        node.assert_audit().await;
+    }
+}

@@ -98,6 +98,8 @@ async fn apply_batch(
     }
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut deferred = Deferred::default();
+    // The events written so far in this transaction (their ids' low bits on PostgreSQL).
+    let mut event_places = 0;
     for job in batch {
         let mut own = if mode == Mode::Fast {
             Deferred::grouping_claims()
@@ -117,7 +119,7 @@ async fn apply_batch(
         conn.run("SAVEPOINT one_commit").await?;
         let applied = match apply(conn, dialect, &job.commit, &mut own).await {
             Ok(receipt) => own
-                .flush(conn, dialect)
+                .flush(conn, dialect, &mut event_places)
                 .await
                 .map(|()| receipt)
                 .map_err(Failure::Store),
@@ -143,7 +145,7 @@ async fn apply_batch(
     }
     if mode == Mode::Fast {
         deferred
-            .flush(conn, dialect)
+            .flush(conn, dialect, &mut event_places)
             .await
             .map_err(|_| BatchFailure::Redo)?;
     }

@@ -10,7 +10,7 @@ use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::LedgerKind;
 use crate::domain::{Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, query};
-use crate::store::dialect::Dialect;
+use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION};
 use crate::store::json;
 
 /// A ledger row waiting for its batch's one insert.
@@ -57,9 +57,6 @@ pub(super) struct Deferred {
     pub wallets: BTreeMap<UserId, (Kopecks, Kopecks)>,
     pub users: BTreeMap<UserId, UserFigures>,
 }
-
-/// The PostgreSQL advisory lock that orders event ids by commit.
-const EVENT_ORDER_LOCK: i64 = 0x7032_7065_7665;
 
 /// The multi-row statements that write `rows`. On SQLite, runs whose lengths are powers of two
 /// (largest first), so the statements come in a few shapes that stay prepared: preparing a
@@ -186,10 +183,12 @@ impl Deferred {
     }
 
     /// Writes everything gathered, one multi-row statement per table (and chunk).
+    /// `places` counts the events the transaction wrote so far (see [`Deferred::flush_events`]).
     pub(super) async fn flush(
         &self,
         conn: &mut impl Connection,
         dialect: Dialect,
+        places: &mut i64,
     ) -> Result<(), DbError> {
         self.flush_wallets(conn, dialect).await?;
         self.flush_ledger(conn, dialect).await?;
@@ -201,7 +200,7 @@ impl Deferred {
             )?;
         }
         self.flush_users(conn, dialect).await?;
-        self.flush_events(conn, dialect).await
+        self.flush_events(conn, dialect, places).await
     }
 
     async fn flush_wallets(
@@ -285,28 +284,45 @@ impl Deferred {
         Ok(())
     }
 
+    /// Inserts the events, last: on PostgreSQL each gets its id from the transaction's id and
+    /// `places`, the count of events the transaction wrote before (see [`Dialect::event_id`]).
     async fn flush_events(
         &self,
         conn: &mut impl Connection,
         dialect: Dialect,
+        places: &mut i64,
     ) -> Result<(), DbError> {
-        if dialect == Dialect::Postgres && !self.events.is_empty() {
-            // Last, so the lock is held only for this insert and the commit. Event ids must grow
-            // in commit order, or a reader that has seen id n could miss a smaller id committed
-            // later by another node. Holding this lock from the events' insert to the commit
-            // makes the ids of different transactions follow their commits.
-            query("SELECT pg_advisory_xact_lock($1)")
-                .bind(EVENT_ORDER_LOCK)
-                .execute(&mut *conn)
-                .await?;
+        const COLUMNS: &str = "kind, order_id, message_id, buyer_id, seller_id, disputed, \
+             actor_id, actor_role, from_status, to_status, reason, payload, created_at";
+        if *places + self.events.len() as i64 > EVENTS_PER_TRANSACTION {
+            return Err(DbError::other("more events than one transaction may write"));
         }
         for chunk in chunked(&self.events, dialect) {
-            let sql = format!(
-                "INSERT INTO events (kind, order_id, message_id, buyer_id, seller_id, disputed, \
-                 actor_id, actor_role, from_status, to_status, reason, payload, created_at) \
-                 VALUES {}",
-                placeholders(chunk.len(), 13, dialect)
-            );
+            let sql = match dialect {
+                Dialect::Sqlite => format!(
+                    "INSERT INTO events ({COLUMNS}) VALUES {}",
+                    placeholders(chunk.len(), 13, dialect)
+                ),
+                Dialect::Postgres => {
+                    // The row's place is its last parameter: `(…, $14)` becomes `(id…, …)`.
+                    let rows: Vec<String> = (0..chunk.len())
+                        .map(|row| {
+                            let first = row * 14 + 1;
+                            let cells: Vec<String> =
+                                (first..first + 13).map(|n| format!("${n}")).collect();
+                            format!(
+                                "({}, {})",
+                                dialect.event_id(&format!("${}", first + 13)),
+                                cells.join(", ")
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "INSERT INTO events (id, {COLUMNS}) VALUES {}",
+                        rows.join(", ")
+                    )
+                }
+            };
             let mut query = query(sql);
             for row in chunk {
                 let event = &row.event;
@@ -324,6 +340,10 @@ impl Deferred {
                     .bind(event.reason.clone())
                     .bind(event.payload.clone())
                     .bind(event.now);
+                if dialect == Dialect::Postgres {
+                    query = query.bind(*places);
+                    *places += 1;
+                }
             }
             query.execute(&mut *conn).await?;
         }

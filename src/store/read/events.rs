@@ -46,7 +46,9 @@ fn status(row: &AnyRow, column: &str) -> Result<Option<OrderStatus>, sqlx::Error
 }
 
 impl Store {
-    /// Events for `audience` after `after_id`, oldest first.
+    /// Events for `audience` after `after_id`, oldest first. A feed (every audience but one
+    /// order's history) reads only below the horizon (see [`event_horizon`](crate::store::Dialect::event_horizon)), so it never
+    /// passes an id that a smaller one could still follow.
     pub async fn events(
         &self,
         audience: Audience,
@@ -61,13 +63,20 @@ impl Store {
                 Some(user.get()),
             ),
             Audience::Operators => (" AND disputed = 1", None),
+            // One order's steps commit one after another, each after the one before it was
+            // read: its history needs no horizon, and shows a step as soon as it is answered.
             Audience::Order(order) => (
                 " AND order_id = $3 AND message_id IS NULL",
                 Some(order.get()),
             ),
         };
+        let horizon = match audience {
+            Audience::Order(_) => "",
+            _ => self.dialect().event_horizon(),
+        };
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1{filter} ORDER BY id ASC LIMIT $2"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1{filter}{horizon} \
+             ORDER BY id ASC LIMIT $2"
         );
         let query = query(sql).bind(after_id).bind(limit);
         let query = match key {
@@ -86,9 +95,10 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Event>, DomainError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND kind IN ({}) \
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND kind IN ({}){} \
              ORDER BY id ASC LIMIT $2",
-            placeholders(3, kinds.len())
+            placeholders(3, kinds.len()),
+            self.dialect().event_horizon()
         );
         let query = kinds
             .iter()
@@ -99,10 +109,13 @@ impl Store {
             .await
     }
 
-    /// The newest event's id (0 before any).
+    /// The newest event's id a feed may pass on (0 before any).
     pub async fn last_event_id(&self) -> Result<i64, DomainError> {
-        self.scalar(sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events"))
-            .await
+        let sql = format!(
+            "SELECT COALESCE(MAX(id), 0) FROM events WHERE 1 = 1{}",
+            self.dialect().event_horizon()
+        );
+        self.scalar(query(sql)).await
     }
 
     /// Gives each event that ended an order (stored without a copy) that order's row.

@@ -6,17 +6,19 @@ use crate::store::commit::op::WebhookFailure;
 use crate::store::connection::{Connection, query};
 
 impl<C: Connection> Writer<'_, C> {
-    /// Registers a webhook; it starts after the newest event.
+    /// Registers a webhook; it starts after the newest event a feed may pass on.
     pub(super) async fn insert_webhook(
         &mut self,
         url: &str,
         secret: &str,
         now: Millis,
     ) -> Result<(), Failure> {
-        let id = query(
+        let id = query(format!(
             "INSERT INTO webhooks (url, secret, cursor, created_at) \
-             VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM events), $3) RETURNING id",
-        )
+             VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM events WHERE 1 = 1{}), $3) \
+             RETURNING id",
+            self.dialect.event_horizon()
+        ))
         .bind(url)
         .bind(secret)
         .bind(now)
