@@ -47,6 +47,6 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 #[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "service", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics_text(State(state): State<AppState>) -> String {
-    crate::telemetry::process_metrics().collect();
+    crate::telemetry::collect_process_metrics();
     state.metrics.render()
 }

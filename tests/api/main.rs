@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod expiry;
 mod hardening;
+mod harness;
 mod market;
 mod model;
 mod nodes;

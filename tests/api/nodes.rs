@@ -20,6 +20,11 @@ pub struct Node {
 }
 
 pub async fn start_node(database_url: &str) -> Node {
+    start_node_with(database_url, &[]).await
+}
+
+/// A node started with `settings` (environment variables) on top of the tests' own.
+pub async fn start_node_with(database_url: &str, settings: &[(&str, &str)]) -> Node {
     let mut process = Command::new(env!("CARGO_BIN_EXE_p2p-market"))
         .arg("serve")
         .env("DATABASE_URL", database_url)
@@ -31,6 +36,7 @@ pub async fn start_node(database_url: &str) -> Node {
         .env("P2P_TAKER_CANCEL_LIMIT", "0")
         .env("P2P_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        .envs(settings.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)

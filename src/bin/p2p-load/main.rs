@@ -10,6 +10,7 @@ mod mix;
 mod report;
 mod run;
 mod scenarios;
+mod server;
 mod tally;
 mod user;
 mod world;
@@ -124,9 +125,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = run::run(nodes, world.clone(), &args).await;
+    let before = server::sample(&nodes, &args.admin_token).await;
+    let outcome = run::run(nodes.clone(), world.clone(), &args).await;
+    let after = server::sample(&nodes, &args.admin_token).await;
+    let servers = server::report(&before, &after, outcome.completed_orders);
     let check = world.check(&api, &outcome.book).await;
-    let report = report::Report::new(&args, &outcome, &check);
+    let report = report::Report::new(&args, &outcome, &check, servers);
     println!("{}", report.text());
     let files = [
         (&args.json, report.json()),

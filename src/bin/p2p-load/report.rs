@@ -27,7 +27,7 @@ fn percentiles(histogram: &Histogram<u64>) -> Value {
 }
 
 impl Report {
-    pub fn new(args: &Args, outcome: &Outcome, check: &Check) -> Report {
+    pub fn new(args: &Args, outcome: &Outcome, check: &Check, servers: Value) -> Report {
         let seconds = outcome.elapsed.as_secs_f64().max(1e-9);
         let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
         let mut routes = serde_json::Map::new();
@@ -62,6 +62,7 @@ impl Report {
             "completed_orders_per_s": outcome.completed_orders as f64 / seconds,
             "scenarios": outcome.scenarios,
             "latency": percentiles(&all),
+            "servers": servers,
             "routes": routes,
             "statuses": statuses,
             "refusals": outcome.refusals,
@@ -97,6 +98,18 @@ impl Report {
             v["completed_orders_per_s"].as_f64().unwrap_or_default(),
         );
         let _ = writeln!(out, "scenarios: {}", v["scenarios"]);
+        let servers = &v["servers"];
+        if servers.is_null() {
+            let _ = writeln!(out, "servers: their process metrics could not be read");
+        } else {
+            let _ = writeln!(
+                out,
+                "servers: {} CPU-s, {} CPU-ms per completed order, RSS at the end {} MiB",
+                servers["cpu_seconds"],
+                servers["cpu_ms_per_completed_order"],
+                servers["rss_mib_at_end"]
+            );
+        }
         let _ = writeln!(
             out,
             "\n{:<40} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",

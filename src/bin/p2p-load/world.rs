@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Method};
@@ -32,6 +32,8 @@ pub struct Answer {
     pub status: u16,
     pub bytes: axum::body::Bytes,
     pub elapsed: Duration,
+    /// What `Retry-After` asked of a `429` or `503`.
+    pub retry_after: Option<Duration>,
 }
 
 impl Answer {
@@ -68,22 +70,66 @@ impl Api {
         token: &str,
         body: Option<&Value>,
     ) -> Answer {
+        self.send(method, path, token, body, None).await
+    }
+
+    /// A call of the world's setup: a `429` or `503` is tried again after its `Retry-After`
+    /// (a second if it names none), up to [`SETUP_ATTEMPTS`] times, a POST under one
+    /// `Idempotency-Key` so that a retried write never happens twice.
+    pub async fn call_patiently(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let number = SETUP_KEYS.fetch_add(1, Ordering::Relaxed);
+        let key = format!("load-setup-{}-{number}", std::process::id());
+        let key = (method == Method::POST).then_some(key.as_str());
+        let mut attempt = 1;
+        loop {
+            let answer = self.send(method.clone(), path, token, body, key).await;
+            if !matches!(answer.status, 429 | 503) || attempt == SETUP_ATTEMPTS {
+                return answer;
+            }
+            attempt += 1;
+            tokio::time::sleep(answer.retry_after.unwrap_or(Duration::from_secs(1))).await;
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Answer {
         let started = Instant::now();
         let mut request = self
             .client
             .request(method, self.url(path))
             .bearer_auth(token);
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
+                let retry_after = matches!(status, 429 | 503)
+                    .then(|| response.headers().get(reqwest::header::RETRY_AFTER))
+                    .flatten()
+                    .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
                 let bytes = response.bytes().await.unwrap_or_default();
                 Answer {
                     status,
                     bytes,
                     elapsed: started.elapsed(),
+                    retry_after,
                 }
             }
             // No answer at all counts as a server failure.
@@ -93,10 +139,17 @@ impl Api {
                     .to_string()
                     .into(),
                 elapsed: started.elapsed(),
+                retry_after: None,
             },
         }
     }
 }
+
+/// How many times the world's setup asks again after `429` or `503`.
+const SETUP_ATTEMPTS: u32 = 30;
+
+/// Numbers the setup's idempotency keys.
+static SETUP_KEYS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug, Clone)]
 pub struct Trader {
@@ -141,7 +194,7 @@ async fn create_user(
     funds: Option<(i64, String)>,
 ) -> Result<Trader, String> {
     let created = expect(
-        api.call(Method::POST, "/api/v1/admin/users", &admin, Some(&body))
+        api.call_patiently(Method::POST, "/api/v1/admin/users", &admin, Some(&body))
             .await,
         201,
         "create user",
@@ -156,7 +209,8 @@ async fn create_user(
         let deposit = json!({"kind": "deposit", "amount": amount, "reference": reference});
         let path = format!("/api/v1/admin/users/{}/transactions", trader.id);
         expect(
-            api.call(Method::POST, &path, &admin, Some(&deposit)).await,
+            api.call_patiently(Method::POST, &path, &admin, Some(&deposit))
+                .await,
             201,
             "deposit",
         )
@@ -181,7 +235,7 @@ async fn post_ad(
         body["payment_details"] = json!({"card": {"card_number": "2200 0000 0000 0000"}, "sbp": {"phone": "+7 900 000-00-00"}});
     }
     let created = expect(
-        api.call(Method::POST, "/api/v1/p2p/ads", &maker.token, Some(&body))
+        api.call_patiently(Method::POST, "/api/v1/p2p/ads", &maker.token, Some(&body))
             .await,
         201,
         "ad",
@@ -239,7 +293,7 @@ impl World {
             let (api, trader) = (api.clone(), everyone[i].clone());
             async move {
                 let me = expect(
-                    api.call(Method::GET, "/api/v1/me", &trader.token, None)
+                    api.call_patiently(Method::GET, "/api/v1/me", &trader.token, None)
                         .await,
                     200,
                     "me",
@@ -257,7 +311,7 @@ impl World {
     /// Runs the audit and compares every balance with the opening balance plus the book.
     pub async fn check(&self, api: &Api, book: &Book) -> Check {
         let audit = api
-            .call(Method::GET, "/api/v1/admin/audit", &self.admin_token, None)
+            .call_patiently(Method::GET, "/api/v1/admin/audit", &self.admin_token, None)
             .await;
         let report = audit.body();
         let audit_ok = audit.status == 200 && report["ok"] == json!(true);
