@@ -633,3 +633,40 @@ async fn streams_on_both_nodes_hear_every_event_once_in_order_at_full_speed() {
         node.assert_audit().await;
     }
 }
+
+/// A deposit taker's limit of three active orders holds when ten takes arrive at once through
+/// both nodes, whose batches insert their new orders together at their ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deposit_limit_holds_for_takes_at_once_through_both_nodes() {
+    if !postgres_available("nodes::the_deposit_limit_holds_for_takes_at_once_through_both_nodes") {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let nodes = [&node_a.app, &node_b.app];
+    let maker = nodes[0].player("maker", 50_000_000).await;
+    let ad = nodes[0]
+        .sell_ad(&maker, json!({"total_amount": 10_000_000}))
+        .await;
+    for round in 0..5 {
+        let player = nodes[0].player(&format!("player {round}"), 0).await;
+        let take = json!({"ad_id": ad, "usdt_amount": 100_000, "payment_method": "card"});
+        let takes = (0..10)
+            .map(|i| nodes[i % 2].post("/api/v1/p2p/orders", Some(&player.token), take.clone()));
+        let answers = join_all(takes).await;
+        let created = answers.iter().filter(|a| a.status.as_u16() == 201).count();
+        assert_eq!(
+            created,
+            3,
+            "round {round}: {:?}",
+            answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+        );
+        for answer in answers.iter().filter(|a| a.status.as_u16() != 201) {
+            answer.refused(409, "ACTIVE_ORDER_LIMIT");
+        }
+    }
+    for node in nodes {
+        node.assert_audit().await;
+    }
+}

@@ -9,7 +9,7 @@ use crate::config::STATEMENT_ROWS_MAX;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::LedgerKind;
 use crate::domain::{Kopecks, Millis, OrderId, UserId};
-use crate::store::connection::{Connection, DbError, query};
+use crate::store::connection::{Connection, DbError, Statement, query};
 use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION};
 use crate::store::json;
 
@@ -51,6 +51,14 @@ pub(super) struct Deferred {
     /// once (careful batches, where a refused claim must roll back only its own commit).
     pub group_claims: bool,
     pub claims: Vec<Claim>,
+    /// Ids taken for this commit's new orders (PostgreSQL fast batches): each new order takes
+    /// the next and waits in `orders` for the batch's one insert.
+    pub order_ids: std::collections::VecDeque<i64>,
+    /// New orders, their ids set, for the batch's one insert (PostgreSQL fast batches).
+    pub orders: Vec<Order>,
+    /// The takers and sides of the new orders earlier commits of the batch left waiting in
+    /// `orders`: a limit on active orders counts them with the stored ones.
+    pub earlier_orders: Vec<(UserId, crate::domain::order::Side)>,
     pub ledger: Vec<LedgerRow>,
     pub events: Vec<EventRow>,
     /// `(d_available, d_frozen)` by wallet.
@@ -81,6 +89,25 @@ pub(super) fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
         rows = rest;
         Some(chunk)
     })
+}
+
+/// Binds a new order's columns after its id, in the order of the orders insert's columns.
+pub(super) fn order_values(query: Statement, order: &Order) -> Statement {
+    query
+        .bind(order.ad_id)
+        .bind(order.side.as_str())
+        .bind(order.buyer_id)
+        .bind(order.seller_id)
+        .bind(order.taker_id)
+        .bind(order.usdt_amount)
+        .bind(order.fiat_amount)
+        .bind(order.fiat_currency.clone())
+        .bind(order.price)
+        .bind(order.payment_method.clone())
+        .bind(json::text(&order.payment_details))
+        .bind(order.status.as_str())
+        .bind(order.created_at)
+        .bind(order.expires_at)
 }
 
 /// `($1, $2, …), ($n+1, …), …`: `rows` tuples of `width` placeholders.
@@ -166,6 +193,7 @@ impl Deferred {
     }
 
     pub(super) fn merge(&mut self, other: Deferred) {
+        self.orders.extend(other.orders);
         self.claims.extend(other.claims);
         self.ledger.extend(other.ledger);
         self.events.extend(other.events);
@@ -190,6 +218,8 @@ impl Deferred {
         dialect: Dialect,
         places: &mut i64,
     ) -> Result<(), DbError> {
+        // First: the ledger and events name these orders.
+        self.flush_orders(conn, dialect).await?;
         self.flush_wallets(conn, dialect).await?;
         self.flush_ledger(conn, dialect).await?;
         for chunk in chunked(&self.claims, dialect) {
@@ -278,6 +308,30 @@ impl Deferred {
                     .bind(figures.orders_count)
                     .bind(figures.rating_sum)
                     .bind(figures.ratings_count);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the new orders with their ids taken beforehand (PostgreSQL fast batches only);
+    /// the partial unique index refuses a second active withdrawal, and the batch then runs
+    /// carefully, where that order's commit hears why.
+    async fn flush_orders(
+        &self,
+        conn: &mut impl Connection,
+        dialect: Dialect,
+    ) -> Result<(), DbError> {
+        for chunk in chunked(&self.orders, dialect) {
+            let sql = format!(
+                "INSERT INTO orders (id, ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
+                 fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
+                 created_at, expires_at) VALUES {}",
+                placeholders(chunk.len(), 15, dialect)
+            );
+            let mut query = query(sql);
+            for order in chunk {
+                query = order_values(query.bind(order.id), order);
             }
             query.execute(&mut *conn).await?;
         }
