@@ -152,3 +152,45 @@ async fn a_disputed_order_is_released_or_refunded_once(backend: Backend) {
     );
     app.assert_audit().await;
 }
+
+on_both_stores!(ratings_of_many_orders_at_once_each_count_once, multi_thread);
+/// Both parties of 20 completed orders rate at once, each twice: every first rating counts, every
+/// second is `ALREADY_RATED`, and the figures add up (PostgreSQL batches insert ratings together
+/// at their end, and a duplicate among them sends the batch to run carefully).
+async fn ratings_of_many_orders_at_once_each_count_once(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let maker = app.player("maker", 0).await;
+    let ad = app.buy_ad(&maker, json!({"total_amount": 5_000_000})).await;
+    let mut done = Vec::new();
+    for i in 0..20 {
+        let seller = app.player(&format!("seller {i}"), 1_000_000).await;
+        let order = app.take(&seller, ad, 100_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        app.step(&maker, order, "confirm-paid").await.expect(200);
+        app.step(&seller, order, "confirm-received")
+            .await
+            .expect(200);
+        done.push((seller, order));
+    }
+    let rates = done.iter().flat_map(|(seller, order)| {
+        let path = format!("/api/v1/p2p/orders/{order}/rate");
+        [(seller, 5), (seller, 1), (&maker, 4), (&maker, 2)].map(|(rater, stars)| {
+            let path = path.clone();
+            let app = &app;
+            async move {
+                app.post(&path, Some(&rater.token), json!({"rating": stars}))
+                    .await
+            }
+        })
+    });
+    let answers = join_all(rates).await;
+    let created = answers.iter().filter(|a| a.status.as_u16() == 201).count();
+    assert_eq!(created, 40);
+    for answer in answers.iter().filter(|a| a.status.as_u16() != 201) {
+        answer.refused(409, "ALREADY_RATED");
+    }
+    let me = app.get("/api/v1/me", Some(&maker.token)).await.expect(200);
+    assert_eq!(me["ratings_count"], json!(20), "{me}");
+    app.assert_audit().await;
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::op::NewEvent;
+use super::op::{NewEvent, NewRating};
 use crate::config::STATEMENT_ROWS_MAX;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::LedgerKind;
@@ -56,6 +56,10 @@ pub(super) struct Deferred {
     pub order_ids: std::collections::VecDeque<i64>,
     /// New orders, their ids set, for the batch's one insert (PostgreSQL fast batches).
     pub orders: Vec<Order>,
+    /// Whether ratings wait for the batch's one insert (PostgreSQL fast batches: a statement
+    /// is a round trip there; SQLite's are cheap and stay where they are).
+    pub group_ratings: bool,
+    pub ratings: Vec<NewRating>,
     /// The takers and sides of the new orders earlier commits of the batch left waiting in
     /// `orders`: a limit on active orders counts them with the stored ones.
     pub earlier_orders: Vec<(UserId, crate::domain::order::Side)>,
@@ -108,6 +112,17 @@ pub(super) fn order_values(query: Statement, order: &Order) -> Statement {
         .bind(order.status.as_str())
         .bind(order.created_at)
         .bind(order.expires_at)
+}
+
+/// Binds a rating's columns, in the order of the ratings insert's columns.
+pub(super) fn rating_values(query: Statement, rating: &NewRating) -> Statement {
+    query
+        .bind(rating.order_id)
+        .bind(rating.rater_id)
+        .bind(rating.ratee_id)
+        .bind(rating.rating)
+        .bind(rating.comment.clone())
+        .bind(rating.now)
 }
 
 /// `($1, $2, …), ($n+1, …), …`: `rows` tuples of `width` placeholders.
@@ -194,6 +209,7 @@ impl Deferred {
 
     pub(super) fn merge(&mut self, other: Deferred) {
         self.orders.extend(other.orders);
+        self.ratings.extend(other.ratings);
         self.claims.extend(other.claims);
         self.ledger.extend(other.ledger);
         self.events.extend(other.events);
@@ -220,6 +236,7 @@ impl Deferred {
     ) -> Result<(), DbError> {
         // First: the ledger and events name these orders.
         self.flush_orders(conn, dialect).await?;
+        self.flush_ratings(conn, dialect).await?;
         self.flush_wallets(conn, dialect).await?;
         self.flush_ledger(conn, dialect).await?;
         for chunk in chunked(&self.claims, dialect) {
@@ -332,6 +349,28 @@ impl Deferred {
             let mut query = query(sql);
             for order in chunk {
                 query = order_values(query.bind(order.id), order);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the ratings waiting for it; a second rating of one order by one rater breaks the
+    /// unique index, and the batch then runs carefully, where that commit hears why.
+    async fn flush_ratings(
+        &self,
+        conn: &mut impl Connection,
+        dialect: Dialect,
+    ) -> Result<(), DbError> {
+        for chunk in chunked(&self.ratings, dialect) {
+            let sql = format!(
+                "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
+                 VALUES {}",
+                placeholders(chunk.len(), 6, dialect)
+            );
+            let mut query = query(sql);
+            for rating in chunk {
+                query = rating_values(query, rating);
             }
             query.execute(&mut *conn).await?;
         }

@@ -2,6 +2,7 @@
 
 use super::writer::{Failure, Writer, unique_or};
 use crate::domain::{ErrorCode, UserId};
+use crate::store::commit::deferred::rating_values;
 use crate::store::commit::op::{NewMessage, NewRating};
 use crate::store::connection::{Connection, query};
 
@@ -23,20 +24,22 @@ impl<C: Connection> Writer<'_, C> {
     }
 
     /// Records a rating, once per rater and order, and adds it to the ratee's figures.
+    /// In a PostgreSQL fast batch it waits for the batch's one insert.
     pub(super) async fn insert_rating(&mut self, rating: &NewRating) -> Result<(), Failure> {
-        let inserted = query(
-            "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(rating.order_id)
-        .bind(rating.rater_id)
-        .bind(rating.ratee_id)
-        .bind(rating.rating)
-        .bind(rating.comment.clone())
-        .bind(rating.now)
-        .execute(&mut *self.conn)
-        .await;
-        unique_or(inserted, ErrorCode::AlreadyRated)?;
+        if self.deferred.group_ratings {
+            self.deferred.ratings.push(rating.clone());
+        } else {
+            let inserted = rating_values(
+                query(
+                    "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                ),
+                rating,
+            )
+            .execute(&mut *self.conn)
+            .await;
+            unique_or(inserted, ErrorCode::AlreadyRated)?;
+        }
         let figures = self.deferred.users.entry(rating.ratee_id).or_default();
         figures.rating_sum += rating.rating;
         figures.ratings_count += 1;
