@@ -66,6 +66,17 @@ impl WalletDelta {
         }
     }
 
+    /// Adds `other` to this delta, field by field.
+    pub fn add(&mut self, other: &WalletDelta) {
+        self.available += other.available;
+        self.frozen += other.frozen;
+        self.deposits_total += other.deposits_total;
+        self.wagering_required += other.wagering_required;
+        self.wagered += other.wagered;
+        self.active_withdrawals += other.active_withdrawals;
+        self.active_deposits += other.active_deposits;
+    }
+
     pub fn debit_frozen(amount: Kopecks) -> Self {
         Self {
             frozen: -amount,

@@ -113,7 +113,7 @@ async fn apply_batch(
         } else {
             Deferred::default()
         };
-        own.group_ratings = mode == Mode::Fast && dialect == Dialect::Postgres;
+        own.group_rows = mode == Mode::Fast && dialect == Dialect::Postgres;
         if mode == Mode::Fast && !order_ids.is_empty() {
             let new_orders = job
                 .commit

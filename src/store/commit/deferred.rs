@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::op::{NewEvent, NewRating};
 use crate::config::STATEMENT_ROWS_MAX;
 use crate::domain::order::{Order, OrderStatus};
-use crate::domain::wallet::LedgerKind;
+use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
 use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION};
@@ -56,10 +56,15 @@ pub(super) struct Deferred {
     pub order_ids: std::collections::VecDeque<i64>,
     /// New orders, their ids set, for the batch's one insert (PostgreSQL fast batches).
     pub orders: Vec<Order>,
-    /// Whether ratings wait for the batch's one insert (PostgreSQL fast batches: a statement
-    /// is a round trip there; SQLite's are cheap and stay where they are).
-    pub group_ratings: bool,
+    /// Whether ratings and guarded moves of money wait for the batch's one statement each
+    /// (PostgreSQL fast batches: a statement is a round trip there; SQLite's are cheap and stay
+    /// where they are).
+    pub group_rows: bool,
     pub ratings: Vec<NewRating>,
+    /// Moves of money that must not take a wallet below zero, added up by wallet for the
+    /// batch's one guarded update: if any wallet's sum would, the batch runs carefully, where
+    /// each move is judged alone in its turn.
+    pub guarded: BTreeMap<UserId, WalletDelta>,
     /// The takers and sides of the new orders earlier commits of the batch left waiting in
     /// `orders`: a limit on active orders counts them with the stored ones.
     pub earlier_orders: Vec<(UserId, crate::domain::order::Side)>,
@@ -210,6 +215,9 @@ impl Deferred {
     pub(super) fn merge(&mut self, other: Deferred) {
         self.orders.extend(other.orders);
         self.ratings.extend(other.ratings);
+        for (user, delta) in other.guarded {
+            self.guarded.entry(user).or_default().add(&delta);
+        }
         self.claims.extend(other.claims);
         self.ledger.extend(other.ledger);
         self.events.extend(other.events);
@@ -237,6 +245,8 @@ impl Deferred {
         // First: the ledger and events name these orders.
         self.flush_orders(conn, dialect).await?;
         self.flush_ratings(conn, dialect).await?;
+        // The guarded moves before the credits: no spend counts on money the batch gives later.
+        self.flush_guarded(conn, dialect).await?;
         self.flush_wallets(conn, dialect).await?;
         self.flush_ledger(conn, dialect).await?;
         for chunk in chunked(&self.claims, dialect) {
@@ -248,6 +258,46 @@ impl Deferred {
         }
         self.flush_users(conn, dialect).await?;
         self.flush_events(conn, dialect, places).await
+    }
+
+    /// Applies the guarded moves, one statement per chunk of wallets, each wallet's sum
+    /// guarded never to take it below zero.
+    async fn flush_guarded(
+        &self,
+        conn: &mut impl Connection,
+        dialect: Dialect,
+    ) -> Result<(), DbError> {
+        let wallets: Vec<_> = self.guarded.iter().collect();
+        for chunk in chunked(&wallets, dialect) {
+            let sql = format!(
+                "WITH v(user_id, d_available, d_frozen, d_deposits, d_required, d_wagered) \
+                   AS (VALUES {}) \
+                 UPDATE wallets SET available = wallets.available + v.d_available, \
+                   frozen = wallets.frozen + v.d_frozen, \
+                   deposits_total = wallets.deposits_total + v.d_deposits, \
+                   wagering_required = wallets.wagering_required + v.d_required, \
+                   wagered = wallets.wagered + v.d_wagered \
+                 FROM v WHERE wallets.user_id = v.user_id \
+                   AND wallets.available + v.d_available >= 0 AND wallets.frozen + v.d_frozen >= 0",
+                placeholders(chunk.len(), 6, dialect)
+            );
+            let mut query = query(sql);
+            for (user, delta) in chunk {
+                query = query
+                    .bind(**user)
+                    .bind(delta.available)
+                    .bind(delta.frozen)
+                    .bind(delta.deposits_total)
+                    .bind(delta.wagering_required)
+                    .bind(delta.wagered);
+            }
+            all_changed(
+                query.execute(&mut *conn).await?,
+                chunk.len(),
+                "guarded moves",
+            )?;
+        }
+        Ok(())
     }
 
     async fn flush_wallets(

@@ -26,7 +26,7 @@ impl<C: Connection> Writer<'_, C> {
     /// Records a rating, once per rater and order, and adds it to the ratee's figures.
     /// In a PostgreSQL fast batch it waits for the batch's one insert.
     pub(super) async fn insert_rating(&mut self, rating: &NewRating) -> Result<(), Failure> {
-        if self.deferred.group_ratings {
+        if self.deferred.group_rows {
             self.deferred.ratings.push(rating.clone());
         } else {
             let inserted = rating_values(

@@ -22,6 +22,12 @@ impl<C: Connection> Writer<'_, C> {
             let balance = self.deferred.wallets.entry(money.user_id).or_default();
             balance.0 += delta.available;
             balance.1 += delta.frozen;
+        } else if self.deferred.group_rows {
+            self.deferred
+                .guarded
+                .entry(money.user_id)
+                .or_default()
+                .add(delta);
         } else {
             let moved = query(
                 "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
