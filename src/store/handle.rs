@@ -122,10 +122,14 @@ impl Store {
                     })?;
             }
             Dialect::Postgres => {
-                let mut writer = AnyConnection::connect(url).await?;
-                prepare(&mut writer, dialect, synchronous).await?;
-                tokio::spawn(commit::run(
-                    writer,
+                let mut writers = Vec::new();
+                for _ in 0..config.pg_committers {
+                    let mut writer = AnyConnection::connect(url).await?;
+                    prepare(&mut writer, dialect, synchronous).await?;
+                    writers.push(writer);
+                }
+                tokio::spawn(commit::run_parallel(
+                    writers,
                     dialect,
                     jobs,
                     wallet_loads,

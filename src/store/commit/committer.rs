@@ -7,8 +7,9 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc};
 
 use super::batch::{commit_alone, commit_grouped, store_error};
+use super::op::Receipt;
 use super::queue::{Job, Load, WalletLoad};
-use crate::domain::ErrorCode;
+use crate::domain::{DomainError, ErrorCode};
 use crate::store::connection::{Connection, query};
 use crate::store::dialect::Dialect;
 use crate::store::schema::{WALLET_SELECT, WalletRow, wallet_from};
@@ -63,9 +64,7 @@ pub(crate) async fn run(
                 outcomes
             }
         };
-        metrics::histogram!(telemetry::STORE_COMMIT_DURATION)
-            .record(started.elapsed().as_secs_f64());
-        metrics::histogram!(telemetry::STORE_BATCH_SIZE).record(batch.len() as f64);
+        record(started, batch.len());
         let wrote_events = batch
             .iter()
             .zip(&outcomes)
@@ -74,23 +73,34 @@ pub(crate) async fn run(
             events_committed.notify_one();
         }
         for (job, mut outcome) in batch.drain(..).zip(outcomes) {
-            let label = match &mut outcome {
-                Ok(receipt) => {
-                    receipt.seq = next_seq;
-                    "committed"
-                }
-                Err(refusal) if refusal.code == ErrorCode::Overloaded => "failed",
-                Err(_) => "refused",
-            };
+            if let Ok(receipt) = &mut outcome {
+                receipt.seq = next_seq;
+            }
             next_seq += 1;
-            metrics::counter!(telemetry::STORE_COMMITS, "outcome" => label).increment(1);
+            count(&outcome);
             let _ = job.reply.send(outcome);
         }
     }
 }
 
+/// Records how long a batch took and how many commits it held.
+pub(super) fn record(started: std::time::Instant, size: usize) {
+    metrics::histogram!(telemetry::STORE_COMMIT_DURATION).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(telemetry::STORE_BATCH_SIZE).record(size as f64);
+}
+
+/// Counts a commit's outcome.
+pub(super) fn count(outcome: &Result<Receipt, DomainError>) {
+    let label = match outcome {
+        Ok(_) => "committed",
+        Err(refusal) if refusal.code == ErrorCode::Overloaded => "failed",
+        Err(_) => "refused",
+    };
+    metrics::counter!(telemetry::STORE_COMMITS, "outcome" => label).increment(1);
+}
+
 /// Reads the wallets asked for, on the committer's connection outside any transaction.
-async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u64) {
+pub(super) async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u64) {
     for load in loads.drain(..) {
         let read = query(WALLET_SELECT.as_str())
             .bind(load.user_id)

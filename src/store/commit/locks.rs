@@ -37,6 +37,19 @@ impl LockSet {
         rows
     }
 
+    /// Every row of the set, by table.
+    pub(super) fn rows(&self) -> impl Iterator<Item = (&'static str, i64)> + '_ {
+        let tables = [
+            ("ads", &self.ads),
+            ("wallets", &self.wallets),
+            ("orders", &self.orders),
+            ("users", &self.users),
+        ];
+        tables
+            .into_iter()
+            .flat_map(|(table, ids)| ids.iter().map(move |id| (table, *id)))
+    }
+
     pub(super) async fn lock(&self, conn: &mut impl Connection) -> Result<(), DbError> {
         let tables = [
             ("ads", "id", &self.ads),

@@ -13,6 +13,7 @@
 //! - [`op`]: what a commit is made of, and its receipt.
 //! - [`queue`]: what travels to the committer.
 //! - [`committer`]: the loop.
+//! - [`parallel`]: PostgreSQL's several connections over disjoint rows, one dispatcher.
 //! - [`batch`]: one batch in one transaction, fast, carefully, or one commit at a time.
 //! - [`locks`]: the rows a PostgreSQL batch locks first, in one global order.
 //! - [`apply`]: each op's statements, one file per aggregate.
@@ -24,6 +25,7 @@ mod committer;
 mod deferred;
 mod locks;
 mod op;
+mod parallel;
 mod queue;
 #[cfg(test)]
 mod tests;
@@ -33,5 +35,6 @@ pub use op::{
     CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewUser,
     NewWalletTransaction, Op, Receipt, RowRef, WebhookFailure,
 };
+pub(crate) use parallel::run as run_parallel;
 pub use queue::WalletLoad;
 pub(crate) use queue::{Job, Load};

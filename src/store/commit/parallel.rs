@@ -1,0 +1,371 @@
+//! PostgreSQL's committers: several connections, each running a batch at a time, over disjoint
+//! rows. A batch spends most of its time waiting on round trips, so one connection leaves the
+//! database and the CPU idle; with several, the batches of commits that share no wallet, ad,
+//! order or user overlap.
+//!
+//! One dispatcher keeps every guarantee of the single committer:
+//! - A commit joins a batch only if no batch in flight, and no earlier commit still waiting,
+//!   touches any of its rows ([`Keys`]): the commits of one wallet or ad commit in the order
+//!   they were queued, one batch at a time, and two batches in flight never wait for each other.
+//! - Each commit is answered after its transaction commits, with its place in the order of
+//!   answers ([`Receipt::seq`]), given here as each batch ends.
+//! - A wallet is read only while no batch in flight touches it, and stamped with the place of
+//!   the next answer: it includes exactly the commits answered before it.
+//! - A failed batch runs again carefully, then one commit at a time, on its own connection.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
+
+use super::batch::{commit_alone, commit_grouped};
+use super::committer::{load_wallets, record};
+use super::locks::LockSet;
+use super::op::{Op, Receipt};
+use super::queue::{Job, Load};
+use crate::domain::DomainError;
+use crate::store::connection::Connection;
+use crate::store::dialect::Dialect;
+
+/// A row a commit may change, or a name it may take: two commits that share one never run in
+/// two batches at once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Ad(i64),
+    Wallet(i64),
+    Order(i64),
+    User(i64),
+    Webhook(i64),
+    /// An idempotency key (its caller and key), or a pair of users (a block).
+    Name(String),
+    /// What touches many rows at once (purging old idempotency keys): runs alone.
+    All,
+}
+
+/// The keys of one commit.
+type Keys = HashSet<Key>;
+
+fn keys_of(job: &Job) -> Keys {
+    let mut keys: Keys = LockSet::of(std::slice::from_ref(job))
+        .rows()
+        .map(|(table, id)| match table {
+            "ads" => Key::Ad(id),
+            "wallets" => Key::Wallet(id),
+            "orders" => Key::Order(id),
+            _ => Key::User(id),
+        })
+        .collect();
+    for op in &job.commit.ops {
+        match op {
+            Op::InsertOrder(order) => {
+                // The one active withdrawal per seller, the deposit limit per taker.
+                keys.insert(Key::Wallet(order.seller_id.get()));
+                keys.insert(Key::Wallet(order.taker_id.get()));
+            }
+            Op::CheckDepositLimit { taker_id, .. } => {
+                keys.insert(Key::Wallet(taker_id.get()));
+            }
+            Op::DeleteWebhook { id, .. }
+            | Op::LeaseWebhook { id, .. }
+            | Op::WebhookDelivered { id, .. }
+            | Op::EndWebhookLease { id } => {
+                keys.insert(Key::Webhook(*id));
+            }
+            Op::WebhookFailed(failure) => {
+                keys.insert(Key::Webhook(failure.id));
+            }
+            Op::RecordIdempotencyKey(key) | Op::RecordIdempotentAnswer { key, .. } => {
+                keys.insert(Key::Name(format!("key {} {}", key.principal, key.key)));
+            }
+            Op::Block(block) => {
+                let (a, b) = (block.blocker_id.get(), block.blocked_id.get());
+                keys.insert(Key::Name(format!("block {a} {b}")));
+            }
+            Op::Unblock {
+                blocker_id,
+                blocked_id,
+            } => {
+                let (a, b) = (blocker_id.get(), blocked_id.get());
+                keys.insert(Key::Name(format!("block {a} {b}")));
+            }
+            Op::PurgeIdempotencyKeys { .. } => {
+                keys.insert(Key::All);
+            }
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// Whether `keys` meet any of `taken`.
+fn meets(keys: &Keys, taken: &Keys) -> bool {
+    taken.contains(&Key::All)
+        || (keys.contains(&Key::All) && !taken.is_empty())
+        || keys.iter().any(|key| taken.contains(key))
+}
+
+/// What a connection is asked to do.
+enum Work {
+    Batch(Vec<Job>),
+    /// Wallet reads, stamped with the place of the next answer.
+    Loads(Vec<Load>, u64),
+}
+
+/// What a connection did: the batch back with each commit's outcome, or the reads done.
+enum Done {
+    Batch(usize, Vec<Job>, Vec<Result<Receipt, DomainError>>),
+    Loads(usize),
+}
+
+/// One connection's loop: it runs what the dispatcher hands it, one thing at a time.
+async fn worker<C: Connection + 'static>(
+    number: usize,
+    mut conn: C,
+    dialect: Dialect,
+    mut work: mpsc::Receiver<Work>,
+    done: mpsc::UnboundedSender<Done>,
+) {
+    while let Some(item) = work.recv().await {
+        let report = match item {
+            Work::Batch(batch) => {
+                let outcomes = run_batch(&mut conn, dialect, &batch).await;
+                Done::Batch(number, batch, outcomes)
+            }
+            Work::Loads(mut loads, seq) => {
+                load_wallets(&mut conn, &mut loads, seq).await;
+                Done::Loads(number)
+            }
+        };
+        if done.send(report).is_err() {
+            break;
+        }
+    }
+}
+
+/// A batch fast, carefully if a commit failed, and one commit at a time if that failed too.
+async fn run_batch<C: Connection>(
+    conn: &mut C,
+    dialect: Dialect,
+    jobs: &[Job],
+) -> Vec<Result<Receipt, DomainError>> {
+    let started = std::time::Instant::now();
+    let outcomes = match commit_grouped(conn, dialect, jobs).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            tracing::warn!(%error, size = jobs.len(), "group commit failed, retrying one by one");
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                outcomes.push(commit_alone(conn, dialect, job).await);
+            }
+            outcomes
+        }
+    };
+    record(started, jobs.len());
+    outcomes
+}
+
+/// The dispatcher: runs until every sender of commits is gone and every batch has ended.
+pub(crate) async fn run<C: Connection + 'static>(
+    conns: Vec<C>,
+    dialect: Dialect,
+    mut jobs: mpsc::Receiver<Job>,
+    mut loads: mpsc::Receiver<Load>,
+    batch_max: usize,
+    events_committed: Arc<Notify>,
+) {
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let mut workers = Vec::with_capacity(conns.len());
+    for (number, conn) in conns.into_iter().enumerate() {
+        let (tx, rx) = mpsc::channel(1);
+        tokio::spawn(worker(number, conn, dialect, rx, done_tx.clone()));
+        workers.push(tx);
+    }
+    drop(done_tx);
+    let mut free: Vec<usize> = (0..workers.len()).rev().collect();
+    // What each connection's current work holds.
+    let mut holding: Vec<Keys> = vec![Keys::new(); workers.len()];
+    let mut waiting: VecDeque<(Job, Keys)> = VecDeque::new();
+    let mut waiting_loads: Vec<Load> = Vec::new();
+    let mut next_seq: u64 = 0;
+    let mut open = true;
+    loop {
+        if !open && waiting.is_empty() && free.len() == workers.len() {
+            break;
+        }
+        tokio::select! {
+            job = jobs.recv(), if open && waiting.len() < batch_max * workers.len() => match job {
+                Some(job) => {
+                    let keys = keys_of(&job);
+                    waiting.push_back((job, keys));
+                    while waiting.len() < batch_max * workers.len() {
+                        let Ok(job) = jobs.try_recv() else { break };
+                        let keys = keys_of(&job);
+                        waiting.push_back((job, keys));
+                    }
+                }
+                None => open = false,
+            },
+            Some(load) = loads.recv() => waiting_loads.push(load),
+            Some(report) = done.recv() => match report {
+                Done::Batch(number, batch, outcomes) => {
+                    answer(batch, outcomes, &mut next_seq, &events_committed);
+                    holding[number].clear();
+                    free.push(number);
+                }
+                Done::Loads(number) => {
+                    holding[number].clear();
+                    free.push(number);
+                }
+            },
+        }
+        // Reads first: a wallet no work in flight touches is read at once.
+        if !waiting_loads.is_empty() && !free.is_empty() {
+            let busy: Keys = holding.iter().flatten().cloned().collect();
+            let (ready, later): (Vec<Load>, Vec<Load>) = waiting_loads
+                .drain(..)
+                .partition(|load| !meets(&Keys::from([Key::Wallet(load.user_id.get())]), &busy));
+            waiting_loads = later;
+            if !ready.is_empty() {
+                let number = free.pop().expect("a free connection");
+                holding[number] = ready.iter().map(|l| Key::Wallet(l.user_id.get())).collect();
+                let _ = workers[number].send(Work::Loads(ready, next_seq)).await;
+            }
+        }
+        while let Some(&number) = free.last() {
+            let batch = next_batch(&mut waiting, &holding, batch_max);
+            if batch.is_empty() {
+                break;
+            }
+            free.pop();
+            let (batch, keys): (Vec<Job>, Vec<Keys>) = batch.into_iter().unzip();
+            holding[number] = keys.into_iter().flatten().collect();
+            let _ = workers[number].send(Work::Batch(batch)).await;
+        }
+    }
+}
+
+/// Takes from `waiting`, in order, the commits that meet no work in flight and no earlier commit
+/// left waiting (so each row's commits keep their order), up to `batch_max`.
+fn next_batch(
+    waiting: &mut VecDeque<(Job, Keys)>,
+    holding: &[Keys],
+    batch_max: usize,
+) -> Vec<(Job, Keys)> {
+    let mut blocked: Keys = holding.iter().flatten().cloned().collect();
+    let mut batch = Vec::new();
+    let mut kept = VecDeque::with_capacity(waiting.len());
+    while let Some((job, keys)) = waiting.pop_front() {
+        if batch.len() < batch_max && !meets(&keys, &blocked) {
+            batch.push((job, keys));
+        } else {
+            blocked.extend(keys.iter().cloned());
+            kept.push_back((job, keys));
+        }
+    }
+    *waiting = kept;
+    batch
+}
+
+/// Answers each commit of a batch that ended, in order, with its place.
+fn answer(
+    batch: Vec<Job>,
+    outcomes: Vec<Result<Receipt, DomainError>>,
+    next_seq: &mut u64,
+    events_committed: &Notify,
+) {
+    let wrote_events = batch
+        .iter()
+        .zip(&outcomes)
+        .any(|(job, outcome)| outcome.is_ok() && job.commit.has_events());
+    if wrote_events {
+        events_committed.notify_one();
+    }
+    for (job, mut outcome) in batch.into_iter().zip(outcomes) {
+        if let Ok(receipt) = &mut outcome {
+            receipt.seq = *next_seq;
+        }
+        *next_seq += 1;
+        super::committer::count(&outcome);
+        let _ = job.reply.send(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(list: &[Key]) -> Keys {
+        list.iter().cloned().collect()
+    }
+
+    fn job(wallets: &[i64]) -> (Job, Keys) {
+        let ops = wallets
+            .iter()
+            .map(|&id| Op::LockWallet {
+                user_id: crate::domain::UserId(id),
+            })
+            .collect();
+        let (reply, _) = tokio::sync::oneshot::channel();
+        let job = Job {
+            commit: super::super::op::Commit::new(ops),
+            reply,
+        };
+        let keys = keys_of(&job);
+        (job, keys)
+    }
+
+    /// Wallets each job of `waiting` touches.
+    fn wallets(batch: &[(Job, Keys)]) -> Vec<Vec<i64>> {
+        batch
+            .iter()
+            .map(|(_, keys)| {
+                let mut ids: Vec<i64> = keys
+                    .iter()
+                    .map(|key| match key {
+                        Key::Wallet(id) => *id,
+                        _ => -1,
+                    })
+                    .collect();
+                ids.sort();
+                ids
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_takes_what_meets_no_work_in_flight_and_no_earlier_commit_left_waiting() {
+        let mut waiting: VecDeque<(Job, Keys)> = [
+            job(&[1]),
+            job(&[2, 3]),
+            job(&[3]),
+            job(&[4]),
+            job(&[1, 5]),
+            job(&[6]),
+        ]
+        .into();
+        // Wallet 2 is in flight: [2, 3] waits, so [3] after it waits too; [1] and [1, 5]
+        // share a wallet but may share a batch, in their order.
+        let holding = [keys(&[Key::Wallet(2)])];
+        let batch = next_batch(&mut waiting, &holding, 256);
+        assert_eq!(wallets(&batch), vec![vec![1], vec![4], vec![1, 5], vec![6]]);
+        assert_eq!(
+            wallets(waiting.make_contiguous()),
+            vec![vec![2, 3], vec![3]]
+        );
+        // Bounded by the batch size; what is left keeps its order.
+        let mut waiting: VecDeque<(Job, Keys)> = [job(&[1]), job(&[2]), job(&[3])].into();
+        let batch = next_batch(&mut waiting, &[], 2);
+        assert_eq!(wallets(&batch), vec![vec![1], vec![2]]);
+        assert_eq!(wallets(waiting.make_contiguous()), vec![vec![3]]);
+    }
+
+    #[test]
+    fn keys_meet_when_they_share_one_and_all_meets_everything() {
+        let a = keys(&[Key::Wallet(1), Key::Ad(2)]);
+        assert!(meets(&a, &keys(&[Key::Ad(2)])));
+        assert!(!meets(&a, &keys(&[Key::Ad(3), Key::Wallet(2)])));
+        assert!(meets(&a, &keys(&[Key::All])));
+        assert!(meets(&keys(&[Key::All]), &keys(&[Key::Order(9)])));
+        assert!(!meets(&keys(&[Key::All]), &Keys::new()));
+    }
+}
