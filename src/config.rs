@@ -162,7 +162,7 @@ pub struct Config {
 
     /// PostgreSQL connections that commit batches at once, over disjoint rows (SQLite has one
     /// writer, its committer thread).
-    #[arg(long, env = "P2P_PG_COMMITTERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, env = "P2P_PG_COMMITTERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub pg_committers: u16,
 
     /// How often every node looks for pending orders past their payment window (order actors
@@ -220,7 +220,7 @@ impl Config {
             min_deposit: 100_000,
             min_payment_window_secs: 60,
             sqlite_synchronous_full: true,
-            pg_committers: 4,
+            pg_committers: 2,
             expiry_sweep_ms: 1000,
             actor_idle_secs: 300,
             audit_interval_secs: 30,
