@@ -670,3 +670,109 @@ async fn the_deposit_limit_holds_for_takes_at_once_through_both_nodes() {
         node.assert_audit().await;
     }
 }
+
+/// Two nodes under load, one killed with SIGKILL in the middle of its batches: every order it
+/// acknowledged is in the database, the other node keeps answering throughout, and no escrow
+/// stays stuck (the survivor expires the dead node's pending orders and the audit holds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_batch_loses_nothing_and_the_other_keeps_serving() {
+    if !postgres_available(
+        "nodes::a_node_killed_mid_batch_loses_nothing_and_the_other_keeps_serving",
+    ) {
+        return;
+    }
+    use std::time::Duration;
+    let url = fresh_postgres_database().await;
+    let mut node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = b.player("maker", 0).await;
+    let window = json!({"total_amount": 100_000_000, "payment_window_seconds": 2});
+    let ad = b.buy_ad(&maker, window).await;
+    let mut sellers = Vec::new();
+    for i in 0..160 {
+        sellers.push(b.player(&format!("seller {i}"), 1_000_000).await);
+    }
+    let (on_a, on_b) = sellers.split_at(80);
+    // Node A takes as fast as it answers; node B the same, before, during and after the kill.
+    // A request the kill cuts off has no answer: it was not acknowledged.
+    let acks = std::sync::atomic::AtomicUsize::new(0);
+    let acks = &acks;
+    let taking_on_a = join_all(on_a.iter().map(|seller| async move {
+        let body = json!({"ad_id": ad, "usdt_amount": 100_000, "payment_method": "card",
+            "payment_details": {"card_number": "2200 1234 5678 9012"}});
+        let response = a
+            .client
+            .post(format!("{}/api/v1/p2p/orders", a.address))
+            .bearer_auth(&seller.token)
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        if response.status().as_u16() != 201 {
+            return None;
+        }
+        let created: Value = response.json().await.ok()?;
+        acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        created["id"].as_i64()
+    }));
+    let taking_on_b = async {
+        let mut statuses = Vec::new();
+        for (i, seller) in on_b.iter().enumerate() {
+            if i == 20 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            statuses.push(b.take(seller, ad, 100_000).await.status.as_u16());
+        }
+        statuses
+    };
+    // Killed once it has acknowledged a few, with the rest of its takes in flight.
+    let kill = async {
+        while acks.load(std::sync::atomic::Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        node_a.process.start_kill().unwrap();
+    };
+    let (acknowledged, statuses, ()) = tokio::join!(taking_on_a, taking_on_b, kill);
+    let acknowledged: Vec<i64> = acknowledged.into_iter().flatten().collect();
+    assert!(
+        statuses.iter().all(|&status| status == 201),
+        "node B: {statuses:?}"
+    );
+    let mut db = PgConnection::connect(&url).await.unwrap();
+    for order in &acknowledged {
+        let found = scalar(
+            &mut db,
+            &format!("SELECT COUNT(*) FROM orders WHERE id = {order}"),
+        )
+        .await;
+        assert_eq!(
+            found, 1,
+            "order {order} was acknowledged by the killed node and is gone"
+        );
+    }
+    // The survivor expires every pending order, the dead node's too: no escrow stays frozen.
+    let ended = eventually(10, || async {
+        let mut db = PgConnection::connect(&url).await.unwrap();
+        scalar(
+            &mut db,
+            "SELECT COUNT(*) FROM orders WHERE status = 'pending'",
+        )
+        .await
+            == 0
+    })
+    .await;
+    assert!(ended, "pending orders outlived their window");
+    let frozen = scalar(
+        &mut db,
+        "SELECT CAST(COALESCE(SUM(frozen), 0) AS BIGINT) FROM wallets",
+    )
+    .await;
+    assert_eq!(frozen, 0, "escrow stuck after the kill");
+    b.assert_audit().await;
+    eprintln!(
+        "nodes: node A acknowledged {} orders before SIGKILL; node B answered {} takes, all 201",
+        acknowledged.len(),
+        statuses.len()
+    );
+}
