@@ -50,36 +50,59 @@ pub(crate) async fn run(
                 Err(_) => break,
             }
         }
-        let started = std::time::Instant::now();
-        let outcomes = match commit_grouped(&mut conn, dialect, &batch).await {
-            Ok(outcomes) => outcomes,
-            Err(error) => {
-                // The batch's transaction itself failed: retry each commit alone, so one
-                // cannot fail its neighbours.
-                tracing::warn!(%error, size = batch.len(), "group commit failed, retrying one by one");
-                let mut outcomes = Vec::with_capacity(batch.len());
-                for job in &batch {
-                    outcomes.push(commit_alone(&mut conn, dialect, job).await);
-                }
-                outcomes
+        let outcomes = run_batch(&mut conn, dialect, &batch).await;
+        answer(
+            std::mem::take(&mut batch),
+            outcomes,
+            &mut next_seq,
+            &events_committed,
+        );
+    }
+}
+
+/// A batch fast, carefully if a commit failed, and one commit at a time if that failed too.
+pub(super) async fn run_batch<C: Connection>(
+    conn: &mut C,
+    dialect: Dialect,
+    jobs: &[Job],
+) -> Vec<Result<Receipt, DomainError>> {
+    let started = std::time::Instant::now();
+    let outcomes = match commit_grouped(conn, dialect, jobs).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            tracing::warn!(%error, size = jobs.len(), "group commit failed, retrying one by one");
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                outcomes.push(commit_alone(conn, dialect, job).await);
             }
-        };
-        record(started, batch.len());
-        let wrote_events = batch
-            .iter()
-            .zip(&outcomes)
-            .any(|(job, outcome)| outcome.is_ok() && job.commit.has_events());
-        if wrote_events {
-            events_committed.notify_one();
+            outcomes
         }
-        for (job, mut outcome) in batch.drain(..).zip(outcomes) {
-            if let Ok(receipt) = &mut outcome {
-                receipt.seq = next_seq;
-            }
-            next_seq += 1;
-            count(&outcome);
-            let _ = job.reply.send(outcome);
+    };
+    record(started, jobs.len());
+    outcomes
+}
+
+/// Answers each commit of a batch that ended, in order, with its place.
+pub(super) fn answer(
+    batch: Vec<Job>,
+    outcomes: Vec<Result<Receipt, DomainError>>,
+    next_seq: &mut u64,
+    events_committed: &Notify,
+) {
+    let wrote_events = batch
+        .iter()
+        .zip(&outcomes)
+        .any(|(job, outcome)| outcome.is_ok() && job.commit.has_events());
+    if wrote_events {
+        events_committed.notify_one();
+    }
+    for (job, mut outcome) in batch.into_iter().zip(outcomes) {
+        if let Ok(receipt) = &mut outcome {
+            receipt.seq = *next_seq;
         }
+        *next_seq += 1;
+        count(&outcome);
+        let _ = job.reply.send(outcome);
     }
 }
 

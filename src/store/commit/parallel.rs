@@ -18,8 +18,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::batch::{commit_alone, commit_grouped};
-use super::committer::{load_wallets, record};
+use super::committer::{answer, load_wallets, run_batch};
 use super::locks::LockSet;
 use super::op::{Op, Receipt};
 use super::queue::{Job, Load};
@@ -142,28 +141,6 @@ async fn worker<C: Connection + 'static>(
     }
 }
 
-/// A batch fast, carefully if a commit failed, and one commit at a time if that failed too.
-async fn run_batch<C: Connection>(
-    conn: &mut C,
-    dialect: Dialect,
-    jobs: &[Job],
-) -> Vec<Result<Receipt, DomainError>> {
-    let started = std::time::Instant::now();
-    let outcomes = match commit_grouped(conn, dialect, jobs).await {
-        Ok(outcomes) => outcomes,
-        Err(error) => {
-            tracing::warn!(%error, size = jobs.len(), "group commit failed, retrying one by one");
-            let mut outcomes = Vec::with_capacity(jobs.len());
-            for job in jobs {
-                outcomes.push(commit_alone(conn, dialect, job).await);
-            }
-            outcomes
-        }
-    };
-    record(started, jobs.len());
-    outcomes
-}
-
 /// The dispatcher: runs until every sender of commits is gone and every batch has ended.
 pub(crate) async fn run<C: Connection + 'static>(
     conns: Vec<C>,
@@ -264,30 +241,6 @@ fn next_batch(
     }
     *waiting = kept;
     batch
-}
-
-/// Answers each commit of a batch that ended, in order, with its place.
-fn answer(
-    batch: Vec<Job>,
-    outcomes: Vec<Result<Receipt, DomainError>>,
-    next_seq: &mut u64,
-    events_committed: &Notify,
-) {
-    let wrote_events = batch
-        .iter()
-        .zip(&outcomes)
-        .any(|(job, outcome)| outcome.is_ok() && job.commit.has_events());
-    if wrote_events {
-        events_committed.notify_one();
-    }
-    for (job, mut outcome) in batch.into_iter().zip(outcomes) {
-        if let Ok(receipt) = &mut outcome {
-            receipt.seq = *next_seq;
-        }
-        *next_seq += 1;
-        super::committer::count(&outcome);
-        let _ = job.reply.send(outcome);
-    }
 }
 
 #[cfg(test)]
