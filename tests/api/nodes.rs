@@ -776,3 +776,45 @@ async fn a_node_killed_mid_batch_loses_nothing_and_the_other_keeps_serving() {
         statuses.len()
     );
 }
+
+/// A database whose event ids are ahead of its cluster's transaction ids (restored into a new
+/// cluster) would give new events smaller ids than old ones: the service refuses to start on
+/// it, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_a_database_whose_event_ids_are_ahead_of_its_transactions() {
+    if !postgres_available(
+        "nodes::a_node_refuses_a_database_whose_event_ids_are_ahead_of_its_transactions",
+    ) {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let node = start_node(&url).await;
+    let maker = node.app.player("maker", 0).await;
+    let seller = node.app.player("seller", 1_000_000).await;
+    let ad = node.app.buy_ad(&maker, json!({})).await;
+    node.app.take(&seller, ad, 100_000).await.expect(201);
+    drop(node);
+    // As if restored into a cluster whose transaction ids start far lower.
+    let mut db = PgConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE events SET id = id + (CAST(1 AS BIGINT) << 52)")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_p2p-market"))
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("P2P_BIND", "127.0.0.1:0")
+        .env("P2P_ADMIN_TOKEN", ADMIN)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(30), output)
+        .await
+        .expect("the server stops at once")
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the events table holds ids above"),
+        "{stderr}"
+    );
+}
