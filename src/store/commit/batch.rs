@@ -97,53 +97,30 @@ async fn apply_batch(
         LockSet::of(batch).lock(conn).await?;
     }
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut deferred = Deferred::default();
     // The events written so far in this transaction (their ids' low bits on PostgreSQL).
     let mut event_places = 0;
-    // A PostgreSQL fast batch takes its new orders' ids in one statement and inserts them all
-    // in one more, instead of a statement (and a round trip) per order.
-    let mut order_ids = if mode == Mode::Fast && dialect == Dialect::Postgres {
-        take_order_ids(conn, batch).await?
-    } else {
-        Default::default()
-    };
-    for job in batch {
-        let mut own = if mode == Mode::Fast {
-            Deferred::grouping_claims()
-        } else {
-            Deferred::default()
-        };
-        own.group_rows = mode == Mode::Fast && dialect == Dialect::Postgres;
-        if mode == Mode::Fast && !order_ids.is_empty() {
-            let new_orders = job
-                .commit
-                .ops
-                .iter()
-                .filter(|op| matches!(op, Op::InsertOrder(_)));
-            own.order_ids = order_ids.drain(..new_orders.count()).collect();
-            let limited = job
-                .commit
-                .ops
-                .iter()
-                .any(|op| matches!(op, Op::CheckDepositLimit { .. }));
-            if limited {
-                own.earlier_orders = deferred
-                    .orders
-                    .iter()
-                    .map(|o| (o.taker_id, o.side))
-                    .collect();
-            }
+    if mode == Mode::Fast {
+        // Any failure reruns the whole batch, so its commits gather into one set of deferred
+        // writes, flushed once at the end. A PostgreSQL batch takes its new orders' ids in one
+        // statement, to insert them all in one more.
+        let mut deferred = Deferred::for_fast_batch(dialect);
+        if dialect == Dialect::Postgres {
+            deferred.order_ids = take_order_ids(conn, batch).await?;
         }
-        if mode == Mode::Fast {
-            match apply(conn, dialect, &job.commit, &mut own).await {
-                Ok(receipt) => {
-                    deferred.merge(own);
-                    outcomes.push(Ok(receipt));
-                }
+        for job in batch {
+            match apply(conn, dialect, &job.commit, &mut deferred).await {
+                Ok(receipt) => outcomes.push(Ok(receipt)),
                 Err(_) => return Err(BatchFailure::Redo),
             }
-            continue;
         }
+        deferred
+            .flush(conn, dialect, &mut event_places)
+            .await
+            .map_err(|_| BatchFailure::Redo)?;
+        return Ok(outcomes);
+    }
+    for job in batch {
+        let mut own = Deferred::default();
         conn.run("SAVEPOINT one_commit").await?;
         let applied = match apply(conn, dialect, &job.commit, &mut own).await {
             Ok(receipt) => own
@@ -170,12 +147,6 @@ async fn apply_batch(
                 }));
             }
         }
-    }
-    if mode == Mode::Fast {
-        deferred
-            .flush(conn, dialect, &mut event_places)
-            .await
-            .map_err(|_| BatchFailure::Redo)?;
     }
     Ok(outcomes)
 }

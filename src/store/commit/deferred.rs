@@ -10,7 +10,7 @@ use crate::domain::order::{Order, OrderStatus};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
-use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION};
+use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION, postgres_event_id};
 use crate::store::json;
 
 /// A ledger row waiting for its batch's one insert.
@@ -51,23 +51,19 @@ pub(super) struct Deferred {
     /// once (careful batches, where a refused claim must roll back only its own commit).
     pub group_claims: bool,
     pub claims: Vec<Claim>,
-    /// Ids taken for this commit's new orders (PostgreSQL fast batches): each new order takes
+    /// Ids taken for the batch's new orders (PostgreSQL fast batches): each new order takes
     /// the next and waits in `orders` for the batch's one insert.
     pub order_ids: std::collections::VecDeque<i64>,
     /// New orders, their ids set, for the batch's one insert (PostgreSQL fast batches).
     pub orders: Vec<Order>,
     /// Whether ratings and guarded moves of money wait for the batch's one statement each
-    /// (PostgreSQL fast batches: a statement is a round trip there; SQLite's are cheap and stay
-    /// where they are).
+    /// (PostgreSQL fast batches).
     pub group_rows: bool,
     pub ratings: Vec<NewRating>,
     /// Moves of money that must not take a wallet below zero, added up by wallet for the
     /// batch's one guarded update: if any wallet's sum would, the batch runs carefully, where
     /// each move is judged alone in its turn.
     pub guarded: BTreeMap<UserId, WalletDelta>,
-    /// The takers and sides of the new orders earlier commits of the batch left waiting in
-    /// `orders`: a limit on active orders counts them with the stored ones.
-    pub earlier_orders: Vec<(UserId, crate::domain::order::Side)>,
     pub ledger: Vec<LedgerRow>,
     pub events: Vec<EventRow>,
     /// `(d_available, d_frozen)` by wallet.
@@ -205,32 +201,14 @@ fn all_changed(changed: u64, expected: usize, what: &str) -> Result<(), DbError>
 }
 
 impl Deferred {
-    pub(super) fn grouping_claims() -> Deferred {
+    /// The deferred writes of a whole fast batch: order claims wait for its one guarded update,
+    /// and on PostgreSQL new orders, ratings and guarded moves of money wait too (a statement
+    /// is a round trip there; SQLite's are cheap and stay where they are).
+    pub(super) fn for_fast_batch(dialect: Dialect) -> Deferred {
         Deferred {
             group_claims: true,
+            group_rows: dialect == Dialect::Postgres,
             ..Deferred::default()
-        }
-    }
-
-    pub(super) fn merge(&mut self, other: Deferred) {
-        self.orders.extend(other.orders);
-        self.ratings.extend(other.ratings);
-        for (user, delta) in other.guarded {
-            self.guarded.entry(user).or_default().add(&delta);
-        }
-        self.claims.extend(other.claims);
-        self.ledger.extend(other.ledger);
-        self.events.extend(other.events);
-        for (user, (available, frozen)) in other.wallets {
-            let balance = self.wallets.entry(user).or_default();
-            balance.0 += available;
-            balance.1 += frozen;
-        }
-        for (user, figures) in other.users {
-            let mine = self.users.entry(user).or_default();
-            mine.orders_count += figures.orders_count;
-            mine.rating_sum += figures.rating_sum;
-            mine.ratings_count += figures.ratings_count;
         }
     }
 
@@ -428,7 +406,7 @@ impl Deferred {
     }
 
     /// Inserts the events, last: on PostgreSQL each gets its id from the transaction's id and
-    /// `places`, the count of events the transaction wrote before (see [`Dialect::event_id`]).
+    /// `places`, the count of events the transaction wrote before (see [`postgres_event_id`]).
     async fn flush_events(
         &self,
         conn: &mut impl Connection,
@@ -455,7 +433,7 @@ impl Deferred {
                                 (first..first + 13).map(|n| format!("${n}")).collect();
                             format!(
                                 "({}, {})",
-                                dialect.event_id(&format!("${}", first + 13)),
+                                postgres_event_id(&format!("${}", first + 13)),
                                 cells.join(", ")
                             )
                         })

@@ -68,9 +68,8 @@ impl<C: Connection> Writer<'_, C> {
         );
         let stored: i64 = query(sql).bind(taker_id).fetch_one(&mut *self.conn).await?;
         // New orders waiting for the batch's one insert count too.
-        let waiting = (self.deferred.orders.iter().map(|o| (o.taker_id, o.side)))
-            .chain(self.deferred.earlier_orders.iter().copied())
-            .filter(|&(taker, side)| taker == taker_id && side == Side::Deposit)
+        let waiting = (self.deferred.orders.iter())
+            .filter(|o| o.taker_id == taker_id && o.side == Side::Deposit)
             .count();
         let active = stored + waiting as i64;
         if active >= max {
