@@ -56,13 +56,10 @@ fn keys_of(job: &Job) -> Keys {
         .collect();
     for op in &job.commit.ops {
         match op {
+            // The partial unique index (one active withdrawal per seller, who takes it) and the
+            // deposit limit are per taker.
             Op::InsertOrder(order) => {
-                // The one active withdrawal per seller, the deposit limit per taker.
-                keys.insert(Key::Wallet(order.seller_id.get()));
                 keys.insert(Key::Wallet(order.taker_id.get()));
-            }
-            Op::CheckDepositLimit { taker_id, .. } => {
-                keys.insert(Key::Wallet(taker_id.get()));
             }
             Op::DeleteWebhook { id, .. }
             | Op::LeaseWebhook { id, .. }
