@@ -1,5 +1,7 @@
 //! Which database the store talks to.
 
+use std::sync::LazyLock;
+
 /// Which database the store talks to. The SQL is shared (`$N` placeholders, `RETURNING`); only
 /// the few places that differ ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,33 +32,46 @@ impl Dialect {
         }
     }
 
-    /// The id of an event a transaction writes, given its place among the transaction's events
-    /// (a parameter): SQLite's one writer commits in id order, so the table's own id serves.
-    /// PostgreSQL's is the transaction's id, shifted, plus the place: ids of different
-    /// transactions then follow their transaction ids, and [`Dialect::event_horizon`] tells which
-    /// of those can no longer be preceded by one still to commit.
-    pub fn event_id(self, place: &str) -> String {
+    /// A condition on `id` that keeps the events a reader may pass on now: on PostgreSQL, those of
+    /// transactions older than the oldest one still running (see [`postgres_event_id`]). Every
+    /// transaction that can still commit events has a transaction id at or above that horizon,
+    /// so its events' ids are above every id a reader was given: a reader that has seen id n
+    /// never misses a smaller one later, on any node, and no lock orders the writers. SQLite's
+    /// one writer commits in id order: every committed event may be passed on.
+    pub fn event_horizon(self) -> &'static str {
+        static POSTGRES: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                " AND id < {}",
+                shifted("pg_snapshot_xmin(pg_current_snapshot())")
+            )
+        });
         match self {
-            Dialect::Sqlite => "NULL".to_owned(),
-            Dialect::Postgres => {
-                format!("((pg_current_xact_id()::text::bigint << {EVENT_PLACE_BITS}) + {place})")
-            }
+            Dialect::Sqlite => "",
+            Dialect::Postgres => POSTGRES.as_str(),
         }
     }
 
-    /// A condition on `id` that keeps the events a reader may pass on now: on PostgreSQL, those of
-    /// transactions older than the oldest one still running. Every transaction that can still
-    /// commit events has a transaction id at or above that horizon, so its events' ids are above
-    /// every id a reader was given: a reader that has seen id n never misses a smaller one later,
-    /// on any node, and no lock orders the writers.
-    pub fn event_horizon(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => {
-                " AND id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)"
-            }
-        }
+    /// The newest event id a feed may pass on, as a subquery (0 before any).
+    pub fn newest_fed_event(self) -> String {
+        format!(
+            "(SELECT COALESCE(MAX(id), 0) FROM events WHERE TRUE{})",
+            self.event_horizon()
+        )
     }
+}
+
+/// The id of an event a PostgreSQL transaction writes, given its place among the transaction's
+/// events (a parameter): the transaction's id shifted left by [`EVENT_PLACE_BITS`], plus the
+/// place. Ids of different transactions follow their transaction ids, and
+/// [`Dialect::event_horizon`] tells which of those no event still to commit can precede. (SQLite's
+/// events take the table's own id.)
+pub fn postgres_event_id(place: &str) -> String {
+    format!("({} + {place})", shifted("pg_current_xact_id()"))
+}
+
+/// A PostgreSQL transaction id (`xid8`) as the lowest event id it may write.
+pub fn shifted(xid8: &str) -> String {
+    format!("({xid8}::text::bigint << {EVENT_PLACE_BITS})")
 }
 
 /// The low bits of a PostgreSQL event id: the event's place among its transaction's events.
@@ -64,8 +79,6 @@ impl Dialect {
 /// [`COMMIT_BATCH_MAX`](crate::config::COMMIT_BATCH_MAX) commits), and ids stay below 2^53, exact
 /// in every JSON reader, for the first 2^33 transactions.
 pub const EVENT_PLACE_BITS: u32 = 20;
-// `event_horizon` spells the shift out, so it stays a constant string.
-const _: () = assert!(EVENT_PLACE_BITS == 20);
 
 /// How many events one PostgreSQL transaction may write.
 pub const EVENTS_PER_TRANSACTION: i64 = 1 << EVENT_PLACE_BITS;

@@ -10,7 +10,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::commit::{self, Commit, Receipt, WalletLoad};
 use super::connection::DbError;
-use super::dialect::Dialect;
+use super::dialect::{Dialect, shifted};
 use super::sqlite;
 use crate::config::Config;
 use crate::domain::{DomainError, ErrorCode, UserId};
@@ -81,14 +81,15 @@ impl Store {
             Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&read).await?,
             Dialect::Postgres => {
                 sqlx::migrate!("./migrations/postgres").run(&read).await?;
-                // Event ids grow with transaction ids (`Dialect::event_id`): a database restored
+                // Event ids grow with transaction ids (`postgres_event_id`): a database restored
                 // into a cluster whose transaction ids start lower must not take new events.
-                let ahead: bool = sqlx::query_scalar(
-                    "SELECT COALESCE(MAX(id), 0) >= (pg_snapshot_xmax(pg_current_snapshot())::text::bigint \
-                     << 20) FROM events",
-                )
-                .fetch_one(&read)
-                .await?;
+                let sql = format!(
+                    "SELECT COALESCE(MAX(id), 0) >= {} FROM events",
+                    shifted("pg_snapshot_xmax(pg_current_snapshot())")
+                );
+                let ahead: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&read)
+                    .await?;
                 if ahead {
                     return Err(OpenError::EventIdsAhead);
                 }

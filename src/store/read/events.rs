@@ -111,10 +111,7 @@ impl Store {
 
     /// The newest event's id a feed may pass on (0 before any).
     pub async fn last_event_id(&self) -> Result<i64, DomainError> {
-        let sql = format!(
-            "SELECT COALESCE(MAX(id), 0) FROM events WHERE 1 = 1{}",
-            self.dialect().event_horizon()
-        );
+        let sql = format!("SELECT {}", self.dialect().newest_fed_event());
         self.scalar(query(sql)).await
     }
 

@@ -15,9 +15,8 @@ impl<C: Connection> Writer<'_, C> {
     ) -> Result<(), Failure> {
         let id = query(format!(
             "INSERT INTO webhooks (url, secret, cursor, created_at) \
-             VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM events WHERE 1 = 1{}), $3) \
-             RETURNING id",
-            self.dialect.event_horizon()
+             VALUES ($1, $2, {}, $3) RETURNING id",
+            self.dialect.newest_fed_event()
         ))
         .bind(url)
         .bind(secret)
