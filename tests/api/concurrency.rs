@@ -155,8 +155,8 @@ async fn a_disputed_order_is_released_or_refunded_once(backend: Backend) {
 
 on_both_stores!(ratings_of_many_orders_at_once_each_count_once, multi_thread);
 /// Both parties of 20 completed orders rate at once, each twice: every first rating counts, every
-/// second is `ALREADY_RATED`, and the figures add up (PostgreSQL batches insert ratings together
-/// at their end, and a duplicate among them sends the batch to run carefully).
+/// second is `ALREADY_RATED`, and the figures add up (PostgreSQL batches insert their ratings
+/// together, at their end).
 async fn ratings_of_many_orders_at_once_each_count_once(backend: Backend) {
     let app = spawn_app_on(backend).await;
     let maker = app.player("maker", 0).await;

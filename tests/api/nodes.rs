@@ -635,7 +635,7 @@ async fn streams_on_both_nodes_hear_every_event_once_in_order_at_full_speed() {
 }
 
 /// A deposit taker's limit of three active orders holds when ten takes arrive at once through
-/// both nodes, whose batches insert their new orders together at their ends.
+/// both nodes (each node's batches insert their new orders together, at their end).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deposit_limit_holds_for_takes_at_once_through_both_nodes() {
     if !postgres_available("nodes::the_deposit_limit_holds_for_takes_at_once_through_both_nodes") {

@@ -208,3 +208,86 @@ fn deferred_rows_go_in_few_shapes() {
     assert_eq!(lengths(37), vec![32, 4, 1]);
     assert_eq!(lengths(1300), vec![512, 512, 256, 16, 4]);
 }
+
+/// A fresh PostgreSQL database for one test, if `P2P_TEST_POSTGRES_URL` names a server.
+async fn postgres_store(test: &str) -> Option<(Store, String)> {
+    use sqlx::Connection as _;
+    let Ok(base) = std::env::var("P2P_TEST_POSTGRES_URL") else {
+        eprintln!("skipped {test}: P2P_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("p2p_unit_{}_{nanos}", std::process::id());
+    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    Some((
+        Store::open(&Config::for_database(url.clone()))
+            .await
+            .unwrap(),
+        url,
+    ))
+}
+
+/// Freezes `amount` of `user`'s available balance: a move guarded never to go below zero.
+fn freeze(user_id: i64, amount: i64) -> Commit {
+    Commit::new(vec![Op::MoveMoney(MoneyMove {
+        user_id: UserId(user_id),
+        kind: LedgerKind::EscrowFreeze,
+        delta: WalletDelta::freeze(Kopecks(amount)),
+        order: RowRef::None,
+        ad: RowRef::None,
+        tx: RowRef::None,
+        now: 0,
+        refusal: ErrorCode::InsufficientBalance,
+    })])
+}
+
+/// A PostgreSQL fast batch applies its guarded moves as one sum per wallet: two spends that fit
+/// together commit fast; two that do not send the batch to run carefully, where the first
+/// commits and the second alone is refused.
+#[tokio::test]
+async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_fails() {
+    use sqlx::Connection as _;
+    let test = "a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_fails";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let user = store.commit(new_user("spender")).await.unwrap().first_id();
+    store.commit(deposit(user, "seed", 100)).await.unwrap();
+    let job = |commit| Job {
+        commit,
+        reply: oneshot::channel().0,
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let fits = [job(freeze(user, 30)), job(freeze(user, 30))];
+    let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
+    assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
+    // 40 left: 30 + 30 does not fit together, though each would alone.
+    let both = [job(freeze(user, 30)), job(freeze(user, 30))];
+    let fast = commit_batch(&mut conn, Dialect::Postgres, &both, Mode::Fast).await;
+    assert!(
+        matches!(fast, Err(BatchFailure::Redo)),
+        "the sum must not fit"
+    );
+    let outcomes = commit_grouped(&mut conn, Dialect::Postgres, &both)
+        .await
+        .unwrap();
+    assert!(outcomes[0].is_ok());
+    assert_eq!(
+        outcomes[1].as_ref().unwrap_err().code,
+        ErrorCode::InsufficientBalance
+    );
+    let wallet = store.wallet(UserId(user)).await.unwrap().unwrap();
+    assert_eq!(
+        (wallet.available, wallet.frozen),
+        (Kopecks(10), Kopecks(90))
+    );
+}
