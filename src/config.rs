@@ -114,6 +114,11 @@ pub const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 /// WAL length (4 KiB frames) past which the writer finishes the checkpoint itself.
 pub const WAL_RESTART_FRAMES: i64 = 4096;
 
+/// Past twice [`WAL_RESTART_FRAMES`], how long the writer waits after a commit, a millisecond at
+/// a time, for a checkpointer pass that holds the checkpoint lock to end, so that the WAL stays
+/// bounded however the two threads are scheduled.
+pub const WAL_RESTART_WAIT: Duration = Duration::from_millis(50);
+
 /// Distinct statements kept prepared: the committer's own, and its multi-row statements of
 /// recent sizes.
 pub const SQLITE_STATEMENT_CACHE: usize = 256;

@@ -1,7 +1,9 @@
 //! SQLite's committer connection: rusqlite, on the committer's own thread, and the thread that
 //! checkpoints its WAL.
 
-use crate::config::{SQLITE_STATEMENT_CACHE, WAL_CHECKPOINT_INTERVAL, WAL_RESTART_FRAMES};
+use crate::config::{
+    SQLITE_STATEMENT_CACHE, WAL_CHECKPOINT_INTERVAL, WAL_RESTART_FRAMES, WAL_RESTART_WAIT,
+};
 use std::cell::Cell;
 use std::path::Path;
 
@@ -140,13 +142,28 @@ fn start_checkpointer(
 impl Connection for Sqlite {
     /// Nudges the checkpointer; once the WAL is long, copies what it left, so the next commit
     /// starts the WAL over.
+    /// Past twice that length it waits, up to [`WAL_RESTART_WAIT`], for a checkpointer pass that
+    /// holds the checkpoint lock (a starved checkpointer thread once let the WAL reach 70 MB).
     fn committed(&mut self) {
         if WAL_FRAMES.get() >= WAL_RESTART_FRAMES {
-            match checkpoint(&self.conn) {
-                // The whole WAL is in the database: the next commit starts it over.
-                Ok((frames, copied)) if frames >= 0 && frames == copied => WAL_FRAMES.set(0),
-                Ok(_) => {}
-                Err(error) => tracing::debug!(%error, "WAL checkpoint skipped"),
+            let patient = WAL_FRAMES.get() >= 2 * WAL_RESTART_FRAMES;
+            let started = std::time::Instant::now();
+            loop {
+                match checkpoint(&self.conn) {
+                    // The whole WAL is in the database: the next commit starts it over.
+                    Ok((frames, copied)) if frames >= 0 && frames == copied => {
+                        WAL_FRAMES.set(0);
+                        break;
+                    }
+                    _ if patient && started.elapsed() < WAL_RESTART_WAIT => {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::debug!(%error, "WAL checkpoint skipped");
+                        break;
+                    }
+                }
             }
         }
         let _ = self.checkpoint.try_send(());
