@@ -39,6 +39,8 @@ pub enum ErrorCode {
     PaymentDetailsRequired,
     /// A user blocking themselves.
     CannotBlockSelf,
+    /// The balance covers the amount only with bonus money not yet wagered.
+    BonusFundsNotWithdrawable,
     RateLimited,
     Overloaded,
     /// A fault of ours (a bug or a store failure). Never caused by input.
@@ -47,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -75,6 +77,7 @@ impl ErrorCode {
         Self::InvalidAmountLimits,
         Self::PaymentDetailsRequired,
         Self::CannotBlockSelf,
+        Self::BonusFundsNotWithdrawable,
         Self::RateLimited,
         Self::Overloaded,
         Self::Internal,
@@ -110,6 +113,7 @@ impl ErrorCode {
             InvalidAmountLimits => "INVALID_AMOUNT_LIMITS",
             PaymentDetailsRequired => "PAYMENT_DETAILS_REQUIRED",
             CannotBlockSelf => "CANNOT_BLOCK_SELF",
+            BonusFundsNotWithdrawable => "BONUS_FUNDS_NOT_WITHDRAWABLE",
             RateLimited => "RATE_LIMITED",
             Overloaded => "OVERLOADED",
             Internal => "INTERNAL_ERROR",
@@ -147,6 +151,9 @@ impl ErrorCode {
             InvalidAmountLimits => "min_amount must not exceed max_amount nor total_amount",
             PaymentDetailsRequired => "Payment details are required for this trade",
             CannotBlockSelf => "You cannot block yourself",
+            BonusFundsNotWithdrawable => {
+                "Bonus money not yet wagered cannot leave the platform: the amount exceeds your withdrawable balance"
+            }
             RateLimited => "Too many requests",
             Overloaded => "The service is overloaded, retry later",
             Internal => "Internal error",

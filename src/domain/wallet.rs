@@ -15,6 +15,11 @@ pub const MAX_WAGERING_MULTIPLIER: i64 = 100;
 pub const DEFAULT_WAGERING_MULTIPLIER: i64 = 5;
 
 /// A wallet as committed, plus the counts of active orders the rules need.
+///
+/// `bonus` is the part of `available` that is bonus money not yet wagered: a bonus adds its
+/// amount, a bet spends it first (then real money), and nothing else touches it. It never
+/// exceeds `available` (the database refuses a move that would make it), so no escrow and no
+/// sell ad's reserve ever holds unwagered bonus: what may leave is [`Wallet::withdrawable`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Wallet {
     pub available: Kopecks,
@@ -22,6 +27,7 @@ pub struct Wallet {
     pub deposits_total: Kopecks,
     pub wagering_required: Kopecks,
     pub wagered: Kopecks,
+    pub bonus: Kopecks,
     /// Active withdrawal orders where this user is the seller.
     pub active_withdrawals: i64,
     /// Active deposit orders this user took.
@@ -29,6 +35,9 @@ pub struct Wallet {
 }
 
 /// A committed change to a wallet; applying it keeps the cache equal to the store.
+///
+/// The unwagered bonus first loses `bonus_spent` (down to zero, never below), then gains
+/// `bonus`: the store writes the same rule in SQL, so it holds whatever the cache missed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WalletDelta {
     pub available: Kopecks,
@@ -36,6 +45,8 @@ pub struct WalletDelta {
     pub deposits_total: Kopecks,
     pub wagering_required: Kopecks,
     pub wagered: Kopecks,
+    pub bonus: Kopecks,
+    pub bonus_spent: Kopecks,
     pub active_withdrawals: i64,
     pub active_deposits: i64,
 }
@@ -73,8 +84,15 @@ impl WalletDelta {
         self.deposits_total += other.deposits_total;
         self.wagering_required += other.wagering_required;
         self.wagered += other.wagered;
+        self.bonus += other.bonus;
+        self.bonus_spent += other.bonus_spent;
         self.active_withdrawals += other.active_withdrawals;
         self.active_deposits += other.active_deposits;
+    }
+
+    /// Whether the delta changes the unwagered bonus (a bonus or a bet).
+    pub fn touches_bonus(&self) -> bool {
+        self.bonus != Kopecks::ZERO || self.bonus_spent != Kopecks::ZERO
     }
 
     pub fn debit_frozen(amount: Kopecks) -> Self {
@@ -107,11 +125,13 @@ impl TransactionKind {
             Self::Bonus => WalletDelta {
                 available: amount,
                 wagering_required: Kopecks(amount.get().saturating_mul(wagering_multiplier)),
+                bonus: amount,
                 ..WalletDelta::default()
             },
             Self::Bet => WalletDelta {
                 available: -amount,
                 wagered: amount,
+                bonus_spent: amount,
                 ..WalletDelta::default()
             },
             Self::Win => WalletDelta::credit(amount),
@@ -123,24 +143,40 @@ impl Wallet {
     /// Whether `delta` leaves every balance and count of this wallet at zero or more (a cache
     /// that missed another node's change may not be able to take this node's next one).
     pub fn can_apply(&self, delta: &WalletDelta) -> bool {
-        !(self.available + delta.available).is_negative()
-            && !(self.frozen + delta.frozen).is_negative()
+        let mut after = *self;
+        after.apply_unchecked(delta);
+        !after.available.is_negative()
+            && !after.frozen.is_negative()
+            && after.bonus <= after.available
             && self.active_withdrawals + delta.active_withdrawals >= 0
             && self.active_deposits + delta.active_deposits >= 0
     }
 
     pub fn apply(&mut self, delta: &WalletDelta) {
+        self.apply_unchecked(delta);
+        debug_assert!(
+            !self.available.is_negative()
+                && !self.frozen.is_negative()
+                && self.bonus <= self.available,
+            "wallet went negative or below its unwagered bonus: {self:?}"
+        );
+    }
+
+    fn apply_unchecked(&mut self, delta: &WalletDelta) {
         self.available += delta.available;
         self.frozen += delta.frozen;
         self.deposits_total += delta.deposits_total;
         self.wagering_required += delta.wagering_required;
         self.wagered += delta.wagered;
+        self.bonus = (self.bonus - delta.bonus_spent).max(Kopecks::ZERO) + delta.bonus;
         self.active_withdrawals += delta.active_withdrawals;
         self.active_deposits += delta.active_deposits;
-        debug_assert!(
-            !self.available.is_negative() && !self.frozen.is_negative(),
-            "wallet went negative: {self:?}"
-        );
+    }
+
+    /// What may leave the wallet (as a withdrawal's escrow or a sell ad's reserve): the
+    /// available balance less its unwagered bonus.
+    pub fn withdrawable(&self) -> Kopecks {
+        (self.available - self.bonus).max(Kopecks::ZERO)
     }
 
     /// The prerequisites of selling `amount` from this wallet (a withdrawal or a sell ad).
@@ -192,8 +228,25 @@ impl Wallet {
         if self.available < amount {
             return Err(ErrorCode::SellerInsufficientBalance);
         }
+        if self.withdrawable() < amount {
+            return Err(ErrorCode::BonusFundsNotWithdrawable);
+        }
         Ok(())
     }
+}
+
+/// The unwagered bonus that a wallet's bonuses and bets leave, replayed in their order (the
+/// audit's model of [`WalletDelta`]'s rule).
+pub fn replay_unwagered_bonus(
+    transactions: impl IntoIterator<Item = (TransactionKind, Kopecks)>,
+) -> Kopecks {
+    transactions
+        .into_iter()
+        .fold(Kopecks::ZERO, |bonus, (kind, amount)| match kind {
+            TransactionKind::Bonus => bonus + amount,
+            TransactionKind::Bet => (bonus - amount).max(Kopecks::ZERO),
+            TransactionKind::Deposit | TransactionKind::Win => bonus,
+        })
 }
 
 /// Why a ledger row moved a wallet's balances: a platform transaction, or a step of escrow.
@@ -338,6 +391,67 @@ mod tests {
             wallet.check_transaction(TransactionKind::Bet, Kopecks(851)),
             Err(ErrorCode::InsufficientBalance)
         );
+    }
+
+    #[test]
+    fn bets_spend_unwagered_bonus_first_and_only_real_money_is_withdrawable() {
+        let mut wallet = funded();
+        wallet.apply(&TransactionKind::Bonus.delta(Kopecks(100_000), 0));
+        assert_eq!(wallet.bonus, Kopecks(100_000));
+        assert_eq!(wallet.withdrawable(), Kopecks(500_000));
+        assert_eq!(
+            wallet.check_withdrawal(Kopecks(500_001), Kopecks(100_000)),
+            Err(ErrorCode::BonusFundsNotWithdrawable)
+        );
+        assert_eq!(
+            wallet.check_withdrawal(Kopecks(600_001), Kopecks(100_000)),
+            Err(ErrorCode::SellerInsufficientBalance)
+        );
+        // A bet takes the bonus first: 60,000 of it is now at stake, 40,000 left unwagered.
+        wallet.apply(&TransactionKind::Bet.delta(Kopecks(60_000), 5));
+        assert_eq!(
+            (wallet.available, wallet.bonus, wallet.withdrawable()),
+            (Kopecks(540_000), Kopecks(40_000), Kopecks(500_000))
+        );
+        // A win is real money; a bet larger than the bonus spends it all, then real money.
+        wallet.apply(&TransactionKind::Win.delta(Kopecks(10_000), 5));
+        wallet.apply(&TransactionKind::Bet.delta(Kopecks(50_000), 5));
+        assert_eq!(
+            (wallet.available, wallet.bonus, wallet.withdrawable()),
+            (Kopecks(500_000), Kopecks(0), Kopecks(500_000))
+        );
+        assert_eq!(
+            wallet.check_seller(Kopecks(500_000), Kopecks(100_000)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn no_move_may_take_the_balance_below_the_unwagered_bonus() {
+        let mut wallet = funded();
+        wallet.apply(&TransactionKind::Bonus.delta(Kopecks(100_000), 5));
+        assert!(wallet.can_apply(&WalletDelta::freeze(Kopecks(500_000))));
+        assert!(!wallet.can_apply(&WalletDelta::freeze(Kopecks(500_001))));
+        assert!(wallet.can_apply(&TransactionKind::Bet.delta(Kopecks(600_000), 5)));
+    }
+
+    #[test]
+    fn the_replay_of_bonuses_and_bets_is_the_wallets_rule() {
+        let transactions = [
+            (TransactionKind::Deposit, Kopecks(1_000)),
+            (TransactionKind::Bonus, Kopecks(300)),
+            (TransactionKind::Bet, Kopecks(100)),
+            (TransactionKind::Win, Kopecks(900)),
+            (TransactionKind::Bonus, Kopecks(50)),
+            (TransactionKind::Bet, Kopecks(500)),
+            (TransactionKind::Bonus, Kopecks(70)),
+        ];
+        let mut wallet = Wallet::default();
+        for (kind, amount) in transactions {
+            wallet.apply(&kind.delta(amount, 5));
+        }
+        assert_eq!(wallet.bonus, Kopecks(70));
+        assert_eq!(replay_unwagered_bonus(transactions), wallet.bonus);
     }
 
     #[test]

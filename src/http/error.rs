@@ -41,6 +41,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | MinDepositRequired
         | WageringRequirementNotMet
         | SellerInsufficientBalance
+        | BonusFundsNotWithdrawable
         | InsufficientBalance
         | AmountTooLow
         | AmountTooHigh

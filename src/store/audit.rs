@@ -4,7 +4,7 @@ use sqlx::{AnyPool, AssertSqlSafe};
 
 use super::handle::Store;
 use super::read::read_error;
-use super::schema::active_statuses;
+use super::schema::{BONUS_REPLAY_CHECK, active_statuses};
 use crate::domain::DomainError;
 use crate::domain::audit::{Report, Totals, Violation};
 use crate::domain::wallet::LedgerKind;
@@ -84,6 +84,7 @@ fn checks() -> Vec<(u8, String)> {
                     OR (COALESCE(r.refunded, 0) > 0 AND o.status <> 'cancelled')"
             ),
         ),
+        (8, BONUS_REPLAY_CHECK.into()),
     ]
 }
 

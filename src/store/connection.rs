@@ -193,7 +193,7 @@ macro_rules! tuple_from_row {
 tuple_from_row!(A, B);
 tuple_from_row!(A, B, C);
 tuple_from_row!(A, B, C, D);
-tuple_from_row!(A, B, C, D, E, F, G);
+tuple_from_row!(A, B, C, D, E, F, G, H);
 
 /// SQL and its parameters.
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ pub(crate) fn active_statuses() -> &'static str {
 pub(crate) static WALLET_SELECT: LazyLock<String> = LazyLock::new(|| {
     let active = active_statuses();
     format!(
-        "SELECT available, frozen, deposits_total, wagering_required, wagered, \
+        "SELECT available, frozen, deposits_total, wagering_required, wagered, bonus, \
          (SELECT COUNT(*) FROM orders WHERE seller_id = $1 AND side = 'withdraw' \
             AND status IN {active}) AS active_withdrawals, \
          (SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
@@ -33,12 +33,21 @@ pub(crate) static WALLET_SELECT: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The columns of [`WALLET_SELECT`], in order.
-pub(crate) type WalletRow = (i64, i64, i64, i64, i64, i64, i64);
+pub(crate) type WalletRow = (i64, i64, i64, i64, i64, i64, i64, i64);
 
 pub(crate) fn wallet_from(row: WalletRow) -> Wallet {
-    let (available, frozen, deposits_total, wagering_required, wagered, withdrawals, deposits) =
-        row;
+    let (
+        available,
+        frozen,
+        deposits_total,
+        wagering_required,
+        wagered,
+        bonus,
+        withdrawals,
+        deposits,
+    ) = row;
     Wallet {
+        bonus: Kopecks(bonus),
         available: Kopecks(available),
         frozen: Kopecks(frozen),
         deposits_total: Kopecks(deposits_total),
@@ -48,3 +57,30 @@ pub(crate) fn wallet_from(row: WalletRow) -> Wallet {
         active_deposits: deposits,
     }
 }
+
+/// The unwagered bonus after a move, as SQL: `bonus` (qualified by `table`) first loses `spent`
+/// down to zero, then gains `gained` ([`crate::domain::wallet::WalletDelta`]'s rule).
+pub(crate) fn bonus_after(table: &str, spent: &str, gained: &str) -> String {
+    format!("(CASE WHEN {table}bonus > {spent} THEN {table}bonus - {spent} ELSE 0 END + {gained})")
+}
+
+/// A row `(subject, detail)` for each wallet whose unwagered bonus is below zero, above its
+/// available balance, or not what its bonuses and bets replayed in order leave (§8, 8).
+pub(crate) const BONUS_REPLAY_CHECK: &str = "WITH RECURSIVE t AS ( \
+      SELECT user_id, kind, amount, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id) AS n \
+      FROM wallet_transactions WHERE kind IN ('bonus', 'bet') \
+    ), r (user_id, n, bonus) AS ( \
+      SELECT user_id, CAST(0 AS BIGINT), CAST(0 AS BIGINT) FROM wallets \
+      UNION ALL \
+      SELECT r.user_id, t.n, CASE WHEN t.kind = 'bonus' THEN r.bonus + t.amount \
+        WHEN r.bonus > t.amount THEN r.bonus - t.amount ELSE 0 END \
+      FROM r JOIN t ON t.user_id = r.user_id AND t.n = r.n + 1 \
+    ), last (user_id, bonus) AS ( \
+      SELECT r.user_id, r.bonus FROM r \
+      JOIN (SELECT user_id, MAX(n) AS n FROM r GROUP BY user_id) m \
+        ON m.user_id = r.user_id AND m.n = r.n \
+    ) \
+    SELECT 'wallet ' || w.user_id, 'unwagered bonus ' || w.bonus || ' vs replayed ' || \
+      COALESCE(l.bonus, 0) || ', available ' || w.available \
+    FROM wallets w LEFT JOIN last l ON l.user_id = w.user_id \
+    WHERE w.bonus < 0 OR w.bonus > w.available OR w.bonus <> COALESCE(l.bonus, 0)";

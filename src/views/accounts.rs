@@ -33,6 +33,11 @@ pub fn public_user(user: &User) -> PublicUserView {
 pub struct BalanceView {
     pub available: i64,
     pub frozen: i64,
+    /// The part of `available` that is bonus money not yet wagered: a bonus adds to it, a bet
+    /// spends it before real money.
+    pub unwagered_bonus: i64,
+    /// What a withdrawal or a sell ad may take: `available − unwagered_bonus`.
+    pub withdrawable: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,6 +69,8 @@ pub fn me(user: &User, wallet: &Wallet) -> MeView {
         balance: BalanceView {
             available: wallet.available.get(),
             frozen: wallet.frozen.get(),
+            unwagered_bonus: wallet.bonus.get(),
+            withdrawable: wallet.withdrawable().get(),
         },
         deposits_total: wallet.deposits_total.get(),
         wagering: WageringView {

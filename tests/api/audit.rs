@@ -117,3 +117,18 @@ async fn two_active_withdrawals_of_one_seller_break_invariant_6(backend: Backend
     let broken = broken_invariants(&app).await;
     assert!(broken.contains(&6), "{broken:?}");
 }
+
+on_both_stores!(an_unwagered_bonus_unlike_its_replay_breaks_invariant_8);
+async fn an_unwagered_bonus_unlike_its_replay_breaks_invariant_8(backend: Backend) {
+    let app = busy_market(backend).await;
+    let player = app.player("player", 500_000).await;
+    app.transaction(&player, "bonus", 100_000).await.expect(201);
+    app.assert_audit().await;
+    // Bonus money turned into real money behind the service's back.
+    tamper(
+        &app,
+        &format!("UPDATE wallets SET bonus = 0 WHERE user_id = {}", player.id),
+    )
+    .await;
+    assert_eq!(broken_invariants(&app).await, vec![8]);
+}

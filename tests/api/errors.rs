@@ -285,7 +285,10 @@ async fn platform_transactions_are_idempotent_by_reference(backend: Backend) {
     .await
     .expect(201);
     let me = app.get("/api/v1/me", Some(&user.token)).await.expect(200);
-    assert_eq!(me["balance"], json!({"available": 101_500, "frozen": 0}));
+    assert_eq!(
+        me["balance"],
+        json!({"available": 101_500, "frozen": 0, "unwagered_bonus": 1_000, "withdrawable": 100_500})
+    );
     assert_eq!(me["deposits_total"], json!(100_000));
     assert_eq!(me["wagering"], json!({"required": 3_000, "wagered": 0}));
     app.post(

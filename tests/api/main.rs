@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod authorization;
+mod betting;
 mod concurrency;
 mod contract;
 mod crash;

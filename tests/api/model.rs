@@ -1,13 +1,22 @@
-//! Model-based test: random sequences of deposits, ad posts, takes, payments, confirmations,
-//! cancels, disputes, resolutions, closes and clock jumps, run against the service and against a
-//! plain in-memory model of the rules. Each step must succeed or be refused (with the same code)
-//! on both, and after every step every balance, frozen amount and ad capacity must be equal.
+//! Model-based test: random sequences of deposits, bonuses, bets, wins, ad posts, takes,
+//! payments, confirmations, cancels, disputes, resolutions, closes and clock jumps, run against
+//! the service and against a plain in-memory model of the rules. Each step must succeed or be
+//! refused (with the same code) on both, and after every step every balance, frozen amount,
+//! unwagered bonus, withdrawable amount and ad capacity must be equal.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, User, spawn_app_on};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::helpers::{ADMIN, Backend, TestApp, User, spawn_app_on};
+
+/// Unique references for the platform's transactions across the cases of one run.
+static REFERENCES: AtomicU64 = AtomicU64::new(0);
+
+/// How often a case saw escrow refused because only unwagered bonus would have covered it.
+static BONUS_REFUSALS: AtomicU64 = AtomicU64::new(0);
 
 const MAKERS: usize = 2;
 const PLAYERS: usize = 3;
@@ -19,6 +28,13 @@ const MAX: i64 = 200_000;
 enum Step {
     Deposit {
         user: usize,
+        amount: i64,
+    },
+    /// A platform transaction other than a deposit: a bonus (with its wagering multiplier),
+    /// a bet or a win.
+    Play {
+        user: usize,
+        kind: Play,
         amount: i64,
     },
     PostAd {
@@ -55,9 +71,26 @@ enum Step {
     ClockJump,
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Play {
+    Bonus { multiplier: i64 },
+    Bet,
+    Win,
+}
+
+fn play() -> impl Strategy<Value = Play> {
+    prop_oneof![
+        prop::sample::select(vec![0i64, 0, 1, 5]).prop_map(|multiplier| Play::Bonus { multiplier }),
+        Just(Play::Bet),
+        Just(Play::Win),
+    ]
+}
+
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         1 => (0..MAKERS + PLAYERS, 1..400_000i64).prop_map(|(user, amount)| Step::Deposit { user, amount }),
+        3 => (0..MAKERS + PLAYERS, play(), prop::sample::select(vec![30_000i64, 120_000, 450_000, 900_000]))
+            .prop_map(|(user, kind, amount)| Step::Play { user, kind, amount }),
         2 => (0..MAKERS, any::<bool>(), prop::sample::select(vec![150_000i64, 400_000, 30_000_000]))
             .prop_map(|(maker, sell, total)| Step::PostAd { maker, sell, total }),
         5 => (0..PLAYERS, 0..64usize, prop::sample::select(vec![40_000i64, 50_000, 100_000, 200_000, 250_000]))
@@ -100,11 +133,21 @@ struct ModelOrder {
     status: Status,
 }
 
+/// A wallet's figures beyond its balance.
+#[derive(Debug, Clone, Copy, Default)]
+struct Wagering {
+    /// Bonus money not yet wagered: a bonus adds to it, a bet spends it first.
+    bonus: i64,
+    required: i64,
+    wagered: i64,
+}
+
 /// The rules, as plainly as they can be written.
 #[derive(Debug, Default)]
 struct Model {
     /// `(available, frozen)` by user index (makers first, then players).
     wallets: Vec<(i64, i64)>,
+    play: Vec<Wagering>,
     ads: Vec<ModelAd>,
     orders: Vec<ModelOrder>,
 }
@@ -143,12 +186,49 @@ impl Model {
                 .orders
                 .iter()
                 .any(|o| o.seller == taker && !self.ads[o.ad].sell && Self::active(o.status));
+            self.wagering_met(taker)?;
             if withdrawing {
                 return Err("ACTIVE_WITHDRAW_ORDER_EXISTS");
             }
-            if self.wallets[taker].0 < amount {
-                return Err("SELLER_INSUFFICIENT_BALANCE");
+            self.covers(taker, amount)?;
+        }
+        Ok(())
+    }
+
+    fn wagering_met(&self, user: usize) -> Result<(), &'static str> {
+        let play = self.play[user];
+        if play.wagered < play.required {
+            return Err("WAGERING_REQUIREMENT_NOT_MET");
+        }
+        Ok(())
+    }
+
+    /// Whether `user` may put `amount` in escrow: from real money only.
+    fn covers(&self, user: usize, amount: i64) -> Result<(), &'static str> {
+        if self.wallets[user].0 < amount {
+            return Err("SELLER_INSUFFICIENT_BALANCE");
+        }
+        if self.wallets[user].0 - self.play[user].bonus < amount {
+            return Err("BONUS_FUNDS_NOT_WITHDRAWABLE");
+        }
+        Ok(())
+    }
+
+    fn play(&mut self, user: usize, kind: Play, amount: i64) -> Result<(), &'static str> {
+        let (wallet, play) = (&mut self.wallets[user], &mut self.play[user]);
+        match kind {
+            Play::Bonus { multiplier } => {
+                wallet.0 += amount;
+                play.bonus += amount;
+                play.required += amount * multiplier;
             }
+            Play::Bet if wallet.0 < amount => return Err("INSUFFICIENT_BALANCE"),
+            Play::Bet => {
+                wallet.0 -= amount;
+                play.bonus = (play.bonus - amount).max(0);
+                play.wagered += amount;
+            }
+            Play::Win => wallet.0 += amount,
         }
         Ok(())
     }
@@ -198,6 +278,9 @@ fn outcome(answer: &crate::helpers::Answer) -> Result<(), String> {
 }
 
 fn expect(step: &Step, model: Result<(), &str>, service: Result<(), String>) {
+    if model == Err("BONUS_FUNDS_NOT_WITHDRAWABLE") {
+        BONUS_REFUSALS.fetch_add(1, Ordering::Relaxed);
+    }
     assert_eq!(
         service.as_ref().map(|_| ()).map_err(String::as_str),
         model,
@@ -218,6 +301,27 @@ async fn run(app: &TestApp, w: &World, model: &mut Model, step: &Step) {
                 .expect(201);
             model.wallets[user].0 += amount;
         }
+        Step::Play { user, kind, amount } => {
+            let reference = format!("play-{}", REFERENCES.fetch_add(1, Ordering::Relaxed));
+            let mut body = json!({"amount": amount, "reference": reference});
+            body["kind"] = json!(match kind {
+                Play::Bonus { multiplier } => {
+                    body["wagering_multiplier"] = json!(multiplier);
+                    "bonus"
+                }
+                Play::Bet => "bet",
+                Play::Win => "win",
+            });
+            let answer = app
+                .post(
+                    &format!("/api/v1/admin/users/{}/transactions", w.users[user].id),
+                    Some(ADMIN),
+                    body,
+                )
+                .await;
+            let predicted = model.play(user, kind, amount);
+            expect(step, predicted, outcome(&answer));
+        }
         Step::PostAd { maker, sell, total } => {
             let body = json!({
                 "type": if sell { "sell" } else { "buy" }, "fiat_currency": "RUB", "price": 9500,
@@ -235,8 +339,10 @@ async fn run(app: &TestApp, w: &World, model: &mut Model, step: &Step) {
             let answer = app
                 .post("/api/v1/p2p/ads", Some(&w.users[maker].token), body)
                 .await;
-            let predicted = if sell && model.wallets[maker].0 < total {
-                Err("SELLER_INSUFFICIENT_BALANCE")
+            let predicted = if sell {
+                model
+                    .wagering_met(maker)
+                    .and_then(|()| model.covers(maker, total))
             } else {
                 Ok(())
             };
@@ -395,10 +501,19 @@ async fn run(app: &TestApp, w: &World, model: &mut Model, step: &Step) {
 
 async fn compare(app: &TestApp, w: &World, model: &Model, after: &Step) {
     for (i, user) in w.users.iter().enumerate() {
+        let me = app.get("/api/v1/me", Some(&user.token)).await.expect(200);
+        let (available, frozen) = model.wallets[i];
+        let bonus = model.play[i].bonus;
         assert_eq!(
-            app.balance(user).await,
-            model.wallets[i],
+            me["balance"],
+            json!({"available": available, "frozen": frozen,
+                   "unwagered_bonus": bonus, "withdrawable": available - bonus}),
             "user {i}'s balance after {after:?}"
+        );
+        assert_eq!(
+            me["wagering"],
+            json!({"required": model.play[i].required, "wagered": model.play[i].wagered}),
+            "user {i}'s wagering after {after:?}"
         );
     }
     for ad in &model.ads {
@@ -416,9 +531,10 @@ async fn run_case(backend: Backend, steps: Vec<Step>) {
     let mut users = Vec::new();
     let mut model = Model::default();
     for i in 0..MAKERS + PLAYERS {
-        let deposit = if i < MAKERS { 2_000_000 } else { 500_000 };
+        let deposit = if i < MAKERS { 2_000_000 } else { 100_000 };
         users.push(app.player(&format!("user {i}"), deposit).await);
         model.wallets.push((deposit, 0));
+        model.play.push(Wagering::default());
     }
     let w = World {
         users,
@@ -444,14 +560,16 @@ async fn run_case(backend: Backend, steps: Vec<Step>) {
     app.assert_audit().await;
     let count = |s: Status| model.orders.iter().filter(|o| o.status == s).count();
     eprintln!(
-        "model case: {} steps, {} ads, orders: {} pending, {} paid, {} disputed, {} completed, {} cancelled",
+        "model case: {} steps, {} ads, orders: {} pending, {} paid, {} disputed, {} completed, {} cancelled; \
+         {} refusals of unwagered bonus so far",
         steps.len(),
         model.ads.len(),
         count(Status::Pending),
         count(Status::Paid),
         count(Status::Disputed),
         count(Status::Completed),
-        count(Status::Cancelled)
+        count(Status::Cancelled),
+        BONUS_REFUSALS.load(Ordering::Relaxed)
     );
 }
 

@@ -256,7 +256,8 @@ impl Deferred {
                    wagering_required = wallets.wagering_required + v.d_required, \
                    wagered = wallets.wagered + v.d_wagered \
                  FROM v WHERE wallets.user_id = v.user_id \
-                   AND wallets.available + v.d_available >= 0 AND wallets.frozen + v.d_frozen >= 0",
+                   AND wallets.available + v.d_available >= wallets.bonus \
+                   AND wallets.frozen + v.d_frozen >= 0",
                 placeholders(chunk.len(), 6, dialect)
             );
             let mut query = query(sql);

@@ -19,6 +19,7 @@ impl Store {
                 row.try_get(4)?,
                 row.try_get(5)?,
                 row.try_get(6)?,
+                row.try_get(7)?,
             )))
         })
         .await

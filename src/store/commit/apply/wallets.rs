@@ -1,48 +1,63 @@
 //! Wallets: money moved with its ledger row, platform transactions, the wallet's row lock.
 
+use std::sync::LazyLock;
+
 use super::writer::{Failure, Writer, refused, unique_or};
 use crate::domain::{ErrorCode, Kopecks, UserId};
 use crate::store::commit::deferred::LedgerRow;
 use crate::store::commit::op::{MoneyMove, NewWalletTransaction};
 use crate::store::connection::{Connection, query};
 use crate::store::dialect::Dialect;
+use crate::store::schema::bonus_after;
+
+/// One guarded move: never below zero, never below the unwagered bonus.
+static GUARDED_MOVE: LazyLock<String> = LazyLock::new(|| {
+    let bonus = bonus_after("", "$7", "$8");
+    format!(
+        "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
+         deposits_total = deposits_total + $3, wagering_required = wagering_required + $4, \
+         wagered = wagered + $5, bonus = {bonus} \
+         WHERE user_id = $6 AND available + $1 >= 0 AND frozen + $2 >= 0 \
+           AND available + $1 >= {bonus}"
+    )
+});
 
 impl<C: Connection> Writer<'_, C> {
     /// Applies a move to a wallet and records its ledger row. A move that takes from
-    /// `available` (or touches the platform totals) runs now, guarded never to go negative, and
-    /// is refused with its `refusal`; one that only gives to `available` or releases `frozen`
+    /// `available` (or touches the platform totals) runs now, guarded never to go negative nor
+    /// below the unwagered bonus, and is refused with its `refusal`; one that only gives to `available` or releases `frozen`
     /// cannot fail and joins the batch's deferred writes. The ledger row is always deferred.
     pub(super) async fn move_money(&mut self, money: &MoneyMove) -> Result<(), Failure> {
         let delta = &money.delta;
         let cannot_fail = !delta.available.is_negative()
             && delta.deposits_total == Kopecks::ZERO
             && delta.wagering_required == Kopecks::ZERO
-            && delta.wagered == Kopecks::ZERO;
+            && delta.wagered == Kopecks::ZERO
+            && !delta.touches_bonus();
         if cannot_fail {
             let balance = self.deferred.wallets.entry(money.user_id).or_default();
             balance.0 += delta.available;
             balance.1 += delta.frozen;
-        } else if self.deferred.group_rows {
+        } else if self.deferred.group_rows && !delta.touches_bonus() {
+            // Grouped moves are summed per wallet: the bonus's floor at zero does not sum, so a
+            // bonus or a bet runs alone, now. The sum is guarded above the unwagered bonus.
             self.deferred
                 .guarded
                 .entry(money.user_id)
                 .or_default()
                 .add(delta);
         } else {
-            let moved = query(
-                "UPDATE wallets SET available = available + $1, frozen = frozen + $2, \
-                 deposits_total = deposits_total + $3, wagering_required = wagering_required + $4, \
-                 wagered = wagered + $5 \
-                 WHERE user_id = $6 AND available + $1 >= 0 AND frozen + $2 >= 0",
-            )
-            .bind(delta.available)
-            .bind(delta.frozen)
-            .bind(delta.deposits_total)
-            .bind(delta.wagering_required)
-            .bind(delta.wagered)
-            .bind(money.user_id)
-            .execute(&mut *self.conn)
-            .await?;
+            let moved = query(GUARDED_MOVE.as_str())
+                .bind(delta.available)
+                .bind(delta.frozen)
+                .bind(delta.deposits_total)
+                .bind(delta.wagering_required)
+                .bind(delta.wagered)
+                .bind(money.user_id)
+                .bind(delta.bonus_spent)
+                .bind(delta.bonus)
+                .execute(&mut *self.conn)
+                .await?;
             if moved == 0 {
                 return Err(refused(money.refusal));
             }
