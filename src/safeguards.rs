@@ -1,7 +1,8 @@
 //! What traders protect themselves with: blocks between users, and the pause of a taker who
-//! cancels too many pending orders.
+//! cancels too many pending orders; and what the platform protects its players with: the
+//! restrictions of responsible gaming (self-exclusion, cool-off).
 //!
-//! Both are small and read on every take and listing, so they live in memory, loaded from the
+//! All are small and read on every take and listing, so they live in memory, loaded from the
 //! database at start; this node's changes apply at once, other nodes' (PostgreSQL) within a
 //! second of the upkeep's refresh.
 
@@ -24,6 +25,11 @@ pub struct Safeguards {
     block_changes: AtomicU64,
     /// The same for the cancels counted here.
     cancel_changes: AtomicU64,
+    /// For each restricted user, when their latest restriction ends (entries past their end
+    /// are dead and ignored until the next reload drops them).
+    restrictions: DashMap<UserId, Millis>,
+    /// The same for the restrictions made or lifted here.
+    restriction_changes: AtomicU64,
 }
 
 /// Where the local changes stood when a reload began to read the database.
@@ -31,6 +37,7 @@ pub struct Safeguards {
 pub struct Changes {
     blocks: u64,
     cancels: u64,
+    restrictions: u64,
 }
 
 /// The pause rule: `limit` cancels within `window_ms` pause taking for `pause_ms` after the
@@ -55,18 +62,20 @@ impl Safeguards {
         Changes {
             blocks: self.block_changes.load(Ordering::SeqCst),
             cancels: self.cancel_changes.load(Ordering::SeqCst),
+            restrictions: self.restriction_changes.load(Ordering::SeqCst),
         }
     }
 
     /// Replaces what is held with what the database holds (every block `(blocker, blocked)`, the
-    /// takers' recent cancels `(taker, at)`), each part only if nothing changed it here since
-    /// `since` was read: the rows read may predate that change. Answers whether both parts were
-    /// replaced.
+    /// takers' recent cancels `(taker, at)`, the restrictions holding `(user, until)`), each part
+    /// only if nothing changed it here since `since` was read: the rows read may predate that
+    /// change. Answers whether every part was replaced.
     pub fn reload_unless_changed(
         &self,
         since: Changes,
         blocks: &[(UserId, UserId)],
         cancels: &[(UserId, Millis)],
+        restrictions: &[(UserId, Millis)],
     ) -> bool {
         let now = self.changes();
         if now.blocks == since.blocks {
@@ -75,7 +84,43 @@ impl Safeguards {
         if now.cancels == since.cancels {
             self.replace_cancels(cancels);
         }
+        if now.restrictions == since.restrictions {
+            replace(&self.restrictions, restrictions.iter().copied().collect());
+        }
         now == since
+    }
+
+    /// `user` is restricted until `until` (a later end of theirs stands).
+    pub fn restrict(&self, user: UserId, until: Millis) {
+        self.restriction_changes.fetch_add(1, Ordering::SeqCst);
+        let mut end = self.restrictions.entry(user).or_insert(until);
+        *end = (*end).max(until);
+    }
+
+    /// Every restriction of `user` is lifted.
+    pub fn lift(&self, user: UserId) {
+        self.restriction_changes.fetch_add(1, Ordering::SeqCst);
+        self.restrictions.remove(&user);
+    }
+
+    /// Until when `user` is restricted, if they are at `now`.
+    pub fn restricted_until(&self, user: UserId, now: Millis) -> Option<Millis> {
+        let until = *self.restrictions.get(&user)?;
+        (until > now).then_some(until)
+    }
+
+    /// The users restricted at `now`; `None` when there are none (the common case costs nothing).
+    pub fn restricted(&self, now: Millis) -> Option<HashSet<UserId>> {
+        if self.restrictions.is_empty() {
+            return None;
+        }
+        let users: HashSet<UserId> = self
+            .restrictions
+            .iter()
+            .filter(|entry| *entry.value() > now)
+            .map(|entry| *entry.key())
+            .collect();
+        (!users.is_empty()).then_some(users)
     }
 
     fn replace_blocks(&self, blocks: &[(UserId, UserId)]) {
@@ -229,12 +274,37 @@ mod tests {
         // The database was read here, still holding the block; then the user unblocked.
         guards.unblock(UserId(1), UserId(2));
         let cancels = [(UserId(9), 0), (UserId(9), 100), (UserId(9), 200)];
-        assert!(!guards.reload_unless_changed(before, &[(UserId(1), UserId(2))], &cancels));
+        assert!(!guards.reload_unless_changed(before, &[(UserId(1), UserId(2))], &cancels, &[]));
         assert!(!guards.between(UserId(1), UserId(2)), "the unblock stands");
         // The cancels did not change meanwhile: that part was replaced.
         assert_eq!(guards.paused_until(UserId(9), 200, RULE), Some(700));
-        assert!(guards.reload_unless_changed(guards.changes(), &[(UserId(3), UserId(4))], &[]));
+        assert!(guards.reload_unless_changed(
+            guards.changes(),
+            &[(UserId(3), UserId(4))],
+            &[],
+            &[]
+        ));
         assert!(guards.between(UserId(3), UserId(4)));
+    }
+
+    #[test]
+    fn a_restriction_holds_until_its_end_or_its_lifting() {
+        let guards = Safeguards::default();
+        assert_eq!(guards.restricted(0), None);
+        guards.restrict(UserId(1), 100);
+        guards.restrict(UserId(1), 50);
+        assert_eq!(guards.restricted_until(UserId(1), 99), Some(100));
+        assert_eq!(guards.restricted(99), Some(HashSet::from([UserId(1)])));
+        assert_eq!(guards.restricted_until(UserId(1), 100), None);
+        assert_eq!(guards.restricted(100), None);
+        guards.restrict(UserId(2), 100);
+        guards.lift(UserId(2));
+        assert_eq!(guards.restricted_until(UserId(2), 0), None);
+        // A reload read before the lifting does not bring it back.
+        let before = guards.changes();
+        guards.lift(UserId(1));
+        guards.reload_unless_changed(before, &[], &[], &[(UserId(1), 100)]);
+        assert_eq!(guards.restricted_until(UserId(1), 0), None);
     }
 
     #[test]
@@ -244,8 +314,10 @@ mod tests {
         assert!(guards.reload_unless_changed(
             guards.changes(),
             &[(UserId(3), UserId(4))],
-            &[(UserId(5), 10), (UserId(5), 0), (UserId(5), 5)]
+            &[(UserId(5), 10), (UserId(5), 0), (UserId(5), 5)],
+            &[(UserId(6), 100)]
         ));
+        assert_eq!(guards.restricted_until(UserId(6), 99), Some(100));
         assert!(!guards.between(UserId(1), UserId(2)));
         assert!(guards.between(UserId(4), UserId(3)));
         assert_eq!(guards.paused_until(UserId(5), 10, RULE), Some(510));

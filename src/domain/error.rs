@@ -41,6 +41,10 @@ pub enum ErrorCode {
     CannotBlockSelf,
     /// The balance covers the amount only with bonus money not yet wagered.
     BonusFundsNotWithdrawable,
+    /// The platform restricted the account (self-exclusion, cool-off): no taking, no posting.
+    AccountRestricted,
+    /// A restriction's `until` that is not a real instant after now (nor within 100 years).
+    InvalidRestrictionEnd,
     RateLimited,
     Overloaded,
     /// A fault of ours (a bug or a store failure). Never caused by input.
@@ -49,7 +53,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 33] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -78,6 +82,8 @@ impl ErrorCode {
         Self::PaymentDetailsRequired,
         Self::CannotBlockSelf,
         Self::BonusFundsNotWithdrawable,
+        Self::AccountRestricted,
+        Self::InvalidRestrictionEnd,
         Self::RateLimited,
         Self::Overloaded,
         Self::Internal,
@@ -114,6 +120,8 @@ impl ErrorCode {
             PaymentDetailsRequired => "PAYMENT_DETAILS_REQUIRED",
             CannotBlockSelf => "CANNOT_BLOCK_SELF",
             BonusFundsNotWithdrawable => "BONUS_FUNDS_NOT_WITHDRAWABLE",
+            AccountRestricted => "ACCOUNT_RESTRICTED",
+            InvalidRestrictionEnd => "INVALID_RESTRICTION_END",
             RateLimited => "RATE_LIMITED",
             Overloaded => "OVERLOADED",
             Internal => "INTERNAL_ERROR",
@@ -151,6 +159,8 @@ impl ErrorCode {
             InvalidAmountLimits => "min_amount must not exceed max_amount nor total_amount",
             PaymentDetailsRequired => "Payment details are required for this trade",
             CannotBlockSelf => "You cannot block yourself",
+            AccountRestricted => "Your account is restricted: you may not take or post ads",
+            InvalidRestrictionEnd => "until must be an instant in the future",
             BonusFundsNotWithdrawable => {
                 "Bonus money not yet wagered cannot leave the platform: the amount exceeds your withdrawable balance"
             }

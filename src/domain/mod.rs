@@ -8,6 +8,7 @@
 //! - [`ad`]: a maker's standing offer and the checks a take must pass (§7 steps 2–3).
 //! - [`wallet`]: balances, the seller's prerequisites (§7 step 4), platform transactions.
 //! - [`order`]: the order's state machine and the escrow each transition moves.
+//! - [`restriction`]: the platform's self-exclusions and cool-offs of a user.
 //! - [`chat`], [`event`], [`event_kind`]: an order's messages, the events its changes write, and
 //!   what each event says happened.
 //! - [`webhook`], [`idempotency`], [`audit`]: what the platform registers, keyed requests,
@@ -29,6 +30,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod restriction;
 pub mod time;
 pub mod user;
 pub mod validate;

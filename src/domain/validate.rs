@@ -39,6 +39,8 @@ pub const MAX_URL_CHARS: usize = 2000;
 pub const PAYMENT_METHOD_PATTERN: &str = "^[a-z0-9_]{1,32}$";
 /// A currency: an ISO 4217 code.
 pub const FIAT_CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
+/// An RFC 3339 instant with seconds and an offset (`2027-01-31T18:00:00Z`).
+pub const INSTANT_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$";
 /// A card number: 12–19 digits, single spaces or dashes allowed between them.
 pub const CARD_NUMBER_PATTERN: &str = "^[0-9](?:[ -]?[0-9]){11,18}$";
 /// A webhook's address: `http://` or `https://`, a host that is a DNS name (its last label
@@ -80,6 +82,7 @@ fn pattern(source: &'static str) -> Regex {
 
 static PAYMENT_METHOD: LazyLock<Regex> = LazyLock::new(|| pattern(PAYMENT_METHOD_PATTERN));
 static FIAT_CURRENCY: LazyLock<Regex> = LazyLock::new(|| pattern(FIAT_CURRENCY_PATTERN));
+static INSTANT: LazyLock<Regex> = LazyLock::new(|| pattern(INSTANT_PATTERN));
 static CARD_NUMBER: LazyLock<Regex> = LazyLock::new(|| pattern(CARD_NUMBER_PATTERN));
 static WEBHOOK_URL: LazyLock<Regex> = LazyLock::new(|| pattern(WEBHOOK_URL_PATTERN));
 
@@ -90,6 +93,18 @@ pub fn amount(field: &str, value: i64) -> Result<Kopecks, DomainError> {
         )));
     }
     Ok(Kopecks(value))
+}
+
+/// An instant written as [`INSTANT_PATTERN`] says (whether it names a real date is the rule's
+/// to judge).
+pub fn instant(value: &str) -> Result<(), DomainError> {
+    if INSTANT.is_match(value) {
+        Ok(())
+    } else {
+        Err(DomainError::validation(
+            "until must be an RFC 3339 instant such as 2027-01-31T18:00:00Z",
+        ))
+    }
 }
 
 pub fn payment_method(value: &str) -> Result<(), DomainError> {

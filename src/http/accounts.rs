@@ -41,8 +41,9 @@ async fn me(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
 ) -> ApiResult<Json<views::MeView>> {
-    let (user, wallet) = state.market.me(caller).await?;
-    Ok(Json(views::me(&user, &wallet)))
+    let (user, wallet, held) = state.market.me(caller).await?;
+    let now = state.market.now_ms();
+    Ok(Json(views::me(&user, &wallet, held.as_ref(), now)))
 }
 
 refusals!(UserRefusals: NotFound);

@@ -49,9 +49,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidPaymentMethod
         | InvalidAmountLimits
         | PaymentDetailsRequired
-        | CannotBlockSelf => StatusCode::UNPROCESSABLE_ENTITY,
+        | CannotBlockSelf
+        | InvalidRestrictionEnd => StatusCode::UNPROCESSABLE_ENTITY,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        UserBlocked => StatusCode::FORBIDDEN,
+        UserBlocked | AccountRestricted => StatusCode::FORBIDDEN,
         TakingPaused | RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use super::error::ApiError;
 use super::state::AppState;
 use super::{accounts, ads, events, idempotency, layers, openapi, operator, orders, safeguards};
-use super::{service, webhooks};
+use super::{restrictions, service, webhooks};
 use crate::config::MAX_BODY_BYTES;
 use crate::domain::ErrorCode;
 use crate::market::Market;
@@ -51,6 +51,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(operator::router())
         .merge(events::router())
         .merge(safeguards::router())
+        .merge(restrictions::router())
         .merge(webhooks::router())
         .merge(service::router())
 }

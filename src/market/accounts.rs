@@ -4,6 +4,7 @@ use super::service::{Market, new_token, token_hash};
 use crate::actors::protocol::Rule;
 use crate::domain::UserId;
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::restriction::Restriction;
 use crate::domain::user::User;
 use crate::domain::wallet::Transaction;
 use crate::domain::wallet::{
@@ -117,12 +118,18 @@ impl Market {
     }
 
     /// The caller's own account: profile, balances, wagering.
-    pub async fn me(&self, caller: Caller) -> Result<(User, Wallet), DomainError> {
+    /// The caller, their wallet and the restriction that holds on them now, if any.
+    pub async fn me(
+        &self,
+        caller: Caller,
+    ) -> Result<(User, Wallet, Option<Restriction>), DomainError> {
         let store = self.store();
         let user = store.user(caller.user_id).await?;
         let wallet = store.wallet(caller.user_id).await?;
         match (user, wallet) {
-            (Some(user), Some(wallet)) => Ok((user, wallet)),
+            (Some(user), Some(wallet)) => {
+                Ok((user, wallet, self.restriction(caller.user_id).await?))
+            }
             _ => Err(ErrorCode::NotFound.into()),
         }
     }

@@ -52,6 +52,7 @@ impl Market {
         key: Option<IdempotencyKey>,
     ) -> Result<(Ad, Profile), DomainError> {
         require_trader(caller)?;
+        self.check_maker(caller.user_id)?;
         let ad = self.validate_new_ad(caller, request)?;
         let context = &self.context;
         let receipt = match ad.ad_type {
@@ -214,8 +215,8 @@ impl Market {
     }
 
     pub async fn ad(&self, ad_id: AdId) -> Result<(Ad, Profile), DomainError> {
-        if let Some(listed) = self.context.read_model.get(ad_id) {
-            return Ok(listed);
+        if let Some((ad, maker)) = self.context.read_model.get(ad_id) {
+            return Ok((self.as_shown(ad), maker));
         }
         let ad = self
             .store()
@@ -227,7 +228,18 @@ impl Market {
 
     /// A page of the public listing, rendered as the JSON of `Page<AdView>`.
     pub fn list_ads(&self, query: &AdQuery) -> Vec<u8> {
-        let (ads, total) = self.context.read_model.list(query);
+        let (ads, total) = match self.restricted_makers() {
+            None => self.context.read_model.list(query),
+            Some(restricted) => {
+                // Restricted makers' ads are paused for everyone while it lasts.
+                let mut query = query.clone();
+                query
+                    .hidden_makers
+                    .get_or_insert_with(Default::default)
+                    .extend(restricted);
+                self.context.read_model.list(&query)
+            }
+        };
         render_page(&ads, total, query.limit as i64, query.offset as i64)
     }
 
@@ -236,6 +248,14 @@ impl Market {
             Some(maker) => maker,
             None => Profile::from(&self.user(ad.maker_id).await?),
         };
-        Ok((ad, maker))
+        Ok((self.as_shown(ad), maker))
+    }
+
+    /// The ad as the API shows it: paused while its maker is restricted.
+    fn as_shown(&self, mut ad: Ad) -> Ad {
+        if ad.status == AdStatus::Active && self.maker_restricted(ad.maker_id) {
+            ad.status = AdStatus::Paused;
+        }
+        ad
     }
 }

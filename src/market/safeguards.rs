@@ -1,12 +1,14 @@
-//! Blocks between users and the pause of takers who cancel too much.
+//! Blocks between users, the pause of takers who cancel too much, and the platform's
+//! restrictions of responsible gaming.
 
 use super::ads::require_trader;
 use super::service::Market;
 use crate::config::TAKER_CANCEL_WINDOW_MS;
 use crate::domain::UserId;
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::restriction::{Restriction, RestrictionKind, restricted, restriction_end};
 use crate::domain::{Caller, DomainError, ErrorCode, rfc3339};
-use crate::store::{Commit, NewBlock, Op};
+use crate::store::{Commit, NewBlock, NewRestriction, Op};
 use crate::views::BlockView;
 
 impl Market {
@@ -18,11 +20,12 @@ impl Market {
         let since = self.now_ms() - rule.window_ms.max(TAKER_CANCEL_WINDOW_MS) - rule.pause_ms;
         let blocks = context.store.blocks().await?;
         let cancels = context.store.taker_cancels(since).await?;
-        // A block, unblock or cancel made here while the rows were read is newer than them: keep
-        // it, and take the database's view at the next refresh.
+        let restrictions = context.store.active_restrictions(self.now_ms()).await?;
+        // A block, unblock, cancel or restriction made here while the rows were read is newer
+        // than them: keep it, and take the database's view at the next refresh.
         context
             .safeguards
-            .reload_unless_changed(changes, &blocks, &cancels);
+            .reload_unless_changed(changes, &blocks, &cancels, &restrictions);
         Ok(())
     }
 
@@ -97,7 +100,103 @@ impl Market {
         self.context.safeguards.hidden_from(viewer)
     }
 
-    /// Refuses a taker who is paused, or who and the ad's maker blocked each other.
+    /// The platform restricts `user_id` until `until` (RFC 3339): they stop taking and posting
+    /// ads, and their ads are paused and hidden while it lasts.
+    pub async fn restrict(
+        &self,
+        user_id: UserId,
+        kind: RestrictionKind,
+        until: &str,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Restriction, DomainError> {
+        self.user(user_id).await?;
+        let now = self.now_ms();
+        let until = restriction_end(until, now)?;
+        let receipt = self
+            .store()
+            .commit(
+                Commit::new(vec![Op::Restrict(NewRestriction {
+                    user_id,
+                    kind,
+                    until,
+                    now,
+                })])
+                .keyed(key),
+            )
+            .await?;
+        self.context.safeguards.restrict(user_id, until);
+        Ok(Restriction {
+            id: receipt.first_id(),
+            user_id,
+            kind,
+            until,
+            created_at: now,
+            lifted_at: None,
+        })
+    }
+
+    /// Lifts every restriction of `user_id` that still holds; their ads come back at once.
+    pub async fn lift_restrictions(&self, user_id: UserId) -> Result<(), DomainError> {
+        self.user(user_id).await?;
+        let now = self.now_ms();
+        self.store()
+            .commit(Commit::new(vec![Op::LiftRestrictions { user_id, now }]))
+            .await?;
+        self.context.safeguards.lift(user_id);
+        Ok(())
+    }
+
+    /// Every restriction of `user_id`, newest first, lifted and ended ones included.
+    pub async fn restrictions(&self, user_id: UserId) -> Result<Vec<Restriction>, DomainError> {
+        self.user(user_id).await?;
+        self.store().restrictions_of(user_id).await
+    }
+
+    /// The restriction of `user_id` that holds now and ends last, if any.
+    pub async fn restriction(&self, user_id: UserId) -> Result<Option<Restriction>, DomainError> {
+        let now = self.now_ms();
+        if self
+            .context
+            .safeguards
+            .restricted_until(user_id, now)
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let held = self.store().restrictions_of(user_id).await?;
+        Ok(held
+            .into_iter()
+            .filter(|r| r.is_active(now))
+            .max_by_key(|r| r.until))
+    }
+
+    /// Refuses a restricted user posting an ad.
+    pub(super) fn check_maker(&self, maker: UserId) -> Result<(), DomainError> {
+        match self
+            .context
+            .safeguards
+            .restricted_until(maker, self.now_ms())
+        {
+            Some(until) => Err(restricted(until)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `maker`'s ads are paused by a restriction now.
+    pub(super) fn maker_restricted(&self, maker: UserId) -> bool {
+        self.context
+            .safeguards
+            .restricted_until(maker, self.now_ms())
+            .is_some()
+    }
+
+    /// The makers no one sees listed: those restricted now.
+    pub fn restricted_makers(&self) -> Option<std::collections::HashSet<UserId>> {
+        self.context.safeguards.restricted(self.now_ms())
+    }
+
+    /// Refuses a taker who is restricted or paused, or who and the ad's maker blocked each
+    /// other, or an ad whose maker is restricted (its ads are paused meanwhile).
     pub(super) fn check_taker(
         &self,
         taker: UserId,
@@ -105,6 +204,7 @@ impl Market {
     ) -> Result<(), DomainError> {
         let context = &self.context;
         let now = self.now_ms();
+        self.check_maker(taker)?;
         if let Some(until) = context
             .safeguards
             .paused_until(taker, now, context.pause_rule())
@@ -122,6 +222,12 @@ impl Market {
         }
         if maker.is_some_and(|maker| context.safeguards.between(taker, maker)) {
             return Err(ErrorCode::UserBlocked.into());
+        }
+        if maker.is_some_and(|maker| self.maker_restricted(maker)) {
+            return Err(DomainError::new(
+                ErrorCode::AdNotActive,
+                "The ad is paused while its maker's account is restricted",
+            ));
         }
         Ok(())
     }

@@ -22,8 +22,8 @@ mod schema;
 mod sqlite;
 
 pub use commit::{
-    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewUser,
-    NewWalletTransaction, Op, Receipt, RowRef, WalletLoad, WebhookFailure,
+    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewRestriction,
+    NewUser, NewWalletTransaction, Op, Receipt, RowRef, WalletLoad, WebhookFailure,
 };
 pub use dialect::Dialect;
 pub use handle::{OpenError, Store};

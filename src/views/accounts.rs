@@ -4,9 +4,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::mean_rating;
-use crate::domain::rfc3339;
+use crate::domain::restriction::Restriction;
 use crate::domain::user::User;
 use crate::domain::wallet::{Transaction, Wallet};
+use crate::domain::{Millis, rfc3339};
 
 /// A user's public figures.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -59,9 +60,39 @@ pub struct MeView {
     pub rating: Option<f64>,
     pub ratings_count: i64,
     pub orders_count: i64,
+    /// The platform's restriction that holds now (the one ending last); null when none.
+    pub restriction: Option<RestrictionView>,
 }
 
-pub fn me(user: &User, wallet: &Wallet) -> MeView {
+/// A restriction of responsible gaming, as the platform set it.
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct RestrictionView {
+    pub id: i64,
+    pub user_id: i64,
+    /// `self_exclusion` or `cool_off`.
+    pub kind: String,
+    /// When it ends unless lifted before.
+    pub until: String,
+    pub created_at: String,
+    /// When the platform lifted it early; null if it was not.
+    pub lifted_at: Option<String>,
+    /// Whether it holds now.
+    pub active: bool,
+}
+
+pub fn restriction(restriction: &Restriction, now: Millis) -> RestrictionView {
+    RestrictionView {
+        id: restriction.id,
+        user_id: restriction.user_id.get(),
+        kind: restriction.kind.as_str().into(),
+        until: rfc3339(restriction.until),
+        created_at: rfc3339(restriction.created_at),
+        lifted_at: restriction.lifted_at.map(rfc3339),
+        active: restriction.is_active(now),
+    }
+}
+
+pub fn me(user: &User, wallet: &Wallet, held: Option<&Restriction>, now: Millis) -> MeView {
     MeView {
         id: user.id.get(),
         name: user.name.clone(),
@@ -80,6 +111,7 @@ pub fn me(user: &User, wallet: &Wallet) -> MeView {
         rating: mean_rating(user.rating_sum, user.ratings_count),
         ratings_count: user.ratings_count,
         orders_count: user.orders_count,
+        restriction: held.map(|held| restriction(held, now)),
     }
 }
 

@@ -139,3 +139,175 @@ async fn the_wagering_rule_still_comes_first(backend: Backend) {
     app.take(&player, ad_id, 900_000).await.expect(201);
     app.assert_audit().await;
 }
+
+fn in_ms(app: &TestApp, ms: i64) -> String {
+    p2p_market::domain::rfc3339(app.clock.now_ms() + ms)
+}
+
+async fn restrict(app: &TestApp, user: &User, kind: &str, until: &str) -> crate::helpers::Answer {
+    app.post(
+        &format!("/api/v1/admin/users/{}/restrictions", user.id),
+        Some(ADMIN),
+        json!({"kind": kind, "until": until}),
+    )
+    .await
+}
+
+async fn listed(app: &TestApp, ad_type: &str) -> Vec<i64> {
+    let page = app
+        .get(&format!("/api/v1/p2p/ads?type={ad_type}"), None)
+        .await
+        .expect(200);
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ad| ad["id"].as_i64().unwrap())
+        .collect()
+}
+
+on_both_stores!(a_restricted_user_neither_takes_nor_posts_and_their_ads_pause_until_it_ends);
+async fn a_restricted_user_neither_takes_nor_posts_and_their_ads_pause_until_it_ends(
+    backend: Backend,
+) {
+    let mut app = spawn_app_on(backend).await;
+    let maker = app.player("maker", 3_000_000).await;
+    let other = app.player("other maker", 3_000_000).await;
+    let player = app.player("player", 1_000_000).await;
+    let buy = app.buy_ad(&maker, json!({})).await;
+    let sell = app
+        .sell_ad(&maker, json!({"total_amount": 1_000_000}))
+        .await;
+    let others = app.buy_ad(&other, json!({})).await;
+    let open = app.take(&player, buy, 200_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+
+    let until = in_ms(&app, 3_600_000);
+    let held = restrict(&app, &maker, "cool_off", &until).await.expect(201);
+    assert_eq!(held["kind"], json!("cool_off"));
+    assert_eq!(held["active"], json!(true));
+    assert_eq!(held["lifted_at"], json!(null));
+
+    // Their ads are paused for everyone and hidden from every listing.
+    assert_eq!(listed(&app, "buy").await, vec![others]);
+    assert!(listed(&app, "sell").await.is_empty());
+    assert_eq!(app.ad_json(buy).await["status"], json!("paused"));
+    app.take(&player, buy, 100_000)
+        .await
+        .refused(409, "AD_NOT_ACTIVE");
+    // They may not take nor post, and hear until when.
+    let refused = app.take(&maker, others, 100_000).await;
+    refused.refused(403, "ACCOUNT_RESTRICTED");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&until[..19]),
+        "{}",
+        refused.body
+    );
+    let ad = json!({"type": "buy", "fiat_currency": "RUB", "price": 9550, "min_amount": 100_000,
+                    "max_amount": 1_000_000, "total_amount": 2_000_000, "payment_methods": ["card"]});
+    app.post("/api/v1/p2p/ads", Some(&maker.token), ad.clone())
+        .await
+        .refused(403, "ACCOUNT_RESTRICTED");
+    let me = app.get("/api/v1/me", Some(&maker.token)).await.expect(200);
+    assert_eq!(me["restriction"]["kind"], json!("cool_off"));
+    assert_eq!(me["restriction"]["until"], held["until"]);
+    let me = app.get("/api/v1/me", Some(&player.token)).await.expect(200);
+    assert_eq!(me["restriction"], json!(null));
+
+    // The order opened before runs to its end.
+    app.step(&maker, open, "confirm-paid").await.expect(200);
+    app.step(&player, open, "confirm-received")
+        .await
+        .expect(200);
+
+    // A restart rebuilds the restriction from the database.
+    app = app.restart().await;
+    assert_eq!(app.ad_json(buy).await["status"], json!("paused"));
+    app.post("/api/v1/p2p/ads", Some(&maker.token), ad.clone())
+        .await
+        .refused(403, "ACCOUNT_RESTRICTED");
+
+    // When it ends, everything comes back without anyone touching it.
+    app.clock.advance_ms(3_600_000 + 1_000);
+    assert_eq!(app.ad_json(buy).await["status"], json!("active"));
+    let mut back = listed(&app, "buy").await;
+    back.sort_unstable();
+    assert_eq!(back, vec![buy, others]);
+    assert_eq!(listed(&app, "sell").await, vec![sell]);
+    app.take(&player, buy, 100_000).await.expect(201);
+    app.post("/api/v1/p2p/ads", Some(&maker.token), ad.clone())
+        .await
+        .expect(201);
+
+    // Lifted early by the platform: at once, and the history keeps both.
+    restrict(&app, &maker, "self_exclusion", &in_ms(&app, 86_400_000))
+        .await
+        .expect(201);
+    app.post("/api/v1/p2p/ads", Some(&maker.token), ad.clone())
+        .await
+        .refused(403, "ACCOUNT_RESTRICTED");
+    app.delete(
+        &format!("/api/v1/admin/users/{}/restrictions", maker.id),
+        Some(ADMIN),
+    )
+    .await
+    .expect(204);
+    app.post("/api/v1/p2p/ads", Some(&maker.token), ad)
+        .await
+        .expect(201);
+    let history = app
+        .get(
+            &format!("/api/v1/admin/users/{}/restrictions", maker.id),
+            Some(ADMIN),
+        )
+        .await
+        .expect(200);
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{history}");
+    assert_eq!(items[0]["kind"], json!("self_exclusion"));
+    assert!(items[0]["lifted_at"].is_string(), "{history}");
+    assert_eq!(items[0]["active"], json!(false));
+    assert_eq!(items[1]["kind"], json!("cool_off"));
+    assert_eq!(items[1]["lifted_at"], json!(null));
+    assert_eq!(items[1]["active"], json!(false));
+    app.assert_audit().await;
+}
+
+on_both_stores!(a_restriction_needs_a_real_end_in_the_future);
+async fn a_restriction_needs_a_real_end_in_the_future(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let user = app.player("player", 0).await;
+    for until in [
+        in_ms(&app, -1_000),
+        "2027-02-30T00:00:00Z".to_string(),
+        "2999-01-01T00:00:00Z".to_string(),
+    ] {
+        restrict(&app, &user, "cool_off", &until)
+            .await
+            .refused(422, "INVALID_RESTRICTION_END");
+    }
+    restrict(&app, &user, "cool_off", "tomorrow")
+        .await
+        .refused(400, "VALIDATION_ERROR");
+    restrict(&app, &user, "forever", &in_ms(&app, 1_000))
+        .await
+        .refused(400, "VALIDATION_ERROR");
+    let stranger = User {
+        id: 999_999,
+        token: String::new(),
+    };
+    restrict(&app, &stranger, "cool_off", &in_ms(&app, 1_000))
+        .await
+        .refused(404, "NOT_FOUND");
+    app.post(
+        &format!("/api/v1/admin/users/{}/restrictions", user.id),
+        Some(&user.token),
+        json!({"kind": "cool_off", "until": in_ms(&app, 1_000)}),
+    )
+    .await
+    .refused(403, "FORBIDDEN");
+}

@@ -113,6 +113,7 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         }
         ("post", "/api/v1/admin/users")
         | ("post", "/api/v1/admin/users/{id}/transactions")
+        | ("get" | "post" | "delete", "/api/v1/admin/users/{id}/restrictions")
         | ("get", "/api/v1/admin/audit")
         | ("get" | "post", "/api/v1/admin/webhooks")
         | ("delete", "/api/v1/admin/webhooks/{id}") => admin_only(role),
@@ -165,7 +166,10 @@ impl Fixture {
             self.order
         } else if path.starts_with("/api/v1/admin/webhooks/") {
             self.webhook
-        } else if path.starts_with("/api/v1/users/") && path.ends_with("/block") {
+        } else if (path.starts_with("/api/v1/users/") && path.ends_with("/block"))
+            || path.ends_with("/restrictions")
+        {
+            // The target trades in no other route: its restriction changes nothing else here.
             self.target.id
         } else {
             self.seller.id
@@ -192,6 +196,9 @@ impl Fixture {
             ("post", "/api/v1/admin/users") => Some(json!({"name": "new"})),
             ("post", "/api/v1/admin/users/{id}/transactions") => Some(json!({
                 "kind": "deposit", "amount": 100, "reference": format!("matrix-{}", rand_suffix()),
+            })),
+            ("post", "/api/v1/admin/users/{id}/restrictions") => Some(json!({
+                "kind": "cool_off", "until": "2099-01-01T00:00:00Z",
             })),
             ("post", "/api/v1/admin/webhooks") => Some(json!({
                 "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef",
@@ -312,7 +319,7 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
         missing.is_empty(),
         "routes without an authorisation rule: {missing:?}"
     );
-    assert_eq!(checked, 35 * ROLES.len());
+    assert_eq!(checked, 38 * ROLES.len());
     app.assert_audit().await;
 }
 on_both_stores!(the_document_covers_every_route_and_each_obeys_its_rule);

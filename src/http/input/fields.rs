@@ -5,6 +5,7 @@ use crate::config::MAX_PAGE_LIMIT;
 use crate::domain::Role;
 use crate::domain::ad::AdType;
 use crate::domain::order::{OrderStatus, Resolution, Side};
+use crate::domain::restriction::RestrictionKind;
 use crate::domain::validate::*;
 use crate::domain::wallet::{MAX_WAGERING_MULTIPLIER, TransactionKind};
 use crate::market::SortBy;
@@ -18,6 +19,7 @@ pub type SideChoice = Choice<Side>;
 pub type ResolutionChoice = Choice<Resolution>;
 pub type RoleChoice = Choice<Role>;
 pub type TransactionKindChoice = Choice<TransactionKind>;
+pub type RestrictionKindChoice = Choice<RestrictionKind>;
 
 /// Kopecks: a price or an amount.
 pub type Amount = Int<1, MAX_AMOUNT_KOPECKS>;

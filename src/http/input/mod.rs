@@ -18,4 +18,4 @@ mod text;
 
 pub use numbers::{Int, IntParam};
 pub use payment::{DetailsPerMethod, PaymentDetails, PaymentMethods};
-pub use text::{Choice, FiatCurrency, PaymentMethod, Secret, Text, WebhookUrl};
+pub use text::{Choice, FiatCurrency, Instant, PaymentMethod, Secret, Text, WebhookUrl};

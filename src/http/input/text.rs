@@ -80,6 +80,13 @@ checked_string!(
 );
 
 checked_string!(
+    /// An RFC 3339 instant with seconds and an offset.
+    Instant,
+    validate::INSTANT_PATTERN,
+    validate::instant
+);
+
+checked_string!(
     /// An ISO 4217 currency code.
     FiatCurrency,
     validate::FIAT_CURRENCY_PATTERN,

@@ -112,6 +112,8 @@ impl LockSet {
                 | Op::EndWebhookLease { .. }
                 | Op::Block(_)
                 | Op::Unblock { .. }
+                | Op::Restrict(_)
+                | Op::LiftRestrictions { .. }
                 | Op::RecordIdempotencyKey(_)
                 | Op::RecordIdempotentAnswer { .. }
                 | Op::PurgeIdempotencyKeys { .. } => {}

@@ -32,8 +32,8 @@ mod tests;
 
 pub(crate) use committer::run;
 pub use op::{
-    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewUser,
-    NewWalletTransaction, Op, Receipt, RowRef, WebhookFailure,
+    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewRestriction,
+    NewUser, NewWalletTransaction, Op, Receipt, RowRef, WebhookFailure,
 };
 pub(crate) use parallel::run as run_parallel;
 pub use queue::WalletLoad;

@@ -5,6 +5,7 @@ use crate::domain::ad::Ad;
 use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, OrderStatus, Participant};
+use crate::domain::restriction::RestrictionKind;
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
 use crate::domain::{AdId, ErrorCode, Kopecks, Millis, OrderId, Role, UserId};
 
@@ -97,6 +98,13 @@ pub enum Op {
     Unblock {
         blocker_id: UserId,
         blocked_id: UserId,
+    },
+    /// The platform restricts a user (its id in the receipt).
+    Restrict(NewRestriction),
+    /// Lifts every restriction of `user_id` that still holds at `now`.
+    LiftRestrictions {
+        user_id: UserId,
+        now: Millis,
     },
     /// Records an idempotency key with the change its request made; refused
     /// (`IDEMPOTENCY_KEY_REUSED`) if the key is already there.
@@ -193,6 +201,15 @@ pub struct WebhookFailure {
 pub struct NewBlock {
     pub blocker_id: UserId,
     pub blocked_id: UserId,
+    pub now: Millis,
+}
+
+/// A restriction of a user, from `now` to `until`.
+#[derive(Debug, Clone)]
+pub struct NewRestriction {
+    pub user_id: UserId,
+    pub kind: RestrictionKind,
+    pub until: Millis,
     pub now: Millis,
 }
 

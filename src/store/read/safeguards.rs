@@ -1,10 +1,12 @@
-//! `blocks`, and the cancels counted against takers: what the safeguards rebuild from.
+//! `blocks`, the cancels counted against takers and the platform's restrictions: what the
+//! safeguards rebuild from.
 
 use sqlx::Row;
 
-use super::query::int;
+use super::query::{int, unknown};
 use crate::domain::event_kind::EventKind;
 use crate::domain::order::OrderStatus;
+use crate::domain::restriction::{Restriction, RestrictionKind};
 use crate::domain::{DomainError, Millis, UserId};
 use crate::store::handle::Store;
 
@@ -43,5 +45,36 @@ impl Store {
             .bind(OrderStatus::Pending.as_str());
         self.all(query, |row| Ok((int(row, "actor_id")?, row.try_get(1)?)))
             .await
+    }
+
+    /// The restrictions holding at `now`: `(user, the latest end)`.
+    pub async fn active_restrictions(
+        &self,
+        now: Millis,
+    ) -> Result<Vec<(UserId, Millis)>, DomainError> {
+        let sql = "SELECT user_id, MAX(until) AS until FROM restrictions \
+                   WHERE lifted_at IS NULL AND until > $1 GROUP BY user_id";
+        self.all(sqlx::query(sql).bind(now), |row| {
+            Ok((int(row, "user_id")?, row.try_get(1)?))
+        })
+        .await
+    }
+
+    /// Every restriction of `user_id`, newest first.
+    pub async fn restrictions_of(&self, user_id: UserId) -> Result<Vec<Restriction>, DomainError> {
+        let sql = "SELECT id, user_id, kind, until, created_at, lifted_at FROM restrictions \
+                   WHERE user_id = $1 ORDER BY id DESC";
+        self.all(sqlx::query(sql).bind(user_id.get()), |row| {
+            Ok(Restriction {
+                id: row.try_get(0)?,
+                user_id: int(row, "user_id")?,
+                kind: RestrictionKind::parse(row.try_get("kind")?)
+                    .ok_or_else(|| unknown("kind"))?,
+                until: row.try_get(3)?,
+                created_at: row.try_get(4)?,
+                lifted_at: row.try_get(5)?,
+            })
+        })
+        .await
     }
 }

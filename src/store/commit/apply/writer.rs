@@ -104,6 +104,8 @@ impl<C: Connection> Writer<'_, C> {
                 blocker_id,
                 blocked_id,
             } => self.unblock(*blocker_id, *blocked_id).await,
+            Op::Restrict(restriction) => self.restrict(restriction).await,
+            Op::LiftRestrictions { user_id, now } => self.lift_restrictions(*user_id, *now).await,
             Op::RecordIdempotencyKey(key) => self.record_key(key).await,
             Op::RecordIdempotentAnswer { key, status, body } => {
                 self.record_answer(key, *status, body).await
