@@ -192,6 +192,33 @@ pub struct Config {
     #[arg(long, env = "P2P_TAKER_PAUSE_SECS", default_value_t = 86_400)]
     pub taker_pause_secs: i64,
 
+    /// Hold for review a withdrawal made soon after a deposit (`P2P_REVIEW_LOW_PLAY_HOURS`)
+    /// when less than this percentage of the deposit was wagered since; 0 turns it off.
+    #[arg(long, env = "P2P_REVIEW_LOW_PLAY_PERCENT", default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..=10_000))]
+    pub review_low_play_percent: i64,
+
+    /// The window after a deposit of the rule above.
+    #[arg(long, env = "P2P_REVIEW_LOW_PLAY_HOURS", default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=8_760))]
+    pub review_low_play_hours: i64,
+
+    /// Hold for review a withdrawal to a card that withdrawals of this many different users
+    /// (the new one's included) reached within `P2P_REVIEW_CARD_DAYS`; 0 turns it off.
+    #[arg(long, env = "P2P_REVIEW_CARD_USERS", default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..=1_000))]
+    pub review_card_users: i64,
+
+    /// The window of the rule above.
+    #[arg(long, env = "P2P_REVIEW_CARD_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=365))]
+    pub review_card_days: i64,
+
+    /// Hold for review the first withdrawal of an account younger than
+    /// `P2P_REVIEW_NEW_ACCOUNT_DAYS` above this many kopecks; 0 turns it off.
+    #[arg(long, env = "P2P_REVIEW_NEW_ACCOUNT_LIMIT", default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+    pub review_new_account_limit: i64,
+
+    /// The age under which an account counts as new for the rule above.
+    #[arg(long, env = "P2P_REVIEW_NEW_ACCOUNT_DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(1..=3_650))]
+    pub review_new_account_days: i64,
+
     /// The first retry of a failed webhook delivery waits this long; each further one twice as
     /// long, up to an hour.
     #[arg(long, env = "P2P_WEBHOOK_BACKOFF_MS", default_value_t = 1000)]
@@ -231,6 +258,12 @@ impl Config {
             audit_interval_secs: 30,
             taker_cancel_limit: 3,
             taker_pause_secs: 86_400,
+            review_low_play_percent: 0,
+            review_low_play_hours: 24,
+            review_card_users: 0,
+            review_card_days: 30,
+            review_new_account_limit: 0,
+            review_new_account_days: 7,
             webhook_backoff_ms: 1000,
             rate_limit_per_sec: 50,
             max_in_flight: MAX_IN_FLIGHT_REQUESTS,

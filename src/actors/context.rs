@@ -10,6 +10,7 @@ use super::ended::EndedOrders;
 use super::protocol::{AdMsg, OrderMsg, WalletMsg};
 use crate::clock::Clock;
 use crate::config::{Config, TAKER_CANCEL_WINDOW_MS};
+use crate::domain::review::ReviewRules;
 use crate::domain::{AdId, DomainError, ErrorCode, Kopecks, OrderId, UserId};
 use crate::read_model::ReadModel;
 use crate::safeguards::{PauseRule, Safeguards};
@@ -43,6 +44,20 @@ impl Context {
     /// The cumulative deposits a seller needs before selling (§7 step 4).
     pub fn min_deposit(&self) -> Kopecks {
         Kopecks(self.config.min_deposit)
+    }
+
+    /// The rules that hold a new withdrawal for review.
+    pub fn review_rules(&self) -> ReviewRules {
+        const HOUR_MS: i64 = 3_600_000;
+        let config = &self.config;
+        ReviewRules {
+            low_play_percent: config.review_low_play_percent,
+            low_play_window_ms: config.review_low_play_hours * HOUR_MS,
+            card_users: config.review_card_users,
+            card_window_ms: config.review_card_days * 24 * HOUR_MS,
+            new_account_limit: Kopecks(config.review_new_account_limit),
+            new_account_ms: config.review_new_account_days * 24 * HOUR_MS,
+        }
     }
 
     /// When a taker's cancels pause their taking.

@@ -78,6 +78,7 @@ mod tests {
             completed_at: None,
             cancelled_at: None,
             dispute: None,
+            review: None,
         };
         for id in 1..=(ENDED_ORDERS_KEPT as i64 + 10) {
             ended.keep(&order(OrderId(id)));

@@ -11,15 +11,21 @@ use crate::domain::event_kind::EventKind;
 use crate::domain::order::{Action, Order, Participant};
 use crate::store::{NewEvent, Op, RowRef};
 
-/// The event of a new order (its id is the one inserted in the same commit).
+/// The event of a new order (its id is the one inserted in the same commit). An order held for
+/// review is announced as `order.held`, to its seller and the operators' desk, not its buyer.
 pub fn created(order: &Order, now: Millis) -> Op {
+    let held = order.held();
     Op::Event(Box::new(NewEvent {
-        kind: EventKind::OrderCreated,
+        kind: if held {
+            EventKind::OrderHeld
+        } else {
+            EventKind::OrderCreated
+        },
         order: RowRef::Inserted,
         message: RowRef::None,
         buyer_id: order.buyer_id,
         seller_id: order.seller_id,
-        disputed: false,
+        disputed: held,
         actor_id: Some(order.taker_id),
         actor_role: if order.taker_id == order.buyer_id {
             Participant::Buyer

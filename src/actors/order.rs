@@ -79,10 +79,14 @@ impl Actor for OrderActor {
         let order = &mut live.order;
         match message {
             OrderMsg::Act(request, reply) => {
+                let was_held = order.held();
                 let outcome = self.act(order, request).await;
                 let _ = reply.send(outcome);
+                if was_held && !live.order.held() {
+                    self.arm_timer(&myself, live);
+                }
             }
-            OrderMsg::Expire if order.status == OrderStatus::Pending => {
+            OrderMsg::Expire if order.status == OrderStatus::Pending && !order.held() => {
                 if self.context.clock.now_ms() < order.expires_at {
                     self.arm_timer(&myself, live);
                 } else {
@@ -121,8 +125,10 @@ impl Actor for OrderActor {
 }
 
 impl OrderActor {
+    /// Arms the payment window's timer of a pending order (a held order's window has not
+    /// started: clearing it arms the timer).
     fn arm_timer(&self, myself: &ActorRef<OrderMsg>, live: &mut Live) {
-        if live.order.status == OrderStatus::Pending {
+        if live.order.status == OrderStatus::Pending && !live.order.held() {
             let wait_ms = (live.order.expires_at - self.context.clock.now_ms()).max(0) as u64;
             live.arm(myself, Duration::from_millis(wait_ms));
         }
@@ -150,7 +156,7 @@ impl OrderActor {
     async fn attempt(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
         let context = &self.context;
         let actor = order.participant(request.caller)?;
-        let step = crate::domain::order::transition(order.status, actor, request.action)?;
+        let step = crate::domain::order::decide(order.status, order.held(), actor, request.action)?;
         let now = context.clock.now_ms();
         let mut next = order.after(
             &step,
@@ -422,6 +428,7 @@ mod tests {
             completed_at: None,
             cancelled_at: None,
             dispute: None,
+            review: None,
         }
     }
 

@@ -146,6 +146,7 @@ impl Ad {
             completed_at: None,
             cancelled_at: None,
             dispute: None,
+            review: None,
         }
     }
 

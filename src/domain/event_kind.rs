@@ -12,11 +12,16 @@ pub enum EventKind {
     OrderResolved,
     /// The seller changed the payment details of a pending order.
     OrderUpdated,
+    /// A new order held for review (instead of `order.created`): the seller and the operators
+    /// hear it, not the buyer.
+    OrderHeld,
+    /// An operator cleared a held order: the buyer sees it from now on.
+    OrderCleared,
     MessageCreated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         Self::OrderCreated,
         Self::OrderPaid,
         Self::OrderCompleted,
@@ -25,6 +30,8 @@ impl EventKind {
         Self::OrderDisputed,
         Self::OrderResolved,
         Self::OrderUpdated,
+        Self::OrderHeld,
+        Self::OrderCleared,
         Self::MessageCreated,
     ];
 
@@ -38,6 +45,8 @@ impl EventKind {
             Self::OrderDisputed => "order.disputed",
             Self::OrderResolved => "order.resolved",
             Self::OrderUpdated => "order.updated",
+            Self::OrderHeld => "order.held",
+            Self::OrderCleared => "order.cleared",
             Self::MessageCreated => "message.created",
         }
     }

@@ -9,6 +9,7 @@
 //! - [`wallet`]: balances, the seller's prerequisites (§7 step 4), platform transactions.
 //! - [`order`]: the order's state machine and the escrow each transition moves.
 //! - [`restriction`]: the platform's self-exclusions and cool-offs of a user.
+//! - [`review`]: the rules that hold a new withdrawal for an operator's review.
 //! - [`chat`], [`event`], [`event_kind`]: an order's messages, the events its changes write, and
 //!   what each event says happened.
 //! - [`webhook`], [`idempotency`], [`audit`]: what the platform registers, keyed requests,
@@ -31,6 +32,7 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod restriction;
+pub mod review;
 pub mod time;
 pub mod user;
 pub mod validate;

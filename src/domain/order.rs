@@ -76,9 +76,33 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Why a new withdrawal is held for an operator's review before its buyer sees it.
+    pub enum ReviewRule {
+        /// Soon after a deposit, with little of it wagered since.
+        LowPlayAfterDeposit = "low_play_after_deposit",
+        /// The card number took withdrawals of several different users lately.
+        SharedCard = "shared_card",
+        /// A new account's first withdrawal, above the limit for new accounts.
+        NewAccountLimit = "new_account_limit",
+    }
+}
+
+/// An order held for review: created `pending` with its escrow frozen, unseen by its buyer and
+/// with its payment window not started until an operator clears it (or someone cancels it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub rule: ReviewRule,
+    pub since: Millis,
+    pub cleared_at: Option<Millis>,
+    pub cleared_by: Option<UserId>,
+}
+
 /// What someone asks of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// An operator lets a held order go on: its buyer sees it, its payment window starts.
+    Clear,
     ConfirmPaid,
     ConfirmReceived,
     Cancel,
@@ -99,6 +123,7 @@ impl Action {
             Action::Resolve(_) => EventKind::OrderResolved,
             Action::Expire => EventKind::OrderExpired,
             Action::UpdatePaymentDetails => EventKind::OrderUpdated,
+            Action::Clear => EventKind::OrderCleared,
         }
     }
 }
@@ -108,10 +133,12 @@ impl Action {
 /// order, and `rate` for a party of a completed order who has not rated it yet.
 pub fn allowed_actions(
     status: OrderStatus,
+    held: bool,
     participant: Participant,
     rated: bool,
 ) -> Vec<&'static str> {
-    const NAMED: [(Action, &str); 6] = [
+    const NAMED: [(Action, &str); 7] = [
+        (Action::Clear, "clear"),
         (Action::ConfirmPaid, "confirm_paid"),
         (Action::ConfirmReceived, "confirm_received"),
         (Action::Cancel, "cancel"),
@@ -121,7 +148,7 @@ pub fn allowed_actions(
     ];
     let mut allowed: Vec<&'static str> = NAMED
         .iter()
-        .filter(|(action, _)| transition(status, participant, *action).is_ok())
+        .filter(|(action, _)| decide(status, held, participant, *action).is_ok())
         .map(|(_, name)| *name)
         .collect();
     if participant != Participant::System {
@@ -228,7 +255,7 @@ pub fn transition(
         ConfirmPaid => participant == Participant::Buyer,
         ConfirmReceived | UpdatePaymentDetails => participant == Participant::Seller,
         Cancel | CallOperator => matches!(participant, Participant::Buyer | Participant::Seller),
-        Resolve(_) => participant == Participant::Operator,
+        Resolve(_) | Clear => participant == Participant::Operator,
         Expire => participant == Participant::System,
     };
     if !allowed_participant {
@@ -253,6 +280,30 @@ pub fn transition(
         (Expire, Pending) => Ok(Transition::refund(CancelReason::Timeout)),
         (UpdatePaymentDetails, Pending) => Ok(Transition::keep(Pending)),
         _ => Err(ErrorCode::InvalidOrderStatus),
+    }
+}
+
+/// [`transition`] for an order that may be held for review. While held, the seller may cancel
+/// it or change its details, an operator may clear or cancel it, and nothing else happens (the
+/// buyer does not see it: [`Order::participant`] answers them `NOT_FOUND`).
+pub fn decide(
+    status: OrderStatus,
+    held: bool,
+    participant: Participant,
+    action: Action,
+) -> Result<Transition, ErrorCode> {
+    if !held {
+        return transition(status, participant, action);
+    }
+    match (participant, action) {
+        (Participant::Operator, Action::Clear) => Ok(Transition::keep(OrderStatus::Pending)),
+        (Participant::Operator, Action::Cancel) => Ok(Transition::refund(CancelReason::Operator)),
+        (Participant::Seller, Action::Cancel) => Ok(Transition::refund(CancelReason::Seller)),
+        (Participant::Seller, Action::UpdatePaymentDetails) => {
+            Ok(Transition::keep(OrderStatus::Pending))
+        }
+        // Whoever may never do it hears FORBIDDEN; the rest wait for the review.
+        _ => transition(status, participant, action).and(Err(ErrorCode::InvalidOrderStatus)),
     }
 }
 
@@ -292,9 +343,18 @@ pub struct Order {
     pub completed_at: Option<Millis>,
     pub cancelled_at: Option<Millis>,
     pub dispute: Option<Dispute>,
+    /// Set when a rule held the new order for review.
+    pub review: Option<Review>,
 }
 
 impl Order {
+    /// Whether the order waits for an operator's review: its buyer does not see it and its
+    /// payment window has not started.
+    pub fn held(&self) -> bool {
+        self.status == OrderStatus::Pending
+            && self.review.as_ref().is_some_and(|r| r.cleared_at.is_none())
+    }
+
     /// The part `user_id` plays in this order, if any.
     pub fn party(&self, user_id: UserId) -> Option<Participant> {
         if user_id == self.buyer_id {
@@ -313,6 +373,9 @@ impl Order {
             return Ok(Participant::System);
         };
         if let Some(party) = self.party(caller.user_id) {
+            if party == Participant::Buyer && self.held() {
+                return Err(ErrorCode::NotFound.into());
+            }
             return Ok(party);
         }
         if caller.role == Role::Operator {
@@ -359,6 +422,12 @@ impl Order {
                 });
             }
             _ => {}
+        }
+        if let (Action::Clear, Some(review)) = (action, next.review.as_mut()) {
+            review.cleared_at = Some(now);
+            review.cleared_by = actor_id;
+            // The payment window starts now, as long as it was.
+            next.expires_at = now + (self.expires_at - self.created_at);
         }
         if let (Action::Resolve(resolution), Some(dispute)) = (action, next.dispute.as_mut()) {
             dispute.resolution = Some(resolution);
@@ -601,6 +670,46 @@ mod tests {
     }
 
     #[test]
+    fn a_held_order_waits_for_its_review() {
+        use OrderStatus::Pending;
+        let held = |participant, action| decide(Pending, true, participant, action);
+        assert_eq!(
+            held(Participant::Operator, Action::Clear),
+            Ok(Transition::keep(Pending))
+        );
+        assert_eq!(
+            held(Participant::Operator, Action::Cancel),
+            Ok(Transition::refund(CancelReason::Operator))
+        );
+        assert_eq!(
+            held(Participant::Seller, Action::Cancel),
+            Ok(Transition::refund(CancelReason::Seller))
+        );
+        assert_eq!(
+            held(Participant::System, Action::Expire),
+            Err(ErrorCode::InvalidOrderStatus),
+            "its window has not started"
+        );
+        assert_eq!(
+            held(Participant::Seller, Action::Clear),
+            Err(ErrorCode::Forbidden)
+        );
+        assert_eq!(
+            decide(Pending, false, Participant::Operator, Action::Clear),
+            Err(ErrorCode::InvalidOrderStatus),
+            "nothing to clear"
+        );
+        assert_eq!(
+            allowed_actions(Pending, true, Participant::Operator, false),
+            ["clear", "cancel", "message"]
+        );
+        assert_eq!(
+            allowed_actions(Pending, true, Participant::Seller, false),
+            ["cancel", "update_payment_details", "message"]
+        );
+    }
+
+    #[test]
     fn statuses_round_trip_through_their_names() {
         for status in STATUSES {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
@@ -661,7 +770,7 @@ mod tests {
         ];
         for (status, participant, rated, expected) in cases {
             assert_eq!(
-                allowed_actions(status, participant, rated),
+                allowed_actions(status, false, participant, rated),
                 expected,
                 "{status:?} {participant:?}"
             );
@@ -669,7 +778,7 @@ mod tests {
         // Every named action is one the state machine allows, in every status, for every participant.
         for status in STATUSES {
             for participant in PARTICIPANTS {
-                for name in allowed_actions(status, participant, false) {
+                for name in allowed_actions(status, false, participant, false) {
                     let allowed = ACTIONS.iter().any(|action| {
                         transition(status, participant, *action).is_ok()
                             && matches!(

@@ -19,7 +19,8 @@ pub struct Webhook {
 }
 
 /// The events a webhook receives.
-pub const WEBHOOK_EVENTS: [EventKind; 4] = [
+pub const WEBHOOK_EVENTS: [EventKind; 5] = [
+    EventKind::OrderHeld,
     EventKind::OrderCompleted,
     EventKind::OrderCancelled,
     EventKind::OrderExpired,

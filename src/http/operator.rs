@@ -22,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(disputes))
         .routes(routes!(resolve))
+        .routes(routes!(reviews))
+        .routes(routes!(clear))
 }
 
 vocabulary! {
@@ -116,4 +118,64 @@ async fn resolve(
         ..Request::by(caller, Action::Resolve(resolution)).keyed(key)
     };
     act(&state, id, request).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReviewsParams {
+    /// 20 by default.
+    #[param(inline)]
+    limit: Option<PageLimit>,
+    #[param(inline)]
+    offset: Option<PageOffset>,
+}
+
+refusals!(ReviewsRefusals: ValidationError, Forbidden);
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/reviews",
+    operation_id = "listReviews",
+    tag = "operator",
+    description = "Withdrawals a rule held for review, oldest first: pending, escrow frozen, unseen by their buyer until cleared (`POST …/clear`) or cancelled (`POST /api/v1/p2p/orders/{id}/cancel`).",
+    params(ReviewsParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Held orders", body = crate::views::Page<crate::views::OrderView>), ReviewsRefusals)
+)]
+#[tracing::instrument(skip_all)]
+async fn reviews(
+    State(state): State<AppState>,
+    Operator(caller): Operator,
+    AppQuery(params): AppQuery<ReviewsParams>,
+) -> ApiResult<Json<views::Page<views::OrderView>>> {
+    let (limit, offset) = page(params.limit, params.offset);
+    let (orders, total) = state.market.held_orders(limit, offset).await?;
+    let items = state.market.order_views(caller, &orders).await?;
+    Ok(Json(views::Page {
+        items,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+refusals!(ClearRefusals: Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/orders/{id}/clear",
+    operation_id = "clearReview",
+    tag = "operator",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, cleared: its buyer sees it and its payment window starts now", body = crate::views::OrderView), ClearRefusals)
+)]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
+async fn clear(
+    State(state): State<AppState>,
+    Operator(caller): Operator,
+    Keyed(key): Keyed,
+    Id(id): Id<OrderId>,
+) -> ApiResult<Json<views::OrderView>> {
+    act(&state, id, Request::by(caller, Action::Clear).keyed(key)).await
 }

@@ -18,6 +18,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::config::{EVENT_PAGE, EVENT_PUMP_IDLE_INTERVAL, EVENT_SUBSCRIBER_BUFFER};
 use crate::domain::UserId;
 use crate::domain::event::{Audience, Event};
+use crate::domain::event_kind::EventKind;
 use crate::store::Store;
 use crate::telemetry;
 
@@ -139,7 +140,11 @@ impl Hub {
 
     /// Hands `event` to every stream of its audience; a stream whose buffer is full is cut off.
     pub fn publish(&self, event: Arc<Event>) {
-        let mut parties = vec![event.buyer_id];
+        // A held order is not its buyer's to see until an operator clears it.
+        let mut parties = Vec::with_capacity(2);
+        if event.kind != EventKind::OrderHeld {
+            parties.push(event.buyer_id);
+        }
         if event.seller_id != event.buyer_id {
             parties.push(event.seller_id);
         }

@@ -118,6 +118,7 @@ impl Market {
         key: Option<IdempotencyKey>,
     ) -> Result<(Order, i64), DomainError> {
         let mut order = ad.order_for(caller.user_id, amount, method, details, self.now_ms());
+        self.judge_withdrawal(&mut order).await?;
         let min_deposit = self.context.min_deposit();
         let (ops, rule, delta) = new_order_ops(&order, min_deposit);
         let receipt = self
@@ -193,6 +194,7 @@ impl Market {
             status,
             side,
             disputes: None,
+            held: false,
         };
         self.store().orders_page(filter, limit, offset).await
     }

@@ -24,6 +24,17 @@ pub struct DisputeView {
     pub note: Option<String>,
 }
 
+/// Why and since when a new withdrawal waits for an operator's review.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewView {
+    /// `low_play_after_deposit`, `shared_card` or `new_account_limit`.
+    pub rule: String,
+    pub since: String,
+    /// When an operator cleared it (the buyer sees the order and its window starts then).
+    pub cleared_at: Option<String>,
+    pub cleared_by: Option<i64>,
+}
+
 /// An order, for its parties and operators only (it carries the payment details).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderView {
@@ -51,8 +62,13 @@ pub struct OrderView {
     pub completed_at: Option<String>,
     pub cancelled_at: Option<String>,
     pub dispute: Option<DisputeView>,
-    /// What the caller may do with the order now (`confirm_paid`, `confirm_received`, `cancel`,
-    /// `call_operator`, `resolve`, `update_payment_details`, `message`, `rate`).
+    /// Set when a rule held the new withdrawal for review; until it is cleared, the buyer does
+    /// not see the order and its payment window has not started (`expires_at` is set again
+    /// when it is cleared).
+    #[serde(default)]
+    pub review: Option<ReviewView>,
+    /// What the caller may do with the order now (`clear`, `confirm_paid`, `confirm_received`,
+    /// `cancel`, `call_operator`, `resolve`, `update_payment_details`, `message`, `rate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
 }
@@ -88,6 +104,12 @@ pub fn order(order: &Order) -> OrderView {
             resolved_at: opt_time(d.resolved_at),
             note: d.note.clone(),
         }),
+        review: order.review.as_ref().map(|r| ReviewView {
+            rule: r.rule.as_str().into(),
+            since: rfc3339(r.since),
+            cleared_at: opt_time(r.cleared_at),
+            cleared_by: r.cleared_by.map(UserId::get),
+        }),
         allowed_actions: None,
     }
 }
@@ -96,7 +118,7 @@ pub fn order(order: &Order) -> OrderView {
 pub fn order_for(order_record: &Order, actor: order::Participant, rated: bool) -> OrderView {
     let mut view = order(order_record);
     view.allowed_actions = Some(
-        order::allowed_actions(order_record.status, actor, rated)
+        order::allowed_actions(order_record.status, order_record.held(), actor, rated)
             .into_iter()
             .map(String::from)
             .collect(),
@@ -173,9 +195,13 @@ pub fn event_for(event: &Event, viewer: Caller) -> Value {
         .get("status")
         .and_then(Value::as_str)
         .and_then(order::OrderStatus::parse);
+    let held = object
+        .get("review")
+        .is_some_and(|review| review.is_object() && review["cleared_at"].is_null());
     if let Some(status) = status {
         // A rating can only follow completion, so no one has rated when an event is written.
-        let allowed = order::allowed_actions(status, actor, false);
+        let held = held && status == order::OrderStatus::Pending;
+        let allowed = order::allowed_actions(status, held, actor, false);
         object.insert("allowed_actions".into(), allowed.into());
     }
     data

@@ -21,4 +21,5 @@ mod observability;
 mod openapi;
 mod prometheus;
 mod races;
+mod reviews;
 mod walkthrough;

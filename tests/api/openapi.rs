@@ -108,9 +108,10 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         ("get", "/api/v1/me") => user_or_operator(role),
         ("get", "/api/v1/me/blocks") => user_only(role),
         ("post" | "delete", "/api/v1/users/{id}/block") => user_only(role),
-        ("get", "/api/v1/operator/disputes") | ("post", "/api/v1/operator/orders/{id}/resolve") => {
-            operator_only(role)
-        }
+        ("get", "/api/v1/operator/disputes")
+        | ("post", "/api/v1/operator/orders/{id}/resolve")
+        | ("get", "/api/v1/operator/reviews")
+        | ("post", "/api/v1/operator/orders/{id}/clear") => operator_only(role),
         ("post", "/api/v1/admin/users")
         | ("post", "/api/v1/admin/users/{id}/transactions")
         | ("get" | "post" | "delete", "/api/v1/admin/users/{id}/restrictions")
@@ -319,7 +320,7 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
         missing.is_empty(),
         "routes without an authorisation rule: {missing:?}"
     );
-    assert_eq!(checked, 38 * ROLES.len());
+    assert_eq!(checked, 40 * ROLES.len());
     app.assert_audit().await;
 }
 on_both_stores!(the_document_covers_every_route_and_each_obeys_its_rule);

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use super::op::{NewEvent, NewRating};
 use crate::config::STATEMENT_ROWS_MAX;
-use crate::domain::order::{Order, OrderStatus};
+use crate::domain::order::{Order, OrderStatus, Side};
+use crate::domain::review::card_key;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
@@ -113,6 +114,12 @@ pub(super) fn order_values(query: Statement, order: &Order) -> Statement {
         .bind(order.status.as_str())
         .bind(order.created_at)
         .bind(order.expires_at)
+        .bind(order.review.as_ref().map(|r| r.rule.as_str()))
+        .bind(order.review.as_ref().map(|r| r.since))
+        .bind(match order.side {
+            Side::Withdraw => card_key(&order.payment_details),
+            Side::Deposit => None,
+        })
 }
 
 /// Binds a rating's columns, in the order of the ratings insert's columns.
@@ -156,15 +163,18 @@ pub(super) async fn claim_all(
     let sql = format!(
         "WITH v(id, from_status, status, cancel_reason, payment_details, paid_at, completed_at, \
            cancelled_at, dispute_opened_by, dispute_reason, dispute_opened_at, dispute_resolution, \
-           dispute_resolved_by, dispute_resolved_at, dispute_note) AS (VALUES {}) \
+           dispute_resolved_by, dispute_resolved_at, dispute_note, expires_at, review_cleared_at, \
+           review_cleared_by) AS (VALUES {}) \
          UPDATE orders SET status = v.status, cancel_reason = v.cancel_reason, \
            payment_details = v.payment_details, paid_at = v.paid_at, completed_at = v.completed_at, \
            cancelled_at = v.cancelled_at, dispute_opened_by = v.dispute_opened_by, \
            dispute_reason = v.dispute_reason, dispute_opened_at = v.dispute_opened_at, \
            dispute_resolution = v.dispute_resolution, dispute_resolved_by = v.dispute_resolved_by, \
-           dispute_resolved_at = v.dispute_resolved_at, dispute_note = v.dispute_note \
+           dispute_resolved_at = v.dispute_resolved_at, dispute_note = v.dispute_note, \
+           expires_at = v.expires_at, review_cleared_at = v.review_cleared_at, \
+           review_cleared_by = v.review_cleared_by \
          FROM v WHERE orders.id = v.id AND orders.status = v.from_status",
-        placeholders(claims.len(), 15, dialect)
+        placeholders(claims.len(), 18, dialect)
     );
     let mut query = query(sql);
     for (from, order) in claims {
@@ -184,7 +194,10 @@ pub(super) async fn claim_all(
             .bind(dispute.and_then(|d| d.resolution).map(|r| r.as_str()))
             .bind(dispute.and_then(|d| d.resolved_by))
             .bind(dispute.and_then(|d| d.resolved_at))
-            .bind(dispute.and_then(|d| d.note.clone()));
+            .bind(dispute.and_then(|d| d.note.clone()))
+            .bind(order.expires_at)
+            .bind(order.review.as_ref().and_then(|r| r.cleared_at))
+            .bind(order.review.as_ref().and_then(|r| r.cleared_by));
     }
     query.execute(&mut *conn).await
 }
@@ -372,8 +385,8 @@ impl Deferred {
             let sql = format!(
                 "INSERT INTO orders (id, ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
                  fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
-                 created_at, expires_at) VALUES {}",
-                placeholders(chunk.len(), 15, dialect)
+                 created_at, expires_at, review_rule, review_since, card_key) VALUES {}",
+                placeholders(chunk.len(), 18, dialect)
             );
             let mut query = query(sql);
             for order in chunk {

@@ -57,9 +57,11 @@ impl Store {
     ) -> Result<Vec<Event>, DomainError> {
         let (filter, key) = match audience {
             Audience::All => ("", None),
+            // A held order's `order.held` is not its buyer's to hear (EventKind::OrderHeld).
             Audience::Party(user) => (
                 " AND order_id IN (SELECT id FROM orders WHERE buyer_id = $3 \
-                 UNION ALL SELECT id FROM orders WHERE seller_id = $3)",
+                 UNION ALL SELECT id FROM orders WHERE seller_id = $3) \
+                 AND NOT (kind = 'order.held' AND buyer_id = $3)",
                 Some(user.get()),
             ),
             Audience::Operators => (" AND disputed = 1", None),

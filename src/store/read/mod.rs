@@ -8,6 +8,7 @@ mod gauges;
 mod idempotency;
 mod orders;
 mod query;
+mod reviews;
 mod safeguards;
 mod transactions;
 mod users;

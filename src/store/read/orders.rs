@@ -1,10 +1,12 @@
 //! `orders`: an order's row, the pages of a user's orders, the disputes, what is overdue.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::query::{Query, int, int_or_null, query, unknown};
-use crate::domain::order::{CancelReason, Dispute, Order, OrderStatus, Resolution, Side};
+use crate::domain::order::{
+    CancelReason, Dispute, Order, OrderStatus, Resolution, Review, ReviewRule, Side,
+};
 use crate::domain::{DomainError, OrderId, UserId};
 use crate::store::handle::Store;
 use crate::store::schema::active_statuses;
@@ -18,13 +20,19 @@ pub struct OrderFilter {
     pub side: Option<Side>,
     /// Only disputed orders: `Some(true)` the open disputes, `Some(false)` the resolved ones.
     pub disputes: Option<bool>,
+    /// Only the orders held for review, oldest first (the operators' queue).
+    pub held: bool,
 }
+
+/// A pending order a rule held that no operator has cleared yet, as SQL.
+const HELD: &str = "(status = 'pending' AND review_rule IS NOT NULL AND review_cleared_at IS NULL)";
 
 pub(crate) const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, taker_id, \
     usdt_amount, fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
     cancel_reason, created_at, expires_at, paid_at, completed_at, cancelled_at, dispute_opened_by, \
     dispute_reason, dispute_opened_at, dispute_resolution, dispute_resolved_by, \
-    dispute_resolved_at, dispute_note";
+    dispute_resolved_at, dispute_note, review_rule, review_since, review_cleared_at, \
+    review_cleared_by";
 
 pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
@@ -39,6 +47,16 @@ pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
             resolved_by: int_or_null(row, "dispute_resolved_by")?,
             resolved_at: row.try_get("dispute_resolved_at")?,
             note: row.try_get("dispute_note")?,
+        }),
+        None => None,
+    };
+    let rule: Option<String> = row.try_get("review_rule")?;
+    let review = match rule {
+        Some(rule) => Some(Review {
+            rule: ReviewRule::parse(&rule).ok_or_else(|| unknown("review_rule"))?,
+            since: row.try_get("review_since")?,
+            cleared_at: row.try_get("review_cleared_at")?,
+            cleared_by: int_or_null(row, "review_cleared_by")?,
         }),
         None => None,
     };
@@ -66,6 +84,7 @@ pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
         completed_at: row.try_get("completed_at")?,
         cancelled_at: row.try_get("cancelled_at")?,
         dispute,
+        review,
     })
 }
 
@@ -78,9 +97,10 @@ fn where_clause(filter: OrderFilter) -> (String, Vec<FilterValue>) {
         clause.push_str(&sql.replace('#', &format!("${}", values.len())));
     };
     if let Some(user) = filter.party {
+        // A held order is not its buyer's to see.
         bind(
             &mut clause,
-            " AND (buyer_id = # OR seller_id = #)",
+            &format!(" AND (seller_id = # OR (buyer_id = # AND NOT {HELD}))"),
             FilterValue::Id(user.get()),
         );
     }
@@ -104,6 +124,9 @@ fn where_clause(filter: OrderFilter) -> (String, Vec<FilterValue>) {
             clause.push_str(" AND dispute_opened_at IS NOT NULL AND status <> 'disputed'")
         }
         None => {}
+    }
+    if filter.held {
+        clause.push_str(&format!(" AND {HELD}"));
     }
     (clause, values)
 }
@@ -140,17 +163,25 @@ impl Store {
 
     /// Pending orders whose payment window closed at or before `now`, oldest deadline first.
     pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<OrderId>, DomainError> {
-        let sql = "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1 \
-                   ORDER BY expires_at LIMIT $2";
-        self.all(sqlx::query(sql).bind(now).bind(limit), |row| int(row, "id"))
-            .await
+        let sql = format!(
+            "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1 \
+             AND NOT {HELD} ORDER BY expires_at LIMIT $2"
+        );
+        self.all(
+            sqlx::query(AssertSqlSafe(sql)).bind(now).bind(limit),
+            |row| int(row, "id"),
+        )
+        .await
     }
 
     /// How many pending orders are past their payment window at `now` (each should expire within
     /// a second or two: a count that stays above zero means expiry lags).
     pub async fn overdue_count(&self, now: i64) -> Result<i64, DomainError> {
-        let sql = "SELECT COUNT(*) FROM orders WHERE status = 'pending' AND expires_at <= $1";
-        self.scalar(sqlx::query(sql).bind(now)).await
+        let sql = format!(
+            "SELECT COUNT(*) FROM orders WHERE status = 'pending' AND expires_at <= $1 \
+             AND NOT {HELD}"
+        );
+        self.scalar(sqlx::query(AssertSqlSafe(sql)).bind(now)).await
     }
 
     /// One page of the orders that match, and how many match in all. Disputes list oldest
@@ -169,6 +200,8 @@ impl Store {
         let total = self.scalar(count).await?;
         let order_by = if filter.disputes.is_some() {
             "dispute_opened_at ASC, id ASC"
+        } else if filter.held {
+            "review_since ASC, id ASC"
         } else {
             "id DESC"
         };
