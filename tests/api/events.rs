@@ -269,13 +269,14 @@ async fn take_id(app: &TestApp, taker: &User, ad: i64, amount: i64) -> i64 {
 
 /// What the test's webhook receiver saw.
 #[derive(Default)]
-struct Receiver {
-    failing: AtomicBool,
-    attempts: AtomicUsize,
-    accepted: Mutex<Vec<(HeaderMap, String)>>,
+pub struct Receiver {
+    pub failing: AtomicBool,
+    pub attempts: AtomicUsize,
+    pub accepted: Mutex<Vec<(HeaderMap, String)>>,
 }
 
-async fn webhook_receiver(receiver: Arc<Receiver>) -> String {
+/// Starts a receiver of webhooks; answers its URL.
+pub async fn webhook_receiver(receiver: Arc<Receiver>) -> String {
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(

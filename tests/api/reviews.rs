@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::events::Stream;
-use crate::helpers::{Backend, TestApp, User, spawn_app_with};
+use crate::events::{Receiver, Stream, webhook_receiver};
+use crate::helpers::{ADMIN, Backend, TestApp, User, spawn_app_with};
 
 fn take_with_card(
     app: &TestApp,
@@ -221,6 +221,15 @@ async fn a_withdrawal_soon_after_a_deposit_with_little_play_waits_for_an_operato
 on_both_stores!(a_card_that_several_users_withdraw_to_is_held);
 async fn a_card_that_several_users_withdraw_to_is_held(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.review_card_users = 2).await;
+    let receiver = std::sync::Arc::new(Receiver::default());
+    let url = webhook_receiver(receiver.clone()).await;
+    app.post(
+        "/api/v1/admin/webhooks",
+        Some(ADMIN),
+        json!({"url": url, "secret": "a-webhook-secret-of-some-length"}),
+    )
+    .await
+    .expect(201);
     let maker = app.player("maker", 3_000_000).await;
     let ad = app.buy_ad(&maker, json!({})).await;
     let first = app.player("first", 1_000_000).await;
@@ -242,6 +251,15 @@ async fn a_card_that_several_users_withdraw_to_is_held(backend: Backend) {
         .await
         .expect(201);
     assert_eq!(shared["review"]["rule"], json!("shared_card"));
+    // The platform hears of it by webhook.
+    let announced = crate::helpers::eventually(10, || async {
+        receiver.accepted.lock().unwrap().iter().any(|(_, body)| {
+            let event: Value = serde_json::from_str(body).unwrap();
+            event["type"] == "order.held" && event["data"]["id"] == shared["id"]
+        })
+    })
+    .await;
+    assert!(announced, "order.held reached the webhook");
     let other = take_with_card(&app, &third, ad, 100_000, "2200 9999 2222 3333")
         .await
         .expect(201);
