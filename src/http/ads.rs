@@ -127,7 +127,7 @@ struct CreateAdBody {
     payment_details: Option<DetailsPerMethod>,
 }
 
-refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, InvalidPaymentMethod, InvalidAmountLimits, PaymentDetailsRequired);
+refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, InvalidPaymentMethod, InvalidAmountLimits, PaymentDetailsRequired);
 
 #[utoipa::path(
     post,

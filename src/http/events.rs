@@ -139,7 +139,7 @@ refusals!(StreamRefusals: ValidationError);
     tag = "events",
     params(StreamParams, StreamHeaders),
     security(("bearer" = [])),
-    responses((status = 200, description = "Server-Sent Events: order.created, order.paid, order.completed, order.cancelled, order.expired, order.disputed, order.resolved, order.updated, message.created; each with an id and the Order or Message as data", content_type = "text/event-stream", body = String), StreamRefusals)
+    responses((status = 200, description = "Server-Sent Events: order.created, order.paid, order.completed, order.cancelled, order.expired, order.disputed, order.resolved, order.updated, order.held (to the seller and operators only), order.cleared, message.created; each with an id and the Order or Message as data", content_type = "text/event-stream", body = String), StreamRefusals)
 )]
 #[tracing::instrument(skip_all)]
 async fn stream(

@@ -53,7 +53,7 @@ struct CreateOrderBody {
     payment_details: Option<PaymentDetails>,
 }
 
-refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, PaymentDetailsRequired, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, TakingPaused, RateLimited);
+refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, PaymentDetailsRequired, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, TakingPaused, RateLimited);
 
 #[utoipa::path(
     post,
