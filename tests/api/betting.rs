@@ -311,3 +311,48 @@ async fn a_restriction_needs_a_real_end_in_the_future(backend: Backend) {
     .await
     .refused(403, "FORBIDDEN");
 }
+
+/// A restriction made through one node holds on the other within the upkeep's second, and so
+/// does its lifting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restriction_made_on_one_node_holds_on_the_other() {
+    if !crate::helpers::postgres_available(
+        "betting::a_restriction_made_on_one_node_holds_on_the_other",
+    ) {
+        return;
+    }
+    let url = crate::helpers::fresh_postgres_database().await;
+    let node_a = crate::nodes::start_node(&url).await;
+    let node_b = crate::nodes::start_node(&url).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 3_000_000).await;
+    let player = a.player("player", 1_000_000).await;
+    let ad = a.buy_ad(&maker, json!({})).await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let until = p2p_market::domain::rfc3339(now_ms + 3_600_000);
+    restrict(a, &maker, "cool_off", &until).await.expect(201);
+    let held_on_b = crate::helpers::eventually(5, || async {
+        b.ad_json(ad).await["status"] == json!("paused")
+    })
+    .await;
+    assert!(held_on_b, "node B pauses the restricted maker's ad");
+    b.take(&player, ad, 100_000)
+        .await
+        .refused(409, "AD_NOT_ACTIVE");
+    assert!(listed(b, "buy").await.is_empty());
+    b.delete(
+        &format!("/api/v1/admin/users/{}/restrictions", maker.id),
+        Some(ADMIN),
+    )
+    .await
+    .expect(204);
+    let back_on_a = crate::helpers::eventually(5, || async {
+        a.ad_json(ad).await["status"] == json!("active")
+    })
+    .await;
+    assert!(back_on_a, "node A sees the lifting");
+    a.take(&player, ad, 100_000).await.expect(201);
+}
