@@ -12,9 +12,10 @@ use super::input::Choice;
 use super::input::fields::{PageLimit, PageOffset, Reason, ResolutionChoice};
 use super::orders::act;
 use super::state::AppState;
+use crate::domain::Caller;
 use crate::domain::OrderId;
-use crate::domain::order::Action;
 use crate::domain::order::Request;
+use crate::domain::order::{Action, Order};
 use crate::domain::vocabulary::vocabulary;
 use crate::views;
 
@@ -70,7 +71,18 @@ async fn disputes(
         .status
         .is_none_or(|Choice(s)| s == DisputeStatus::Open);
     let (limit, offset) = page(params.limit, params.offset);
-    let (orders, total) = state.market.disputes(open, limit, offset).await?;
+    let found = state.market.disputes(open, limit, offset).await?;
+    page_of(&state, caller, found, limit, offset).await
+}
+
+/// A page of the desk's orders, each with what the operator may do with it.
+async fn page_of(
+    state: &AppState,
+    caller: Caller,
+    (orders, total): (Vec<Order>, i64),
+    limit: i64,
+    offset: i64,
+) -> ApiResult<Json<views::Page<views::OrderView>>> {
     let items = state.market.order_views(caller, &orders).await?;
     Ok(Json(views::Page {
         items,
@@ -149,14 +161,8 @@ async fn reviews(
     AppQuery(params): AppQuery<ReviewsParams>,
 ) -> ApiResult<Json<views::Page<views::OrderView>>> {
     let (limit, offset) = page(params.limit, params.offset);
-    let (orders, total) = state.market.held_orders(limit, offset).await?;
-    let items = state.market.order_views(caller, &orders).await?;
-    Ok(Json(views::Page {
-        items,
-        total,
-        limit,
-        offset,
-    }))
+    let found = state.market.held_orders(limit, offset).await?;
+    page_of(&state, caller, found, limit, offset).await
 }
 
 refusals!(ClearRefusals: Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);

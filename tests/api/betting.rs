@@ -24,20 +24,10 @@ async fn bonus_money_leaves_only_once_a_bet_has_spent_it(backend: Backend) {
     let maker = app.player("maker", 3_000_000).await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
     let player = app.player("player", 1_000_000).await;
-    play(
-        &app,
-        &player,
-        json!({"kind": "bet", "amount": 600_000, "reference": "b1"}),
-    )
-    .await;
+    app.transaction(&player, "bet", 600_000).await.expect(201);
     // The bets before it already cover the bonus's wagering (100,000 × 5), so the seed's rule
     // alone would let the bonus itself leave at once.
-    play(
-        &app,
-        &player,
-        json!({"kind": "bonus", "amount": 100_000, "reference": "x1"}),
-    )
-    .await;
+    app.transaction(&player, "bonus", 100_000).await.expect(201);
     assert_eq!(
         balance(&app, &player).await,
         json!({"available": 500_000, "frozen": 0, "unwagered_bonus": 100_000, "withdrawable": 400_000})
@@ -73,18 +63,8 @@ async fn bonus_money_leaves_only_once_a_bet_has_spent_it(backend: Backend) {
     app.assert_audit().await;
 
     // A bet spends the bonus first; a win is real money.
-    play(
-        &app,
-        &player,
-        json!({"kind": "bet", "amount": 30_000, "reference": "b2"}),
-    )
-    .await;
-    play(
-        &app,
-        &player,
-        json!({"kind": "win", "amount": 50_000, "reference": "w1"}),
-    )
-    .await;
+    app.transaction(&player, "bet", 30_000).await.expect(201);
+    app.transaction(&player, "win", 50_000).await.expect(201);
     assert_eq!(
         balance(&app, &player).await,
         json!({"available": 120_000, "frozen": 400_000, "unwagered_bonus": 70_000, "withdrawable": 50_000})
@@ -96,12 +76,7 @@ async fn bonus_money_leaves_only_once_a_bet_has_spent_it(backend: Backend) {
         json!({"available": 520_000, "frozen": 0, "unwagered_bonus": 70_000, "withdrawable": 450_000})
     );
     // A bet larger than the bonus spends all of it, then real money: everything may leave.
-    play(
-        &app,
-        &player,
-        json!({"kind": "bet", "amount": 100_000, "reference": "b3"}),
-    )
-    .await;
+    app.transaction(&player, "bet", 100_000).await.expect(201);
     assert_eq!(
         balance(&app, &player).await,
         json!({"available": 420_000, "frozen": 0, "unwagered_bonus": 0, "withdrawable": 420_000})
@@ -126,12 +101,7 @@ async fn the_wagering_rule_still_comes_first(backend: Backend) {
         .await
         .refused(422, "WAGERING_REQUIREMENT_NOT_MET");
     // 200,000 of bets meet the wagering and spend the whole bonus on the way.
-    play(
-        &app,
-        &player,
-        json!({"kind": "bet", "amount": 200_000, "reference": "b1"}),
-    )
-    .await;
+    app.transaction(&player, "bet", 200_000).await.expect(201);
     assert_eq!(
         balance(&app, &player).await,
         json!({"available": 900_000, "frozen": 0, "unwagered_bonus": 0, "withdrawable": 900_000})
