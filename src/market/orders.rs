@@ -17,6 +17,7 @@ use crate::domain::OrderId;
 use crate::domain::ad::Ad;
 use crate::domain::chat::Message;
 use crate::domain::event::Audience;
+use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{self, Order, OrderStatus, Request, Side};
 use crate::domain::wallet::LedgerKind;
@@ -205,7 +206,9 @@ impl Market {
         caller: Caller,
         order_id: OrderId,
     ) -> Result<Vec<crate::domain::event::Event>, DomainError> {
-        self.order(caller, order_id).await?;
+        let order = self.order(caller, order_id).await?;
+        // That the order was held for review is the seller's and the desk's to know.
+        let buyer = order.party(caller.user_id) == Some(order::Participant::Buyer);
         let mut history = Vec::new();
         let mut after = 0;
         loop {
@@ -215,7 +218,10 @@ impl Market {
                 .await?;
             let full = page.len() as i64 == EVENT_PAGE;
             after = page.last().map_or(after, |event| event.id);
-            history.extend(page);
+            history.extend(
+                page.into_iter()
+                    .filter(|event| !(buyer && event.kind == EventKind::OrderHeld)),
+            );
             if !full {
                 return Ok(history);
             }

@@ -158,6 +158,11 @@ async fn a_withdrawal_soon_after_a_deposit_with_little_play_waits_for_an_operato
     let seller_events = Stream::open(&app, &player, Some(0)).await.take(2).await;
     assert_eq!(seller_events[0].kind, "order.held");
     assert_eq!(seller_events[1].kind, "order.cleared");
+    let told = app
+        .get(&format!("{orders_path}/history"), Some(&maker.token))
+        .await
+        .expect(200);
+    assert_eq!(told["items"][0]["event"], json!("order.cleared"), "{told}");
     let seen = app.order(&maker, id).await;
     assert!(
         seen["allowed_actions"]
