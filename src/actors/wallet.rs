@@ -168,7 +168,7 @@ impl WalletActor {
             state.refresh(&self.context.store).await?;
             state.check(rule)?;
         }
-        match self.context.store.commit(commit).await {
+        match self.context.store.commit(commit.clone()).await {
             Ok(receipt) => {
                 state.wallet.apply(&delta);
                 Ok(receipt)
@@ -177,7 +177,17 @@ impl WalletActor {
                 // The database refused what the cache allowed: the cache is stale (another
                 // node, or a change not yet announced). Reload before the next check.
                 state.stale = true;
-                Err(refusal)
+                if reloaded || !refusal.code.is_money_refusal() {
+                    return Err(refusal);
+                }
+                // Judge again by what the database holds, so the answer names the rule that
+                // really refuses (the guard cannot tell a short balance from unwagered bonus),
+                // and commit once more if none does.
+                state.refresh(&self.context.store).await?;
+                state.check(rule)?;
+                let receipt = self.context.store.commit(commit).await?;
+                state.wallet.apply(&delta);
+                Ok(receipt)
             }
         }
     }

@@ -52,6 +52,16 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// A refusal of a wallet's guarded update: the balance (or what of it may leave) is short.
+    pub fn is_money_refusal(self) -> bool {
+        matches!(
+            self,
+            Self::SellerInsufficientBalance
+                | Self::InsufficientBalance
+                | Self::BonusFundsNotWithdrawable
+        )
+    }
+
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
     pub const ALL: [ErrorCode; 33] = [
         Self::ValidationError,

@@ -326,3 +326,45 @@ async fn a_restriction_made_on_one_node_holds_on_the_other() {
     assert!(back_on_a, "node A sees the lifting");
     a.take(&player, ad, 100_000).await.expect(201);
 }
+
+/// A node whose cached wallet missed another node's bonus and sell ad still names the rule
+/// that refuses: the database's guard refuses the escrow, and the wallet judges again by what
+/// the database holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_wallet_names_the_bonus_rule_that_really_refuses() {
+    if !crate::helpers::postgres_available(
+        "betting::a_stale_wallet_names_the_bonus_rule_that_really_refuses",
+    ) {
+        return;
+    }
+    let url = crate::helpers::fresh_postgres_database().await;
+    let node_a = crate::nodes::start_node(&url).await;
+    let node_b = crate::nodes::start_node(&url).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 3_000_000).await;
+    let ad = a.buy_ad(&maker, json!({})).await;
+    // Node A's wallet actor caches the player's 1,000,000 of real money.
+    let player = a.player("player", 1_000_000).await;
+    // Node B: a bonus (no wagering), then a sell ad that takes 900,000 of the real money.
+    play(
+        b,
+        &player,
+        json!({"kind": "bonus", "amount": 500_000, "reference": "x1", "wagering_multiplier": 0}),
+    )
+    .await;
+    let sell = json!({
+        "type": "sell", "fiat_currency": "RUB", "price": 9550, "min_amount": 100_000,
+        "max_amount": 900_000, "total_amount": 900_000, "payment_methods": ["card"],
+        "payment_details": {"card": {"card_number": "2200 7000 0000 0001"}},
+    });
+    b.post("/api/v1/p2p/ads", Some(&player.token), sell)
+        .await
+        .expect(201);
+    // A's cache still sees 1,000,000 withdrawable; the database holds 600,000 of which 500,000
+    // is unwagered bonus.
+    a.take(&player, ad, 200_000)
+        .await
+        .refused(422, "BONUS_FUNDS_NOT_WITHDRAWABLE");
+    a.take(&player, ad, 100_000).await.expect(201);
+    a.assert_audit().await;
+}
