@@ -70,6 +70,7 @@ async fn setup() -> Bench {
         payment_window_seconds: None,
         terms: None,
         payment_details: None,
+        payment_method_id: None,
     };
     let (ad, _) = market.create_ad(maker, ad, None).await.unwrap();
     let mut sellers = Vec::new();
@@ -91,6 +92,7 @@ async fn withdrawal(bench: &Bench, seller: Caller) {
         usdt_amount: 100_000,
         payment_method: "card".into(),
         payment_details: Some(json!({"card_number": "2200 1234 5678 9012"})),
+        payment_method_id: None,
     };
     let order = bench.market.create_order(seller, take, None).await.unwrap();
     bench

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     BonusFundsNotWithdrawable,
     /// The platform restricted the account (self-exclusion, cool-off): no taking, no posting.
     AccountRestricted,
+    /// A user already keeps the most saved payment methods allowed.
+    PaymentMethodsLimit,
     /// A restriction's `until` that is not a real instant after now (nor within 100 years).
     InvalidRestrictionEnd,
     RateLimited,
@@ -63,7 +65,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 34] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -94,6 +96,7 @@ impl ErrorCode {
         Self::BonusFundsNotWithdrawable,
         Self::AccountRestricted,
         Self::InvalidRestrictionEnd,
+        Self::PaymentMethodsLimit,
         Self::RateLimited,
         Self::Overloaded,
         Self::Internal,
@@ -132,6 +135,7 @@ impl ErrorCode {
             BonusFundsNotWithdrawable => "BONUS_FUNDS_NOT_WITHDRAWABLE",
             AccountRestricted => "ACCOUNT_RESTRICTED",
             InvalidRestrictionEnd => "INVALID_RESTRICTION_END",
+            PaymentMethodsLimit => "PAYMENT_METHODS_LIMIT",
             RateLimited => "RATE_LIMITED",
             Overloaded => "OVERLOADED",
             Internal => "INTERNAL_ERROR",
@@ -171,6 +175,7 @@ impl ErrorCode {
             CannotBlockSelf => "You cannot block yourself",
             AccountRestricted => "Your account is restricted: you may not take or post ads",
             InvalidRestrictionEnd => "until must be an instant in the future",
+            PaymentMethodsLimit => "You keep the most saved payment methods allowed (20)",
             BonusFundsNotWithdrawable => {
                 "Bonus money not yet wagered cannot leave the platform: the amount exceeds your withdrawable balance"
             }

@@ -8,6 +8,7 @@
 //! - [`ad`]: a maker's standing offer and the checks a take must pass (§7 steps 2–3).
 //! - [`wallet`]: balances, the seller's prerequisites (§7 step 4), platform transactions.
 //! - [`order`]: the order's state machine and the escrow each transition moves.
+//! - [`payment_method`]: a user's saved payment methods, and masked card numbers.
 //! - [`restriction`]: the platform's self-exclusions and cool-offs of a user.
 //! - [`review`]: the rules that hold a new withdrawal for an operator's review.
 //! - [`chat`], [`event`], [`event_kind`]: an order's messages, the events its changes write, and
@@ -31,6 +32,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod payment_method;
 pub mod restriction;
 pub mod review;
 pub mod time;

@@ -14,10 +14,11 @@ use utoipa_axum::routes;
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthenticated, page};
 use super::input::fields::{AdTypeChoice, Amount, AmountParam, PageLimit, PageOffset};
-use super::input::fields::{SortByChoice, Terms, WindowSeconds};
+use super::input::fields::{IdField, SortByChoice, Terms, WindowSeconds};
 use super::input::{Choice, DetailsPerMethod, FiatCurrency, PaymentMethod, PaymentMethods};
 use super::state::AppState;
 use crate::domain::AdId;
+use crate::domain::DomainError;
 use crate::domain::Kopecks;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
 use crate::domain::vocabulary::vocabulary;
@@ -125,6 +126,10 @@ struct CreateAdBody {
     /// Needed by a sell ad, for every method it lists; a buy ad's are ignored.
     #[schema(inline)]
     payment_details: Option<DetailsPerMethod>,
+    /// One of the maker's saved payment methods, whose details become the ad's for its method,
+    /// instead of `payment_details`: give one or the other.
+    #[schema(inline)]
+    payment_method_id: Option<IdField>,
 }
 
 refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, InvalidPaymentMethod, InvalidAmountLimits, PaymentDetailsRequired);
@@ -145,6 +150,11 @@ async fn create(
     Keyed(key): Keyed,
     AppJson(body): AppJson<CreateAdBody>,
 ) -> ApiResult<Response> {
+    if body.payment_details.is_some() && body.payment_method_id.is_some() {
+        return Err(
+            DomainError::validation("give payment_details or payment_method_id, not both").into(),
+        );
+    }
     let request = NewAd {
         ad_type: body.ad_type.0,
         fiat_currency: body.fiat_currency.0,
@@ -156,6 +166,7 @@ async fn create(
         payment_window_seconds: body.payment_window_seconds.map(|w| w.0),
         terms: body.terms.map(|t| t.0),
         payment_details: body.payment_details.map(|d| Value::Object(d.0)),
+        payment_method_id: body.payment_method_id.map(|id| id.0),
     };
     let (ad, maker) = state.market.create_ad(caller, request, key).await?;
     Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))).into_response())

@@ -50,7 +50,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidAmountLimits
         | PaymentDetailsRequired
         | CannotBlockSelf
-        | InvalidRestrictionEnd => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidRestrictionEnd
+        | PaymentMethodsLimit => StatusCode::UNPROCESSABLE_ENTITY,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         UserBlocked | AccountRestricted => StatusCode::FORBIDDEN,
         TakingPaused | RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -16,6 +16,7 @@ mod layers;
 mod openapi;
 mod operator;
 mod orders;
+mod payment_methods;
 mod restrictions;
 mod router;
 mod safeguards;

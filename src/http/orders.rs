@@ -51,6 +51,10 @@ struct CreateOrderBody {
     /// Where the buyer sends the RUB: needed to take a buy ad (to sell), ignored otherwise.
     #[schema(inline)]
     payment_details: Option<PaymentDetails>,
+    /// One of the caller's saved payment methods (`GET /api/v1/me/payment-methods`), for
+    /// `payment_method`, instead of `payment_details`: give one or the other.
+    #[schema(inline)]
+    payment_method_id: Option<IdField>,
 }
 
 refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, PaymentDetailsRequired, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, TakingPaused, RateLimited);
@@ -72,11 +76,17 @@ async fn create(
     Keyed(key): Keyed,
     AppJson(body): AppJson<CreateOrderBody>,
 ) -> ApiResult<(StatusCode, Json<views::OrderView>)> {
+    if body.payment_details.is_some() && body.payment_method_id.is_some() {
+        return Err(
+            DomainError::validation("give payment_details or payment_method_id, not both").into(),
+        );
+    }
     let request = NewOrder {
         ad_id: AdId(body.ad_id.0),
         usdt_amount: body.usdt_amount.0,
         payment_method: body.payment_method.0,
         payment_details: body.payment_details.map(|d| Value::Object(d.0)),
+        payment_method_id: body.payment_method_id.map(|id| id.0),
     };
     let order = state.market.create_order(caller, request, key).await?;
     tracing::Span::current().record("order_id", order.id.get());

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use super::error::ApiError;
 use super::state::AppState;
 use super::{accounts, ads, events, idempotency, layers, openapi, operator, orders, safeguards};
-use super::{restrictions, service, webhooks};
+use super::{payment_methods, restrictions, service, webhooks};
 use crate::config::MAX_BODY_BYTES;
 use crate::domain::ErrorCode;
 use crate::market::Market;
@@ -52,6 +52,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(safeguards::router())
         .merge(restrictions::router())
+        .merge(payment_methods::router())
         .merge(webhooks::router())
         .merge(service::router())
 }

@@ -31,6 +31,8 @@ pub struct NewAd {
     pub terms: Option<String>,
     /// A sell ad's details, one object per payment method.
     pub payment_details: Option<Value>,
+    /// A saved method of the maker's instead of `payment_details` (never both).
+    pub payment_method_id: Option<i64>,
 }
 
 /// Trading is for users; operators judge trades and take no part in them.
@@ -53,6 +55,7 @@ impl Market {
     ) -> Result<(Ad, Profile), DomainError> {
         require_trader(caller)?;
         self.check_maker(caller.user_id)?;
+        let request = self.ad_with_saved_details(caller, request).await?;
         let ad = self.validate_new_ad(caller, request)?;
         let context = &self.context;
         let receipt = match ad.ad_type {

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod hub;
 mod keys;
 mod orders;
+mod payment_methods;
 mod reviews;
 mod running;
 mod safeguards;

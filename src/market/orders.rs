@@ -37,6 +37,8 @@ pub struct NewOrder {
     pub usdt_amount: i64,
     pub payment_method: String,
     pub payment_details: Option<Value>,
+    /// A saved method of the taker's instead of `payment_details` (never both).
+    pub payment_method_id: Option<i64>,
 }
 
 impl Market {
@@ -49,6 +51,7 @@ impl Market {
         key: Option<IdempotencyKey>,
     ) -> Result<Order, DomainError> {
         require_trader(caller)?;
+        let request = self.with_saved_details(caller, request).await?;
         let amount = validate::amount("usdt_amount", request.usdt_amount)?;
         validate::payment_method(&request.payment_method)?;
         let details = request

@@ -23,7 +23,7 @@ mod sqlite;
 
 pub use commit::{
     CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewRestriction,
-    NewUser, NewWalletTransaction, Op, Receipt, RowRef, WalletLoad, WebhookFailure,
+    NewSavedMethod, NewUser, NewWalletTransaction, Op, Receipt, RowRef, WalletLoad, WebhookFailure,
 };
 pub use dialect::Dialect;
 pub use handle::{OpenError, Store};

@@ -4,6 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::mean_rating;
+use crate::domain::payment_method::{SavedMethod, masked};
 use crate::domain::restriction::Restriction;
 use crate::domain::user::User;
 use crate::domain::wallet::{Transaction, Wallet};
@@ -62,6 +63,28 @@ pub struct MeView {
     pub orders_count: i64,
     /// The platform's restriction that holds now (the one ending last); null when none.
     pub restriction: Option<RestrictionView>,
+}
+
+/// A saved payment method, as its owner sees it: card numbers masked.
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct SavedMethodView {
+    pub id: i64,
+    pub method: String,
+    /// The details, each card number masked to its first and last four digits.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+    pub label: String,
+    pub created_at: String,
+}
+
+pub fn saved_method(saved: &SavedMethod) -> SavedMethodView {
+    SavedMethodView {
+        id: saved.id,
+        method: saved.method.clone(),
+        details: masked(&saved.details),
+        label: saved.label.clone(),
+        created_at: rfc3339(saved.created_at),
+    }
 }
 
 /// A restriction of responsible gaming, as the platform set it.

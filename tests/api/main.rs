@@ -19,6 +19,7 @@ mod model;
 mod nodes;
 mod observability;
 mod openapi;
+mod payment_methods;
 mod prometheus;
 mod races;
 mod reviews;

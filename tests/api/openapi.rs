@@ -107,6 +107,14 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         ("get", "/api/v1/p2p/events") => user_or_operator(role),
         ("get", "/api/v1/me") => user_or_operator(role),
         ("get", "/api/v1/me/blocks") => user_only(role),
+        ("get" | "post", "/api/v1/me/payment-methods") => user_only(role),
+        ("delete", "/api/v1/me/payment-methods/{id}") => match role {
+            // The owner's own: anyone else's is not found.
+            Anonymous => Refused(401),
+            Operator | Admin => Refused(403),
+            Owner => Through,
+            Stranger | Counterparty => Refused(404),
+        },
         ("post" | "delete", "/api/v1/users/{id}/block") => user_only(role),
         ("get", "/api/v1/operator/disputes")
         | ("post", "/api/v1/operator/orders/{id}/resolve")
@@ -131,6 +139,8 @@ struct Fixture {
     ad: i64,
     order: i64,
     webhook: i64,
+    /// A payment method the seller saved.
+    saved: i64,
 }
 
 impl Fixture {
@@ -167,6 +177,8 @@ impl Fixture {
             self.order
         } else if path.starts_with("/api/v1/admin/webhooks/") {
             self.webhook
+        } else if path.starts_with("/api/v1/me/payment-methods/") {
+            self.saved
         } else if (path.starts_with("/api/v1/users/") && path.ends_with("/block"))
             || path.ends_with("/restrictions")
         {
@@ -197,6 +209,9 @@ impl Fixture {
             ("post", "/api/v1/admin/users") => Some(json!({"name": "new"})),
             ("post", "/api/v1/admin/users/{id}/transactions") => Some(json!({
                 "kind": "deposit", "amount": 100, "reference": format!("matrix-{}", rand_suffix()),
+            })),
+            ("post", "/api/v1/me/payment-methods") => Some(json!({
+                "method": "card", "details": {"card_number": "2200 0000 0000 0003"},
             })),
             ("post", "/api/v1/admin/users/{id}/restrictions") => Some(json!({
                 "kind": "cool_off", "until": "2099-01-01T00:00:00Z",
@@ -234,7 +249,18 @@ async fn fixture(app: &TestApp) -> Fixture {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
+    let saved = app
+        .post(
+            "/api/v1/me/payment-methods",
+            Some(&seller.token),
+            json!({"method": "card", "details": {"card_number": "2200 0000 0000 0004"}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
     Fixture {
+        saved,
         maker,
         seller,
         stranger: app.player("stranger", 10_000_000).await,
@@ -320,7 +346,7 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
         missing.is_empty(),
         "routes without an authorisation rule: {missing:?}"
     );
-    assert_eq!(checked, 40 * ROLES.len());
+    assert_eq!(checked, 43 * ROLES.len());
     app.assert_audit().await;
 }
 on_both_stores!(the_document_covers_every_route_and_each_obeys_its_rule);

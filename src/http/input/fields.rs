@@ -40,3 +40,4 @@ pub type Terms = Text<0, MAX_TERMS_CHARS>;
 pub type Reason = Text<0, MAX_REASON_CHARS>;
 pub type Comment = Text<0, MAX_MESSAGE_CHARS>;
 pub type Reference = Text<1, MAX_REFERENCE_CHARS>;
+pub type Label = Text<0, { crate::domain::payment_method::MAX_LABEL_CHARS }>;

@@ -112,6 +112,8 @@ impl LockSet {
                 | Op::EndWebhookLease { .. }
                 | Op::Block(_)
                 | Op::Unblock { .. }
+                | Op::SavePaymentMethod(_)
+                | Op::DeletePaymentMethod { .. }
                 | Op::Restrict(_)
                 | Op::LiftRestrictions { .. }
                 | Op::RecordIdempotencyKey(_)

@@ -33,7 +33,7 @@ mod tests;
 pub(crate) use committer::run;
 pub use op::{
     CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewRestriction,
-    NewUser, NewWalletTransaction, Op, Receipt, RowRef, WebhookFailure,
+    NewSavedMethod, NewUser, NewWalletTransaction, Op, Receipt, RowRef, WebhookFailure,
 };
 pub(crate) use parallel::run as run_parallel;
 pub use queue::WalletLoad;

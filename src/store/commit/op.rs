@@ -99,6 +99,16 @@ pub enum Op {
         blocker_id: UserId,
         blocked_id: UserId,
     },
+    /// Saves a payment method of a user (its id in the receipt), unless they keep the most
+    /// allowed (`PAYMENT_METHODS_LIMIT`). Comes after the user's `LockWallet`, which serialises
+    /// the count across nodes.
+    SavePaymentMethod(NewSavedMethod),
+    /// Deletes a saved method of `user_id` (`NOT_FOUND` if it is none of theirs).
+    DeletePaymentMethod {
+        id: i64,
+        user_id: UserId,
+        now: Millis,
+    },
     /// The platform restricts a user (its id in the receipt).
     Restrict(NewRestriction),
     /// Lifts every restriction of `user_id` that still holds at `now`.
@@ -201,6 +211,16 @@ pub struct WebhookFailure {
 pub struct NewBlock {
     pub blocker_id: UserId,
     pub blocked_id: UserId,
+    pub now: Millis,
+}
+
+/// A payment method a user saves.
+#[derive(Debug, Clone)]
+pub struct NewSavedMethod {
+    pub user_id: UserId,
+    pub method: String,
+    pub details: serde_json::Map<String, serde_json::Value>,
+    pub label: String,
     pub now: Millis,
 }
 

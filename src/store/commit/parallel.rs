@@ -20,7 +20,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::committer::{answer, load_wallets, run_batch};
 use super::locks::LockSet;
-use super::op::{NewRestriction, Op, Receipt};
+use super::op::{NewRestriction, NewSavedMethod, Op, Receipt};
 use super::queue::{Job, Load};
 use crate::domain::DomainError;
 use crate::store::connection::Connection;
@@ -83,6 +83,10 @@ fn keys_of(job: &Job) -> Keys {
             } => {
                 let (a, b) = (blocker_id.get(), blocked_id.get());
                 keys.insert(Key::Name(format!("block {a} {b}")));
+            }
+            Op::SavePaymentMethod(NewSavedMethod { user_id, .. })
+            | Op::DeletePaymentMethod { user_id, .. } => {
+                keys.insert(Key::Name(format!("payment methods {user_id}")));
             }
             Op::Restrict(NewRestriction { user_id, .. }) | Op::LiftRestrictions { user_id, .. } => {
                 keys.insert(Key::Name(format!("restrictions {user_id}")));

@@ -7,6 +7,7 @@ mod events;
 mod gauges;
 mod idempotency;
 mod orders;
+mod payment_methods;
 mod query;
 mod reviews;
 mod safeguards;

@@ -1,10 +1,13 @@
-//! Blocks between users, and the platform's restrictions of a user.
+//! Blocks between users, saved payment methods, and the platform's restrictions of a user.
 
-use super::writer::{Failure, Writer};
+use super::writer::{Failure, Writer, refused};
+use crate::domain::ErrorCode;
 use crate::domain::Millis;
 use crate::domain::UserId;
-use crate::store::commit::op::{NewBlock, NewRestriction};
+use crate::domain::payment_method::MAX_SAVED_METHODS;
+use crate::store::commit::op::{NewBlock, NewRestriction, NewSavedMethod};
 use crate::store::connection::{Connection, query};
+use crate::store::json;
 
 impl<C: Connection> Writer<'_, C> {
     /// `blocker` no longer trades with `blocked`; a repeat changes nothing.
@@ -62,6 +65,49 @@ impl<C: Connection> Writer<'_, C> {
         .bind(now)
         .execute(&mut *self.conn)
         .await?;
+        Ok(())
+    }
+
+    pub(super) async fn save_payment_method(
+        &mut self,
+        saved: &NewSavedMethod,
+    ) -> Result<(), Failure> {
+        let id = query(format!(
+            "INSERT INTO payment_methods (user_id, method, details, label, created_at) \
+             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM payment_methods \
+               WHERE user_id = $1 AND deleted_at IS NULL) < {MAX_SAVED_METHODS} \
+             RETURNING id"
+        ))
+        .bind(saved.user_id)
+        .bind(saved.method.clone())
+        .bind(json::text(&saved.details))
+        .bind(saved.label.clone())
+        .bind(saved.now)
+        .fetch_optional::<i64>(&mut *self.conn)
+        .await?
+        .ok_or_else(|| refused(ErrorCode::PaymentMethodsLimit))?;
+        self.receipt.inserted_ids.push(id);
+        Ok(())
+    }
+
+    pub(super) async fn delete_payment_method(
+        &mut self,
+        id: i64,
+        user_id: UserId,
+        now: Millis,
+    ) -> Result<(), Failure> {
+        let deleted = query(
+            "UPDATE payment_methods SET deleted_at = $3 \
+             WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *self.conn)
+        .await?;
+        if deleted == 0 {
+            return Err(refused(ErrorCode::NotFound));
+        }
         Ok(())
     }
 }

@@ -104,6 +104,10 @@ impl<C: Connection> Writer<'_, C> {
                 blocker_id,
                 blocked_id,
             } => self.unblock(*blocker_id, *blocked_id).await,
+            Op::SavePaymentMethod(saved) => self.save_payment_method(saved).await,
+            Op::DeletePaymentMethod { id, user_id, now } => {
+                self.delete_payment_method(*id, *user_id, *now).await
+            }
             Op::Restrict(restriction) => self.restrict(restriction).await,
             Op::LiftRestrictions { user_id, now } => self.lift_restrictions(*user_id, *now).await,
             Op::RecordIdempotencyKey(key) => self.record_key(key).await,
