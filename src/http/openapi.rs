@@ -129,7 +129,29 @@ pub fn finish(mut document: OpenApi, config: &Config) -> Value {
     let mut document = serde_json::to_value(&document).unwrap_or_default();
     add_links(&mut document);
     state_settings(&mut document, config);
+    one_or_the_other(&mut document);
     document
+}
+
+/// A body that may name a saved payment method or give its details inline takes one or the
+/// other, never both (a `null` counts as absent): said in the schema, so the `400` it gets is a
+/// request that breaks the document.
+fn one_or_the_other(document: &mut Value) {
+    for body in ["CreateOrderBody", "CreateAdBody"] {
+        if let Some(schema) = document
+            .pointer_mut(&format!("/components/schemas/{body}"))
+            .and_then(Value::as_object_mut)
+        {
+            let present = json!({"not": {"type": "null"}});
+            schema.insert(
+                "not".into(),
+                json!({
+                    "required": ["payment_details", "payment_method_id"],
+                    "properties": {"payment_details": present, "payment_method_id": present},
+                }),
+            );
+        }
+    }
 }
 
 /// Adds [`LINKS`], to the document as JSON (utoipa writes a link's fields in snake case):

@@ -170,3 +170,29 @@ async fn a_user_keeps_at_most_twenty_methods_with_details_checked_as_inline_ones
         .await
         .refused(403, "FORBIDDEN");
 }
+
+on_both_stores!(the_document_says_a_body_takes_details_or_a_saved_method_not_both);
+async fn the_document_says_a_body_takes_details_or_a_saved_method_not_both(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let document = app.get("/api/v1/openapi.json", None).await.expect(200);
+    for body in ["CreateOrderBody", "CreateAdBody"] {
+        let not = &document["components"]["schemas"][body]["not"];
+        assert_eq!(
+            not["required"],
+            json!(["payment_details", "payment_method_id"]),
+            "{body}: {not}"
+        );
+    }
+    // A null is no value: details with a null id pass.
+    let maker = app.player("maker", 3_000_000).await;
+    let ad = app.buy_ad(&maker, json!({})).await;
+    let player = app.player("player", 1_000_000).await;
+    app.post(
+        "/api/v1/p2p/orders",
+        Some(&player.token),
+        json!({"ad_id": ad, "usdt_amount": 100_000, "payment_method": "card",
+               "payment_details": {"card_number": "2200 1234 5678 9012"}, "payment_method_id": null}),
+    )
+    .await
+    .expect(201);
+}
