@@ -128,12 +128,7 @@ async fn listed(app: &TestApp, ad_type: &str) -> Vec<i64> {
         .get(&format!("/api/v1/p2p/ads?type={ad_type}"), None)
         .await
         .expect(200);
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|ad| ad["id"].as_i64().unwrap())
-        .collect()
+    crate::helpers::item_ids(&page)
 }
 
 on_both_stores!(a_restricted_user_neither_takes_nor_posts_and_their_ads_pause_until_it_ends);

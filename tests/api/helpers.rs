@@ -516,6 +516,16 @@ impl Drop for TestApp {
     }
 }
 
+/// The ids of a page's items, in order.
+pub fn item_ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .expect("a page has items")
+        .iter()
+        .map(|item| item["id"].as_i64().expect("an item has an id"))
+        .collect()
+}
+
 /// Waits (up to `seconds`) until `check` is true.
 pub async fn eventually<F, Fut>(seconds: u64, mut check: F) -> bool
 where

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::events::{Receiver, Stream, webhook_receiver};
-use crate::helpers::{ADMIN, Backend, TestApp, User, spawn_app_with};
+use crate::helpers::{ADMIN, Backend, TestApp, User, item_ids, spawn_app_with};
 
 fn take_with_card(
     app: &TestApp,
@@ -19,15 +19,6 @@ fn take_with_card(
         json!({"ad_id": ad_id, "usdt_amount": amount, "payment_method": "card",
                "payment_details": {"card_number": card}}),
     )
-}
-
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["id"].as_i64().unwrap())
-        .collect()
 }
 
 /// An RFC 3339 field as Unix milliseconds.
@@ -99,7 +90,7 @@ async fn a_withdrawal_soon_after_a_deposit_with_little_play_waits_for_an_operato
         .get("/api/v1/p2p/orders", Some(&maker.token))
         .await
         .expect(200);
-    assert_eq!((ids(&mine), mine["total"].clone()), (vec![], json!(0)));
+    assert_eq!((item_ids(&mine), mine["total"].clone()), (vec![], json!(0)));
     let history = app
         .get(&format!("{orders_path}/history"), Some(&player.token))
         .await
@@ -115,7 +106,7 @@ async fn a_withdrawal_soon_after_a_deposit_with_little_play_waits_for_an_operato
         .get("/api/v1/operator/reviews", Some(&operator.token))
         .await
         .expect(200);
-    assert_eq!(ids(&queue), vec![id]);
+    assert_eq!(item_ids(&queue), vec![id]);
     assert_eq!(
         queue["items"][0]["allowed_actions"],
         json!(["clear", "cancel", "message"])
