@@ -157,37 +157,36 @@ impl WalletActor {
         commit: Commit,
         delta: WalletDelta,
     ) -> Result<Receipt, DomainError> {
-        let reloaded = state.refresh(&self.context.store).await?;
+        let mut fresh = state.refresh(&self.context.store).await?;
         if let Err(refusal) = state.check(rule) {
             // With several nodes, another may have credited or refunded this wallet: refuse
             // only what the database itself shows.
-            if reloaded || self.context.store.dialect() != Dialect::Postgres {
+            if fresh || self.context.store.dialect() != Dialect::Postgres {
                 return Err(refusal.into());
             }
             state.stale = true;
-            state.refresh(&self.context.store).await?;
+            fresh = state.refresh(&self.context.store).await?;
             state.check(rule)?;
         }
-        match self.context.store.commit(commit.clone()).await {
-            Ok(receipt) => {
-                state.wallet.apply(&delta);
-                Ok(receipt)
-            }
-            Err(refusal) => {
-                // The database refused what the cache allowed: the cache is stale (another
-                // node, or a change not yet announced). Reload before the next check.
-                state.stale = true;
-                if reloaded || !refusal.code.is_money_refusal() {
-                    return Err(refusal);
+        loop {
+            match self.context.store.commit(commit.clone()).await {
+                Ok(receipt) => {
+                    state.wallet.apply(&delta);
+                    return Ok(receipt);
                 }
-                // Judge again by what the database holds, so the answer names the rule that
-                // really refuses (the guard cannot tell a short balance from unwagered bonus),
-                // and commit once more if none does.
-                state.refresh(&self.context.store).await?;
-                state.check(rule)?;
-                let receipt = self.context.store.commit(commit).await?;
-                state.wallet.apply(&delta);
-                Ok(receipt)
+                Err(refusal) => {
+                    // The database refused what the cache allowed: the cache is stale (another
+                    // node, or a change not yet announced). Reload before the next check.
+                    state.stale = true;
+                    if fresh || !refusal.code.is_money_refusal() {
+                        return Err(refusal);
+                    }
+                    // Judge again by what the database holds, so the answer names the rule
+                    // that really refuses (the guard cannot tell a short balance from
+                    // unwagered bonus), and commit once more if none does.
+                    fresh = state.refresh(&self.context.store).await?;
+                    state.check(rule)?;
+                }
             }
         }
     }

@@ -235,20 +235,6 @@ impl Wallet {
     }
 }
 
-/// The unwagered bonus that a wallet's bonuses and bets leave, replayed in their order (the
-/// audit's model of [`WalletDelta`]'s rule).
-pub fn replay_unwagered_bonus(
-    transactions: impl IntoIterator<Item = (TransactionKind, Kopecks)>,
-) -> Kopecks {
-    transactions
-        .into_iter()
-        .fold(Kopecks::ZERO, |bonus, (kind, amount)| match kind {
-            TransactionKind::Bonus => bonus + amount,
-            TransactionKind::Bet => (bonus - amount).max(Kopecks::ZERO),
-            TransactionKind::Deposit | TransactionKind::Win => bonus,
-        })
-}
-
 /// Why a ledger row moved a wallet's balances: a platform transaction, or a step of escrow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LedgerKind {
@@ -436,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn the_replay_of_bonuses_and_bets_is_the_wallets_rule() {
+    fn bonuses_and_bets_in_turn_leave_what_was_not_yet_staked() {
         let transactions = [
             (TransactionKind::Deposit, Kopecks(1_000)),
             (TransactionKind::Bonus, Kopecks(300)),
@@ -450,8 +436,9 @@ mod tests {
         for (kind, amount) in transactions {
             wallet.apply(&kind.delta(amount, 5));
         }
+        // 300 − 100 = 200; +50 = 250; the 500 bet spends all 250; then the last 70 arrives.
         assert_eq!(wallet.bonus, Kopecks(70));
-        assert_eq!(replay_unwagered_bonus(transactions), wallet.bonus);
+        assert_eq!(wallet.withdrawable(), wallet.available - Kopecks(70));
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl Market {
     }
 
     /// The makers no one sees listed: those restricted now.
-    pub fn restricted_makers(&self) -> Option<std::collections::HashSet<UserId>> {
+    pub(super) fn restricted_makers(&self) -> Option<std::collections::HashSet<UserId>> {
         self.context.safeguards.restricted(self.now_ms())
     }
 

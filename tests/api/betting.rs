@@ -286,9 +286,7 @@ async fn a_restriction_made_on_one_node_holds_on_the_other() {
     ) {
         return;
     }
-    let url = crate::helpers::fresh_postgres_database().await;
-    let node_a = crate::nodes::start_node(&url).await;
-    let node_b = crate::nodes::start_node(&url).await;
+    let (node_a, node_b) = crate::nodes::start_two_nodes().await;
     let (a, b) = (&node_a.app, &node_b.app);
     let maker = a.player("maker", 3_000_000).await;
     let player = a.player("player", 1_000_000).await;
@@ -332,9 +330,7 @@ async fn a_stale_wallet_names_the_bonus_rule_that_really_refuses() {
     ) {
         return;
     }
-    let url = crate::helpers::fresh_postgres_database().await;
-    let node_a = crate::nodes::start_node(&url).await;
-    let node_b = crate::nodes::start_node(&url).await;
+    let (node_a, node_b) = crate::nodes::start_two_nodes().await;
     let (a, b) = (&node_a.app, &node_b.app);
     let maker = a.player("maker", 3_000_000).await;
     let ad = a.buy_ad(&maker, json!({})).await;

@@ -24,6 +24,12 @@ pub async fn start_node(database_url: &str) -> Node {
 }
 
 /// A node started with `settings` (environment variables) on top of the tests' own.
+/// Two nodes on one fresh PostgreSQL database.
+pub async fn start_two_nodes() -> (Node, Node) {
+    let url = fresh_postgres_database().await;
+    (start_node(&url).await, start_node(&url).await)
+}
+
 pub async fn start_node_with(database_url: &str, settings: &[(&str, &str)]) -> Node {
     let mut process = Command::new(env!("CARGO_BIN_EXE_p2p-market"))
         .arg("serve")
