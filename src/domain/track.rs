@@ -1,0 +1,334 @@
+//! A trader's track record: what their last 30 days of orders say about them, kept as per-day
+//! sums that each order transition adds to, so the window rolls without a recount.
+//!
+//! The figures, exactly (each over the orders the user was a party to):
+//! - `completion_rate_30d`: completed ÷ (completed + cancelled by this user + expired while this
+//!   user was the buyer who had to pay), in basis points rounded down; `None` while that
+//!   denominator is 0. Each order counts on the day it ended.
+//! - `avg_pay_seconds_30d`: as buyer, the mean of created → paid (a held order: cleared → paid),
+//!   over orders paid in the window.
+//! - `avg_release_seconds_30d`: as seller, the mean of paid → completed (by the seller or an
+//!   operator's release), over orders completed in the window.
+//! - `orders_30d`: orders completed in the window, as either party.
+//!
+//! The window is the UTC day of `now` and the 29 before it: a figure added on day `d` counts up to
+//! the end of day `d + 29`.
+
+use super::ids::UserId;
+use super::order::{CancelReason, Order, OrderStatus};
+use super::time::Millis;
+
+/// How many UTC days the window spans, today included.
+pub const WINDOW_DAYS: i64 = 30;
+const DAY_MS: Millis = 86_400_000;
+/// Within this long of the last authenticated request a user counts as online.
+pub const ONLINE_MS: Millis = 5 * 60_000;
+
+/// The UTC day of an instant, counted from the Unix epoch.
+pub fn day_of(at: Millis) -> i64 {
+    at.div_euclid(DAY_MS)
+}
+
+/// What one user's orders added on one day. Times are summed in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayFigures {
+    pub completed: i64,
+    /// Cancelled by this user (as either party).
+    pub cancelled: i64,
+    /// Expired unpaid while this user was the buyer.
+    pub expired: i64,
+    pub paid: i64,
+    pub pay_ms: i64,
+    pub released: i64,
+    pub release_ms: i64,
+}
+
+impl DayFigures {
+    pub fn add(&mut self, other: &DayFigures) {
+        self.completed += other.completed;
+        self.cancelled += other.cancelled;
+        self.expired += other.expired;
+        self.paid += other.paid;
+        self.pay_ms += other.pay_ms;
+        self.released += other.released;
+        self.release_ms += other.release_ms;
+    }
+}
+
+/// What a transition adds to one party's record on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackChange {
+    pub user_id: UserId,
+    pub day: i64,
+    pub figures: DayFigures,
+}
+
+/// What the transition from `before` to `after` adds to its parties' records: a payment to the
+/// buyer's, a completion to both (and the release to the seller's), a cancellation to the party
+/// who cancelled, an expiry to the buyer's. Operator refunds and cancels count for no one.
+pub fn changes(before: &Order, after: &Order) -> Vec<TrackChange> {
+    if before.status == after.status {
+        return Vec::new();
+    }
+    let change = |user_id, at: Millis, figures| TrackChange {
+        user_id,
+        day: day_of(at),
+        figures,
+    };
+    match after.status {
+        OrderStatus::PaidByBuyer => {
+            // A held order's buyer could pay only once an operator cleared it.
+            let shown_at = after
+                .review
+                .as_ref()
+                .and_then(|review| review.cleared_at)
+                .unwrap_or(after.created_at);
+            let paid_at = after.paid_at.unwrap_or(shown_at);
+            vec![change(
+                after.buyer_id,
+                paid_at,
+                DayFigures {
+                    paid: 1,
+                    pay_ms: (paid_at - shown_at).max(0),
+                    ..DayFigures::default()
+                },
+            )]
+        }
+        OrderStatus::Completed => {
+            let completed_at = after.completed_at.unwrap_or_default();
+            let paid_at = after.paid_at.unwrap_or(completed_at);
+            let completed = DayFigures {
+                completed: 1,
+                ..DayFigures::default()
+            };
+            let released = DayFigures {
+                released: 1,
+                release_ms: (completed_at - paid_at).max(0),
+                ..completed
+            };
+            vec![
+                change(after.buyer_id, completed_at, completed),
+                change(after.seller_id, completed_at, released),
+            ]
+        }
+        OrderStatus::Cancelled => {
+            let at = after.cancelled_at.unwrap_or_default();
+            let (user_id, figures) = match after.cancel_reason {
+                Some(CancelReason::Buyer) => (after.buyer_id, (1, 0)),
+                Some(CancelReason::Seller) => (after.seller_id, (1, 0)),
+                Some(CancelReason::Timeout) => (after.buyer_id, (0, 1)),
+                Some(CancelReason::Operator) | None => return Vec::new(),
+            };
+            vec![change(
+                user_id,
+                at,
+                DayFigures {
+                    cancelled: figures.0,
+                    expired: figures.1,
+                    ..DayFigures::default()
+                },
+            )]
+        }
+        OrderStatus::Pending | OrderStatus::Disputed => Vec::new(),
+    }
+}
+
+/// A user's record: the per-day sums of the window (and a little before it), the first order
+/// they were a party to, and their last authenticated request (to the minute).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Track {
+    /// By ascending day.
+    pub days: Vec<(i64, DayFigures)>,
+    pub first_order_at: Option<Millis>,
+    pub last_seen_at: Option<Millis>,
+}
+
+/// The figures a track record shows at one instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub completion_rate_bp: Option<i64>,
+    pub avg_pay_seconds: Option<i64>,
+    pub avg_release_seconds: Option<i64>,
+    pub orders: i64,
+    pub first_order_at: Option<Millis>,
+    pub last_seen_at: Option<Millis>,
+}
+
+impl Summary {
+    pub fn online(&self, now: Millis) -> bool {
+        self.last_seen_at.is_some_and(|seen| now - seen < ONLINE_MS)
+    }
+}
+
+impl Track {
+    /// Adds `figures` to `day`, dropping days that have left the window of `day`.
+    pub fn add(&mut self, day: i64, figures: &DayFigures) {
+        match self.days.binary_search_by_key(&day, |(d, _)| *d) {
+            Ok(at) => self.days[at].1.add(figures),
+            Err(at) => self.days.insert(at, (day, *figures)),
+        }
+        let newest = self.days.last().map_or(day, |(d, _)| *d);
+        self.days.retain(|(d, _)| *d > newest - WINDOW_DAYS);
+    }
+
+    /// The figures of the window that ends with the day of `now`.
+    pub fn summary(&self, now: Millis) -> Summary {
+        let today = day_of(now);
+        let mut sum = DayFigures::default();
+        for (_, figures) in self
+            .days
+            .iter()
+            .filter(|(day, _)| *day > today - WINDOW_DAYS && *day <= today)
+        {
+            sum.add(figures);
+        }
+        let ended = sum.completed + sum.cancelled + sum.expired;
+        let mean_seconds = |total_ms: i64, count: i64| (count > 0).then(|| total_ms / count / 1000);
+        Summary {
+            completion_rate_bp: (ended > 0).then(|| sum.completed * 10_000 / ended),
+            avg_pay_seconds: mean_seconds(sum.pay_ms, sum.paid),
+            avg_release_seconds: mean_seconds(sum.release_ms, sum.released),
+            orders: sum.completed,
+            first_order_at: self.first_order_at,
+            last_seen_at: self.last_seen_at,
+        }
+    }
+}
+
+/// An instant cut down to its minute: last-seen times are kept to the minute.
+pub fn to_minute(at: Millis) -> Millis {
+    at - at.rem_euclid(60_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(completed: i64, cancelled: i64, expired: i64) -> DayFigures {
+        DayFigures {
+            completed,
+            cancelled,
+            expired,
+            ..DayFigures::default()
+        }
+    }
+
+    #[test]
+    fn the_rate_is_completed_over_what_ended_in_basis_points_rounded_down() {
+        let mut track = Track::default();
+        assert_eq!(track.summary(0).completion_rate_bp, None);
+        track.add(0, &one(2, 1, 0));
+        assert_eq!(track.summary(0).completion_rate_bp, Some(6666));
+        track.add(0, &one(0, 0, 1));
+        assert_eq!(track.summary(0).completion_rate_bp, Some(5000));
+        assert_eq!(track.summary(0).orders, 2);
+    }
+
+    #[test]
+    fn a_day_counts_for_thirty_days_then_rolls_out() {
+        let mut track = Track::default();
+        track.add(10, &one(1, 0, 0));
+        let last_day_in = (10 + WINDOW_DAYS - 1) * DAY_MS + DAY_MS - 1;
+        assert_eq!(track.summary(last_day_in).orders, 1);
+        assert_eq!(track.summary(last_day_in + 1).orders, 0);
+        assert_eq!(track.summary(last_day_in + 1).completion_rate_bp, None);
+        // A day after `now` (another node's clock ahead) is not counted yet.
+        assert_eq!(track.summary(9 * DAY_MS).orders, 0);
+    }
+
+    #[test]
+    fn adding_drops_days_that_left_the_window_and_keeps_days_sorted() {
+        let mut track = Track::default();
+        track.add(5, &one(1, 0, 0));
+        track.add(3, &one(1, 0, 0));
+        track.add(5, &one(1, 0, 0));
+        assert_eq!(track.days, vec![(3, one(1, 0, 0)), (5, one(2, 0, 0))]);
+        track.add(3 + WINDOW_DAYS, &one(1, 0, 0));
+        assert_eq!(track.days.len(), 2);
+        assert_eq!(track.days[0].0, 5);
+    }
+
+    #[test]
+    fn averages_are_whole_seconds_rounded_down() {
+        let mut track = Track::default();
+        track.add(
+            0,
+            &DayFigures {
+                paid: 2,
+                pay_ms: 3_999,
+                released: 1,
+                release_ms: 61_500,
+                ..DayFigures::default()
+            },
+        );
+        let summary = track.summary(0);
+        assert_eq!(summary.avg_pay_seconds, Some(1));
+        assert_eq!(summary.avg_release_seconds, Some(61));
+    }
+
+    #[test]
+    fn each_transition_adds_to_the_party_it_speaks_of() {
+        use crate::domain::ad::{Ad, AdStatus, AdType};
+        use crate::domain::order::{Action, transition};
+        use crate::domain::{AdId, Kopecks};
+        let ad = Ad {
+            id: AdId(1),
+            maker_id: UserId(1),
+            ad_type: AdType::Buy,
+            fiat_currency: "RUB".into(),
+            price: Kopecks(9550),
+            min_amount: Kopecks(1),
+            max_amount: Kopecks(10),
+            total_amount: Kopecks(10),
+            available_amount: Kopecks(10),
+            closed_amount: Kopecks(0),
+            payment_methods: vec!["card".into()],
+            payment_window_seconds: 900,
+            terms: String::new(),
+            payment_details: None,
+            status: AdStatus::Active,
+            created_at_ms: 0,
+            version: 1,
+        };
+        // A withdrawal: the maker (1) buys, the taker (2) sells.
+        let pending = ad.order_for(UserId(2), Kopecks(5), "card", None, DAY_MS - 1_000);
+        let step = |order: &Order, action, actor| {
+            let party = order.party(UserId(actor)).expect("a party");
+            let step = transition(order.status, party, action).expect("allowed");
+            order.after(&step, action, Some(UserId(actor)), order.created_at + 61_000)
+        };
+        let paid = step(&pending, Action::ConfirmPaid, 1);
+        assert_eq!(
+            changes(&pending, &paid),
+            vec![TrackChange {
+                user_id: UserId(1),
+                day: 1,
+                figures: DayFigures { paid: 1, pay_ms: 61_000, ..DayFigures::default() },
+            }]
+        );
+        let done = step(&paid, Action::ConfirmReceived, 2);
+        let released = changes(&paid, &done);
+        assert_eq!(released.len(), 2);
+        assert_eq!((released[0].user_id, released[0].figures.completed), (UserId(1), 1));
+        assert_eq!(
+            (released[1].user_id, released[1].figures.released, released[1].figures.release_ms),
+            (UserId(2), 1, 0)
+        );
+        let by_seller = step(&pending, Action::Cancel, 2);
+        assert_eq!(changes(&pending, &by_seller)[0].user_id, UserId(2));
+        assert_eq!(changes(&pending, &by_seller)[0].figures.cancelled, 1);
+        assert!(changes(&pending, &pending).is_empty());
+    }
+
+    #[test]
+    fn online_is_within_five_minutes_of_the_last_request() {
+        let summary = Summary {
+            last_seen_at: Some(to_minute(600_000 + 59_999)),
+            ..Summary::default()
+        };
+        assert_eq!(summary.last_seen_at, Some(600_000));
+        assert!(summary.online(600_000 + ONLINE_MS - 1));
+        assert!(!summary.online(600_000 + ONLINE_MS));
+        assert!(!Summary::default().online(0));
+    }
+}
