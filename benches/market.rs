@@ -14,6 +14,7 @@ use p2p_market::config::Config;
 use p2p_market::domain::ad::{Ad, AdStatus, AdType};
 use p2p_market::domain::order::Action;
 use p2p_market::domain::order::Request;
+use p2p_market::domain::track::{DayFigures, Track, day_of};
 use p2p_market::domain::user::Profile;
 use p2p_market::domain::wallet::TransactionKind;
 use p2p_market::domain::{AdId, Kopecks, UserId};
@@ -136,7 +137,33 @@ fn order_lifecycle(c: &mut Criterion) {
     runtime.block_on(bench.market.shutdown());
 }
 
-/// 10,000 active ads (half buy, half sell) of 500 makers, with varied prices, limits and methods.
+/// The instant the listing is read at: a track record's window ends on its day.
+const LISTED_AT_MS: i64 = 1_800_000_000_000;
+
+/// A maker's track record with orders on each of the last 30 days, seen a minute ago.
+fn busy_track(maker: i64) -> Track {
+    let mut track = Track {
+        first_order_at: Some(LISTED_AT_MS - 90 * 86_400_000),
+        last_seen_at: Some(LISTED_AT_MS - 60_000),
+        ..Track::default()
+    };
+    for days_ago in 0..30 {
+        let figures = DayFigures {
+            completed: 3 + maker % 5,
+            cancelled: maker % 2,
+            expired: days_ago % 2,
+            paid: 2,
+            pay_ms: 400_000,
+            released: 2,
+            release_ms: 300_000,
+        };
+        track.add(day_of(LISTED_AT_MS) - days_ago, &figures);
+    }
+    track
+}
+
+/// 10,000 active ads (half buy, half sell) of 500 makers, with varied prices, limits and methods,
+/// each maker with a track record of 30 busy days.
 fn listing_model() -> ReadModel {
     let model = ReadModel::default();
     for maker in 0..500 {
@@ -146,6 +173,7 @@ fn listing_model() -> ReadModel {
             rating_sum: maker % 50,
             ratings_count: maker % 11,
             orders_count: maker * 3 % 97,
+            track: busy_track(maker),
         });
     }
     let methods = ["card", "sbp", "bank_transfer"];
@@ -192,6 +220,7 @@ fn ad_listing(c: &mut Criterion) {
         ("best_price", query(SortBy::BestPrice, None, None)),
         ("rating", query(SortBy::Rating, None, None)),
         ("orders_count", query(SortBy::OrdersCount, None, None)),
+        ("completion_rate", query(SortBy::CompletionRate, None, None)),
         (
             "amount filter",
             query(SortBy::BestPrice, Some(Kopecks(300_000)), None),
@@ -210,8 +239,14 @@ fn ad_listing(c: &mut Criterion) {
     for (name, query) in &cases {
         group.bench_with_input(BenchmarkId::from_parameter(name), query, |b, query| {
             b.iter(|| {
-                let (ads, total) = model.list(query);
-                black_box(p2p_market::read_model::render_page(&ads, total, 20, 0))
+                let (ads, total) = model.list(query, LISTED_AT_MS);
+                black_box(p2p_market::read_model::render_page(
+                    &ads,
+                    total,
+                    20,
+                    0,
+                    LISTED_AT_MS,
+                ))
             });
         });
     }

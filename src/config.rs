@@ -26,6 +26,10 @@ pub const ACTOR_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Overdue orders one expiry sweep handles; the next sweep takes the rest.
 pub const EXPIRY_SWEEP_BATCH: i64 = 1000;
 
+/// How often a node writes the last-seen minutes its users' requests noted (each user's at most
+/// once a minute).
+pub const SEEN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How often a node sharing PostgreSQL re-reads the open ads for its listing.
 pub const READ_MODEL_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 

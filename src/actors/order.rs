@@ -182,6 +182,8 @@ impl OrderActor {
         }
         let mut ops = transition_ops(order, &next, step.escrow, now);
         let wallets = wallet_changes(order, &ops);
+        let track = crate::domain::track::changes(order, &next);
+        ops.extend(track.iter().copied().map(Op::Track));
         ops.push(super::events::transition(
             order,
             &next,
@@ -208,6 +210,7 @@ impl OrderActor {
                 .record_cancel(order.taker_id, now, context.pause_rule());
         }
         *order = next;
+        context.read_model.add_track(&track);
         self.announce(order, step.escrow, wallets, &receipt).await;
         crate::telemetry::record_transition(order, request.action);
         Ok(order.clone())

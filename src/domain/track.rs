@@ -295,7 +295,12 @@ mod tests {
         let step = |order: &Order, action, actor| {
             let party = order.party(UserId(actor)).expect("a party");
             let step = transition(order.status, party, action).expect("allowed");
-            order.after(&step, action, Some(UserId(actor)), order.created_at + 61_000)
+            order.after(
+                &step,
+                action,
+                Some(UserId(actor)),
+                order.created_at + 61_000,
+            )
         };
         let paid = step(&pending, Action::ConfirmPaid, 1);
         assert_eq!(
@@ -303,15 +308,26 @@ mod tests {
             vec![TrackChange {
                 user_id: UserId(1),
                 day: 1,
-                figures: DayFigures { paid: 1, pay_ms: 61_000, ..DayFigures::default() },
+                figures: DayFigures {
+                    paid: 1,
+                    pay_ms: 61_000,
+                    ..DayFigures::default()
+                },
             }]
         );
         let done = step(&paid, Action::ConfirmReceived, 2);
         let released = changes(&paid, &done);
         assert_eq!(released.len(), 2);
-        assert_eq!((released[0].user_id, released[0].figures.completed), (UserId(1), 1));
         assert_eq!(
-            (released[1].user_id, released[1].figures.released, released[1].figures.release_ms),
+            (released[0].user_id, released[0].figures.completed),
+            (UserId(1), 1)
+        );
+        assert_eq!(
+            (
+                released[1].user_id,
+                released[1].figures.released,
+                released[1].figures.release_ms
+            ),
             (UserId(2), 1, 0)
         );
         let by_seller = step(&pending, Action::Cancel, 2);

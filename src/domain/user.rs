@@ -1,6 +1,7 @@
 //! Users: their role on the platform, who is calling, and the figures others see.
 
 use super::ids::UserId;
+use super::track::Track;
 
 vocabulary! {
     /// A user's role on the platform.
@@ -28,6 +29,7 @@ pub struct User {
     pub rating_sum: i64,
     pub ratings_count: i64,
     pub orders_count: i64,
+    pub track: Track,
 }
 
 /// A user's public profile: what others see beside their ads and at `GET /users/{id}`.
@@ -38,6 +40,7 @@ pub struct Profile {
     pub rating_sum: i64,
     pub ratings_count: i64,
     pub orders_count: i64,
+    pub track: Track,
 }
 
 impl Profile {
@@ -55,6 +58,7 @@ impl From<&User> for Profile {
             rating_sum: user.rating_sum,
             ratings_count: user.ratings_count,
             orders_count: user.orders_count,
+            track: user.track.clone(),
         }
     }
 }

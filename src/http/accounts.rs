@@ -62,7 +62,7 @@ async fn user(
     Id(id): Id<UserId>,
 ) -> ApiResult<Json<views::PublicUserView>> {
     let user = state.market.user(id).await?;
-    Ok(Json(views::public_user(&user)))
+    Ok(Json(views::public_user(&user, state.market.now_ms())))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

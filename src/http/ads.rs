@@ -169,7 +169,11 @@ async fn create(
         payment_method_id: body.payment_method_id.map(|id| id.0),
     };
     let (ad, maker) = state.market.create_ad(caller, request, key).await?;
-    Ok((StatusCode::CREATED, Json(views::ad(&ad, &maker))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(views::ad(&ad, &maker, state.market.now_ms())),
+    )
+        .into_response())
 }
 
 refusals!(ShowRefusals: NotFound);
@@ -185,7 +189,7 @@ refusals!(ShowRefusals: NotFound);
 #[tracing::instrument(skip_all, fields(ad_id = id.get()))]
 async fn show(State(state): State<AppState>, Id(id): Id<AdId>) -> ApiResult<Response> {
     let (ad, maker) = state.market.ad(id).await?;
-    Ok(Json(views::ad(&ad, &maker)).into_response())
+    Ok(Json(views::ad(&ad, &maker, state.market.now_ms())).into_response())
 }
 
 vocabulary! {
@@ -247,7 +251,7 @@ async fn update(
         }),
     };
     let (ad, maker) = state.market.patch_ad(caller, id, patch).await?;
-    Ok(Json(views::ad(&ad, &maker)).into_response())
+    Ok(Json(views::ad(&ad, &maker, state.market.now_ms())).into_response())
 }
 
 refusals!(CloseRefusals: Forbidden, NotFound, AdNotActive, IdempotencyKeyReused);
@@ -269,5 +273,5 @@ async fn close(
     Id(id): Id<AdId>,
 ) -> ApiResult<Response> {
     let (ad, maker) = state.market.close_ad(caller, id, key).await?;
-    Ok(Json(views::ad(&ad, &maker)).into_response())
+    Ok(Json(views::ad(&ad, &maker, state.market.now_ms())).into_response())
 }

@@ -53,6 +53,7 @@ impl Market {
             rating_sum: 0,
             ratings_count: 0,
             orders_count: 0,
+            track: Default::default(),
         };
         Ok((user, token))
     }
@@ -128,6 +129,7 @@ impl Market {
         let wallet = store.wallet(caller.user_id).await?;
         match (user, wallet) {
             (Some(user), Some(wallet)) => {
+                let user = self.with_seen(user);
                 Ok((user, wallet, self.restriction(caller.user_id).await?))
             }
             _ => Err(ErrorCode::NotFound.into()),
@@ -135,9 +137,8 @@ impl Market {
     }
 
     pub async fn user(&self, id: UserId) -> Result<User, DomainError> {
-        self.store()
-            .user(id)
-            .await?
+        let user = self.store().user(id).await?;
+        user.map(|user| self.with_seen(user))
             .ok_or_else(|| ErrorCode::NotFound.into())
     }
 }

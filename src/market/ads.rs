@@ -231,8 +231,9 @@ impl Market {
 
     /// A page of the public listing, rendered as the JSON of `Page<AdView>`.
     pub fn list_ads(&self, query: &AdQuery) -> Vec<u8> {
+        let now = self.now_ms();
         let (ads, total) = match self.restricted_makers() {
-            None => self.context.read_model.list(query),
+            None => self.context.read_model.list(query, now),
             Some(restricted) => {
                 // Restricted makers' ads are paused for everyone while it lasts.
                 let mut query = query.clone();
@@ -240,10 +241,10 @@ impl Market {
                     .hidden_makers
                     .get_or_insert_with(Default::default)
                     .extend(restricted);
-                self.context.read_model.list(&query)
+                self.context.read_model.list(&query, now)
             }
         };
-        render_page(&ads, total, query.limit as i64, query.offset as i64)
+        render_page(&ads, total, query.limit as i64, query.offset as i64, now)
     }
 
     async fn with_maker(&self, ad: Ad) -> Result<(Ad, Profile), DomainError> {

@@ -11,6 +11,7 @@ mod payment_methods;
 mod reviews;
 mod running;
 mod safeguards;
+mod seen;
 mod service;
 pub mod upkeep;
 pub mod webhooks;

@@ -105,6 +105,9 @@ impl Market {
         };
         let _ = ad_actor.cast(AdMsg::Settle { hold, outcome });
         let (order, _) = committed?;
+        context
+            .read_model
+            .first_order([order.buyer_id, order.seller_id], order.created_at);
         context.spawn_order(order.clone()).await?;
         crate::telemetry::record_order_created(&order);
         Ok(order)

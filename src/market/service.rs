@@ -35,6 +35,8 @@ pub struct Market {
     pub(super) hub: Arc<Hub>,
     /// Idempotency keys whose requests run on this node now.
     pub(super) keys_in_flight: InFlight,
+    /// Users' last-seen minutes on this node, written once a second.
+    pub(super) seen: super::seen::Seen,
     /// Requests per user token and second, if limited.
     rate_limiter: Option<governor::DefaultKeyedRateLimiter<UserId>>,
 }
@@ -85,6 +87,7 @@ impl Market {
             principals: DashMap::new(),
             hub: Hub::new(),
             keys_in_flight: Default::default(),
+            seen: Default::default(),
             rate_limiter: rate_limiter(context.config.rate_limit_per_sec),
         });
         market
@@ -97,7 +100,11 @@ impl Market {
     async fn rebuild(&self) -> Result<(), DomainError> {
         let context = &self.context;
         self.reload_safeguards().await?;
-        for maker in context.store.makers_of_open_ads().await? {
+        for maker in context
+            .store
+            .makers_of_open_ads(self.window_start())
+            .await?
+        {
             context.read_model.add_maker(Profile::from(&maker));
         }
         for ad in context.store.open_ads().await? {
@@ -136,6 +143,7 @@ impl Market {
             return Ok(Principal::Admin);
         }
         if let Some(caller) = self.principals.get(&hash) {
+            self.note_seen(caller.user_id);
             return Ok(Principal::User(*caller));
         }
         let user = self
@@ -149,6 +157,7 @@ impl Market {
             role: user.role,
         };
         self.principals.insert(hash, caller);
+        self.note_seen(caller.user_id);
         Ok(Principal::User(caller))
     }
 
@@ -182,6 +191,11 @@ impl Market {
 
     pub fn now_ms(&self) -> i64 {
         self.context.clock.now_ms()
+    }
+
+    /// The first day of the track records' window that ends today.
+    pub(super) fn window_start(&self) -> i64 {
+        crate::domain::track::day_of(self.now_ms()) - crate::domain::track::WINDOW_DAYS + 1
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -10,7 +10,7 @@ use super::service::Market;
 use crate::actors::protocol::OrderMsg;
 use crate::config::{
     EVENT_POLL_INTERVAL, EXPIRY_SWEEP_BATCH, IDEMPOTENCY_PURGE_INTERVAL,
-    READ_MODEL_REFRESH_INTERVAL, WEBHOOK_POLL_INTERVAL,
+    READ_MODEL_REFRESH_INTERVAL, SEEN_WRITE_INTERVAL, WEBHOOK_POLL_INTERVAL,
 };
 use crate::domain::AdId;
 use crate::domain::DomainError;
@@ -63,6 +63,11 @@ pub fn spawn(market: &Arc<Market>) -> Vec<tokio::task::JoinHandle<()>> {
         audit_every,
         market.clone(),
         |m| async move { m.sample().await },
+    )));
+    loops.push(tokio::spawn(every(
+        SEEN_WRITE_INTERVAL,
+        market.clone(),
+        |m| async move { m.write_seen().await },
     )));
     if market.store().dialect() == Dialect::Postgres {
         loops.push(tokio::spawn(every(
@@ -121,7 +126,7 @@ impl Market {
     pub async fn refresh_listing(&self) -> Result<(), DomainError> {
         let store = self.store();
         let read_model = &self.context.read_model;
-        for maker in store.makers_of_open_ads().await? {
+        for maker in store.makers_of_open_ads(self.window_start()).await? {
             read_model.add_maker(Profile::from(&maker));
         }
         let open = store.open_ads().await?;

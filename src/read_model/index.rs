@@ -105,6 +105,8 @@ pub(super) enum MethodFilter<'a> {
 pub(super) struct Index {
     pub(super) layout: u64,
     pub(super) makers_version: u64,
+    /// The day whose 30-day figures the completion-rate order was sorted by.
+    pub(super) day: i64,
     pub(super) built_at: Option<std::time::Instant>,
     pub books: HashMap<(AdType, String), Book>,
 }
@@ -114,6 +116,7 @@ pub(super) struct Book {
     pub(super) by_price: Vec<Slot>,
     pub(super) by_rating: Vec<Slot>,
     pub(super) by_orders: Vec<Slot>,
+    pub(super) by_completion: Vec<Slot>,
     /// The bit of each payment method the market's ads take.
     pub(super) methods: HashMap<String, u64>,
 }
@@ -137,23 +140,23 @@ impl Book {
 }
 
 impl Index {
-    pub(super) fn fresh(&self, layout: u64, makers_version: u64) -> bool {
+    pub(super) fn fresh(&self, layout: u64, makers_version: u64, day: i64) -> bool {
         let makers_fresh = self.makers_version == makers_version
             || self
                 .built_at
                 .is_some_and(|at| at.elapsed() < MAKER_ORDER_STALENESS);
-        self.built_at.is_some() && self.layout == layout && makers_fresh
+        self.built_at.is_some() && self.layout == layout && self.day == day && makers_fresh
     }
 }
 
 impl Index {
     /// The active ads among `ads` in each market's listing orders, at `layout` and with the
-    /// makers' figures (`(rating in tenths, orders)`, `None` sorting last) at `makers_version`.
+    /// makers' figures (`(rating in tenths, orders, completion rate)`, `None` sorting last) at
+    /// `makers_version` and on `day`.
     pub(super) fn build(
         ads: impl Iterator<Item = Arc<Listed>>,
-        figures: impl Fn(UserId) -> Option<(i64, i64)>,
-        layout: u64,
-        makers_version: u64,
+        figures: impl Fn(UserId) -> Option<(i64, i64, i64)>,
+        (layout, makers_version, day): (u64, u64, i64),
     ) -> Index {
         let mut markets: HashMap<(AdType, String), Vec<Arc<Listed>>> = HashMap::new();
         for listed in ads {
@@ -162,7 +165,7 @@ impl Index {
                 markets.entry(market).or_default().push(listed);
             }
         }
-        let figures = |slot: &Slot| figures(slot.maker_id).unwrap_or((-1, -1));
+        let figures = |slot: &Slot| figures(slot.maker_id).unwrap_or((-1, -1, -1));
         let books = markets
             .into_iter()
             .map(|((ad_type, currency), ads)| {
@@ -177,10 +180,13 @@ impl Index {
                 by_rating.sort_by_cached_key(|slot| (Reverse(figures(slot).0), slot.id()));
                 let mut by_orders = by_price.clone();
                 by_orders.sort_by_cached_key(|slot| (Reverse(figures(slot).1), slot.id()));
+                let mut by_completion = by_price.clone();
+                by_completion.sort_by_cached_key(|slot| (Reverse(figures(slot).2), slot.id()));
                 let book = Book {
                     by_price,
                     by_rating,
                     by_orders,
+                    by_completion,
                     methods,
                 };
                 ((ad_type, currency), book)
@@ -189,6 +195,7 @@ impl Index {
         Index {
             layout,
             makers_version,
+            day,
             built_at: Some(std::time::Instant::now()),
             books,
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::capacities::Capacity;
 use crate::domain::ad::Ad;
 use crate::domain::user::Profile;
-use crate::domain::{AdId, Kopecks};
+use crate::domain::{AdId, Kopecks, Millis};
 use crate::views::AdJson;
 
 /// An ad in the read model: its listing fields, its JSON as far as it never changes, and its
@@ -73,16 +73,17 @@ impl Shown {
         &self.maker
     }
 
-    /// Appends the ad's JSON, the same as serialising [`crate::views::ad`].
-    pub fn write_json(&self, out: &mut Vec<u8>) {
+    /// Appends the ad's JSON with its maker's figures at `now`, the same as serialising
+    /// [`crate::views::ad`].
+    pub fn write_json(&self, out: &mut Vec<u8>, now: Millis) {
         self.listed
             .json
-            .write(out, self.available.get(), &self.maker);
+            .write(out, self.available.get(), &self.maker, now);
     }
 }
 
 /// A listing page of ads as `Page<AdView>` renders it (see [`AdJson`]).
-pub fn render_page(ads: &[Shown], total: usize, limit: i64, offset: i64) -> Vec<u8> {
+pub fn render_page(ads: &[Shown], total: usize, limit: i64, offset: i64, now: Millis) -> Vec<u8> {
     /// Room for one ad with a short name and terms: most pages need no second allocation.
     const AD_BYTES: usize = 512;
     let mut out = Vec::with_capacity(64 + ads.len() * AD_BYTES);
@@ -91,7 +92,7 @@ pub fn render_page(ads: &[Shown], total: usize, limit: i64, offset: i64) -> Vec<
         if i > 0 {
             out.push(b',');
         }
-        ad.write_json(&mut out);
+        ad.write_json(&mut out, now);
     }
     // Writing to a Vec cannot fail.
     let _ = write!(

@@ -10,8 +10,9 @@ use super::index::Index;
 use super::listed::{Listed, Shown};
 use super::query::{AdQuery, SortBy};
 use crate::domain::ad::{Ad, AdStatus};
+use crate::domain::track::{TrackChange, day_of};
 use crate::domain::user::Profile;
-use crate::domain::{AdId, UserId};
+use crate::domain::{AdId, Millis, UserId};
 use crate::views::AdJson;
 
 #[derive(Default)]
@@ -61,16 +62,18 @@ impl ReadModel {
     }
 
     /// The index as of the current layout, rebuilt if an ad's listing changed since (or the
-    /// makers' figures did, more than `MAKER_ORDER_STALENESS` ago).
-    fn index(&self) -> Arc<Index> {
+    /// makers' figures did, more than `MAKER_ORDER_STALENESS` ago, or the day of `now` is not
+    /// the one the makers' 30-day figures were sorted for).
+    fn index(&self, now: Millis) -> Arc<Index> {
         let layout = self.layout.load(Ordering::Acquire);
         let makers_version = self.makers_version.load(Ordering::Acquire);
+        let today = day_of(now);
         {
             let index = self
                 .index
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if index.fresh(layout, makers_version) {
+            if index.fresh(layout, makers_version, today) {
                 return index.clone();
             }
         }
@@ -78,7 +81,7 @@ impl ReadModel {
             .index
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if index.fresh(layout, makers_version) {
+        if index.fresh(layout, makers_version, today) {
             return index.clone();
         }
         let figures = |maker_id: UserId| {
@@ -87,11 +90,13 @@ impl ReadModel {
                 let tenths = maker
                     .rating()
                     .map_or(-1, |rating| (rating * 10.0).round() as i64);
-                (tenths, maker.orders_count)
+                let rate = maker.track.summary(now).completion_rate_bp.unwrap_or(-1);
+                (tenths, maker.orders_count, rate)
             })
         };
         let active = self.ads.iter().map(|entry| entry.value().clone());
-        *index = Arc::new(Index::build(active, figures, layout, makers_version));
+        let versions = (layout, makers_version, today);
+        *index = Arc::new(Index::build(active, figures, versions));
         index.clone()
     }
     pub fn add_maker(&self, maker: Profile) {
@@ -116,6 +121,34 @@ impl ReadModel {
         }
     }
 
+    /// Adds a committed transition's changes to the track records of the makers among its
+    /// parties.
+    pub fn add_track(&self, changes: &[TrackChange]) {
+        for change in changes {
+            if let Some(mut maker) = self.makers.get_mut(&change.user_id) {
+                maker.track.add(change.day, &change.figures);
+                self.makers_version.fetch_add(1, Ordering::Release);
+            }
+        }
+    }
+
+    /// A new order of `user_ids` at `at`: the first order of a maker who had none.
+    pub fn first_order(&self, user_ids: [UserId; 2], at: Millis) {
+        for id in user_ids {
+            if let Some(mut maker) = self.makers.get_mut(&id) {
+                maker.track.first_order_at.get_or_insert(at);
+            }
+        }
+    }
+
+    /// A maker's authenticated request at `minute`.
+    pub fn seen(&self, user_id: UserId, minute: Millis) {
+        if let Some(mut maker) = self.makers.get_mut(&user_id) {
+            let seen = &mut maker.track.last_seen_at;
+            *seen = (*seen).max(Some(minute));
+        }
+    }
+
     pub fn add_rating(&self, user_id: UserId, rating: i64) {
         if let Some(mut maker) = self.makers.get_mut(&user_id) {
             maker.rating_sum += rating;
@@ -126,8 +159,8 @@ impl ReadModel {
 
     /// One page of the ads that match, with their makers, and how many match in all. Capacity and
     /// the figures shown are read as they are now; the order comes from the index.
-    pub fn list(&self, query: &AdQuery) -> (Vec<Shown>, usize) {
-        let index = self.index();
+    pub fn list(&self, query: &AdQuery, now: Millis) -> (Vec<Shown>, usize) {
+        let index = self.index(now);
         let market = (query.ad_type, query.fiat_currency.clone());
         let Some(book) = index.books.get(&market) else {
             return (Vec::new(), 0);
@@ -136,6 +169,7 @@ impl ReadModel {
             SortBy::BestPrice => &book.by_price,
             SortBy::Rating => &book.by_rating,
             SortBy::OrdersCount => &book.by_orders,
+            SortBy::CompletionRate => &book.by_completion,
         };
         let filter = book.filter(query);
         let mut total = 0;
@@ -209,7 +243,7 @@ mod tests {
 
     fn ids(model: &ReadModel, query: &AdQuery) -> Vec<i64> {
         model
-            .list(query)
+            .list(query, 0)
             .0
             .iter()
             .map(|shown| shown.id().get())
@@ -237,7 +271,7 @@ mod tests {
             vec![1]
         );
         assert_eq!(
-            model.list(&query(AdType::Buy, None)).0[0]
+            model.list(&query(AdType::Buy, None), 0).0[0]
                 .ad()
                 .available_amount,
             Kopecks(300_000)
@@ -265,11 +299,14 @@ mod tests {
             ids(&model, &query(AdType::Sell, None)),
             vec![11, 13, 12, 14]
         );
-        let (page, total) = model.list(&AdQuery {
-            offset: 1,
-            limit: 2,
-            ..query(AdType::Buy, None)
-        });
+        let (page, total) = model.list(
+            &AdQuery {
+                offset: 1,
+                limit: 2,
+                ..query(AdType::Buy, None)
+            },
+            0,
+        );
         assert_eq!(
             (
                 page.iter()
@@ -321,7 +358,7 @@ mod tests {
         // The figure shows at once; the order follows once the bound has passed.
         assert_eq!(
             model
-                .list(&by_rating)
+                .list(&by_rating, 0)
                 .0
                 .iter()
                 .find(|shown| shown.id() == AdId(2))
@@ -350,8 +387,8 @@ mod tests {
         assert_eq!(ids(&model, &by_method("method 5")), vec![5]);
         assert_eq!(ids(&model, &by_method("method 66")), vec![66]);
         assert_eq!(ids(&model, &by_method("method 70")), vec![70]);
-        assert_eq!(model.list(&by_method("card")).1, 70);
-        assert_eq!(model.list(&by_method("cash")).1, 0);
+        assert_eq!(model.list(&by_method("card"), 0).1, 70);
+        assert_eq!(model.list(&by_method("cash"), 0).1, 0);
     }
 
     #[test]
@@ -391,6 +428,7 @@ mod tests {
             rating_sum: 14,
             ratings_count: 3,
             orders_count: 9,
+            track: Default::default(),
         });
         for (id, price) in [(1, 9500), (2, 9400)] {
             let mut listed = ad(id, AdType::Sell, Kopecks(price), Kopecks(300_000));
@@ -399,19 +437,19 @@ mod tests {
             model.publish(&listed);
         }
         let query = AdQuery::market(AdType::Sell, "RUB");
-        let (shown, total) = model.list(&query);
+        let (shown, total) = model.list(&query, 0);
         let ads: Vec<(Ad, Profile)> = shown.iter().map(|s| (s.ad(), s.maker().clone())).collect();
         let page = crate::views::Page {
             items: ads
                 .iter()
-                .map(|(ad, maker)| crate::views::ad(ad, maker))
+                .map(|(ad, maker)| crate::views::ad(ad, maker, 0))
                 .collect(),
             total: total as i64,
             limit: 20,
             offset: 0,
         };
         assert_eq!(
-            String::from_utf8(render_page(&shown, total, 20, 0)).unwrap(),
+            String::from_utf8(render_page(&shown, total, 20, 0, 0)).unwrap(),
             serde_json::to_string(&page).unwrap()
         );
         assert_eq!(total, 2);

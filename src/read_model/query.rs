@@ -14,6 +14,7 @@ vocabulary! {
         BestPrice = "best_price",
         Rating = "rating",
         OrdersCount = "orders_count",
+        CompletionRate = "completion_rate",
     }
 }
 

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use crate::domain::mean_rating;
 use crate::domain::payment_method::{SavedMethod, masked};
 use crate::domain::restriction::Restriction;
+use crate::domain::track::Track;
 use crate::domain::user::User;
 use crate::domain::wallet::{Transaction, Wallet};
 use crate::domain::{Millis, rfc3339};
@@ -19,15 +20,55 @@ pub struct PublicUserView {
     pub rating: Option<f64>,
     pub ratings_count: i64,
     pub orders_count: i64,
+    #[serde(flatten)]
+    pub track_record: TrackRecordView,
 }
 
-pub fn public_user(user: &User) -> PublicUserView {
+pub fn public_user(user: &User, now: Millis) -> PublicUserView {
     PublicUserView {
         id: user.id.get(),
         name: user.name.clone(),
         rating: mean_rating(user.rating_sum, user.ratings_count),
         ratings_count: user.ratings_count,
         orders_count: user.orders_count,
+        track_record: track_record(&user.track, now),
+    }
+}
+
+/// A trader's track record as every answer that shows a user shows it (see [`crate::domain::track`]
+/// for the exact definitions).
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct TrackRecordView {
+    /// Completed ÷ (completed + cancelled by this user + expired while this user had to pay), in
+    /// basis points (9850 = 98.50 %), over the orders that ended in the last 30 days; null
+    /// while none did.
+    pub completion_rate_30d: Option<i64>,
+    /// As buyer: the mean seconds from an order's creation to its payment, over the last 30
+    /// days; null while none.
+    pub avg_pay_seconds_30d: Option<i64>,
+    /// As seller: the mean seconds from payment to completion, over the last 30 days; null while
+    /// none.
+    pub avg_release_seconds_30d: Option<i64>,
+    /// Orders completed in the last 30 days, as either party.
+    pub orders_30d: i64,
+    /// When the first order this user was a party to was created; null before any.
+    pub first_order_at: Option<String>,
+    /// The user's last authenticated request, to the minute; null before any.
+    pub last_seen_at: Option<String>,
+    /// Whether `last_seen_at` is within the last 5 minutes.
+    pub online: bool,
+}
+
+pub fn track_record(track: &Track, now: Millis) -> TrackRecordView {
+    let summary = track.summary(now);
+    TrackRecordView {
+        completion_rate_30d: summary.completion_rate_bp,
+        avg_pay_seconds_30d: summary.avg_pay_seconds,
+        avg_release_seconds_30d: summary.avg_release_seconds,
+        orders_30d: summary.orders,
+        first_order_at: summary.first_order_at.map(rfc3339),
+        last_seen_at: summary.last_seen_at.map(rfc3339),
+        online: summary.online(now),
     }
 }
 
@@ -61,6 +102,8 @@ pub struct MeView {
     pub rating: Option<f64>,
     pub ratings_count: i64,
     pub orders_count: i64,
+    #[serde(flatten)]
+    pub track_record: TrackRecordView,
     /// The platform's restriction that holds now (the one ending last); null when none.
     pub restriction: Option<RestrictionView>,
 }
@@ -134,6 +177,7 @@ pub fn me(user: &User, wallet: &Wallet, held: Option<&Restriction>, now: Millis)
         rating: mean_rating(user.rating_sum, user.ratings_count),
         ratings_count: user.ratings_count,
         orders_count: user.orders_count,
+        track_record: track_record(&user.track, now),
         restriction: held.map(|held| restriction(held, now)),
     }
 }

@@ -4,8 +4,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::ad::Ad;
-use crate::domain::rfc3339;
 use crate::domain::user::Profile;
+use crate::domain::{Millis, rfc3339};
+use crate::views::accounts::{TrackRecordView, track_record};
 
 /// An ad as the public sees it (never its payment details). Serialised straight from borrowed
 /// fields: listings render many of these per request.
@@ -35,9 +36,12 @@ struct MakerView<'a> {
     rating: Option<f64>,
     ratings_count: i64,
     orders_count: i64,
+    #[serde(flatten)]
+    track_record: TrackRecordView,
 }
 
-pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile) -> AdView<'a> {
+/// `ad` with `maker`'s figures as they are at `now`.
+pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile, now: Millis) -> AdView<'a> {
     AdView {
         id: ad.id.get(),
         ad_type: ad.ad_type.as_str(),
@@ -57,6 +61,7 @@ pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile) -> AdView<'a> {
             rating: maker.rating(),
             ratings_count: maker.ratings_count,
             orders_count: maker.orders_count,
+            track_record: track_record(&maker.track, now),
         },
         created_at: rfc3339(ad.created_at_ms),
     }
@@ -102,8 +107,8 @@ impl AdJson {
         }
     }
 
-    /// Appends the ad with `available` capacity and `maker`'s figures.
-    pub fn write(&self, out: &mut Vec<u8>, available: i64, maker: &Profile) {
+    /// Appends the ad with `available` capacity and `maker`'s figures at `now`.
+    pub fn write(&self, out: &mut Vec<u8>, available: i64, maker: &Profile, now: Millis) {
         let mut number = itoa::Buffer::new();
         out.extend_from_slice(self.head.as_bytes());
         out.extend_from_slice(number.format(available).as_bytes());
@@ -117,6 +122,12 @@ impl AdJson {
         out.extend_from_slice(number.format(maker.ratings_count).as_bytes());
         out.extend_from_slice(b",\"orders_count\":");
         out.extend_from_slice(number.format(maker.orders_count).as_bytes());
+        // The record's fields, flattened into the maker: its object without the braces.
+        let record = serde_json::to_vec(&track_record(&maker.track, now)).unwrap_or_default();
+        if let Some(fields) = record.get(1..record.len().saturating_sub(1)) {
+            out.push(b',');
+            out.extend_from_slice(fields);
+        }
         out.extend_from_slice(self.tail.as_bytes());
     }
 }
@@ -133,6 +144,7 @@ mod tests {
     use super::*;
     use crate::domain::Kopecks;
     use crate::domain::ad::{AdStatus, AdType};
+    use crate::domain::track::{DayFigures, Track, day_of};
     use crate::domain::{AdId, UserId};
 
     fn listed_ad(terms: String, methods: Vec<String>, figures: (i64, i64, i64)) -> Ad {
@@ -168,15 +180,23 @@ mod tests {
             methods in proptest::collection::vec(any::<String>(), 0..4),
             figures in (any::<i64>(), any::<i64>(), 0..4_000_000_000_000i64),
             ratings in (0..1_000i64, 0..200i64, any::<i64>()),
+            days in proptest::collection::vec((0..40i64, 0..5i64, 0..5i64, 0..5i64), 0..6),
+            seen in proptest::option::of(0..4_000_000_000_000i64),
+            now in 0..4_000_000_000_000i64,
         ) {
             let ad = listed_ad(terms, methods, figures);
             let (rating_sum, ratings_count, orders_count) = ratings;
-            let maker = Profile { id: UserId(3), name, rating_sum, ratings_count, orders_count };
+            let mut track = Track { last_seen_at: seen, first_order_at: seen, ..Track::default() };
+            for (day, completed, cancelled, paid) in days {
+                let figures = DayFigures { completed, cancelled, paid, pay_ms: paid * 1_500, ..DayFigures::default() };
+                track.add(day_of(now) - day, &figures);
+            }
+            let maker = Profile { id: UserId(3), name, rating_sum, ratings_count, orders_count, track };
             let mut pieced = Vec::new();
-            AdJson::new(&ad).write(&mut pieced, ad.available_amount.get(), &maker);
+            AdJson::new(&ad).write(&mut pieced, ad.available_amount.get(), &maker, now);
             prop_assert_eq!(
                 String::from_utf8(pieced).unwrap(),
-                serde_json::to_string(&self::ad(&ad, &maker)).unwrap()
+                serde_json::to_string(&self::ad(&ad, &maker, now)).unwrap()
             );
         }
     }

@@ -66,7 +66,7 @@ async fn what_the_document_allows_is_accepted(backend: Backend) {
     let sort = parameter(&document, "/api/v1/p2p/ads", "get", "sort_by");
     assert_eq!(
         sort["enum"],
-        json!(["best_price", "rating", "orders_count"])
+        json!(["best_price", "rating", "orders_count", "completion_rate"])
     );
     for accepted in [
         "limit=1",

@@ -258,10 +258,15 @@ pub async fn spawn_app_with(backend: Backend, tweak: fn(&mut Config)) -> TestApp
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("p2p.db").display()),
         Backend::Postgres => fresh_postgres_database().await,
     };
-    start(dir, database_url, tweak).await
+    start(dir, database_url, tweak, Clock::default()).await
 }
 
-async fn start(dir: Arc<TempDir>, database_url: String, tweak: fn(&mut Config)) -> TestApp {
+async fn start(
+    dir: Arc<TempDir>,
+    database_url: String,
+    tweak: fn(&mut Config),
+    clock: Clock,
+) -> TestApp {
     let mut config = Config::for_database(database_url.clone());
     config.min_payment_window_secs = MIN_WINDOW_SECS;
     // Tests simulate crashes of the process, not of the machine.
@@ -277,7 +282,6 @@ async fn start(dir: Arc<TempDir>, database_url: String, tweak: fn(&mut Config)) 
     config.rate_limit_per_sec = 0;
     tweak(&mut config);
     captured_logs();
-    let clock = Clock::default();
     let app = Application::build(config, ADMIN, clock.clone())
         .await
         .expect("the service starts");
@@ -320,10 +324,18 @@ impl TestApp {
         }
     }
 
-    /// Stops the service (its actors and timers too) and starts a new one on the same database.
+    /// Stops the service (its actors and timers too) and starts a new one on the same database,
+    /// with the same clock: a restart does not turn time back.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
-        start(self.dir.clone(), self.database_url.clone(), self.tweak).await
+        let clock = self.clock.clone();
+        start(
+            self.dir.clone(),
+            self.database_url.clone(),
+            self.tweak,
+            clock,
+        )
+        .await
     }
 
     /// Stops the service; the database file stays.

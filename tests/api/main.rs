@@ -23,4 +23,5 @@ mod payment_methods;
 mod prometheus;
 mod races;
 mod reviews;
+mod track_records;
 mod walkthrough;

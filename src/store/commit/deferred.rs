@@ -8,6 +8,7 @@ use super::op::{NewEvent, NewRating};
 use crate::config::STATEMENT_ROWS_MAX;
 use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::review::card_key;
+use crate::domain::track::DayFigures;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
@@ -70,13 +71,17 @@ pub(super) struct Deferred {
     /// `(d_available, d_frozen)` by wallet.
     pub wallets: BTreeMap<UserId, (Kopecks, Kopecks)>,
     pub users: BTreeMap<UserId, UserFigures>,
+    /// What the batch's transitions add to track records, by user and day.
+    pub track: BTreeMap<(UserId, i64), DayFigures>,
+    /// The earliest new order of each party of the batch's new orders.
+    pub first_orders: BTreeMap<UserId, Millis>,
 }
 
 /// The multi-row statements that write `rows`. On SQLite, runs whose lengths are powers of two
 /// (largest first), so the statements come in a few shapes that stay prepared: preparing a
 /// shape never seen cost a tenth of the committer's time when every batch had its own row
 /// count. On PostgreSQL every statement is a round trip, so as few as can be.
-fn chunked<T>(rows: &[T], dialect: Dialect) -> Vec<&[T]> {
+pub(super) fn chunked<T>(rows: &[T], dialect: Dialect) -> Vec<&[T]> {
     match dialect {
         Dialect::Sqlite => pow2_chunks(rows).collect(),
         Dialect::Postgres => rows.chunks(STATEMENT_ROWS_MAX).collect(),
@@ -137,7 +142,7 @@ pub(super) fn rating_values(query: Statement, rating: &NewRating) -> Statement {
 ///
 /// SQLite gets anonymous `?`: a named parameter is bound by asking SQLite its name, which walks a
 /// list of all of them, so a statement with thousands of `$N` costs time quadratic in their number.
-fn placeholders(rows: usize, width: usize, dialect: Dialect) -> String {
+pub(super) fn placeholders(rows: usize, width: usize, dialect: Dialect) -> String {
     (0..rows)
         .map(|row| {
             let cells: Vec<String> = (1..=width)
@@ -248,6 +253,8 @@ impl Deferred {
             )?;
         }
         self.flush_users(conn, dialect).await?;
+        self.flush_track(conn, dialect).await?;
+        self.flush_first_orders(conn, dialect).await?;
         self.flush_events(conn, dialect, places).await
     }
 

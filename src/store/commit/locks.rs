@@ -97,6 +97,8 @@ impl LockSet {
                 }
                 Op::InsertRating(rating) => rows.users.push(rating.ratee_id.get()),
                 Op::CountCompleted { user_ids } => rows.users.extend(user_ids.map(UserId::get)),
+                Op::Track(change) => rows.users.push(change.user_id.get()),
+                Op::Seen(seen) => rows.users.extend(seen.iter().map(|(id, _)| id.get())),
                 Op::InsertUser(_)
                 | Op::InsertAd(_)
                 | Op::InsertOrder(_)

@@ -18,6 +18,7 @@
 //! - [`locks`]: the rows a PostgreSQL batch locks first, in one global order.
 //! - [`apply`]: each op's statements, one file per aggregate.
 //! - [`deferred`]: the writes that cannot fail, one multi-row statement per table.
+//! - [`track`]: the deferred writes of track records.
 
 mod apply;
 mod batch;
@@ -29,6 +30,7 @@ mod parallel;
 mod queue;
 #[cfg(test)]
 mod tests;
+mod track;
 
 pub(crate) use committer::run;
 pub use op::{

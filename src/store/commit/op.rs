@@ -6,6 +6,7 @@ use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, OrderStatus, Participant};
 use crate::domain::restriction::RestrictionKind;
+use crate::domain::track::TrackChange;
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
 use crate::domain::{AdId, ErrorCode, Kopecks, Millis, OrderId, Role, UserId};
 
@@ -52,6 +53,10 @@ pub enum Op {
     CountCompleted {
         user_ids: [UserId; 2],
     },
+    /// Adds what a transition did to one party's track record for its day.
+    Track(TrackChange),
+    /// Records users' last authenticated requests, each only ever moving forward.
+    Seen(Vec<(UserId, Millis)>),
     /// Serialises changes of one wallet across nodes (a row lock on PostgreSQL; SQLite has one
     /// writer already) for checks that span several rows.
     LockWallet {

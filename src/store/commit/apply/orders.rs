@@ -14,6 +14,7 @@ impl<C: Connection> Writer<'_, C> {
     /// PostgreSQL fast batch the order takes an id taken beforehand and waits for the batch's
     /// one insert.
     pub(super) async fn insert_order(&mut self, order: &Order) -> Result<(), Failure> {
+        self.deferred.first_order(order);
         if let Some(id) = self.deferred.order_ids.pop_front() {
             let mut order = order.clone();
             order.id = OrderId(id);

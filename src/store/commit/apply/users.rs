@@ -1,6 +1,8 @@
-//! Users: a new user and their empty wallet.
+//! Users: a new user and their empty wallet; when users were last seen.
 
 use super::writer::{Failure, Writer};
+use crate::domain::{Millis, UserId};
+use crate::store::commit::deferred::{chunked, placeholders};
 use crate::store::commit::op::NewUser;
 use crate::store::connection::{Connection, query};
 
@@ -21,6 +23,26 @@ impl<C: Connection> Writer<'_, C> {
             .execute(&mut *self.conn)
             .await?;
         self.receipt.inserted_ids.push(id);
+        Ok(())
+    }
+}
+
+impl<C: Connection> Writer<'_, C> {
+    /// Moves each user's last-seen time forward (never back: another node may have written a
+    /// later minute).
+    pub(super) async fn seen(&mut self, seen: &[(UserId, Millis)]) -> Result<(), Failure> {
+        for chunk in chunked(seen, self.dialect) {
+            let sql = format!(
+                "WITH v(id, at) AS (VALUES {}) UPDATE users SET last_seen_at = v.at FROM v \
+                 WHERE users.id = v.id AND (users.last_seen_at IS NULL OR users.last_seen_at < v.at)",
+                placeholders(chunk.len(), 2, self.dialect)
+            );
+            let mut query = query(sql);
+            for (user_id, at) in chunk {
+                query = query.bind(*user_id).bind(*at);
+            }
+            query.execute(&mut *self.conn).await?;
+        }
         Ok(())
     }
 }

@@ -89,6 +89,11 @@ impl<C: Connection> Writer<'_, C> {
                 self.count_completed(*user_ids);
                 Ok(())
             }
+            Op::Track(change) => {
+                self.deferred.add_track(change);
+                Ok(())
+            }
+            Op::Seen(seen) => self.seen(seen).await,
             Op::Event(event) => {
                 self.defer_event(event);
                 Ok(())
