@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -150,6 +150,9 @@ struct Model {
     play: Vec<Wagering>,
     ads: Vec<ModelAd>,
     orders: Vec<ModelOrder>,
+    /// Each user's track record as `(completed, cancelled by them, expired as buyer)`: a case's
+    /// clock never leaves the 30-day window, so every ending counts.
+    track: Vec<(i64, i64, i64)>,
 }
 
 impl Model {
@@ -238,6 +241,19 @@ impl Model {
         self.wallets[o.seller].1 -= o.amount;
         self.wallets[o.buyer].0 += o.amount;
         self.orders[order].status = Status::Completed;
+        self.track[o.buyer].0 += 1;
+        self.track[o.seller].0 += 1;
+    }
+
+    /// The completion rate in basis points, as the track record shows it.
+    fn completion_rate(&self, user: usize) -> Value {
+        let (completed, cancelled, expired) = self.track[user];
+        let ended = completed + cancelled + expired;
+        if ended == 0 {
+            Value::Null
+        } else {
+            json!(completed * 10_000 / ended)
+        }
     }
 
     fn refund(&mut self, order: usize) {
@@ -451,6 +467,10 @@ async fn run(app: &TestApp, w: &World, model: &mut Model, step: &Step) {
                     Step::ConfirmReceived { .. } | Step::Resolve { release: true, .. } => {
                         model.release(order)
                     }
+                    Step::Cancel { by_buyer, .. } => {
+                        model.track[if by_buyer { o.buyer } else { o.seller }].1 += 1;
+                        model.refund(order)
+                    }
                     _ => model.refund(order),
                 }
             }
@@ -493,6 +513,7 @@ async fn run(app: &TestApp, w: &World, model: &mut Model, step: &Step) {
                 })
                 .await;
                 assert!(expired, "order {id} expired after the clock jump");
+                model.track[model.orders[i].buyer].2 += 1;
                 model.refund(i);
             }
         }
@@ -515,12 +536,24 @@ async fn compare(app: &TestApp, w: &World, model: &Model, after: &Step) {
             json!({"required": model.play[i].required, "wagered": model.play[i].wagered}),
             "user {i}'s wagering after {after:?}"
         );
+        assert_eq!(
+            (&me["completion_rate_30d"], &me["orders_30d"]),
+            (&model.completion_rate(i), &json!(model.track[i].0)),
+            "user {i}'s track record after {after:?}"
+        );
     }
     for ad in &model.ads {
+        let shown = app.ad_json(ad.id).await;
         assert_eq!(
-            app.ad_json(ad.id).await["available_amount"],
+            shown["available_amount"],
             json!(ad.available),
             "ad {}'s capacity after {after:?}",
+            ad.id
+        );
+        assert_eq!(
+            shown["maker"]["completion_rate_30d"],
+            model.completion_rate(ad.maker),
+            "the track record beside ad {} after {after:?}",
             ad.id
         );
     }
@@ -535,6 +568,7 @@ async fn run_case(backend: Backend, steps: Vec<Step>) {
         users.push(app.player(&format!("user {i}"), deposit).await);
         model.wallets.push((deposit, 0));
         model.play.push(Wagering::default());
+        model.track.push((0, 0, 0));
     }
     let w = World {
         users,
