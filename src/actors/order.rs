@@ -182,7 +182,7 @@ impl OrderActor {
         }
         let mut ops = transition_ops(order, &next, step.escrow, now);
         let wallets = wallet_changes(order, &ops);
-        let track = crate::domain::track::changes(order, &next);
+        let track = crate::domain::track_change::changes(order, &next);
         ops.extend(track.iter().copied().map(Op::Track));
         ops.push(super::events::transition(
             order,

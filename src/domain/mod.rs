@@ -9,7 +9,8 @@
 //! - [`wallet`]: balances, the seller's prerequisites (§7 step 4), platform transactions.
 //! - [`order`]: the order's state machine and the escrow each transition moves.
 //! - [`payment_method`]: a user's saved payment methods, and masked card numbers.
-//! - [`track`]: a trader's 30-day track record, kept as per-day sums.
+//! - [`track`], [`track_change`]: a trader's 30-day track record, kept as per-day sums, and
+//!   what each order transition adds to it.
 //! - [`restriction`]: the platform's self-exclusions and cool-offs of a user.
 //! - [`review`]: the rules that hold a new withdrawal for an operator's review.
 //! - [`chat`], [`event`], [`event_kind`]: an order's messages, the events its changes write, and
@@ -38,6 +39,7 @@ pub mod restriction;
 pub mod review;
 pub mod time;
 pub mod track;
+pub mod track_change;
 pub mod user;
 pub mod validate;
 pub mod wallet;

@@ -2,9 +2,7 @@
 //! upkeep writes the minutes not yet written once a second in one commit, so a user costs the
 //! database at most one write a minute however often they call.
 
-use dashmap::DashMap;
-
-use super::service::Market;
+use super::service::{Market, Seen};
 use crate::domain::track::to_minute;
 use crate::domain::{DomainError, Millis, UserId};
 use crate::store::{Commit, Op};
@@ -12,10 +10,6 @@ use crate::store::{Commit, Op};
 /// Seen minutes that stay in memory after they were written, so the next request of the same
 /// minute writes nothing.
 const KEEP_WRITTEN_MS: Millis = 2 * 60_000;
-
-/// Each user's last seen minute on this node, and whether it is written.
-#[derive(Default)]
-pub struct Seen(DashMap<UserId, (Millis, bool)>);
 
 impl Seen {
     /// The minute of `user_id`'s last request on this node, if any.

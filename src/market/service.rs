@@ -18,6 +18,10 @@ use crate::domain::{Caller, DomainError, ErrorCode};
 use crate::read_model::ReadModel;
 use crate::store::{OpenError, Store};
 
+/// Each user's last seen minute on this node, and whether it is written (see `seen.rs`).
+#[derive(Default)]
+pub struct Seen(pub(super) DashMap<UserId, (crate::domain::Millis, bool)>);
+
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {
@@ -36,7 +40,7 @@ pub struct Market {
     /// Idempotency keys whose requests run on this node now.
     pub(super) keys_in_flight: InFlight,
     /// Users' last-seen minutes on this node, written once a second.
-    pub(super) seen: super::seen::Seen,
+    pub(super) seen: Seen,
     /// Requests per user token and second, if limited.
     rate_limiter: Option<governor::DefaultKeyedRateLimiter<UserId>>,
 }

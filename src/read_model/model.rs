@@ -10,9 +10,9 @@ use super::index::Index;
 use super::listed::{Listed, Shown};
 use super::query::{AdQuery, SortBy};
 use crate::domain::ad::{Ad, AdStatus};
-use crate::domain::track::{TrackChange, day_of};
 use crate::domain::user::Profile;
 use crate::domain::{AdId, Millis, UserId};
+use crate::domain::{track::day_of, track_change::TrackChange};
 use crate::views::AdJson;
 
 #[derive(Default)]

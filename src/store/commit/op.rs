@@ -6,7 +6,7 @@ use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, OrderStatus, Participant};
 use crate::domain::restriction::RestrictionKind;
-use crate::domain::track::TrackChange;
+use crate::domain::track_change::TrackChange;
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
 use crate::domain::{AdId, ErrorCode, Kopecks, Millis, OrderId, Role, UserId};
 

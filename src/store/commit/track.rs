@@ -3,7 +3,7 @@
 
 use super::deferred::{Deferred, chunked, placeholders};
 use crate::domain::order::Order;
-use crate::domain::track::TrackChange;
+use crate::domain::track_change::TrackChange;
 use crate::store::connection::{Connection, DbError, query};
 use crate::store::dialect::Dialect;
 
