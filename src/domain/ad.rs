@@ -235,10 +235,11 @@ impl Ad {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ad() -> Ad {
+    /// An active buy ad of maker 7, for the domain's tests.
+    pub(crate) fn ad() -> Ad {
         Ad {
             id: AdId(1),
             maker_id: UserId(7),

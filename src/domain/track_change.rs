@@ -90,30 +90,11 @@ mod tests {
 
     #[test]
     fn each_transition_adds_to_the_party_it_speaks_of() {
-        use crate::domain::ad::{Ad, AdStatus, AdType};
+        use crate::domain::Kopecks;
         use crate::domain::order::{Action, transition};
-        use crate::domain::{AdId, Kopecks};
-        let ad = Ad {
-            id: AdId(1),
-            maker_id: UserId(1),
-            ad_type: AdType::Buy,
-            fiat_currency: "RUB".into(),
-            price: Kopecks(9550),
-            min_amount: Kopecks(1),
-            max_amount: Kopecks(10),
-            total_amount: Kopecks(10),
-            available_amount: Kopecks(10),
-            closed_amount: Kopecks(0),
-            payment_methods: vec!["card".into()],
-            payment_window_seconds: 900,
-            terms: String::new(),
-            payment_details: None,
-            status: AdStatus::Active,
-            created_at_ms: 0,
-            version: 1,
-        };
-        // A withdrawal: the maker (1) buys, the taker (2) sells.
-        let pending = ad.order_for(UserId(2), Kopecks(5), "card", None, DAY_MS - 1_000);
+        let ad = crate::domain::ad::tests::ad();
+        // A withdrawal: the maker (7) buys, the taker (2) sells.
+        let pending = ad.order_for(UserId(2), Kopecks(100_000), "card", None, DAY_MS - 1_000);
         let step = |order: &Order, action, actor| {
             let party = order.party(UserId(actor)).expect("a party");
             let step = transition(order.status, party, action).expect("allowed");
@@ -124,11 +105,11 @@ mod tests {
                 order.created_at + 61_000,
             )
         };
-        let paid = step(&pending, Action::ConfirmPaid, 1);
+        let paid = step(&pending, Action::ConfirmPaid, 7);
         assert_eq!(
             changes(&pending, &paid),
             vec![TrackChange {
-                user_id: UserId(1),
+                user_id: UserId(7),
                 day: 1,
                 figures: DayFigures {
                     paid: 1,
@@ -142,7 +123,7 @@ mod tests {
         assert_eq!(released.len(), 2);
         assert_eq!(
             (released[0].user_id, released[0].figures.completed),
-            (UserId(1), 1)
+            (UserId(7), 1)
         );
         assert_eq!(
             (
