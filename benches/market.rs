@@ -14,13 +14,14 @@ use p2p_market::config::Config;
 use p2p_market::domain::ad::{Ad, AdStatus, AdType};
 use p2p_market::domain::order::Action;
 use p2p_market::domain::order::Request;
+use p2p_market::domain::requirements::Standing;
 use p2p_market::domain::track::{DayFigures, Track, day_of};
 use p2p_market::domain::user::Profile;
 use p2p_market::domain::wallet::TransactionKind;
 use p2p_market::domain::{AdId, Kopecks, UserId};
 use p2p_market::domain::{Caller, Role};
 use p2p_market::market::{Market, NewAd, NewOrder, NewTransaction};
-use p2p_market::read_model::{AdQuery, ReadModel, SortBy};
+use p2p_market::read_model::{AdQuery, ReadModel, SortBy, Viewer};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
 
@@ -72,6 +73,7 @@ async fn setup() -> Bench {
         terms: None,
         payment_details: None,
         payment_method_id: None,
+        requirements: Default::default(),
     };
     let (ad, _) = market.create_ad(maker, ad, None).await.unwrap();
     let mut sellers = Vec::new();
@@ -200,6 +202,7 @@ fn listing_model() -> ReadModel {
             payment_window_seconds: 900,
             terms: "benchmark".into(),
             payment_details: None,
+            requirements: Default::default(),
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,
@@ -232,6 +235,18 @@ fn ad_listing(c: &mut Criterion) {
         (
             "amount and method",
             query(SortBy::BestPrice, Some(Kopecks(300_000)), Some("sbp")),
+        ),
+        (
+            "trader, eligible_only",
+            AdQuery {
+                viewer: Viewer::Trader(Some(Standing {
+                    completed_orders: 12,
+                    account_age_days: 40,
+                    completion_rate_bp: Some(9_500),
+                })),
+                eligible_only: true,
+                ..query(SortBy::BestPrice, None, None)
+            },
         ),
     ];
     let mut group = c.benchmark_group("ad listing, 10,000 ads");

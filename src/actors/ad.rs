@@ -26,6 +26,7 @@ use crate::config::ACTOR_ATTEMPTS;
 
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::requirements::Standing;
 use crate::domain::{AdId, UserId};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
 use crate::read_model::ReadModel;
@@ -133,7 +134,7 @@ impl Actor for AdActor {
 }
 
 impl AdActor {
-    async fn hold(&self, state: &mut AdState, take: Take) -> Result<Ad, DomainError> {
+    async fn hold(&self, state: &mut AdState, mut take: Take) -> Result<Ad, DomainError> {
         if state.ad.ad_type == AdType::Buy && !take.has_payment_details {
             return Err(DomainError::new(
                 ErrorCode::PaymentDetailsRequired,
@@ -145,9 +146,7 @@ impl AdActor {
             self.reload(state).await?;
             reloaded = true;
         }
-        let mut checked = state
-            .ad
-            .check_take(take.taker_id, take.amount, &take.method, state.held);
+        let mut checked = self.check(state, &mut take, state.held).await?;
         let maybe_stale = matches!(
             checked,
             Err(ErrorCode::AmountExceedsAvailable | ErrorCode::AdNotActive)
@@ -155,26 +154,44 @@ impl AdActor {
         if maybe_stale && !reloaded && self.store.dialect() == Dialect::Postgres {
             // Another node may have given capacity back or changed the ad: ask the truth.
             self.reload(state).await?;
-            checked = state
-                .ad
-                .check_take(take.taker_id, take.amount, &take.method, state.held);
+            checked = self.check(state, &mut take, state.held).await?;
         }
         if checked == Err(ErrorCode::AmountExceedsAvailable)
             && state.held.is_positive()
-            && state
-                .ad
-                .check_take(take.taker_id, take.amount, &take.method, Kopecks::ZERO)
-                .is_ok()
+            && self.check(state, &mut take, Kopecks::ZERO).await?.is_ok()
         {
             // Only takes still committing stand in the way; they may fail and free it.
             let mut refusal = DomainError::from(ErrorCode::AmountExceedsAvailable);
             refusal.held_in_flight = true;
             return Err(refusal);
         }
-        checked?;
+        checked.map_err(|code| match (code, &take.standing) {
+            (ErrorCode::CounterpartyRequirementsNotMet, Some(standing)) => {
+                state.ad.requirements.refusal(standing)
+            }
+            _ => DomainError::from(code),
+        })?;
         state.holds.insert(take.hold, take.amount);
         state.held += take.amount;
         Ok(state.ad.clone())
+    }
+
+    /// §7 steps 2–3 for `take` with `held` promised to others; reads the taker's standing first
+    /// if the ad has requirements and the take came without it.
+    async fn check(
+        &self,
+        state: &AdState,
+        take: &mut Take,
+        held: Kopecks,
+    ) -> Result<Result<(), ErrorCode>, DomainError> {
+        let ad = &state.ad;
+        if !ad.requirements.is_empty() && take.standing.is_none() {
+            let taker = self.store.user(take.taker_id).await?;
+            let taker = taker.ok_or_else(|| DomainError::from(ErrorCode::NotFound))?;
+            take.standing = Some(Standing::of(&taker, take.now));
+        }
+        let standing = take.standing.as_ref();
+        Ok(ad.check_take(take.taker_id, take.amount, &take.method, held, standing))
     }
 
     /// Applies a committed change of capacity, unless the cache was loaded after it.

@@ -8,6 +8,7 @@ use crate::domain::UserId;
 use crate::domain::ad::{Ad, AdPatch};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, Request};
+use crate::domain::requirements::Standing;
 use crate::domain::wallet::{TransactionKind, WalletDelta};
 use crate::domain::{DomainError, Kopecks, Millis};
 use crate::store::{Commit, Receipt};
@@ -74,6 +75,11 @@ pub struct Take {
     pub method: String,
     /// Whether the taker sent payment details (a withdrawal needs them).
     pub has_payment_details: bool,
+    /// The taker's standing, when the ad was known to have requirements; the actor reads it
+    /// itself if the ad has them and this does not.
+    pub standing: Option<Standing>,
+    /// When the take was asked.
+    pub now: Millis,
 }
 
 pub enum AdMsg {

@@ -6,6 +6,7 @@ use super::error::{DomainError, ErrorCode};
 use super::ids::{AdId, OrderId, UserId};
 use super::money::Kopecks;
 use super::order::{self, Order, OrderStatus, Side};
+use super::requirements::{Requirements, Standing};
 use super::time::Millis;
 use super::validate;
 
@@ -56,6 +57,8 @@ pub struct Ad {
     pub terms: String,
     /// A sell ad's payment details, one object per method; copied into its orders.
     pub payment_details: Option<Map<String, Value>>,
+    /// Whom the maker trades with.
+    pub requirements: Requirements,
     pub status: AdStatus,
     pub created_at_ms: Millis,
     /// The store's change counter of the ad: a cache knows which commits its copy includes.
@@ -64,13 +67,15 @@ pub struct Ad {
 
 impl Ad {
     /// Checks a take of `amount` by `taker_id` paying with `method`, in the order of SPEC.md §7,
-    /// with `held` already promised to orders that are not committed yet.
+    /// with `held` already promised to orders that are not committed yet. The taker's
+    /// `standing` is needed only by an ad with requirements (unknown, it meets none).
     pub fn check_take(
         &self,
         taker_id: UserId,
         amount: Kopecks,
         method: &str,
         held: Kopecks,
+        standing: Option<&Standing>,
     ) -> Result<(), ErrorCode> {
         if self.status != AdStatus::Active {
             return Err(ErrorCode::AdNotActive);
@@ -80,6 +85,10 @@ impl Ad {
         }
         if !self.payment_methods.iter().any(|m| m == method) {
             return Err(ErrorCode::InvalidPaymentMethod);
+        }
+        let meets = |standing: &Standing| self.requirements.met_by(standing);
+        if !self.requirements.is_empty() && !standing.is_some_and(meets) {
+            return Err(ErrorCode::CounterpartyRequirementsNotMet);
         }
         if amount < self.min_amount {
             return Err(ErrorCode::AmountTooLow);
@@ -167,6 +176,8 @@ pub struct AdPatch {
     pub terms: Option<String>,
     /// `active` or `paused`; closing has its own route.
     pub status: Option<AdStatus>,
+    /// Replaces all the requirements (bounds left out are dropped).
+    pub requirements: Option<Requirements>,
 }
 
 impl Ad {
@@ -191,6 +202,9 @@ impl Ad {
         }
         if let Some(terms) = &patch.terms {
             next.terms = validate::text("terms", terms, 0, validate::MAX_TERMS_CHARS)?;
+        }
+        if let Some(requirements) = patch.requirements {
+            next.requirements = requirements.validated("requirements")?;
         }
         if let Some(status) = patch.status {
             if status == AdStatus::Closed {
@@ -255,6 +269,7 @@ pub(crate) mod tests {
             payment_window_seconds: 900,
             terms: String::new(),
             payment_details: None,
+            requirements: Default::default(),
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,
@@ -264,7 +279,7 @@ pub(crate) mod tests {
     #[test]
     fn a_fitting_take_passes() {
         assert_eq!(
-            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(0)),
+            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(0), None),
             Ok(())
         );
     }
@@ -275,27 +290,52 @@ pub(crate) mod tests {
         paused.status = AdStatus::Paused;
         // Every check would fail; the status is reported first.
         assert_eq!(
-            paused.check_take(UserId(7), Kopecks(1), "cash", Kopecks(0)),
+            paused.check_take(UserId(7), Kopecks(1), "cash", Kopecks(0), None),
             Err(ErrorCode::AdNotActive)
         );
         assert_eq!(
-            ad().check_take(UserId(7), Kopecks(1), "cash", Kopecks(0)),
+            ad().check_take(UserId(7), Kopecks(1), "cash", Kopecks(0), None),
             Err(ErrorCode::OwnAd)
         );
         assert_eq!(
-            ad().check_take(UserId(8), Kopecks(1), "cash", Kopecks(0)),
+            ad().check_take(UserId(8), Kopecks(1), "cash", Kopecks(0), None),
             Err(ErrorCode::InvalidPaymentMethod)
         );
+        let mut demanding = ad();
+        demanding.requirements.min_completed_orders = Some(5);
+        let short = Standing {
+            completed_orders: 4,
+            account_age_days: 0,
+            completion_rate_bp: None,
+        };
+        let enough = Standing {
+            completed_orders: 5,
+            ..short
+        };
         assert_eq!(
-            ad().check_take(UserId(8), Kopecks(1), "card", Kopecks(0)),
+            demanding.check_take(UserId(8), Kopecks(1), "cash", Kopecks(0), Some(&short)),
+            Err(ErrorCode::InvalidPaymentMethod)
+        );
+        for standing in [Some(&short), None] {
+            assert_eq!(
+                demanding.check_take(UserId(8), Kopecks(1), "card", Kopecks(0), standing),
+                Err(ErrorCode::CounterpartyRequirementsNotMet)
+            );
+        }
+        assert_eq!(
+            demanding.check_take(UserId(8), Kopecks(1), "card", Kopecks(0), Some(&enough)),
             Err(ErrorCode::AmountTooLow)
         );
         assert_eq!(
-            ad().check_take(UserId(8), Kopecks(500_001), "card", Kopecks(0)),
+            ad().check_take(UserId(8), Kopecks(1), "card", Kopecks(0), None),
+            Err(ErrorCode::AmountTooLow)
+        );
+        assert_eq!(
+            ad().check_take(UserId(8), Kopecks(500_001), "card", Kopecks(0), None),
             Err(ErrorCode::AmountTooHigh)
         );
         assert_eq!(
-            ad().check_take(UserId(8), Kopecks(400_000), "card", Kopecks(300_000)),
+            ad().check_take(UserId(8), Kopecks(400_000), "card", Kopecks(300_000), None),
             Err(ErrorCode::AmountExceedsAvailable)
         );
     }
@@ -303,11 +343,11 @@ pub(crate) mod tests {
     #[test]
     fn held_capacity_counts_as_taken() {
         assert_eq!(
-            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(300_000)),
+            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(300_000), None),
             Ok(())
         );
         assert_eq!(
-            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(300_001)),
+            ad().check_take(UserId(8), Kopecks(300_000), "card", Kopecks(300_001), None),
             Err(ErrorCode::AmountExceedsAvailable)
         );
     }

@@ -45,6 +45,8 @@ pub enum ErrorCode {
     AccountRestricted,
     /// A user already keeps the most saved payment methods allowed.
     PaymentMethodsLimit,
+    /// The taker falls short of the ad's counterparty requirements (`details` names which).
+    CounterpartyRequirementsNotMet,
     /// A restriction's `until` that is not a real instant after now (nor within 100 years).
     InvalidRestrictionEnd,
     RateLimited,
@@ -65,7 +67,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 35] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -97,6 +99,7 @@ impl ErrorCode {
         Self::AccountRestricted,
         Self::InvalidRestrictionEnd,
         Self::PaymentMethodsLimit,
+        Self::CounterpartyRequirementsNotMet,
         Self::RateLimited,
         Self::Overloaded,
         Self::Internal,
@@ -136,6 +139,7 @@ impl ErrorCode {
             AccountRestricted => "ACCOUNT_RESTRICTED",
             InvalidRestrictionEnd => "INVALID_RESTRICTION_END",
             PaymentMethodsLimit => "PAYMENT_METHODS_LIMIT",
+            CounterpartyRequirementsNotMet => "COUNTERPARTY_REQUIREMENTS_NOT_MET",
             RateLimited => "RATE_LIMITED",
             Overloaded => "OVERLOADED",
             Internal => "INTERNAL_ERROR",
@@ -176,6 +180,7 @@ impl ErrorCode {
             AccountRestricted => "Your account is restricted: you may not take or post ads",
             InvalidRestrictionEnd => "until must be an instant in the future",
             PaymentMethodsLimit => "You keep the most saved payment methods allowed (20)",
+            CounterpartyRequirementsNotMet => "You do not meet this ad's counterparty requirements",
             BonusFundsNotWithdrawable => {
                 "Bonus money not yet wagered cannot leave the platform: the amount exceeds your withdrawable balance"
             }
@@ -196,6 +201,8 @@ pub struct DomainError {
     /// The refusal may lift within milliseconds: capacity is held by takes still committing,
     /// which may fail and give it back. Never leaves the service.
     pub held_in_flight: bool,
+    /// What the refusal says beyond its message, as `error.details` (the unmet requirements).
+    pub details: Option<serde_json::Value>,
 }
 
 impl DomainError {
@@ -205,7 +212,13 @@ impl DomainError {
             message: message.into(),
             retry_after_secs: None,
             held_in_flight: false,
+            details: None,
         }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     pub fn retry_after(mut self, secs: u64) -> Self {

@@ -91,6 +91,22 @@ impl Track {
         self.days.retain(|(d, _)| *d > newest - WINDOW_DAYS);
     }
 
+    /// The instants around `now` at which [`Track::summary`] and [`Summary::online`] read as
+    /// they do at `now`, `[from, until)`: the UTC day of `now`, cut where the online flag turns.
+    pub fn steady_span(&self, now: Millis) -> (Millis, Millis) {
+        let mut from = day_of(now) * DAY_MS;
+        let mut until = from + DAY_MS;
+        if let Some(seen) = self.last_seen_at {
+            let turns = seen + ONLINE_MS;
+            if now < turns {
+                until = until.min(turns);
+            } else {
+                from = from.max(turns);
+            }
+        }
+        (from, until)
+    }
+
     /// The figures of the window that ends with the day of `now`.
     pub fn summary(&self, now: Millis) -> Summary {
         let today = day_of(now);
@@ -196,5 +212,29 @@ mod tests {
         assert!(summary.online(600_000 + ONLINE_MS - 1));
         assert!(!summary.online(600_000 + ONLINE_MS));
         assert!(!Summary::default().online(0));
+    }
+
+    proptest::proptest! {
+        /// Anywhere in its steady span, a record reads as it does at the instant the span was
+        /// taken for; just outside it, the day or the online flag differs.
+        #[test]
+        fn a_record_reads_the_same_throughout_its_steady_span(
+            days in proptest::collection::vec((0..40i64, 0..3i64, 0..3i64), 0..6),
+            seen in proptest::option::of(0..50 * DAY_MS),
+            now in 0..50 * DAY_MS,
+            at in 0.0..1.0f64,
+        ) {
+            let mut track = Track { last_seen_at: seen, ..Track::default() };
+            for (day, completed, cancelled) in days {
+                track.add(day, &one(completed, cancelled, 0));
+            }
+            let (from, until) = track.steady_span(now);
+            proptest::prop_assert!(from <= now && now < until);
+            let inside = from + ((until - from - 1) as f64 * at) as Millis;
+            let reads = |t: Millis| (track.summary(t), track.summary(t).online(t), day_of(t));
+            proptest::prop_assert_eq!(reads(inside), reads(now));
+            proptest::prop_assert_ne!(reads(until), reads(now));
+            proptest::prop_assert_ne!(reads(from - 1), reads(now));
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Users: their role on the platform, who is calling, and the figures others see.
 
 use super::ids::UserId;
+use super::time::Millis;
 use super::track::Track;
 
 vocabulary! {
@@ -30,6 +31,8 @@ pub struct User {
     pub ratings_count: i64,
     pub orders_count: i64,
     pub track: Track,
+    /// When the account was made.
+    pub created_at: Millis,
 }
 
 /// A user's public profile: what others see beside their ads and at `GET /users/{id}`.

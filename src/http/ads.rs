@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthenticated, page};
+use super::input::fields::{AccountAgeBound, CompletedOrdersBound, CompletionRateBound};
 use super::input::fields::{AdTypeChoice, Amount, AmountParam, PageLimit, PageOffset};
 use super::input::fields::{IdField, SortByChoice, Terms, WindowSeconds};
 use super::input::{Choice, DetailsPerMethod, FiatCurrency, PaymentMethod, PaymentMethods};
@@ -21,8 +22,9 @@ use crate::domain::AdId;
 use crate::domain::DomainError;
 use crate::domain::Kopecks;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
+use crate::domain::requirements::Requirements;
 use crate::domain::vocabulary::vocabulary;
-use crate::market::{AdQuery, NewAd, SortBy};
+use crate::market::{AdQuery, NewAd, SortBy, Viewer};
 use crate::views;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -56,6 +58,46 @@ struct ListParams {
     /// `best_price` by default: buy ads' highest price first, sell ads' lowest first.
     #[param(inline)]
     sort_by: Option<SortByChoice>,
+    /// `true`: with a bearer token, only the ads whose requirements the caller meets
+    /// (`false` by default; an anonymous listing ignores it).
+    #[param(inline)]
+    eligible_only: Option<ToggleChoice>,
+}
+
+vocabulary! {
+    /// A query flag.
+    enum Toggle {
+        True = "true",
+        False = "false",
+    }
+}
+
+type ToggleChoice = Choice<Toggle>;
+
+/// What an ad asks of its takers; a bound left out (or `null`) asks nothing.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RequirementsBody {
+    /// Completed orders in all (the taker's `orders_count`).
+    #[schema(inline)]
+    min_completed_orders: Option<CompletedOrdersBound>,
+    /// Whole days since the taker's account was made.
+    #[schema(inline)]
+    min_account_age_days: Option<AccountAgeBound>,
+    /// The taker's `completion_rate_30d` in basis points; a taker without one (no order ended
+    /// in 30 days) falls short of any bound above 0.
+    #[schema(inline)]
+    min_completion_rate_bp: Option<CompletionRateBound>,
+}
+
+impl From<RequirementsBody> for Requirements {
+    fn from(body: RequirementsBody) -> Self {
+        Self {
+            min_completed_orders: body.min_completed_orders.map(|b| b.0),
+            min_account_age_days: body.min_account_age_days.map(|b| b.0),
+            min_completion_rate_bp: body.min_completion_rate_bp.map(|b| b.0),
+        }
+    }
 }
 
 refusals!(ListRefusals: ValidationError);
@@ -65,7 +107,7 @@ refusals!(ListRefusals: ValidationError);
     path = "/api/v1/p2p/ads",
     operation_id = "listAds",
     tag = "ads",
-    description = "Anyone may list; a bearer token also hides the ads of users blocked either way.",
+    description = "Anyone may list; a bearer token also hides the ads of users blocked either way and marks each ad `eligible` (whether the caller meets its requirements).",
     params(ListParams),
     responses((status = 200, description = "Active ads with capacity left, best first", body = crate::views::Page<crate::views::AdView>), ListRefusals)
 )]
@@ -87,12 +129,12 @@ async fn list(
         limit: limit as usize,
         offset: offset as usize,
         hidden_makers: viewer.and_then(|caller| state.market.hidden_makers(caller.user_id)),
+        viewer: Viewer::Anonymous,
+        eligible_only: matches!(params.eligible_only, Some(Choice(Toggle::True))),
     };
-    Ok((
-        [(CONTENT_TYPE, "application/json")],
-        state.market.list_ads(&query),
-    )
-        .into_response())
+    let viewer = viewer.map(|caller| caller.user_id);
+    let page = state.market.list_ads(query, viewer).await?;
+    Ok(([(CONTENT_TYPE, "application/json")], page).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -130,6 +172,8 @@ struct CreateAdBody {
     /// instead of `payment_details`: give one or the other.
     #[schema(inline)]
     payment_method_id: Option<IdField>,
+    /// Whom the maker trades with; none by default.
+    requirements: Option<RequirementsBody>,
 }
 
 refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, InvalidPaymentMethod, InvalidAmountLimits, PaymentDetailsRequired);
@@ -167,6 +211,10 @@ async fn create(
         terms: body.terms.map(|t| t.0),
         payment_details: body.payment_details.map(|d| Value::Object(d.0)),
         payment_method_id: body.payment_method_id.map(|id| id.0),
+        requirements: body
+            .requirements
+            .map(Requirements::from)
+            .unwrap_or_default(),
     };
     let (ad, maker) = state.market.create_ad(caller, request, key).await?;
     Ok((
@@ -218,6 +266,8 @@ struct UpdateAdBody {
     terms: Option<Terms>,
     #[schema(inline)]
     status: Option<StatusChangeChoice>,
+    /// Replaces all the requirements: bounds left out are dropped, `{}` drops them all.
+    requirements: Option<RequirementsBody>,
 }
 
 refusals!(UpdateRefusals: ValidationError, Forbidden, NotFound, AdNotActive, InvalidAmountLimits, PaymentDetailsRequired);
@@ -249,6 +299,7 @@ async fn update(
             StatusChange::Active => AdStatus::Active,
             StatusChange::Paused => AdStatus::Paused,
         }),
+        requirements: body.requirements.map(Requirements::from),
     };
     let (ad, maker) = state.market.patch_ad(caller, id, patch).await?;
     Ok(Json(views::ad(&ad, &maker, state.market.now_ms())).into_response())

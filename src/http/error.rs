@@ -51,7 +51,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | PaymentDetailsRequired
         | CannotBlockSelf
         | InvalidRestrictionEnd
-        | PaymentMethodsLimit => StatusCode::UNPROCESSABLE_ENTITY,
+        | PaymentMethodsLimit
+        | CounterpartyRequirementsNotMet => StatusCode::UNPROCESSABLE_ENTITY,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         UserBlocked | AccountRestricted => StatusCode::FORBIDDEN,
         TakingPaused | RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -75,7 +76,10 @@ impl IntoResponse for ApiError {
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
         )
         .then_some(DEFAULT_RETRY_AFTER_SECS));
-        let body = json!({"error": {"code": code.as_str(), "message": self.0.message}});
+        let mut body = json!({"error": {"code": code.as_str(), "message": self.0.message}});
+        if let Some(details) = self.0.details {
+            body["error"]["details"] = details;
+        }
         let mut response = (status, Json(body)).into_response();
         if let Some(secs) = retry_after {
             response

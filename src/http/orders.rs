@@ -57,7 +57,7 @@ struct CreateOrderBody {
     payment_method_id: Option<IdField>,
 }
 
-refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, PaymentDetailsRequired, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, TakingPaused, RateLimited);
+refusals!(CreateRefusals: ValidationError, Forbidden, UserBlocked, NotFound, AdNotActive, ActiveWithdrawOrderExists, ActiveOrderLimit, IdempotencyKeyReused, OwnAd, InvalidPaymentMethod, CounterpartyRequirementsNotMet, AmountTooLow, AmountTooHigh, AmountExceedsAvailable, PaymentDetailsRequired, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, TakingPaused, RateLimited);
 
 #[utoipa::path(
     post,

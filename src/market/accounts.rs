@@ -34,6 +34,7 @@ impl Market {
     ) -> Result<(User, String), DomainError> {
         let name = validate::text("name", name, 1, validate::MAX_NAME_CHARS)?;
         let token = new_token();
+        let now = self.now_ms();
         let receipt = self
             .store()
             .commit(
@@ -41,7 +42,7 @@ impl Market {
                     name: name.clone(),
                     role,
                     token_hash: token_hash(&token),
-                    now: self.now_ms(),
+                    now,
                 })])
                 .keyed(key),
             )
@@ -54,6 +55,7 @@ impl Market {
             ratings_count: 0,
             orders_count: 0,
             track: Default::default(),
+            created_at: now,
         };
         Ok((user, token))
     }

@@ -10,10 +10,11 @@ use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::AdId;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::requirements::{Requirements, Standing};
 use crate::domain::user::Profile;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
-use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Role, validate};
-use crate::read_model::{AdQuery, render_page};
+use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, Millis, Role, UserId, validate};
+use crate::read_model::{AdQuery, Viewer, render_page};
 use crate::store::{Commit, MoneyMove, Op, RowRef};
 
 /// An ad as a maker posts it (`POST /ads`).
@@ -33,6 +34,8 @@ pub struct NewAd {
     pub payment_details: Option<Value>,
     /// A saved method of the maker's instead of `payment_details` (never both).
     pub payment_method_id: Option<i64>,
+    /// Whom the maker trades with (none: anyone).
+    pub requirements: Requirements,
 }
 
 /// Trading is for users; operators judge trades and take no part in them.
@@ -167,6 +170,7 @@ impl Market {
             payment_window_seconds: window,
             terms,
             payment_details,
+            requirements: request.requirements.validated("requirements")?,
             status: AdStatus::Active,
             created_at_ms: self.now_ms(),
             version: 1,
@@ -229,9 +233,26 @@ impl Market {
         self.with_maker(ad).await
     }
 
-    /// A page of the public listing, rendered as the JSON of `Page<AdView>`.
-    pub fn list_ads(&self, query: &AdQuery) -> Vec<u8> {
+    /// A page of the public listing, rendered as the JSON of `Page<AdView>`; a `viewer` with a
+    /// token sees whether they meet each ad's requirements (their standing is read only when
+    /// an ad of the market has some).
+    pub async fn list_ads(
+        &self,
+        mut query: AdQuery,
+        viewer: Option<UserId>,
+    ) -> Result<Vec<u8>, DomainError> {
         let now = self.now_ms();
+        if let Some(viewer) = viewer {
+            let standing = match self.context.read_model.demanding(&query, now) {
+                true => Some(Standing::of(&self.user(viewer).await?, now)),
+                false => None,
+            };
+            query.viewer = Viewer::Trader(standing);
+        }
+        Ok(self.render_listing(&query, now))
+    }
+
+    fn render_listing(&self, query: &AdQuery, now: Millis) -> Vec<u8> {
         let (ads, total) = match self.restricted_makers() {
             None => self.context.read_model.list(query, now),
             Some(restricted) => {

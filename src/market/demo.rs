@@ -99,6 +99,7 @@ fn ad(ad_type: AdType, price: i64, i: usize) -> NewAd {
         payment_window_seconds: Some(900),
         terms: Some("Fast and polite. Pay only from an account in your own name.".into()),
         payment_method_id: None,
+        requirements: Default::default(),
         payment_details: (ad_type == AdType::Sell).then(|| {
             json!({
                 "card": {"card_number": format!("2200 7000 0000 10{i:02}"), "holder": "DEMO MAKER"},

@@ -16,7 +16,7 @@ mod service;
 pub mod upkeep;
 pub mod webhooks;
 
-pub use crate::read_model::{AdQuery, SortBy};
+pub use crate::read_model::{AdQuery, SortBy, Viewer};
 pub use accounts::NewTransaction;
 pub use ads::NewAd;
 pub use orders::NewOrder;

@@ -20,6 +20,7 @@ use crate::domain::event::Audience;
 use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{self, Order, OrderStatus, Request, Side};
+use crate::domain::requirements::Standing;
 use crate::domain::wallet::LedgerKind;
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
@@ -62,6 +63,13 @@ impl Market {
         let context = &self.context;
         context.ad(request.ad_id.get()).await?;
         self.check_taker(caller.user_id, context.read_model.maker_of(request.ad_id))?;
+        let now = self.now_ms();
+        let standing = match context.read_model.requirements_of(request.ad_id) {
+            Some(requirements) if !requirements.is_empty() => {
+                Some(Standing::of(&self.user(caller.user_id).await?, now))
+            }
+            _ => None,
+        };
         let hold = NEXT_HOLD.fetch_add(1, Ordering::Relaxed);
         let take = Take {
             hold,
@@ -69,6 +77,8 @@ impl Market {
             amount,
             method: request.payment_method.clone(),
             has_payment_details: details.is_some(),
+            standing,
+            now,
         };
         let mut waits = 0;
         let (ad_actor, ad) = loop {

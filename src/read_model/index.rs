@@ -119,6 +119,8 @@ pub(super) struct Book {
     pub(super) by_completion: Vec<Slot>,
     /// The bit of each payment method the market's ads take.
     pub(super) methods: HashMap<String, u64>,
+    /// Whether any of the market's ads has counterparty requirements.
+    pub(super) demanding: bool,
 }
 
 impl Book {
@@ -182,7 +184,9 @@ impl Index {
                 by_orders.sort_by_cached_key(|slot| (Reverse(figures(slot).1), slot.id()));
                 let mut by_completion = by_price.clone();
                 by_completion.sort_by_cached_key(|slot| (Reverse(figures(slot).2), slot.id()));
+                let demanding = ads.iter().any(|listed| !listed.ad.requirements.is_empty());
                 let book = Book {
+                    demanding,
                     by_price,
                     by_rating,
                     by_orders,

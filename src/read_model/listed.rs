@@ -7,7 +7,7 @@ use super::capacities::Capacity;
 use crate::domain::ad::Ad;
 use crate::domain::user::Profile;
 use crate::domain::{AdId, Kopecks, Millis};
-use crate::views::AdJson;
+use crate::views::{AdJson, MakerJson};
 
 /// An ad in the read model: its listing fields, its JSON as far as it never changes, and its
 /// capacity, which changes in place: the common change (an order taking or returning capacity)
@@ -46,6 +46,41 @@ impl Listed {
             && mine.maker_id == ad.maker_id
             && mine.ad_type == ad.ad_type
             && mine.fiat_currency == ad.fiat_currency
+            && mine.requirements == ad.requirements
+    }
+}
+
+/// A maker in the read model: their public profile and its JSON as listings last rendered it.
+/// A change makes a new one (see [`Maker::edit`]), so a page that holds the old one renders it
+/// as it read when the page was taken.
+#[derive(Default)]
+pub(super) struct Maker {
+    profile: Profile,
+    json: MakerJson,
+}
+
+impl Maker {
+    pub(super) fn new(profile: Profile) -> Self {
+        Self {
+            profile,
+            json: MakerJson::default(),
+        }
+    }
+
+    pub(super) fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The profile to change: its rendered JSON is dropped.
+    pub(super) fn edit(&mut self) -> &mut Profile {
+        self.json = MakerJson::default();
+        &mut self.profile
+    }
+}
+
+impl Clone for Maker {
+    fn clone(&self) -> Self {
+        Self::new(self.profile.clone())
     }
 }
 
@@ -53,7 +88,9 @@ impl Listed {
 pub struct Shown {
     pub(super) listed: Arc<Listed>,
     pub(super) available: Kopecks,
-    pub(super) maker: Profile,
+    /// Whether the viewer meets the ad's requirements, for a trader's listing.
+    pub(super) eligible: Option<bool>,
+    pub(super) maker: Arc<Maker>,
 }
 
 impl Shown {
@@ -70,15 +107,15 @@ impl Shown {
     }
 
     pub fn maker(&self) -> &Profile {
-        &self.maker
+        self.maker.profile()
     }
 
     /// Appends the ad's JSON with its maker's figures at `now`, the same as serialising
     /// [`crate::views::ad`].
     pub fn write_json(&self, out: &mut Vec<u8>, now: Millis) {
-        self.listed
-            .json
-            .write(out, self.available.get(), &self.maker, now);
+        let capacity = (self.available.get(), self.eligible);
+        let maker = (&self.maker.profile, &self.maker.json);
+        self.listed.json.write(out, capacity, maker, now);
     }
 }
 

@@ -17,4 +17,4 @@ mod query;
 
 pub use listed::{Shown, render_page};
 pub use model::ReadModel;
-pub use query::{AdQuery, SortBy};
+pub use query::{AdQuery, SortBy, Viewer};

@@ -7,9 +7,10 @@ use dashmap::DashMap;
 
 use super::capacities::Capacities;
 use super::index::Index;
-use super::listed::{Listed, Shown};
+use super::listed::{Listed, Maker, Shown};
 use super::query::{AdQuery, SortBy};
 use crate::domain::ad::{Ad, AdStatus};
+use crate::domain::requirements::Requirements;
 use crate::domain::user::Profile;
 use crate::domain::{AdId, Millis, UserId};
 use crate::domain::{track::day_of, track_change::TrackChange};
@@ -19,7 +20,7 @@ use crate::views::AdJson;
 pub struct ReadModel {
     ads: DashMap<AdId, Arc<Listed>>,
     capacities: Arc<Capacities>,
-    makers: DashMap<UserId, Profile>,
+    makers: DashMap<UserId, Arc<Maker>>,
     /// Bumped whenever an ad appears, disappears or changes a field the index sorts or filters
     /// on; the index is rebuilt on the next query after a bump, never for a change of capacity.
     layout: AtomicU64,
@@ -86,6 +87,7 @@ impl ReadModel {
         }
         let figures = |maker_id: UserId| {
             self.makers.get(&maker_id).map(|maker| {
+                let maker = maker.profile();
                 // Ratings are means to one decimal, so in tenths they order exactly as they read.
                 let tenths = maker
                     .rating()
@@ -100,7 +102,7 @@ impl ReadModel {
         index.clone()
     }
     pub fn add_maker(&self, maker: Profile) {
-        self.makers.insert(maker.id, maker);
+        self.makers.insert(maker.id, Arc::new(Maker::new(maker)));
         self.makers_version.fetch_add(1, Ordering::Release);
     }
 
@@ -109,13 +111,13 @@ impl ReadModel {
     }
 
     pub fn maker(&self, id: UserId) -> Option<Profile> {
-        self.makers.get(&id).map(|m| m.clone())
+        self.makers.get(&id).map(|maker| maker.profile().clone())
     }
 
     pub fn count_completed(&self, user_ids: [UserId; 2]) {
         for id in user_ids {
             if let Some(mut maker) = self.makers.get_mut(&id) {
-                maker.orders_count += 1;
+                Arc::make_mut(&mut *maker).edit().orders_count += 1;
                 self.makers_version.fetch_add(1, Ordering::Release);
             }
         }
@@ -126,7 +128,10 @@ impl ReadModel {
     pub fn add_track(&self, changes: &[TrackChange]) {
         for change in changes {
             if let Some(mut maker) = self.makers.get_mut(&change.user_id) {
-                maker.track.add(change.day, &change.figures);
+                Arc::make_mut(&mut *maker)
+                    .edit()
+                    .track
+                    .add(change.day, &change.figures);
                 self.makers_version.fetch_add(1, Ordering::Release);
             }
         }
@@ -136,7 +141,9 @@ impl ReadModel {
     pub fn first_order(&self, user_ids: [UserId; 2], at: Millis) {
         for id in user_ids {
             if let Some(mut maker) = self.makers.get_mut(&id) {
-                maker.track.first_order_at.get_or_insert(at);
+                if maker.profile().track.first_order_at.is_none() {
+                    Arc::make_mut(&mut *maker).edit().track.first_order_at = Some(at);
+                }
             }
         }
     }
@@ -144,13 +151,15 @@ impl ReadModel {
     /// A maker's authenticated request at `minute`.
     pub fn seen(&self, user_id: UserId, minute: Millis) {
         if let Some(mut maker) = self.makers.get_mut(&user_id) {
-            let seen = &mut maker.track.last_seen_at;
-            *seen = (*seen).max(Some(minute));
+            if maker.profile().track.last_seen_at < Some(minute) {
+                Arc::make_mut(&mut *maker).edit().track.last_seen_at = Some(minute);
+            }
         }
     }
 
     pub fn add_rating(&self, user_id: UserId, rating: i64) {
         if let Some(mut maker) = self.makers.get_mut(&user_id) {
+            let maker = Arc::make_mut(&mut *maker).edit();
             maker.rating_sum += rating;
             maker.ratings_count += 1;
             self.makers_version.fetch_add(1, Ordering::Release);
@@ -179,11 +188,20 @@ impl ReadModel {
             if !slot.matches(&filter, available) {
                 continue;
             }
+            let eligible = query.viewer.eligible(&slot.listed.ad.requirements);
+            if query.eligible_only && eligible == Some(false) {
+                continue;
+            }
             if total >= query.offset && page.len() < query.limit {
                 page.push(Shown {
                     listed: slot.listed.clone(),
                     available,
-                    maker: self.maker(slot.maker_id).unwrap_or_default(),
+                    eligible,
+                    maker: self
+                        .makers
+                        .get(&slot.maker_id)
+                        .map(|maker| maker.clone())
+                        .unwrap_or_default(),
                 });
             }
             total += 1;
@@ -191,9 +209,23 @@ impl ReadModel {
         (page, total)
     }
 
+    /// Whether an ad of the market `query` lists has counterparty requirements.
+    pub fn demanding(&self, query: &AdQuery, now: Millis) -> bool {
+        let market = (query.ad_type, query.fiat_currency.clone());
+        self.index(now)
+            .books
+            .get(&market)
+            .is_some_and(|book| book.demanding)
+    }
+
     /// The maker of an ad that is not closed.
     pub fn maker_of(&self, ad_id: AdId) -> Option<UserId> {
         self.ads.get(&ad_id).map(|listed| listed.ad.maker_id)
+    }
+
+    /// What an ad that is not closed asks of its takers.
+    pub fn requirements_of(&self, ad_id: AdId) -> Option<Requirements> {
+        self.ads.get(&ad_id).map(|listed| listed.ad.requirements)
     }
 
     /// An ad that is not closed, with its maker.
@@ -228,6 +260,7 @@ mod tests {
             payment_window_seconds: 900,
             terms: String::new(),
             payment_details: None,
+            requirements: Default::default(),
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,

@@ -1,9 +1,12 @@
 //! An ad as the public sees it, and the listing's pre-rendered JSON of it.
 
+use std::sync::{PoisonError, RwLock};
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::ad::Ad;
+use crate::domain::requirements::Requirements;
 use crate::domain::user::Profile;
 use crate::domain::{Millis, rfc3339};
 use crate::views::accounts::{TrackRecordView, track_record};
@@ -25,8 +28,34 @@ pub struct AdView<'a> {
     payment_window_seconds: i64,
     terms: &'a str,
     status: &'static str,
+    requirements: RequirementsView,
     maker: MakerView<'a>,
     created_at: String,
+    /// In a listing read with a bearer token: whether the caller meets the ad's requirements.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eligible: Option<bool>,
+}
+
+/// What the ad asks of its takers; `null` asks nothing.
+#[derive(Serialize, ToSchema)]
+pub struct RequirementsView {
+    /// Completed orders in all (the taker's `orders_count`).
+    min_completed_orders: Option<i64>,
+    /// Whole days since the taker's account was made.
+    min_account_age_days: Option<i64>,
+    /// The taker's `completion_rate_30d`, in basis points; a taker without one falls short of
+    /// any bound above 0.
+    min_completion_rate_bp: Option<i64>,
+}
+
+impl From<&Requirements> for RequirementsView {
+    fn from(requirements: &Requirements) -> Self {
+        Self {
+            min_completed_orders: requirements.min_completed_orders,
+            min_account_age_days: requirements.min_account_age_days,
+            min_completion_rate_bp: requirements.min_completion_rate_bp,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -55,6 +84,7 @@ pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile, now: Millis) -> AdView<'a> {
         payment_window_seconds: ad.payment_window_seconds,
         terms: &ad.terms,
         status: ad.status.as_str(),
+        requirements: RequirementsView::from(&ad.requirements),
         maker: MakerView {
             id: maker.id.get(),
             name: &maker.name,
@@ -64,6 +94,14 @@ pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile, now: Millis) -> AdView<'a> {
             track_record: track_record(&maker.track, now),
         },
         created_at: rfc3339(ad.created_at_ms),
+        eligible: None,
+    }
+}
+
+impl AdView<'_> {
+    /// The view as a listing read with a token shows it: with whether the viewer is eligible.
+    pub fn with_eligible(self, eligible: Option<bool>) -> Self {
+        Self { eligible, ..self }
     }
 }
 
@@ -75,7 +113,7 @@ pub struct AdJson {
     head: Box<str>,
     /// From the payment methods up to the maker's `"id":…`.
     middle: Box<str>,
-    /// From the end of the maker on.
+    /// From the end of the maker up to the ad's closing brace.
     tail: Box<str>,
 }
 
@@ -92,14 +130,15 @@ impl AdJson {
             ad.total_amount,
         );
         let middle = format!(
-            r#","payment_methods":{},"payment_window_seconds":{},"terms":{},"status":{},"maker":{{"id":{}"#,
+            r#","payment_methods":{},"payment_window_seconds":{},"terms":{},"status":{},"requirements":{},"maker":{{"id":{}"#,
             json(&ad.payment_methods),
             ad.payment_window_seconds,
             json(&ad.terms),
             json(&ad.status.as_str()),
+            json(&RequirementsView::from(&ad.requirements)),
             ad.maker_id,
         );
-        let tail = format!(r#"}},"created_at":{}}}"#, json(&rfc3339(ad.created_at_ms)));
+        let tail = format!(r#"}},"created_at":{}"#, json(&rfc3339(ad.created_at_ms)));
         Self {
             head: head.into(),
             middle: middle.into(),
@@ -107,29 +146,83 @@ impl AdJson {
         }
     }
 
-    /// Appends the ad with `available` capacity and `maker`'s figures at `now`.
-    pub fn write(&self, out: &mut Vec<u8>, available: i64, maker: &Profile, now: Millis) {
-        let mut number = itoa::Buffer::new();
+    /// Appends the ad with `available` capacity and `maker`'s figures at `now` (`fields` keeps
+    /// what was rendered of them), and whether the viewer is `eligible` if the listing knows.
+    pub fn write(
+        &self,
+        out: &mut Vec<u8>,
+        (available, eligible): (i64, Option<bool>),
+        (maker, fields): (&Profile, &MakerJson),
+        now: Millis,
+    ) {
         out.extend_from_slice(self.head.as_bytes());
-        out.extend_from_slice(number.format(available).as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(available).as_bytes());
         out.extend_from_slice(self.middle.as_bytes());
-        out.extend_from_slice(b",\"name\":");
-        // Writing a string or a number to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &maker.name);
-        out.extend_from_slice(b",\"rating\":");
-        let _ = serde_json::to_writer(&mut *out, &maker.rating());
-        out.extend_from_slice(b",\"ratings_count\":");
-        out.extend_from_slice(number.format(maker.ratings_count).as_bytes());
-        out.extend_from_slice(b",\"orders_count\":");
-        out.extend_from_slice(number.format(maker.orders_count).as_bytes());
-        // The record's fields, flattened into the maker: its object without the braces.
-        let record = serde_json::to_vec(&track_record(&maker.track, now)).unwrap_or_default();
-        if let Some(fields) = record.get(1..record.len().saturating_sub(1)) {
-            out.push(b',');
-            out.extend_from_slice(fields);
-        }
+        fields.write(out, maker, now);
         out.extend_from_slice(self.tail.as_bytes());
+        match eligible {
+            Some(true) => out.extend_from_slice(b",\"eligible\":true}"),
+            Some(false) => out.extend_from_slice(b",\"eligible\":false}"),
+            None => out.push(b'}'),
+        }
     }
+}
+
+/// A maker's fields after its `"id":…` as [`ad`] renders them, kept while they read the same:
+/// until a figure changes (the owner then starts a new one), the UTC day ends or the online flag
+/// turns. Most listings then copy one slice per ad instead of summing and formatting a record.
+#[derive(Default)]
+pub struct MakerJson(RwLock<Option<Rendered>>);
+
+struct Rendered {
+    /// The instants at which it reads the same, `[from, until)`.
+    from: Millis,
+    until: Millis,
+    json: Box<[u8]>,
+}
+
+impl MakerJson {
+    /// Appends `maker`'s fields (with a leading comma) as they are at `now`.
+    pub fn write(&self, out: &mut Vec<u8>, maker: &Profile, now: Millis) {
+        let fits = |rendered: &Rendered| rendered.from <= now && now < rendered.until;
+        {
+            let kept = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(rendered) = kept.as_ref().filter(|rendered| fits(rendered)) {
+                out.extend_from_slice(&rendered.json);
+                return;
+            }
+        }
+        let (from, until) = maker.track.steady_span(now);
+        let json = maker_fields(maker, now);
+        out.extend_from_slice(&json);
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(Rendered {
+            from,
+            until,
+            json: json.into(),
+        });
+    }
+}
+
+/// `maker`'s fields after its id at `now`, with a leading comma.
+fn maker_fields(maker: &Profile, now: Millis) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    let mut number = itoa::Buffer::new();
+    out.extend_from_slice(b",\"name\":");
+    // Writing a string or a number to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, &maker.name);
+    out.extend_from_slice(b",\"rating\":");
+    let _ = serde_json::to_writer(&mut out, &maker.rating());
+    out.extend_from_slice(b",\"ratings_count\":");
+    out.extend_from_slice(number.format(maker.ratings_count).as_bytes());
+    out.extend_from_slice(b",\"orders_count\":");
+    out.extend_from_slice(number.format(maker.orders_count).as_bytes());
+    // The record's fields, flattened into the maker: its object without the braces.
+    let record = serde_json::to_vec(&track_record(&maker.track, now)).unwrap_or_default();
+    if let Some(fields) = record.get(1..record.len().saturating_sub(1)) {
+        out.push(b',');
+        out.extend_from_slice(fields);
+    }
+    out
 }
 
 /// `value` as JSON (a string or a list of strings cannot fail to serialise).
@@ -164,6 +257,7 @@ mod tests {
             payment_window_seconds: 900,
             terms,
             payment_details: None,
+            requirements: Default::default(),
             status: AdStatus::Active,
             created_at_ms,
             version: 1,
@@ -172,7 +266,8 @@ mod tests {
 
     proptest! {
         /// The listing's pieced-together JSON is byte for byte what serialising the view gives,
-        /// whatever the text fields hold (quotes, escapes, any Unicode) and whatever the figures.
+        /// whatever the text fields hold (quotes, escapes, any Unicode) and whatever the figures,
+        /// also when the maker's fields were first rendered at an earlier instant.
         #[test]
         fn ad_json_renders_the_ad_view(
             terms in any::<String>(),
@@ -183,8 +278,16 @@ mod tests {
             days in proptest::collection::vec((0..40i64, 0..5i64, 0..5i64, 0..5i64), 0..6),
             seen in proptest::option::of(0..4_000_000_000_000i64),
             now in 0..4_000_000_000_000i64,
+            earlier in 0..2 * crate::domain::track::DAY_MS,
+            asks in (proptest::option::of(0..100i64), proptest::option::of(0..100i64), proptest::option::of(0..10_000i64)),
+            eligible in proptest::option::of(any::<bool>()),
         ) {
-            let ad = listed_ad(terms, methods, figures);
+            let mut ad = listed_ad(terms, methods, figures);
+            ad.requirements = Requirements {
+                min_completed_orders: asks.0,
+                min_account_age_days: asks.1,
+                min_completion_rate_bp: asks.2,
+            };
             let (rating_sum, ratings_count, orders_count) = ratings;
             let mut track = Track { last_seen_at: seen, first_order_at: seen, ..Track::default() };
             for (day, completed, cancelled, paid) in days {
@@ -192,11 +295,14 @@ mod tests {
                 track.add(day_of(now) - day, &figures);
             }
             let maker = Profile { id: UserId(3), name, rating_sum, ratings_count, orders_count, track };
+            let (json, fields) = (AdJson::new(&ad), MakerJson::default());
+            let capacity = (ad.available_amount.get(), eligible);
+            json.write(&mut Vec::new(), capacity, (&maker, &fields), now - earlier);
             let mut pieced = Vec::new();
-            AdJson::new(&ad).write(&mut pieced, ad.available_amount.get(), &maker, now);
+            json.write(&mut pieced, capacity, (&maker, &fields), now);
             prop_assert_eq!(
                 String::from_utf8(pieced).unwrap(),
-                serde_json::to_string(&self::ad(&ad, &maker, now)).unwrap()
+                serde_json::to_string(&self::ad(&ad, &maker, now).with_eligible(eligible)).unwrap()
             );
         }
     }

@@ -22,6 +22,7 @@ mod openapi;
 mod payment_methods;
 mod prometheus;
 mod races;
+mod requirements;
 mod reviews;
 mod track_records;
 mod walkthrough;

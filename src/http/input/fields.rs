@@ -32,6 +32,10 @@ pub type PageOffset = IntParam<0, { i64::MAX }>;
 pub type AfterId = IntParam<0, { i64::MAX }>;
 /// The payment window; the document states the running service's smallest.
 pub type WindowSeconds = Int<1, MAX_PAYMENT_WINDOW_SECONDS>;
+/// Counterparty requirements' bounds.
+pub type CompletedOrdersBound = Int<0, { crate::domain::requirements::MAX_COMPLETED_ORDERS }>;
+pub type AccountAgeBound = Int<0, { crate::domain::requirements::MAX_ACCOUNT_AGE_DAYS }>;
+pub type CompletionRateBound = Int<0, { crate::domain::requirements::MAX_COMPLETION_RATE_BP }>;
 pub type WageringMultiplier = Int<0, MAX_WAGERING_MULTIPLIER>;
 pub type Stars = Int<MIN_RATING, MAX_RATING>;
 pub type Name = Text<1, MAX_NAME_CHARS>;

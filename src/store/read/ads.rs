@@ -5,12 +5,14 @@ use sqlx::any::AnyRow;
 
 use super::query::{int, query, unknown};
 use crate::domain::ad::{Ad, AdStatus, AdType};
+use crate::domain::requirements::Requirements;
 use crate::domain::{AdId, DomainError};
 use crate::store::handle::Store;
 
 const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, \
     max_amount, total_amount, available_amount, closed_amount, payment_methods, \
-    payment_window_seconds, terms, payment_details, status, created_at, version";
+    payment_window_seconds, terms, payment_details, status, created_at, version, \
+    min_completed_orders, min_account_age_days, min_completion_rate_bp";
 
 fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
     let methods: String = row.try_get("payment_methods")?;
@@ -29,6 +31,11 @@ fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
         payment_window_seconds: row.try_get("payment_window_seconds")?,
         terms: row.try_get("terms")?,
         payment_details: crate::store::json::object(row.try_get("payment_details")?),
+        requirements: Requirements {
+            min_completed_orders: row.try_get("min_completed_orders")?,
+            min_account_age_days: row.try_get("min_account_age_days")?,
+            min_completion_rate_bp: row.try_get("min_completion_rate_bp")?,
+        },
         status: AdStatus::parse(row.try_get("status")?).ok_or_else(|| unknown("status"))?,
         created_at_ms: row.try_get("created_at")?,
         version: row.try_get("version")?,

@@ -12,8 +12,8 @@ use crate::domain::user::User;
 use crate::domain::{DomainError, Role, UserId};
 use crate::store::handle::Store;
 
-const USER_COLUMNS: &str =
-    "id, name, role, rating_sum, ratings_count, orders_count, first_order_at, last_seen_at";
+const USER_COLUMNS: &str = "id, name, role, rating_sum, ratings_count, orders_count, first_order_at, last_seen_at, \
+     created_at";
 const DAY_COLUMNS: &str =
     "user_id, day, completed, cancelled, expired, paid, pay_ms, released, release_ms";
 
@@ -31,6 +31,7 @@ fn user_from(row: &AnyRow) -> Result<User, sqlx::Error> {
             first_order_at: row.try_get("first_order_at")?,
             last_seen_at: row.try_get("last_seen_at")?,
         },
+        created_at: row.try_get("created_at")?,
     })
 }
 

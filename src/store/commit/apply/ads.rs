@@ -14,8 +14,10 @@ impl<C: Connection> Writer<'_, C> {
         let id = query(
             "INSERT INTO ads (maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
              total_amount, available_amount, closed_amount, payment_methods, \
-             payment_window_seconds, terms, payment_details, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14) RETURNING id",
+             payment_window_seconds, terms, payment_details, status, created_at, \
+             min_completed_orders, min_account_age_days, min_completion_rate_bp) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             RETURNING id",
         )
         .bind(ad.maker_id)
         .bind(ad.ad_type.as_str())
@@ -31,6 +33,9 @@ impl<C: Connection> Writer<'_, C> {
         .bind(ad.payment_details.as_ref().map(json::text))
         .bind(ad.status.as_str())
         .bind(ad.created_at_ms)
+        .bind(ad.requirements.min_completed_orders)
+        .bind(ad.requirements.min_account_age_days)
+        .bind(ad.requirements.min_completion_rate_bp)
         .fetch_one(&mut *self.conn)
         .await?;
         self.receipt.inserted_ids.push(id);
@@ -41,8 +46,9 @@ impl<C: Connection> Writer<'_, C> {
     pub(super) async fn update_ad(&mut self, ad: &Ad) -> Result<(), Failure> {
         let version: Option<i64> = query(
             "UPDATE ads SET price = $1, min_amount = $2, max_amount = $3, payment_methods = $4, \
-             terms = $5, status = $6, version = version + 1 \
-             WHERE id = $7 AND status <> 'closed' RETURNING version",
+             terms = $5, status = $6, min_completed_orders = $7, min_account_age_days = $8, \
+             min_completion_rate_bp = $9, version = version + 1 \
+             WHERE id = $10 AND status <> 'closed' RETURNING version",
         )
         .bind(ad.price)
         .bind(ad.min_amount)
@@ -50,6 +56,9 @@ impl<C: Connection> Writer<'_, C> {
         .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
         .bind(ad.terms.clone())
         .bind(ad.status.as_str())
+        .bind(ad.requirements.min_completed_orders)
+        .bind(ad.requirements.min_account_age_days)
+        .bind(ad.requirements.min_completion_rate_bp)
         .bind(ad.id)
         .fetch_optional(&mut *self.conn)
         .await?;
