@@ -22,9 +22,16 @@ pub(super) struct Slot {
     /// Bit `i` for the market's `i`-th payment method; [`OTHER_METHODS`] for any past the 63rd.
     pub(super) methods: u64,
     pub(super) capacity: Arc<[AtomicI64]>,
-    pub(super) offset: usize,
+    /// Within the chunk (under `CAPACITY_CHUNK`).
+    pub(super) offset: u32,
+    /// Whether the ad has counterparty requirements (beside `offset`, so the slot stays 64
+    /// bytes).
+    pub(super) demanding: bool,
     pub(super) listed: Arc<Listed>,
 }
+
+// A scan reads thousands of slots: one more word each shows in every listing.
+const _: () = assert!(std::mem::size_of::<Slot>() == 64);
 
 /// The bit of a slot's methods that stands for every method past the 63rd of its market (checked
 /// against the ad itself).
@@ -46,7 +53,8 @@ impl Slot {
             maker_id: listed.ad.maker_id,
             methods: mask,
             capacity: listed.capacity.chunk.clone(),
-            offset: listed.capacity.offset,
+            offset: listed.capacity.offset as u32,
+            demanding: !listed.ad.requirements.is_empty(),
             listed: listed.clone(),
         }
     }
@@ -58,7 +66,7 @@ impl Slot {
 
     #[inline]
     pub(super) fn available(&self) -> Kopecks {
-        Kopecks(self.capacity[self.offset].load(Ordering::Relaxed))
+        Kopecks(self.capacity[self.offset as usize].load(Ordering::Relaxed))
     }
 
     /// Whether the ad shows for `filter`, with `available` capacity left.
@@ -184,7 +192,7 @@ impl Index {
                 by_orders.sort_by_cached_key(|slot| (Reverse(figures(slot).1), slot.id()));
                 let mut by_completion = by_price.clone();
                 by_completion.sort_by_cached_key(|slot| (Reverse(figures(slot).2), slot.id()));
-                let demanding = ads.iter().any(|listed| !listed.ad.requirements.is_empty());
+                let demanding = by_price.iter().any(|slot| slot.demanding);
                 let book = Book {
                     demanding,
                     by_price,

@@ -122,7 +122,7 @@ impl Shown {
 /// A listing page of ads as `Page<AdView>` renders it (see [`AdJson`]).
 pub fn render_page(ads: &[Shown], total: usize, limit: i64, offset: i64, now: Millis) -> Vec<u8> {
     /// Room for one ad with a short name and terms: most pages need no second allocation.
-    const AD_BYTES: usize = 512;
+    const AD_BYTES: usize = 1024;
     let mut out = Vec::with_capacity(64 + ads.len() * AD_BYTES);
     out.extend_from_slice(b"{\"items\":[");
     for (i, ad) in ads.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use dashmap::DashMap;
 
 use super::capacities::Capacities;
-use super::index::Index;
+use super::index::{Index, Slot};
 use super::listed::{Listed, Maker, Shown};
 use super::query::{AdQuery, SortBy};
 use crate::domain::ad::{Ad, AdStatus};
@@ -188,15 +188,17 @@ impl ReadModel {
             if !slot.matches(&filter, available) {
                 continue;
             }
-            let eligible = query.viewer.eligible(&slot.listed.ad.requirements);
-            if query.eligible_only && eligible == Some(false) {
+            // Judged only where it can matter: the scan of thousands of slots is the listing's
+            // cost, and a few cycles a slot show in it.
+            let eligible = |slot: &Slot| query.viewer.eligible(&slot.listed.ad.requirements);
+            if query.eligible_only && slot.demanding && eligible(slot) == Some(false) {
                 continue;
             }
             if total >= query.offset && page.len() < query.limit {
                 page.push(Shown {
                     listed: slot.listed.clone(),
                     available,
-                    eligible,
+                    eligible: eligible(slot),
                     maker: self
                         .makers
                         .get(&slot.maker_id)
