@@ -64,7 +64,7 @@ async fn setup() -> Bench {
     let ad = NewAd {
         ad_type: AdType::Buy,
         fiat_currency: "RUB".into(),
-        price: 9550,
+        price: Some(9550),
         min_amount: 100_000,
         max_amount: 1_000_000,
         total_amount: 9_000_000_000_000,
@@ -74,6 +74,8 @@ async fn setup() -> Bench {
         payment_details: None,
         payment_method_id: None,
         requirements: Default::default(),
+        price_type: Default::default(),
+        premium_bp: None,
     };
     let (ad, _) = market.create_ad(maker, ad, None).await.unwrap();
     let mut sellers = Vec::new();
@@ -203,6 +205,8 @@ fn listing_model() -> ReadModel {
             terms: "benchmark".into(),
             payment_details: None,
             requirements: Default::default(),
+            price_type: Default::default(),
+            premium_bp: None,
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,

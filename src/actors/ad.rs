@@ -26,6 +26,7 @@ use crate::config::ACTOR_ATTEMPTS;
 
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::pricing::PriceType;
 use crate::domain::requirements::Standing;
 use crate::domain::{AdId, UserId};
 use crate::domain::{DomainError, ErrorCode, Kopecks, Millis};
@@ -146,6 +147,7 @@ impl AdActor {
             self.reload(state).await?;
             reloaded = true;
         }
+        self.reprice(state);
         let mut checked = self.check(state, &mut take, state.held).await?;
         let maybe_stale = matches!(
             checked,
@@ -154,6 +156,7 @@ impl AdActor {
         if maybe_stale && !reloaded && self.store.dialect() == Dialect::Postgres {
             // Another node may have given capacity back or changed the ad: ask the truth.
             self.reload(state).await?;
+            self.reprice(state);
             checked = self.check(state, &mut take, state.held).await?;
         }
         if checked == Err(ErrorCode::AmountExceedsAvailable)
@@ -169,6 +172,7 @@ impl AdActor {
             (ErrorCode::CounterpartyRequirementsNotMet, Some(standing)) => {
                 state.ad.requirements.refusal(standing)
             }
+            (ErrorCode::AdNotActive, _) => DomainError::new(code, state.ad.not_active_reason()),
             _ => DomainError::from(code),
         })?;
         state.holds.insert(take.hold, take.amount);
@@ -192,6 +196,14 @@ impl AdActor {
         }
         let standing = take.standing.as_ref();
         Ok(ad.check_take(take.taker_id, take.amount, &take.method, held, standing))
+    }
+
+    /// Prices a floating ad over its currency's index price now: it is taken at that price, and
+    /// not at all while there is none.
+    fn reprice(&self, state: &mut AdState) {
+        if state.ad.price_type == PriceType::Floating {
+            state.ad.price = self.read_model.price_of(&state.ad);
+        }
     }
 
     /// Applies a committed change of capacity, unless the cache was loaded after it.

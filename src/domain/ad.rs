@@ -6,6 +6,7 @@ use super::error::{DomainError, ErrorCode};
 use super::ids::{AdId, OrderId, UserId};
 use super::money::Kopecks;
 use super::order::{self, Order, OrderStatus, Side};
+use super::pricing::{self, PriceType, floating_price};
 use super::requirements::{Requirements, Standing};
 use super::time::Millis;
 use super::validate;
@@ -44,7 +45,13 @@ pub struct Ad {
     pub maker_id: UserId,
     pub ad_type: AdType,
     pub fiat_currency: String,
+    /// RUB kopecks per USDT. A floating ad's follows its fiat's index price: as stored (and in
+    /// its actor) it is zero; [`Ad::reprice`] sets it from an index, and it stays zero while
+    /// there is none (the ad is then neither listed nor taken).
     pub price: Kopecks,
+    pub price_type: PriceType,
+    /// A floating ad's premium over the index in basis points (negative: a discount).
+    pub premium_bp: Option<i64>,
     pub min_amount: Kopecks,
     pub max_amount: Kopecks,
     pub total_amount: Kopecks,
@@ -77,7 +84,7 @@ impl Ad {
         held: Kopecks,
         standing: Option<&Standing>,
     ) -> Result<(), ErrorCode> {
-        if self.status != AdStatus::Active {
+        if self.status != AdStatus::Active || !self.price.is_positive() {
             return Err(ErrorCode::AdNotActive);
         }
         if self.maker_id == taker_id {
@@ -105,7 +112,33 @@ impl Ad {
     /// Whether the ad shows in the public listing with `available` capacity left (the read
     /// model keeps capacity apart from the rest of the ad).
     pub fn is_listed_with(&self, available: Kopecks) -> bool {
-        self.status == AdStatus::Active && available >= self.min_amount
+        self.status == AdStatus::Active && self.price.is_positive() && available >= self.min_amount
+    }
+
+    /// Sets a floating ad's price from `index`, its fiat's index price if there is one (zero
+    /// without: not listed, not taken); a fixed ad keeps its own.
+    pub fn reprice(&mut self, index: Option<Kopecks>) {
+        self.price = self.price_over(index);
+    }
+
+    /// The ad's price over `index`, its fiat's index price if there is one: a fixed ad's own;
+    /// a floating ad's premium over the index, zero without one.
+    pub fn price_over(&self, index: Option<Kopecks>) -> Kopecks {
+        match (self.price_type, self.premium_bp) {
+            (PriceType::Floating, Some(premium_bp)) => {
+                index.map_or(Kopecks::ZERO, |index| floating_price(index, premium_bp))
+            }
+            _ => self.price,
+        }
+    }
+
+    /// Why a take of an ad that is active may still be refused as not active.
+    pub fn not_active_reason(&self) -> &'static str {
+        if self.status == AdStatus::Active && !self.price.is_positive() {
+            "The ad's price floats over the index price of its currency, and there is none yet"
+        } else {
+            ErrorCode::AdNotActive.default_message()
+        }
     }
 
     /// Whether one order of `amount` fits the ad with `available` capacity left.
@@ -170,6 +203,9 @@ impl Ad {
 pub struct AdPatch {
     /// Amounts as the maker sent them, checked when the patch applies.
     pub price: Option<i64>,
+    /// A change of pricing needs what the new one needs (`price` or `premium_bp`).
+    pub price_type: Option<PriceType>,
+    pub premium_bp: Option<i64>,
     pub min_amount: Option<i64>,
     pub max_amount: Option<i64>,
     pub payment_methods: Option<Vec<String>>,
@@ -187,9 +223,15 @@ impl Ad {
             return Err(ErrorCode::AdNotActive.into());
         }
         let mut next = self.clone();
-        if let Some(price) = patch.price {
-            next.price = validate::amount("price", price)?;
-        }
+        let price_type = patch.price_type.unwrap_or(self.price_type);
+        // What the patch leaves out, the ad keeps, if its pricing stays.
+        let kept = price_type == self.price_type;
+        let price = patch
+            .price
+            .or_else(|| (kept && price_type == PriceType::Fixed).then_some(self.price.get()));
+        let premium_bp = patch.premium_bp.or(self.premium_bp.filter(|_| kept));
+        (next.price, next.premium_bp) = pricing::checked(price_type, price, premium_bp)?;
+        next.price_type = price_type;
         if let Some(min) = patch.min_amount {
             next.min_amount = validate::amount("min_amount", min)?;
         }
@@ -270,6 +312,8 @@ pub(crate) mod tests {
             terms: String::new(),
             payment_details: None,
             requirements: Default::default(),
+            price_type: Default::default(),
+            premium_bp: None,
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,

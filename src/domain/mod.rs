@@ -11,6 +11,7 @@
 //! - [`payment_method`]: a user's saved payment methods, and masked card numbers.
 //! - [`track`], [`track_change`]: a trader's 30-day track record, kept as per-day sums, and
 //!   what each order transition adds to it.
+//! - [`pricing`]: fixed and floating prices, and a floating ad's price over the index.
 //! - [`requirements`]: whom a maker trades with, and a taker's standing against it.
 //! - [`restriction`]: the platform's self-exclusions and cool-offs of a user.
 //! - [`review`]: the rules that hold a new withdrawal for an operator's review.
@@ -36,6 +37,7 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod payment_method;
+pub mod pricing;
 pub mod requirements;
 pub mod restriction;
 pub mod review;

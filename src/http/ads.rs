@@ -16,12 +16,14 @@ use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthentic
 use super::input::fields::{AccountAgeBound, CompletedOrdersBound, CompletionRateBound};
 use super::input::fields::{AdTypeChoice, Amount, AmountParam, PageLimit, PageOffset};
 use super::input::fields::{IdField, SortByChoice, Terms, WindowSeconds};
+use super::input::fields::{PremiumBp, PriceTypeChoice};
 use super::input::{Choice, DetailsPerMethod, FiatCurrency, PaymentMethod, PaymentMethods};
 use super::state::AppState;
 use crate::domain::AdId;
 use crate::domain::DomainError;
 use crate::domain::Kopecks;
 use crate::domain::ad::{AdPatch, AdStatus, AdType};
+use crate::domain::pricing::PriceType;
 use crate::domain::requirements::Requirements;
 use crate::domain::vocabulary::vocabulary;
 use crate::market::{AdQuery, NewAd, SortBy, Viewer};
@@ -147,9 +149,16 @@ struct CreateAdBody {
     ad_type: AdTypeChoice,
     #[schema(inline)]
     fiat_currency: FiatCurrency,
-    /// RUB kopecks per USDT.
+    /// RUB kopecks per USDT: a fixed-price ad's price (a floating ad gives `premium_bp`).
     #[schema(inline)]
-    price: Amount,
+    price: Option<Amount>,
+    /// `fixed` (the default) or `floating`: the index price of `fiat_currency` with
+    /// `premium_bp` on top, following each index update.
+    #[schema(inline)]
+    price_type: Option<PriceTypeChoice>,
+    /// A floating ad's premium over the index in basis points (−2000…2000; negative: below).
+    #[schema(inline)]
+    premium_bp: Option<PremiumBp>,
     /// The smallest order, in USDT kopecks; at most `max_amount` and `total_amount`.
     #[schema(inline)]
     min_amount: Amount,
@@ -202,7 +211,9 @@ async fn create(
     let request = NewAd {
         ad_type: body.ad_type.0,
         fiat_currency: body.fiat_currency.0,
-        price: body.price.0,
+        price: body.price.map(|p| p.0),
+        price_type: body.price_type.map_or(PriceType::Fixed, |Choice(t)| t),
+        premium_bp: body.premium_bp.map(|p| p.0),
         min_amount: body.min_amount.0,
         max_amount: body.max_amount.0,
         total_amount: body.total_amount.0,
@@ -254,8 +265,15 @@ type StatusChangeChoice = Choice<StatusChange>;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateAdBody {
+    /// A fixed-price ad's new price.
     #[schema(inline)]
     price: Option<Amount>,
+    /// A change of pricing: to `fixed` with `price`, to `floating` with `premium_bp`.
+    #[schema(inline)]
+    price_type: Option<PriceTypeChoice>,
+    /// A floating ad's new premium.
+    #[schema(inline)]
+    premium_bp: Option<PremiumBp>,
     #[schema(inline)]
     min_amount: Option<Amount>,
     #[schema(inline)]
@@ -291,6 +309,8 @@ async fn update(
 ) -> ApiResult<Response> {
     let patch = AdPatch {
         price: body.price.map(|p| p.0),
+        price_type: body.price_type.map(|Choice(t)| t),
+        premium_bp: body.premium_bp.map(|p| p.0),
         min_amount: body.min_amount.map(|a| a.0),
         max_amount: body.max_amount.map(|a| a.0),
         payment_methods: body.payment_methods.map(|m| m.0),

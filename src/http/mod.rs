@@ -17,6 +17,7 @@ mod openapi;
 mod operator;
 mod orders;
 mod payment_methods;
+mod prices;
 mod restrictions;
 mod router;
 mod safeguards;

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use super::error::ApiError;
 use super::state::AppState;
 use super::{accounts, ads, events, idempotency, layers, openapi, operator, orders, safeguards};
-use super::{payment_methods, restrictions, service, webhooks};
+use super::{payment_methods, prices, restrictions, service, webhooks};
 use crate::config::MAX_BODY_BYTES;
 use crate::domain::ErrorCode;
 use crate::market::Market;
@@ -53,6 +53,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(safeguards::router())
         .merge(restrictions::router())
         .merge(payment_methods::router())
+        .merge(prices::router())
         .merge(webhooks::router())
         .merge(service::router())
 }

@@ -10,6 +10,7 @@ use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
 use crate::domain::AdId;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::pricing::{self, PriceType};
 use crate::domain::requirements::{Requirements, Standing};
 use crate::domain::user::Profile;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
@@ -22,8 +23,11 @@ use crate::store::{Commit, MoneyMove, Op, RowRef};
 pub struct NewAd {
     pub ad_type: AdType,
     pub fiat_currency: String,
-    /// Amounts as the maker sent them, checked when the ad is made.
-    pub price: i64,
+    /// Amounts as the maker sent them, checked when the ad is made. A fixed ad gives `price`, a
+    /// floating one `premium_bp` over its currency's index price.
+    pub price: Option<i64>,
+    pub price_type: PriceType,
+    pub premium_bp: Option<i64>,
     pub min_amount: i64,
     pub max_amount: i64,
     pub total_amount: i64,
@@ -155,12 +159,16 @@ impl Market {
             (AdType::Buy, _) => None,
         };
         let total = validate::amount("total_amount", request.total_amount)?;
+        let (price, premium_bp) =
+            pricing::checked(request.price_type, request.price, request.premium_bp)?;
         let ad = Ad {
             id: AdId::default(),
             maker_id: caller.user_id,
             ad_type: request.ad_type,
             fiat_currency: request.fiat_currency,
-            price: validate::amount("price", request.price)?,
+            price,
+            price_type: request.price_type,
+            premium_bp,
             min_amount: validate::amount("min_amount", request.min_amount)?,
             max_amount: validate::amount("max_amount", request.max_amount)?,
             total_amount: total,
@@ -276,8 +284,9 @@ impl Market {
         Ok((self.as_shown(ad), maker))
     }
 
-    /// The ad as the API shows it: paused while its maker is restricted.
-    fn as_shown(&self, mut ad: Ad) -> Ad {
+    /// The ad as the API shows it: at its price now, paused while its maker is restricted.
+    fn as_shown(&self, ad: Ad) -> Ad {
+        let mut ad = self.context.read_model.priced(ad);
         if ad.status == AdStatus::Active && self.maker_restricted(ad.maker_id) {
             ad.status = AdStatus::Paused;
         }

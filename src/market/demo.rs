@@ -91,7 +91,9 @@ fn ad(ad_type: AdType, price: i64, i: usize) -> NewAd {
     NewAd {
         ad_type,
         fiat_currency: "RUB".into(),
-        price,
+        price: Some(price),
+        price_type: Default::default(),
+        premium_bp: None,
         min_amount: 100_000,
         max_amount: 1_000_000,
         total_amount: 3_000_000,

@@ -8,6 +8,7 @@ pub mod hub;
 mod keys;
 mod orders;
 mod payment_methods;
+mod prices;
 mod reviews;
 mod running;
 mod safeguards;

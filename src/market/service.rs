@@ -104,6 +104,7 @@ impl Market {
     async fn rebuild(&self) -> Result<(), DomainError> {
         let context = &self.context;
         self.reload_safeguards().await?;
+        self.load_index_prices().await?;
         for maker in context
             .store
             .makers_of_open_ads(self.window_start())

@@ -126,6 +126,7 @@ impl Market {
     pub async fn refresh_listing(&self) -> Result<(), DomainError> {
         let store = self.store();
         let read_model = &self.context.read_model;
+        self.load_index_prices().await?;
         for maker in store.makers_of_open_ads(self.window_start()).await? {
             read_model.add_maker(Profile::from(&maker));
         }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use super::listed::Listed;
 use super::query::AdQuery;
 use crate::config::MAKER_ORDER_STALENESS;
-use crate::domain::ad::{AdStatus, AdType};
+use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::{AdId, Kopecks, UserId};
 
 /// An ad's place in one listing order: what a query filters on, copied out of the entry so a scan
@@ -165,14 +165,19 @@ impl Index {
     /// `makers_version` and on `day`.
     pub(super) fn build(
         ads: impl Iterator<Item = Arc<Listed>>,
-        figures: impl Fn(UserId) -> Option<(i64, i64, i64)>,
+        (figures, price_of): (
+            impl Fn(UserId) -> Option<(i64, i64, i64)>,
+            impl Fn(&Ad) -> Kopecks,
+        ),
         (layout, makers_version, day): (u64, u64, i64),
     ) -> Index {
-        let mut markets: HashMap<(AdType, String), Vec<Arc<Listed>>> = HashMap::new();
+        // Each active ad with a price (a floating ad has none before its index), with it.
+        let mut markets: HashMap<(AdType, String), Vec<(Arc<Listed>, Kopecks)>> = HashMap::new();
         for listed in ads {
-            if listed.ad.status == AdStatus::Active {
+            let price = price_of(&listed.ad);
+            if listed.ad.status == AdStatus::Active && price.is_positive() {
                 let market = (listed.ad.ad_type, listed.ad.fiat_currency.clone());
-                markets.entry(market).or_default().push(listed);
+                markets.entry(market).or_default().push((listed, price));
             }
         }
         let figures = |slot: &Slot| figures(slot.maker_id).unwrap_or((-1, -1, -1));
@@ -180,12 +185,12 @@ impl Index {
             .into_iter()
             .map(|((ad_type, currency), ads)| {
                 let mut methods = HashMap::new();
-                let mut by_price: Vec<Slot> = ads
+                let mut priced: Vec<(Slot, Kopecks)> = ads
                     .iter()
-                    .map(|listed| Slot::new(listed, &mut methods))
+                    .map(|(listed, price)| (Slot::new(listed, &mut methods), *price))
                     .collect();
-                by_price
-                    .sort_by_key(|slot| (best_price_key(ad_type, slot.listed.ad.price), slot.id()));
+                priced.sort_by_key(|(slot, price)| (best_price_key(ad_type, *price), slot.id()));
+                let by_price: Vec<Slot> = priced.into_iter().map(|(slot, _)| slot).collect();
                 let mut by_rating = by_price.clone();
                 by_rating.sort_by_cached_key(|slot| (Reverse(figures(slot).0), slot.id()));
                 let mut by_orders = by_price.clone();

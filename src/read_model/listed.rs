@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::capacities::Capacity;
 use crate::domain::ad::Ad;
+use crate::domain::pricing::PriceType;
 use crate::domain::user::Profile;
 use crate::domain::{AdId, Kopecks, Millis};
 use crate::views::{AdJson, MakerJson};
@@ -35,8 +36,10 @@ impl Listed {
     /// Whether `ad` differs from this entry only in capacity (and the store's counters).
     pub(super) fn same_listing(&self, ad: &Ad) -> bool {
         let mine = &self.ad;
+        // A floating ad's price is the index's, computed where it is read.
+        let same_price = mine.price == ad.price || ad.price_type == PriceType::Floating;
         mine.status == ad.status
-            && mine.price == ad.price
+            && same_price
             && mine.min_amount == ad.min_amount
             && mine.max_amount == ad.max_amount
             && mine.total_amount == ad.total_amount
@@ -47,6 +50,8 @@ impl Listed {
             && mine.ad_type == ad.ad_type
             && mine.fiat_currency == ad.fiat_currency
             && mine.requirements == ad.requirements
+            && mine.price_type == ad.price_type
+            && mine.premium_bp == ad.premium_bp
     }
 }
 
@@ -88,6 +93,8 @@ impl Clone for Maker {
 pub struct Shown {
     pub(super) listed: Arc<Listed>,
     pub(super) available: Kopecks,
+    /// The ad's price when the page was read (a floating ad's follows the index).
+    pub(super) price: Kopecks,
     /// Whether the viewer meets the ad's requirements, for a trader's listing.
     pub(super) eligible: Option<bool>,
     pub(super) maker: Arc<Maker>,
@@ -101,6 +108,7 @@ impl Shown {
     /// The ad as the page read it.
     pub fn ad(&self) -> Ad {
         Ad {
+            price: self.price,
             available_amount: self.available,
             ..self.listed.ad.clone()
         }
@@ -113,7 +121,7 @@ impl Shown {
     /// Appends the ad's JSON with its maker's figures at `now`, the same as serialising
     /// [`crate::views::ad`].
     pub fn write_json(&self, out: &mut Vec<u8>, now: Millis) {
-        let capacity = (self.available.get(), self.eligible);
+        let capacity = (self.price.get(), self.available.get(), self.eligible);
         let maker = (&self.maker.profile, &self.maker.json);
         self.listed.json.write(out, capacity, maker, now);
     }

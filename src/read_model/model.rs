@@ -10,9 +10,10 @@ use super::index::{Index, Slot};
 use super::listed::{Listed, Maker, Shown};
 use super::query::{AdQuery, SortBy};
 use crate::domain::ad::{Ad, AdStatus};
+use crate::domain::pricing::PriceType;
 use crate::domain::requirements::Requirements;
 use crate::domain::user::Profile;
-use crate::domain::{AdId, Millis, UserId};
+use crate::domain::{AdId, Kopecks, Millis, UserId};
 use crate::domain::{track::day_of, track_change::TrackChange};
 use crate::views::AdJson;
 
@@ -27,6 +28,9 @@ pub struct ReadModel {
     /// Bumped whenever a maker's figures change.
     makers_version: AtomicU64,
     index: RwLock<Arc<Index>>,
+    /// The newest index price of each fiat currency that has one: floating ads' prices follow
+    /// it where they are sorted, shown and taken.
+    index_prices: DashMap<String, Kopecks>,
 }
 
 impl ReadModel {
@@ -51,6 +55,35 @@ impl ReadModel {
         };
         self.ads.insert(ad.id, Arc::new(listed));
         self.layout.fetch_add(1, Ordering::Release);
+    }
+
+    /// The index price of `fiat_currency` now, if the platform set one.
+    pub fn index_price(&self, fiat_currency: &str) -> Option<Kopecks> {
+        self.index_prices.get(fiat_currency).map(|price| *price)
+    }
+
+    /// A new index price: floating ads of the currency follow it from the next listing on.
+    pub fn set_index_price(&self, fiat_currency: &str, price: Kopecks) {
+        let previous = self.index_prices.insert(fiat_currency.to_owned(), price);
+        if previous != Some(price) {
+            self.layout.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// `ad`'s price now: a floating ad's over its currency's index price (zero without one).
+    pub fn price_of(&self, ad: &Ad) -> Kopecks {
+        match ad.price_type {
+            PriceType::Fixed => ad.price,
+            PriceType::Floating => ad.price_over(self.index_price(&ad.fiat_currency)),
+        }
+    }
+
+    /// `ad` with its price now.
+    pub fn priced(&self, ad: Ad) -> Ad {
+        Ad {
+            price: self.price_of(&ad),
+            ..ad
+        }
     }
 
     /// Drops the ads whose id `keep` refuses (closed elsewhere).
@@ -98,7 +131,8 @@ impl ReadModel {
         };
         let active = self.ads.iter().map(|entry| entry.value().clone());
         let versions = (layout, makers_version, today);
-        *index = Arc::new(Index::build(active, figures, versions));
+        let price_of = |ad: &Ad| self.price_of(ad);
+        *index = Arc::new(Index::build(active, (figures, price_of), versions));
         index.clone()
     }
     pub fn add_maker(&self, maker: Profile) {
@@ -198,6 +232,7 @@ impl ReadModel {
                 page.push(Shown {
                     listed: slot.listed.clone(),
                     available,
+                    price: self.price_of(&slot.listed.ad),
                     eligible: eligible(slot),
                     maker: self
                         .makers
@@ -232,7 +267,7 @@ impl ReadModel {
 
     /// An ad that is not closed, with its maker.
     pub fn get(&self, id: AdId) -> Option<(Ad, Profile)> {
-        let ad = self.ads.get(&id)?.current();
+        let ad = self.priced(self.ads.get(&id)?.current());
         let maker = self.maker(ad.maker_id).unwrap_or_default();
         Some((ad, maker))
     }
@@ -263,6 +298,8 @@ mod tests {
             terms: String::new(),
             payment_details: None,
             requirements: Default::default(),
+            price_type: Default::default(),
+            premium_bp: None,
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,

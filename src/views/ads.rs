@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::ad::Ad;
+use crate::domain::pricing::IndexPrice;
 use crate::domain::requirements::Requirements;
 use crate::domain::user::Profile;
 use crate::domain::{Millis, rfc3339};
@@ -19,7 +20,14 @@ pub struct AdView<'a> {
     #[serde(rename = "type")]
     ad_type: &'static str,
     fiat_currency: &'a str,
-    price: i64,
+    /// RUB kopecks per USDT; a floating ad's is its currency's index price with its premium,
+    /// `null` while there is no index price (the ad is then neither listed nor taken).
+    price: Option<i64>,
+    /// `fixed` or `floating`.
+    price_type: &'static str,
+    /// A floating ad's premium over the index in basis points (−2000…2000); `null` for a fixed
+    /// ad.
+    premium_bp: Option<i64>,
     min_amount: i64,
     max_amount: i64,
     total_amount: i64,
@@ -75,7 +83,9 @@ pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile, now: Millis) -> AdView<'a> {
         id: ad.id.get(),
         ad_type: ad.ad_type.as_str(),
         fiat_currency: &ad.fiat_currency,
-        price: ad.price.get(),
+        price: ad.price.is_positive().then_some(ad.price.get()),
+        price_type: ad.price_type.as_str(),
+        premium_bp: ad.premium_bp,
         min_amount: ad.min_amount.get(),
         max_amount: ad.max_amount.get(),
         total_amount: ad.total_amount.get(),
@@ -109,8 +119,10 @@ impl AdView<'_> {
 /// (its capacity and its maker's figures): a listing writes each page's ads by copying the three
 /// pieces and formatting five numbers.
 pub struct AdJson {
-    /// Up to `"available_amount":`.
+    /// Up to `"price":`.
     head: Box<str>,
+    /// From the pricing up to `"available_amount":`.
+    priced: Box<str>,
     /// From the payment methods up to the maker's `"id":…`.
     middle: Box<str>,
     /// From the end of the maker up to the ad's closing brace.
@@ -120,11 +132,15 @@ pub struct AdJson {
 impl AdJson {
     pub fn new(ad: &Ad) -> Self {
         let head = format!(
-            r#"{{"id":{},"type":{},"fiat_currency":{},"price":{},"min_amount":{},"max_amount":{},"total_amount":{},"available_amount":"#,
+            r#"{{"id":{},"type":{},"fiat_currency":{},"price":"#,
             ad.id,
             json(&ad.ad_type.as_str()),
             json(&ad.fiat_currency),
-            ad.price,
+        );
+        let priced = format!(
+            r#","price_type":{},"premium_bp":{},"min_amount":{},"max_amount":{},"total_amount":{},"available_amount":"#,
+            json(&ad.price_type.as_str()),
+            json(&ad.premium_bp),
             ad.min_amount,
             ad.max_amount,
             ad.total_amount,
@@ -141,22 +157,31 @@ impl AdJson {
         let tail = format!(r#"}},"created_at":{}"#, json(&rfc3339(ad.created_at_ms)));
         Self {
             head: head.into(),
+            priced: priced.into(),
             middle: middle.into(),
             tail: tail.into(),
         }
     }
 
-    /// Appends the ad with `available` capacity and `maker`'s figures at `now` (`fields` keeps
-    /// what was rendered of them), and whether the viewer is `eligible` if the listing knows.
+    /// Appends the ad at `price` (none yet, zero: `null`) with `available` capacity and `maker`'s figures
+    /// at `now` (`fields` keeps what was rendered of them), and whether the viewer is
+    /// `eligible` if the listing knows.
     pub fn write(
         &self,
         out: &mut Vec<u8>,
-        (available, eligible): (i64, Option<bool>),
+        (price, available, eligible): (i64, i64, Option<bool>),
         (maker, fields): (&Profile, &MakerJson),
         now: Millis,
     ) {
+        let mut number = itoa::Buffer::new();
         out.extend_from_slice(self.head.as_bytes());
-        out.extend_from_slice(itoa::Buffer::new().format(available).as_bytes());
+        if price > 0 {
+            out.extend_from_slice(number.format(price).as_bytes());
+        } else {
+            out.extend_from_slice(b"null");
+        }
+        out.extend_from_slice(self.priced.as_bytes());
+        out.extend_from_slice(number.format(available).as_bytes());
         out.extend_from_slice(self.middle.as_bytes());
         fields.write(out, maker, now);
         out.extend_from_slice(self.tail.as_bytes());
@@ -225,6 +250,27 @@ fn maker_fields(maker: &Profile, now: Millis) -> Vec<u8> {
     out
 }
 
+/// The platform's index price of a fiat currency, as set at `created_at`.
+#[derive(Serialize, ToSchema)]
+pub struct IndexPriceView {
+    pub id: i64,
+    pub fiat_currency: String,
+    /// Kopecks of the currency per USDT.
+    pub price: i64,
+    pub created_at: String,
+}
+
+impl From<&IndexPrice> for IndexPriceView {
+    fn from(index: &IndexPrice) -> Self {
+        Self {
+            id: index.id,
+            fiat_currency: index.fiat_currency.clone(),
+            price: index.price.get(),
+            created_at: rfc3339(index.created_at),
+        }
+    }
+}
+
 /// `value` as JSON (a string or a list of strings cannot fail to serialise).
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
@@ -237,6 +283,7 @@ mod tests {
     use super::*;
     use crate::domain::Kopecks;
     use crate::domain::ad::{AdStatus, AdType};
+    use crate::domain::pricing::PriceType;
     use crate::domain::track::{DayFigures, Track, day_of};
     use crate::domain::{AdId, UserId};
 
@@ -258,6 +305,8 @@ mod tests {
             terms,
             payment_details: None,
             requirements: Default::default(),
+            price_type: Default::default(),
+            premium_bp: None,
             status: AdStatus::Active,
             created_at_ms,
             version: 1,
@@ -281,6 +330,10 @@ mod tests {
             earlier in 0..2 * crate::domain::track::DAY_MS,
             asks in (proptest::option::of(0..100i64), proptest::option::of(0..100i64), proptest::option::of(0..10_000i64)),
             eligible in proptest::option::of(any::<bool>()),
+            (price_type, premium_bp) in prop_oneof![
+                Just((PriceType::Fixed, None)),
+                (-2_000..=2_000i64).prop_map(|p| (PriceType::Floating, Some(p))),
+            ],
         ) {
             let mut ad = listed_ad(terms, methods, figures);
             ad.requirements = Requirements {
@@ -296,7 +349,9 @@ mod tests {
             }
             let maker = Profile { id: UserId(3), name, rating_sum, ratings_count, orders_count, track };
             let (json, fields) = (AdJson::new(&ad), MakerJson::default());
-            let capacity = (ad.available_amount.get(), eligible);
+            ad.price_type = price_type;
+            ad.premium_bp = premium_bp;
+            let capacity = (ad.price.get(), ad.available_amount.get(), eligible);
             json.write(&mut Vec::new(), capacity, (&maker, &fields), now - earlier);
             let mut pieced = Vec::new();
             json.write(&mut pieced, capacity, (&maker, &fields), now);

@@ -12,6 +12,7 @@ mod crash;
 mod errors;
 mod events;
 mod expiry;
+mod floating_prices;
 mod hardening;
 mod harness;
 mod market;

@@ -5,6 +5,7 @@ use crate::config::MAX_PAGE_LIMIT;
 use crate::domain::Role;
 use crate::domain::ad::AdType;
 use crate::domain::order::{OrderStatus, Resolution, Side};
+use crate::domain::pricing::{MAX_PREMIUM_BP, PriceType};
 use crate::domain::restriction::RestrictionKind;
 use crate::domain::validate::*;
 use crate::domain::wallet::{MAX_WAGERING_MULTIPLIER, TransactionKind};
@@ -20,6 +21,7 @@ pub type ResolutionChoice = Choice<Resolution>;
 pub type RoleChoice = Choice<Role>;
 pub type TransactionKindChoice = Choice<TransactionKind>;
 pub type RestrictionKindChoice = Choice<RestrictionKind>;
+pub type PriceTypeChoice = Choice<PriceType>;
 
 /// Kopecks: a price or an amount.
 pub type Amount = Int<1, MAX_AMOUNT_KOPECKS>;
@@ -36,6 +38,8 @@ pub type WindowSeconds = Int<1, MAX_PAYMENT_WINDOW_SECONDS>;
 pub type CompletedOrdersBound = Int<0, { crate::domain::requirements::MAX_COMPLETED_ORDERS }>;
 pub type AccountAgeBound = Int<0, { crate::domain::requirements::MAX_ACCOUNT_AGE_DAYS }>;
 pub type CompletionRateBound = Int<0, { crate::domain::requirements::MAX_COMPLETION_RATE_BP }>;
+/// A floating ad's premium over the index, in basis points.
+pub type PremiumBp = Int<{ -MAX_PREMIUM_BP }, MAX_PREMIUM_BP>;
 pub type WageringMultiplier = Int<0, MAX_WAGERING_MULTIPLIER>;
 pub type Stars = Int<MIN_RATING, MAX_RATING>;
 pub type Name = Text<1, MAX_NAME_CHARS>;

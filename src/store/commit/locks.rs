@@ -100,6 +100,7 @@ impl LockSet {
                 Op::Track(change) => rows.users.push(change.user_id.get()),
                 Op::Seen(seen) => rows.users.extend(seen.iter().map(|(id, _)| id.get())),
                 Op::InsertUser(_)
+                | Op::InsertIndexPrice(_)
                 | Op::InsertAd(_)
                 | Op::InsertOrder(_)
                 | Op::InsertTransaction(_)

@@ -5,6 +5,7 @@ use crate::domain::ad::Ad;
 use crate::domain::event_kind::EventKind;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, OrderStatus, Participant};
+use crate::domain::pricing::IndexPrice;
 use crate::domain::restriction::RestrictionKind;
 use crate::domain::track_change::TrackChange;
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
@@ -57,6 +58,8 @@ pub enum Op {
     Track(TrackChange),
     /// Records users' last authenticated requests, each only ever moving forward.
     Seen(Vec<(UserId, Millis)>),
+    /// Records the platform's index price of a fiat currency (kept with every earlier one).
+    InsertIndexPrice(IndexPrice),
     /// Serialises changes of one wallet across nodes (a row lock on PostgreSQL; SQLite has one
     /// writer already) for checks that span several rows.
     LockWallet {

@@ -3,6 +3,7 @@
 use super::writer::{Failure, Writer, refused};
 use crate::domain::ErrorCode;
 use crate::domain::ad::{Ad, AdStatus, AdType};
+use crate::domain::pricing::{IndexPrice, PriceType};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{AdId, Kopecks, Millis, UserId};
 use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
@@ -15,14 +16,15 @@ impl<C: Connection> Writer<'_, C> {
             "INSERT INTO ads (maker_id, ad_type, fiat_currency, price, min_amount, max_amount, \
              total_amount, available_amount, closed_amount, payment_methods, \
              payment_window_seconds, terms, payment_details, status, created_at, \
-             min_completed_orders, min_account_age_days, min_completion_rate_bp) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             RETURNING id",
+             min_completed_orders, min_account_age_days, min_completion_rate_bp, price_type, \
+             premium_bp) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19) RETURNING id",
         )
         .bind(ad.maker_id)
         .bind(ad.ad_type.as_str())
         .bind(ad.fiat_currency.clone())
-        .bind(ad.price)
+        .bind(stored_price(ad))
         .bind(ad.min_amount)
         .bind(ad.max_amount)
         .bind(ad.total_amount)
@@ -36,6 +38,8 @@ impl<C: Connection> Writer<'_, C> {
         .bind(ad.requirements.min_completed_orders)
         .bind(ad.requirements.min_account_age_days)
         .bind(ad.requirements.min_completion_rate_bp)
+        .bind(ad.price_type.as_str())
+        .bind(ad.premium_bp)
         .fetch_one(&mut *self.conn)
         .await?;
         self.receipt.inserted_ids.push(id);
@@ -43,14 +47,29 @@ impl<C: Connection> Writer<'_, C> {
         Ok(())
     }
 
+    pub(super) async fn insert_index_price(&mut self, index: &IndexPrice) -> Result<(), Failure> {
+        let id = query(
+            "INSERT INTO index_prices (fiat_currency, price, created_at) VALUES ($1, $2, $3) \
+             RETURNING id",
+        )
+        .bind(index.fiat_currency.clone())
+        .bind(index.price)
+        .bind(index.created_at)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        self.receipt.inserted_ids.push(id);
+        Ok(())
+    }
+
     pub(super) async fn update_ad(&mut self, ad: &Ad) -> Result<(), Failure> {
         let version: Option<i64> = query(
             "UPDATE ads SET price = $1, min_amount = $2, max_amount = $3, payment_methods = $4, \
              terms = $5, status = $6, min_completed_orders = $7, min_account_age_days = $8, \
-             min_completion_rate_bp = $9, version = version + 1 \
-             WHERE id = $10 AND status <> 'closed' RETURNING version",
+             min_completion_rate_bp = $9, price_type = $10, premium_bp = $11, \
+             version = version + 1 \
+             WHERE id = $12 AND status <> 'closed' RETURNING version",
         )
-        .bind(ad.price)
+        .bind(stored_price(ad))
         .bind(ad.min_amount)
         .bind(ad.max_amount)
         .bind(serde_json::to_string(&ad.payment_methods).unwrap_or_default())
@@ -59,6 +78,8 @@ impl<C: Connection> Writer<'_, C> {
         .bind(ad.requirements.min_completed_orders)
         .bind(ad.requirements.min_account_age_days)
         .bind(ad.requirements.min_completion_rate_bp)
+        .bind(ad.price_type.as_str())
+        .bind(ad.premium_bp)
         .bind(ad.id)
         .fetch_optional(&mut *self.conn)
         .await?;
@@ -168,5 +189,14 @@ impl<C: Connection> Writer<'_, C> {
             self.move_money(&refund).await?;
         }
         Ok(())
+    }
+}
+
+/// The `price` column: a fixed ad's price; 1 for a floating ad, whose price the index sets and
+/// which is read back as zero (the column keeps its `price > 0` check).
+fn stored_price(ad: &Ad) -> Kopecks {
+    match ad.price_type {
+        PriceType::Fixed => ad.price,
+        PriceType::Floating => Kopecks(1),
     }
 }

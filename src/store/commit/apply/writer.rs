@@ -94,6 +94,7 @@ impl<C: Connection> Writer<'_, C> {
                 Ok(())
             }
             Op::Seen(seen) => self.seen(seen).await,
+            Op::InsertIndexPrice(index) => self.insert_index_price(index).await,
             Op::Event(event) => {
                 self.defer_event(event);
                 Ok(())
