@@ -341,6 +341,8 @@ mod tests {
                 min_account_age_days: asks.1,
                 min_completion_rate_bp: asks.2,
             };
+            ad.price_type = price_type;
+            ad.premium_bp = premium_bp;
             let (rating_sum, ratings_count, orders_count) = ratings;
             let mut track = Track { last_seen_at: seen, first_order_at: seen, ..Track::default() };
             for (day, completed, cancelled, paid) in days {
@@ -349,8 +351,6 @@ mod tests {
             }
             let maker = Profile { id: UserId(3), name, rating_sum, ratings_count, orders_count, track };
             let (json, fields) = (AdJson::new(&ad), MakerJson::default());
-            ad.price_type = price_type;
-            ad.premium_bp = premium_bp;
             let capacity = (ad.price.get(), ad.available_amount.get(), eligible);
             json.write(&mut Vec::new(), capacity, (&maker, &fields), now - earlier);
             let mut pieced = Vec::new();

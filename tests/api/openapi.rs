@@ -88,6 +88,7 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
     Some(match (method, path) {
         ("get", "/health" | "/ready" | "/metrics" | "/api/v1/openapi.json") => anyone,
         ("get", "/api/v1/p2p/ads" | "/api/v1/p2p/ads/{id}" | "/api/v1/users/{id}") => anyone,
+        ("get", "/api/v1/p2p/index-prices") => anyone,
         ("post", "/api/v1/p2p/ads") => user_only(role),
         ("patch", "/api/v1/p2p/ads/{id}") | ("post", "/api/v1/p2p/ads/{id}/close") => {
             maker_only(role)
@@ -124,6 +125,7 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         | ("post", "/api/v1/admin/users/{id}/transactions")
         | ("get" | "post" | "delete", "/api/v1/admin/users/{id}/restrictions")
         | ("get", "/api/v1/admin/audit")
+        | ("get" | "post", "/api/v1/admin/index-prices")
         | ("get" | "post", "/api/v1/admin/webhooks")
         | ("delete", "/api/v1/admin/webhooks/{id}") => admin_only(role),
         _ => return None,
@@ -207,6 +209,9 @@ impl Fixture {
                 Some(json!({"resolution": "refund"}))
             }
             ("post", "/api/v1/admin/users") => Some(json!({"name": "new"})),
+            ("post", "/api/v1/admin/index-prices") => {
+                Some(json!({"fiat_currency": "RUB", "price": 9000}))
+            }
             ("post", "/api/v1/admin/users/{id}/transactions") => Some(json!({
                 "kind": "deposit", "amount": 100, "reference": format!("matrix-{}", rand_suffix()),
             })),
@@ -346,7 +351,7 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
         missing.is_empty(),
         "routes without an authorisation rule: {missing:?}"
     );
-    assert_eq!(checked, 43 * ROLES.len());
+    assert_eq!(checked, 46 * ROLES.len());
     app.assert_audit().await;
 }
 on_both_stores!(the_document_covers_every_route_and_each_obeys_its_rule);
