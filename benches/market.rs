@@ -210,6 +210,7 @@ fn listing_model() -> ReadModel {
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,
+            terms_version: 1,
         });
     }
     model

@@ -149,12 +149,11 @@ impl AdActor {
         }
         self.reprice(state);
         let mut checked = self.check(state, &mut take, state.held).await?;
-        let maybe_stale = matches!(
-            checked,
-            Err(ErrorCode::AmountExceedsAvailable | ErrorCode::AdNotActive)
-        );
+        // Every refusal but one's own ad may come from a copy another node's change made stale
+        // (capacity given back, terms or status changed).
+        let maybe_stale = checked.is_err() && checked != Err(ErrorCode::OwnAd);
         if maybe_stale && !reloaded && self.store.dialect() == Dialect::Postgres {
-            // Another node may have given capacity back or changed the ad: ask the truth.
+            // Ask the truth before refusing.
             self.reload(state).await?;
             self.reprice(state);
             checked = self.check(state, &mut take, state.held).await?;
@@ -236,15 +235,22 @@ impl AdActor {
         if state.ad.maker_id != maker_id {
             return Err(ErrorCode::Forbidden.into());
         }
-        let next = state.ad.patched(patch)?;
-        if let Err(refusal) = self
+        let mut next = state.ad.patched(patch)?;
+        let committed = self
             .store
             .commit(Commit::new(vec![Op::UpdateAd(Box::new(next.clone()))]))
-            .await
-        {
-            state.stale = true;
-            return Err(refusal);
-        }
+            .await;
+        let receipt = match committed {
+            Ok(receipt) => receipt,
+            Err(refusal) => {
+                state.stale = true;
+                return Err(refusal);
+            }
+        };
+        // The store counted the change of terms (from its own count: a copy that missed a
+        // change on another node then misses a take, and reloads).
+        next.terms_version += 1;
+        next.version = receipt.ad_version.unwrap_or(next.version);
         state.ad = next;
         self.read_model.publish(&state.ad);
         Ok(state.ad.clone())

@@ -70,6 +70,10 @@ pub struct Ad {
     pub created_at_ms: Millis,
     /// The store's change counter of the ad: a cache knows which commits its copy includes.
     pub version: i64,
+    /// The store's counter of changes to the ad's terms (a patch): a take commits only against
+    /// the terms it was judged by, so a node with a stale copy cannot take past a change made
+    /// on another.
+    pub terms_version: i64,
 }
 
 impl Ad {
@@ -317,6 +321,7 @@ pub(crate) mod tests {
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,
+            terms_version: 1,
         }
     }
 

@@ -182,6 +182,7 @@ impl Market {
             status: AdStatus::Active,
             created_at_ms: self.now_ms(),
             version: 1,
+            terms_version: 1,
         };
         ad.check_terms()?;
         Ok(ad)

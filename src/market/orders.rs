@@ -26,6 +26,7 @@ use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
 use crate::store::{Commit, MoneyMove, NewMessage, NewRating, Op, OrderFilter, RowRef};
 use crate::views::RatingView;
+use ractor::ActorRef;
 
 /// Identifies a capacity hold between `Reserve` and `Settle`.
 static NEXT_HOLD: AtomicU64 = AtomicU64::new(1);
@@ -70,9 +71,8 @@ impl Market {
             }
             _ => None,
         };
-        let hold = NEXT_HOLD.fetch_add(1, Ordering::Relaxed);
-        let take = Take {
-            hold,
+        let mut take = Take {
+            hold: 0,
             taker_id: caller.user_id,
             amount,
             method: request.payment_method.clone(),
@@ -80,17 +80,53 @@ impl Market {
             standing,
             now,
         };
+        let mut judged_again = false;
+        let (order, _) = loop {
+            take.hold = NEXT_HOLD.fetch_add(1, Ordering::Relaxed);
+            let (ad_actor, ad) = self.hold(request.ad_id, &take).await?;
+            let method = &request.payment_method;
+            let committed = self
+                .commit_new_order(caller, &ad, amount, method, details.clone(), key.clone())
+                .await;
+            let outcome = match &committed {
+                Ok((_, version)) => Settled::Committed { version: *version },
+                Err(refusal) => Settled::Refused {
+                    stale: matches!(
+                        refusal.code,
+                        ErrorCode::AmountExceedsAvailable | ErrorCode::AdNotActive
+                    ),
+                },
+            };
+            let hold = take.hold;
+            let _ = ad_actor.cast(AdMsg::Settle { hold, outcome });
+            match committed {
+                // Judged by a copy of the ad that a change on another node made stale (its
+                // terms, or its status): the actor reloads it, and judges the take again once.
+                Err(refusal) if refusal.code == ErrorCode::AdNotActive && !judged_again => {
+                    judged_again = true;
+                }
+                committed => break committed?,
+            }
+        };
+        context
+            .read_model
+            .first_order([order.buyer_id, order.seller_id], order.created_at);
+        context.spawn_order(order.clone()).await?;
+        crate::telemetry::record_order_created(&order);
+        Ok(order)
+    }
+
+    /// Holds `take` on the ad: §7 steps 2–3 in its actor. Capacity held by takes still
+    /// committing is waited for a little rather than refused at once.
+    async fn hold(&self, ad_id: AdId, take: &Take) -> Result<(ActorRef<AdMsg>, Ad), DomainError> {
         let mut waits = 0;
-        let (ad_actor, ad) = loop {
-            let (actor, reserved) = context
-                .ask_ad(request.ad_id.get(), |reply| {
-                    AdMsg::Hold(take.clone(), reply)
-                })
+        loop {
+            let (actor, reserved) = self
+                .context
+                .ask_ad(ad_id.get(), |reply| AdMsg::Hold(take.clone(), reply))
                 .await?;
             match reserved {
-                Ok(ad) => break (actor, ad),
-                // The capacity is held by takes still committing: wait for them a little
-                // rather than refuse what may be free in a moment.
+                Ok(ad) => return Ok((actor, ad)),
                 Err(refusal) if refusal.held_in_flight && waits < HELD_CAPACITY_WAITS => {
                     waits += 1;
                     tokio::time::sleep(HELD_CAPACITY_WAIT).await;
@@ -100,27 +136,7 @@ impl Market {
                     return Err(refusal);
                 }
             }
-        };
-        let committed = self
-            .commit_new_order(caller, &ad, amount, &request.payment_method, details, key)
-            .await;
-        let outcome = match &committed {
-            Ok((_, version)) => Settled::Committed { version: *version },
-            Err(refusal) => Settled::Refused {
-                stale: matches!(
-                    refusal.code,
-                    ErrorCode::AmountExceedsAvailable | ErrorCode::AdNotActive
-                ),
-            },
-        };
-        let _ = ad_actor.cast(AdMsg::Settle { hold, outcome });
-        let (order, _) = committed?;
-        context
-            .read_model
-            .first_order([order.buyer_id, order.seller_id], order.created_at);
-        context.spawn_order(order.clone()).await?;
-        crate::telemetry::record_order_created(&order);
-        Ok(order)
+        }
     }
 
     /// §7 step 4 in the taker's wallet actor, and the one commit of the new order; answers the
@@ -137,7 +153,7 @@ impl Market {
         let mut order = ad.order_for(caller.user_id, amount, method, details, self.now_ms());
         self.judge_withdrawal(&mut order).await?;
         let min_deposit = self.context.min_deposit();
-        let (ops, rule, delta) = new_order_ops(&order, min_deposit);
+        let (ops, rule, delta) = new_order_ops(&order, ad.terms_version, min_deposit);
         let receipt = self
             .context
             .change_wallet(caller.user_id, rule, Commit::new(ops).keyed(key), delta)
@@ -396,7 +412,11 @@ impl Market {
 
 /// The statements of a new order, the rule its taker's wallet checks first (§7 step 4), and
 /// what the commit does to that wallet.
-fn new_order_ops(order: &Order, min_deposit: Kopecks) -> (Vec<Op>, Rule, WalletDelta) {
+fn new_order_ops(
+    order: &Order,
+    terms_version: i64,
+    min_deposit: Kopecks,
+) -> (Vec<Op>, Rule, WalletDelta) {
     let taker = order.taker_id;
     let amount = order.usdt_amount;
     let mut ops = Vec::with_capacity(5);
@@ -413,6 +433,7 @@ fn new_order_ops(order: &Order, min_deposit: Kopecks) -> (Vec<Op>, Rule, WalletD
     ops.push(Op::TakeCapacity {
         ad_id: order.ad_id,
         amount,
+        terms_version,
     });
     match order.side {
         Side::Withdraw => {

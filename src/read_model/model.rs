@@ -303,6 +303,7 @@ mod tests {
             status: AdStatus::Active,
             created_at_ms: 0,
             version: 1,
+            terms_version: 1,
         }
     }
 

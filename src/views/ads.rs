@@ -310,6 +310,7 @@ mod tests {
             status: AdStatus::Active,
             created_at_ms,
             version: 1,
+            terms_version: 1,
         }
     }
 

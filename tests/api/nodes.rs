@@ -824,3 +824,81 @@ async fn a_node_refuses_a_database_whose_event_ids_are_ahead_of_its_transactions
         "{stderr}"
     );
 }
+
+/// A change of an ad's terms on one node binds takes on the other at once, even where the other
+/// node's actor still holds the old copy: new requirements refuse a taker short of them, a new
+/// price is the order's, a pause refuses the take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_terms_on_one_node_binds_takes_on_the_other() {
+    if !postgres_available("nodes::a_change_of_terms_on_one_node_binds_takes_on_the_other") {
+        return;
+    }
+    let (node_a, node_b) = start_two_nodes().await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 0).await;
+    let seller = a.player("seller", 5_000_000).await;
+    let ad = a.buy_ad(&maker, json!({"total_amount": 10_000_000})).await;
+    // Node A's actor now holds the ad as it is.
+    let first = a.take(&seller, ad, 100_000).await.expect(201);
+    a.step(&seller, first["id"].as_i64().unwrap(), "cancel")
+        .await
+        .expect(200);
+
+    let path = format!("/api/v1/p2p/ads/{ad}");
+    let asks = json!({"price": 9_700, "requirements": {"min_completed_orders": 5}});
+    b.patch(&path, Some(&maker.token), asks).await.expect(200);
+    a.take(&seller, ad, 100_000)
+        .await
+        .refused(422, "COUNTERPARTY_REQUIREMENTS_NOT_MET");
+
+    b.patch(&path, Some(&maker.token), json!({"requirements": {}}))
+        .await
+        .expect(200);
+    let second = a.take(&seller, ad, 100_000).await.expect(201);
+    assert_eq!(second["price"], 9_700);
+    a.step(&seller, second["id"].as_i64().unwrap(), "cancel")
+        .await
+        .expect(200);
+
+    b.patch(&path, Some(&maker.token), json!({"status": "paused"}))
+        .await
+        .expect(200);
+    a.take(&seller, ad, 100_000)
+        .await
+        .refused(409, "AD_NOT_ACTIVE");
+    a.assert_audit().await;
+}
+
+/// A user's last request on one node shows on the other within the seen writes' second and the
+/// other's listing refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_seen_on_one_node_shows_on_the_other() {
+    if !postgres_available("nodes::last_seen_on_one_node_shows_on_the_other") {
+        return;
+    }
+    let (node_a, node_b) = start_two_nodes().await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 0).await;
+    let ad = a.buy_ad(&maker, json!({})).await;
+    let profile = format!("/api/v1/users/{}", maker.id);
+    a.get("/api/v1/me", Some(&maker.token)).await.expect(200);
+    let on_b = || async {
+        let user = b.get(&profile, None).await.expect(200);
+        let listed = b.get("/api/v1/p2p/ads?type=buy", None).await.expect(200);
+        let maker_listed = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["id"] == ad)
+            .map(|item| item["maker"].clone())
+            .unwrap_or_default();
+        user["online"] == json!(true)
+            && user["last_seen_at"].is_string()
+            && maker_listed["online"] == json!(true)
+            && maker_listed["last_seen_at"] == user["last_seen_at"]
+    };
+    assert!(
+        eventually(10, on_b).await,
+        "node B never showed the maker's request on node A as last seen"
+    );
+}

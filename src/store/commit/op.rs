@@ -38,6 +38,8 @@ pub enum Op {
     TakeCapacity {
         ad_id: AdId,
         amount: Kopecks,
+        /// The terms the take was judged by: refused if the ad changed since, or is not active.
+        terms_version: i64,
     },
     ReturnCapacity(CapacityReturn),
     /// Writes the order's new state, only if its status is still `from` (the claim).

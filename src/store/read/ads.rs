@@ -14,7 +14,7 @@ use crate::store::handle::Store;
 const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, \
     max_amount, total_amount, available_amount, closed_amount, payment_methods, \
     payment_window_seconds, terms, payment_details, status, created_at, version, \
-    min_completed_orders, min_account_age_days, min_completion_rate_bp, price_type, premium_bp";
+    min_completed_orders, min_account_age_days, min_completion_rate_bp, price_type, premium_bp, terms_version";
 
 fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
     let methods: String = row.try_get("payment_methods")?;
@@ -49,6 +49,7 @@ fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
         status: AdStatus::parse(row.try_get("status")?).ok_or_else(|| unknown("status"))?,
         created_at_ms: row.try_get("created_at")?,
         version: row.try_get("version")?,
+        terms_version: row.try_get("terms_version")?,
     })
 }
 

@@ -66,7 +66,7 @@ impl<C: Connection> Writer<'_, C> {
             "UPDATE ads SET price = $1, min_amount = $2, max_amount = $3, payment_methods = $4, \
              terms = $5, status = $6, min_completed_orders = $7, min_account_age_days = $8, \
              min_completion_rate_bp = $9, price_type = $10, premium_bp = $11, \
-             version = version + 1 \
+             version = version + 1, terms_version = terms_version + 1 \
              WHERE id = $12 AND status <> 'closed' RETURNING version",
         )
         .bind(stored_price(ad))
@@ -132,22 +132,30 @@ impl<C: Connection> Writer<'_, C> {
         &mut self,
         ad_id: AdId,
         amount: Kopecks,
+        terms_version: i64,
     ) -> Result<(), Failure> {
         let version: Option<i64> = query(
             "UPDATE ads SET available_amount = available_amount - $1, version = version + 1 \
-             WHERE id = $2 AND status <> 'closed' AND available_amount >= $1 RETURNING version",
+             WHERE id = $2 AND status = 'active' AND terms_version = $3 \
+             AND available_amount >= $1 RETURNING version",
         )
         .bind(amount)
         .bind(ad_id)
+        .bind(terms_version)
         .fetch_optional(&mut *self.conn)
         .await?;
         let Some(version) = version else {
-            let status: Option<String> = query("SELECT status FROM ads WHERE id = $1")
-                .bind(ad_id)
-                .fetch_optional(&mut *self.conn)
-                .await?;
-            let open = status.is_some_and(|status| status != AdStatus::Closed.as_str());
-            return Err(refused(if open {
+            let row: Option<(String, i64)> =
+                query("SELECT status, terms_version FROM ads WHERE id = $1")
+                    .bind(ad_id)
+                    .fetch_optional(&mut *self.conn)
+                    .await?;
+            // Judged by terms that changed (on another node): the taker's actor reloads and
+            // judges again; short of capacity, or not active, as it says.
+            let unchanged = row.is_some_and(|(status, terms)| {
+                status == AdStatus::Active.as_str() && terms == terms_version
+            });
+            return Err(refused(if unchanged {
                 ErrorCode::AmountExceedsAvailable
             } else {
                 ErrorCode::AdNotActive

@@ -75,7 +75,11 @@ impl<C: Connection> Writer<'_, C> {
             Op::InsertAd(ad) => self.insert_ad(ad).await,
             Op::UpdateAd(ad) => self.update_ad(ad).await,
             Op::CloseAd { ad_id, now, .. } => self.close_ad(*ad_id, *now).await,
-            Op::TakeCapacity { ad_id, amount } => self.take_capacity(*ad_id, *amount).await,
+            Op::TakeCapacity {
+                ad_id,
+                amount,
+                terms_version,
+            } => self.take_capacity(*ad_id, *amount, *terms_version).await,
             Op::ReturnCapacity(given) => self.return_capacity(given).await,
             Op::InsertOrder(order) => self.insert_order(order).await,
             Op::ClaimOrder { from, order } => self.claim_order(*from, order).await,
