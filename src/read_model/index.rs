@@ -107,6 +107,9 @@ pub(super) enum MethodFilter<'a> {
     Unknown,
 }
 
+/// A market: the ads of one type in one fiat currency.
+type Market = (AdType, String);
+
 /// The active ads of each market (type and currency) in each listing order, ties by id: one
 /// [`Book`] per market.
 #[derive(Default)]
@@ -116,7 +119,7 @@ pub(super) struct Index {
     /// The day whose 30-day figures the completion-rate order was sorted by.
     pub(super) day: i64,
     pub(super) built_at: Option<std::time::Instant>,
-    pub books: HashMap<(AdType, String), Book>,
+    pub books: HashMap<Market, Book>,
 }
 
 #[derive(Default)]
@@ -172,7 +175,7 @@ impl Index {
         (layout, makers_version, day): (u64, u64, i64),
     ) -> Index {
         // Each active ad with a price (a floating ad has none before its index), with it.
-        let mut markets: HashMap<(AdType, String), Vec<(Arc<Listed>, Kopecks)>> = HashMap::new();
+        let mut markets: HashMap<Market, Vec<(Arc<Listed>, Kopecks)>> = HashMap::new();
         for listed in ads {
             let price = price_of(&listed.ad);
             if listed.ad.status == AdStatus::Active && price.is_positive() {

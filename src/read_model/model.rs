@@ -174,20 +174,20 @@ impl ReadModel {
     /// A new order of `user_ids` at `at`: the first order of a maker who had none.
     pub fn first_order(&self, user_ids: [UserId; 2], at: Millis) {
         for id in user_ids {
-            if let Some(mut maker) = self.makers.get_mut(&id) {
-                if maker.profile().track.first_order_at.is_none() {
-                    Arc::make_mut(&mut *maker).edit().track.first_order_at = Some(at);
-                }
+            if let Some(mut maker) = self.makers.get_mut(&id)
+                && maker.profile().track.first_order_at.is_none()
+            {
+                Arc::make_mut(&mut *maker).edit().track.first_order_at = Some(at);
             }
         }
     }
 
     /// A maker's authenticated request at `minute`.
     pub fn seen(&self, user_id: UserId, minute: Millis) {
-        if let Some(mut maker) = self.makers.get_mut(&user_id) {
-            if maker.profile().track.last_seen_at < Some(minute) {
-                Arc::make_mut(&mut *maker).edit().track.last_seen_at = Some(minute);
-            }
+        if let Some(mut maker) = self.makers.get_mut(&user_id)
+            && maker.profile().track.last_seen_at < Some(minute)
+        {
+            Arc::make_mut(&mut *maker).edit().track.last_seen_at = Some(minute);
         }
     }
 
