@@ -47,6 +47,9 @@ pub enum ErrorCode {
     PaymentMethodsLimit,
     /// The taker falls short of the ad's counterparty requirements (`details` names which).
     CounterpartyRequirementsNotMet,
+    /// An ad's pricing without what its type needs: a fixed ad's `price`, a floating ad's
+    /// `premium_bp` (and not the other).
+    InvalidPricing,
     /// A restriction's `until` that is not a real instant after now (nor within 100 years).
     InvalidRestrictionEnd,
     RateLimited,
@@ -67,7 +70,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 36] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -100,6 +103,7 @@ impl ErrorCode {
         Self::InvalidRestrictionEnd,
         Self::PaymentMethodsLimit,
         Self::CounterpartyRequirementsNotMet,
+        Self::InvalidPricing,
         Self::RateLimited,
         Self::Overloaded,
         Self::Internal,
@@ -140,6 +144,7 @@ impl ErrorCode {
             InvalidRestrictionEnd => "INVALID_RESTRICTION_END",
             PaymentMethodsLimit => "PAYMENT_METHODS_LIMIT",
             CounterpartyRequirementsNotMet => "COUNTERPARTY_REQUIREMENTS_NOT_MET",
+            InvalidPricing => "INVALID_PRICING",
             RateLimited => "RATE_LIMITED",
             Overloaded => "OVERLOADED",
             Internal => "INTERNAL_ERROR",
@@ -181,6 +186,9 @@ impl ErrorCode {
             InvalidRestrictionEnd => "until must be an instant in the future",
             PaymentMethodsLimit => "You keep the most saved payment methods allowed (20)",
             CounterpartyRequirementsNotMet => "You do not meet this ad's counterparty requirements",
+            InvalidPricing => {
+                "A fixed-price ad gives price, a floating one premium_bp, and not the other"
+            }
             BonusFundsNotWithdrawable => {
                 "Bonus money not yet wagered cannot leave the platform: the amount exceeds your withdrawable balance"
             }

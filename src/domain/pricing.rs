@@ -1,7 +1,7 @@
 //! How an ad is priced: a fixed price, or a premium over the platform's index price for its fiat
 //! currency, which follows each index update.
 
-use super::error::DomainError;
+use super::error::{DomainError, ErrorCode};
 use super::money::Kopecks;
 use super::time::Millis;
 use super::validate;
@@ -61,20 +61,24 @@ pub fn checked(
 ) -> Result<(Kopecks, Option<i64>), DomainError> {
     match (price_type, price, premium_bp) {
         (PriceType::Fixed, Some(price), None) => Ok((validate::amount("price", price)?, None)),
-        (PriceType::Fixed, None, _) => Err(DomainError::validation("a fixed-price ad needs price")),
-        (PriceType::Fixed, Some(_), Some(_)) => Err(DomainError::validation(
+        (PriceType::Fixed, None, _) => Err(refused("a fixed-price ad needs price")),
+        (PriceType::Fixed, Some(_), Some(_)) => Err(refused(
             "premium_bp is for floating ads (price_type: floating)",
         )),
         (PriceType::Floating, None, Some(premium_bp)) => {
             Ok((Kopecks::ZERO, Some(premium(premium_bp)?)))
         }
-        (PriceType::Floating, None, None) => Err(DomainError::validation(
+        (PriceType::Floating, None, None) => Err(refused(
             "a floating ad needs premium_bp: its price is the index price with that premium",
         )),
-        (PriceType::Floating, Some(_), _) => Err(DomainError::validation(
+        (PriceType::Floating, Some(_), _) => Err(refused(
             "a floating ad's price follows the index: give premium_bp, not price",
         )),
     }
+}
+
+fn refused(message: &str) -> DomainError {
+    DomainError::new(ErrorCode::InvalidPricing, message)
 }
 
 #[cfg(test)]

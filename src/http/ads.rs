@@ -185,7 +185,7 @@ struct CreateAdBody {
     requirements: Option<RequirementsBody>,
 }
 
-refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, InvalidPaymentMethod, InvalidAmountLimits, PaymentDetailsRequired);
+refusals!(CreateRefusals: ValidationError, Forbidden, IdempotencyKeyReused, MinDepositRequired, WageringRequirementNotMet, SellerInsufficientBalance, BonusFundsNotWithdrawable, AccountRestricted, InvalidPaymentMethod, InvalidAmountLimits, PaymentDetailsRequired, InvalidPricing);
 
 #[utoipa::path(
     post,
@@ -288,7 +288,7 @@ struct UpdateAdBody {
     requirements: Option<RequirementsBody>,
 }
 
-refusals!(UpdateRefusals: ValidationError, Forbidden, NotFound, AdNotActive, InvalidAmountLimits, PaymentDetailsRequired);
+refusals!(UpdateRefusals: ValidationError, Forbidden, NotFound, AdNotActive, InvalidAmountLimits, PaymentDetailsRequired, InvalidPricing);
 
 #[utoipa::path(
     patch,

@@ -52,7 +52,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | CannotBlockSelf
         | InvalidRestrictionEnd
         | PaymentMethodsLimit
-        | CounterpartyRequirementsNotMet => StatusCode::UNPROCESSABLE_ENTITY,
+        | CounterpartyRequirementsNotMet
+        | InvalidPricing => StatusCode::UNPROCESSABLE_ENTITY,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         UserBlocked | AccountRestricted => StatusCode::FORBIDDEN,
         TakingPaused | RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -129,24 +129,37 @@ async fn pricing_is_checked_and_a_patch_switches_it(backend: Backend) {
         "type": "buy", "fiat_currency": "RUB", "min_amount": 100_000, "max_amount": 1_000_000,
         "total_amount": 5_000_000, "payment_methods": ["card"],
     });
-    for pricing in [
+    // The document allows these; the market refuses them.
+    let inconsistent = [
         json!({}),
         json!({"price_type": "fixed"}),
         json!({"price": 9_500, "premium_bp": 10}),
         json!({"price_type": "floating"}),
         json!({"price_type": "floating", "premium_bp": 10, "price": 9_500}),
+    ];
+    // These break the document.
+    let malformed = [
         json!({"price_type": "floating", "premium_bp": 2_001}),
         json!({"price_type": "floating", "premium_bp": -2_001}),
         json!({"price_type": "market", "premium_bp": 10}),
         json!({"price_type": "floating", "premium_bp": "10"}),
-    ] {
+    ];
+    let refusals = inconsistent
+        .iter()
+        .map(|pricing| (pricing, 422, "INVALID_PRICING"))
+        .chain(
+            malformed
+                .iter()
+                .map(|pricing| (pricing, 400, "VALIDATION_ERROR")),
+        );
+    for (pricing, status, code) in refusals {
         let mut body = base.clone();
         for (key, value) in pricing.as_object().unwrap() {
             body[key] = value.clone();
         }
         app.post("/api/v1/p2p/ads", Some(&maker.token), body)
             .await
-            .refused(400, "VALIDATION_ERROR");
+            .refused(status, code);
     }
     for index in [
         json!({"fiat_currency": "RUB", "price": 0}),
@@ -166,7 +179,7 @@ async fn pricing_is_checked_and_a_patch_switches_it(backend: Backend) {
     let patch = |body: Value| app.patch(&path, Some(&maker.token), body);
     patch(json!({"price_type": "floating"}))
         .await
-        .refused(400, "VALIDATION_ERROR");
+        .refused(422, "INVALID_PRICING");
     let floating = patch(json!({"price_type": "floating", "premium_bp": -100}))
         .await
         .expect(200);
@@ -176,13 +189,13 @@ async fn pricing_is_checked_and_a_patch_switches_it(backend: Backend) {
     );
     patch(json!({"price": 9_800}))
         .await
-        .refused(400, "VALIDATION_ERROR");
+        .refused(422, "INVALID_PRICING");
     let repremium = patch(json!({"premium_bp": 2_000})).await.expect(200);
     assert_eq!(repremium["price"], 12_000);
     assert_eq!(buy_prices(&app).await, [(ad, json!(12_000))]);
     patch(json!({"price_type": "fixed"}))
         .await
-        .refused(400, "VALIDATION_ERROR");
+        .refused(422, "INVALID_PRICING");
     let fixed = patch(json!({"price_type": "fixed", "price": 9_700}))
         .await
         .expect(200);
