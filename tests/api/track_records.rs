@@ -2,6 +2,7 @@
 //! shows a user, and rolls out of the 30-day window with the clock; last seen to the minute.
 
 use serde_json::{Value, json};
+use sqlx::{AnyConnection, Connection, Row};
 
 use crate::helpers::{Backend, TestApp, User, eventually, item_ids, spawn_app_on};
 
@@ -215,4 +216,113 @@ async fn last_seen_is_kept_to_the_minute_and_online_for_five(backend: Backend) {
     let moved = public(&app, &user).await;
     assert_eq!(moved["online"], json!(true));
     assert_ne!(moved["last_seen_at"], json!(last_seen));
+}
+
+/// The rows a track record is kept in: each user's day rows and first order.
+async fn track_rows(app: &TestApp) -> (Vec<Vec<i64>>, Vec<(i64, Option<i64>)>) {
+    sqlx::any::install_default_drivers();
+    let mut db = AnyConnection::connect(&app.database_url).await.unwrap();
+    let days = sqlx::query(
+        "SELECT user_id, day, completed, cancelled, expired, paid, pay_ms, released, release_ms \
+         FROM track_days ORDER BY user_id, day",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| (0..9).map(|i| row.get::<i64, _>(i)).collect())
+    .collect();
+    let firsts = sqlx::query("SELECT id, first_order_at FROM users ORDER BY id")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get::<i64, _>(0), row.get::<Option<i64>, _>(1)))
+        .collect();
+    db.close().await.unwrap();
+    (days, firsts)
+}
+
+on_both_stores!(the_migration_counts_older_orders_as_the_service_does);
+/// The migration that brought track records counts the orders made before it from the orders
+/// table. Run over this test's orders (every way an order ends), it writes exactly the rows the
+/// service wrote as the orders went.
+async fn the_migration_counts_older_orders_as_the_service_does(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    to_the_start_of_a_day(&app);
+    let maker = app.player("maker", 5_000_000).await;
+    let operator = app.operator().await;
+    let buy = app
+        .buy_ad(&maker, json!({"payment_window_seconds": 60}))
+        .await;
+    let (seller, other) = (
+        app.player("seller", 2_000_000).await,
+        app.player("other", 2_000_000).await,
+    );
+    // Completed, paid after 61 s and released after 120 s.
+    let done = app.take(&seller, buy, 100_000).await.id();
+    app.clock.advance_ms(61_000);
+    app.step(&maker, done, "confirm-paid").await.expect(200);
+    app.clock.advance_ms(120_000);
+    app.step(&seller, done, "confirm-received")
+        .await
+        .expect(200);
+    // Cancelled by the buyer, by the seller, and expired.
+    let by_buyer = app.take(&other, buy, 100_000).await.id();
+    app.step(&maker, by_buyer, "cancel").await.expect(200);
+    let by_seller = app.take(&other, buy, 100_000).await.id();
+    app.step(&other, by_seller, "cancel").await.expect(200);
+    let expired = app.take(&seller, buy, 100_000).await.id();
+    app.clock.advance_ms(61_000);
+    assert!(
+        eventually(10, || async {
+            app.order(&seller, expired).await["status"] == json!("cancelled")
+        })
+        .await
+    );
+    // Disputed, then released by an operator the next day; and refunded.
+    let released = app.take(&seller, buy, 100_000).await.id();
+    app.step(&maker, released, "confirm-paid").await.expect(200);
+    app.step(&seller, released, "call-operator")
+        .await
+        .expect(200);
+    app.clock.advance_ms(DAY_MS);
+    let resolve = |order: i64, resolution: &'static str| {
+        let (app, token) = (&app, operator.token.clone());
+        async move {
+            let path = format!("/api/v1/operator/orders/{order}/resolve");
+            let body = json!({"resolution": resolution});
+            app.post(&path, Some(&token), body).await
+        }
+    };
+    resolve(released, "release").await.expect(200);
+    let refunded = app.take(&other, buy, 100_000).await.id();
+    app.step(&maker, refunded, "confirm-paid").await.expect(200);
+    app.step(&maker, refunded, "call-operator")
+        .await
+        .expect(200);
+    resolve(refunded, "refund").await.expect(200);
+
+    let kept = track_rows(&app).await;
+    assert!(kept.0.len() >= 4, "{kept:?}");
+    let migration = match backend {
+        Backend::Sqlite => include_str!("../../migrations/sqlite/0009_track_records.sql"),
+        Backend::Postgres => include_str!("../../migrations/postgres/0010_track_records.sql"),
+    };
+    let backfill = migration
+        .split_once("-- The orders made before this version")
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .expect("the migration's backfill is marked")
+        .1;
+    sqlx::any::install_default_drivers();
+    let mut db = AnyConnection::connect(&app.database_url).await.unwrap();
+    let forget = "DELETE FROM track_days; UPDATE users SET first_order_at = NULL;";
+    for sql in [forget, backfill] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    db.close().await.unwrap();
+    assert_eq!(track_rows(&app).await, kept);
 }
