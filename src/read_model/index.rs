@@ -69,13 +69,19 @@ impl Slot {
         Kopecks(self.capacity[self.offset as usize].load(Ordering::Relaxed))
     }
 
+    /// Whether the ad takes an order of `amount` with `available` capacity left.
+    #[inline]
+    pub(super) fn takes(&self, amount: Kopecks, available: Kopecks) -> bool {
+        self.min_amount <= amount && amount <= self.max_amount.min(available)
+    }
+
     /// Whether the ad shows for `filter`, with `available` capacity left.
     #[inline]
     pub(super) fn matches(&self, filter: &Filter, available: Kopecks) -> bool {
         available >= self.min_amount
-            && filter.amount.is_none_or(|amount| {
-                self.min_amount <= amount && amount <= self.max_amount.min(available)
-            })
+            && filter
+                .amount
+                .is_none_or(|amount| self.takes(amount, available))
             && match filter.method {
                 MethodFilter::Any => true,
                 MethodFilter::Bit(bit) => self.methods & bit != 0,

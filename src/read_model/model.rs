@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use dashmap::DashMap;
 
 use super::capacities::Capacities;
-use super::index::{Index, Slot};
+use super::index::{Index, MethodFilter, Slot};
 use super::listed::{Listed, Maker, Shown};
 use super::query::{AdQuery, SortBy};
 use crate::domain::ad::{Ad, AdStatus};
@@ -215,34 +215,48 @@ impl ReadModel {
             SortBy::CompletionRate => &book.by_completion,
         };
         let filter = book.filter(query);
-        let mut total = 0;
-        let mut page = Vec::with_capacity(query.limit);
-        for slot in ordered {
-            let available = slot.available();
-            if !slot.matches(&filter, available) {
-                continue;
+        let eligible = |slot: &Slot| query.viewer.eligible(&slot.listed.ad.requirements);
+        // Only a market with a demanding ad can hide one from a trader.
+        let judge_eligibility = query.eligible_only && book.demanding;
+        // The scan of thousands of slots is the listing's cost, and a few instructions a slot
+        // show in it: the common queries get loops of their own, with nothing judged in them
+        // that does not change from slot to slot.
+        let plain = filter.hidden_makers.is_none() && !judge_eligibility;
+        let (found, total) = match (plain, filter.amount, &filter.method) {
+            (_, _, MethodFilter::Unknown) => (Vec::new(), 0),
+            (true, None, MethodFilter::Any) => scan(ordered, query, |slot, available| {
+                available >= slot.min_amount
+            }),
+            (true, Some(amount), MethodFilter::Any) => scan(ordered, query, |slot, available| {
+                slot.takes(amount, available)
+            }),
+            (true, None, &MethodFilter::Bit(bit)) => scan(ordered, query, |slot, available| {
+                available >= slot.min_amount && slot.methods & bit != 0
+            }),
+            (true, Some(amount), &MethodFilter::Bit(bit)) => {
+                scan(ordered, query, |slot, available| {
+                    slot.takes(amount, available) && slot.methods & bit != 0
+                })
             }
-            // Judged only where it can matter: the scan of thousands of slots is the listing's
-            // cost, and a few cycles a slot show in it.
-            let eligible = |slot: &Slot| query.viewer.eligible(&slot.listed.ad.requirements);
-            if query.eligible_only && slot.demanding && eligible(slot) == Some(false) {
-                continue;
-            }
-            if total >= query.offset && page.len() < query.limit {
-                page.push(Shown {
-                    listed: slot.listed.clone(),
-                    available,
-                    price: self.price_of(&slot.listed.ad),
-                    eligible: eligible(slot),
-                    maker: self
-                        .makers
-                        .get(&slot.maker_id)
-                        .map(|maker| maker.clone())
-                        .unwrap_or_default(),
-                });
-            }
-            total += 1;
-        }
+            _ => scan(ordered, query, |slot, available| {
+                slot.matches(&filter, available)
+                    && !(judge_eligibility && slot.demanding && eligible(slot) == Some(false))
+            }),
+        };
+        let page = found
+            .into_iter()
+            .map(|(slot, available)| Shown {
+                listed: slot.listed.clone(),
+                available,
+                price: self.price_of(&slot.listed.ad),
+                eligible: eligible(slot),
+                maker: self
+                    .makers
+                    .get(&slot.maker_id)
+                    .map(|maker| maker.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
         (page, total)
     }
 
@@ -273,13 +287,47 @@ impl ReadModel {
     }
 }
 
+/// The slots of `ordered` that `shows` passes: those of the query's page, with the capacity each
+/// was judged by, and how many pass in all.
+#[inline]
+fn scan<'a>(
+    ordered: &'a [Slot],
+    query: &AdQuery,
+    shows: impl Fn(&Slot, Kopecks) -> bool,
+) -> (Vec<(&'a Slot, Kopecks)>, usize) {
+    let mut page = Vec::with_capacity(query.limit.min(ordered.len()));
+    let mut total = 0;
+    let mut rest = ordered.iter();
+    // Up to the end of the page, each passing slot is kept or skipped; past it, only counted.
+    let end = query.offset.saturating_add(query.limit);
+    if end > 0 {
+        for slot in rest.by_ref() {
+            let available = slot.available();
+            if shows(slot, available) {
+                if total >= query.offset {
+                    page.push((slot, available));
+                }
+                total += 1;
+                if total == end {
+                    break;
+                }
+            }
+        }
+    }
+    total += rest.filter(|slot| shows(slot, slot.available())).count();
+    (page, total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::MAKER_ORDER_STALENESS;
     use crate::domain::Kopecks;
     use crate::domain::ad::AdType;
+    use crate::domain::requirements::Standing;
     use crate::read_model::listed::render_page;
+    use crate::read_model::query::Viewer;
+    use std::cmp::Reverse;
 
     fn ad(id: i64, ad_type: AdType, price: Kopecks, available: Kopecks) -> Ad {
         Ad {
@@ -526,5 +574,103 @@ mod tests {
             serde_json::to_string(&page).unwrap()
         );
         assert_eq!(total, 2);
+    }
+
+    /// What a listing shows, judged ad by ad from the SPEC's words, with none of the index.
+    fn reference(ads: &[Ad], query: &AdQuery) -> (Vec<i64>, usize) {
+        let mut passing: Vec<&Ad> = ads
+            .iter()
+            .filter(|ad| {
+                let amount_fits = query.amount.is_none_or(|amount| {
+                    ad.min_amount <= amount && amount <= ad.max_amount.min(ad.available_amount)
+                });
+                let method_fits = query
+                    .payment_method
+                    .as_ref()
+                    .is_none_or(|method| ad.payment_methods.contains(method));
+                let hidden = query
+                    .hidden_makers
+                    .as_ref()
+                    .is_some_and(|hidden| hidden.contains(&ad.maker_id));
+                let shut_out =
+                    query.eligible_only && query.viewer.eligible(&ad.requirements) == Some(false);
+                ad.ad_type == query.ad_type
+                    && ad.available_amount >= ad.min_amount
+                    && amount_fits
+                    && method_fits
+                    && !hidden
+                    && !shut_out
+            })
+            .collect();
+        passing.sort_by_key(|ad| (Reverse(ad.price), ad.id));
+        let total = passing.len();
+        let page = passing
+            .iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|ad| ad.id.get())
+            .collect();
+        (page, total)
+    }
+
+    proptest::proptest! {
+        /// Every query takes the loop made for it, and each loop shows what the words say.
+        #[test]
+        fn each_scan_shows_what_the_reference_does(
+            listed in proptest::collection::vec(
+                (9_000i64..9_010, 1i64..6, 1i64..8, 0i64..9, 0u8..8, 0i64..4, proptest::bool::ANY),
+                0..40,
+            ),
+            amount in proptest::option::of(1i64..9),
+            method in proptest::option::of(0usize..4),
+            hidden in proptest::option::of(0i64..4),
+            (offset, limit) in (0usize..6, 0usize..6),
+            trader in proptest::option::of(0i64..30),
+            eligible_only in proptest::bool::ANY,
+        ) {
+            let methods = ["card", "sbp", "cash", "unknown"];
+            let model = ReadModel::default();
+            let ads: Vec<Ad> = listed
+                .iter()
+                .enumerate()
+                .map(|(id, &(price, min, max, available, mask, maker, demanding))| Ad {
+                    maker_id: UserId(maker),
+                    min_amount: Kopecks(min * 100_000),
+                    max_amount: Kopecks((min + max) * 100_000),
+                    payment_methods: (0..3)
+                        .filter(|bit| mask & (1 << bit) != 0)
+                        .map(|bit| methods[bit].to_string())
+                        .chain(Some("card".to_string()).filter(|_| mask == 0))
+                        .collect(),
+                    requirements: Requirements {
+                        min_completed_orders: Some(10).filter(|_| demanding),
+                        ..Requirements::default()
+                    },
+                    ..ad(id as i64, AdType::Buy, Kopecks(price), Kopecks(available * 100_000))
+                })
+                .collect();
+            for ad in &ads {
+                model.publish(ad);
+            }
+            let query = AdQuery {
+                amount: amount.map(|a| Kopecks(a * 100_000)),
+                payment_method: method.map(|m| methods[m].to_string()),
+                hidden_makers: hidden.map(|maker| [UserId(maker)].into_iter().collect()),
+                offset,
+                limit,
+                viewer: trader.map_or(Viewer::Anonymous, |completed| {
+                    Viewer::Trader(Some(Standing {
+                        completed_orders: completed,
+                        account_age_days: 100,
+                        completion_rate_bp: Some(10_000),
+                    }))
+                }),
+                eligible_only,
+                ..AdQuery::market(AdType::Buy, "RUB")
+            };
+            let (page, total) = reference(&ads, &query);
+            proptest::prop_assert_eq!(ids(&model, &query), page);
+            proptest::prop_assert_eq!(model.list(&query, 0).1, total);
+        }
     }
 }
