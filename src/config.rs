@@ -47,6 +47,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The payment window of an ad that does not name one.
 pub const DEFAULT_PAYMENT_WINDOW_SECS: i64 = 900;
 
+/// The longest release window any configuration allows (`P2P_MAX_RELEASE_WINDOW_SECS` is at most
+/// this).
+pub const MAX_RELEASE_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
+
+/// The release window of an ad that does not name one (within the configured bounds).
+pub const DEFAULT_RELEASE_WINDOW_SECS: i64 = 1800;
+
 /// How often a request looks for an actor again when the one it found had just stopped.
 pub const ACTOR_ATTEMPTS: usize = 3;
 
@@ -164,6 +171,15 @@ pub struct Config {
     #[arg(long, env = "P2P_MIN_PAYMENT_WINDOW_SECS", default_value_t = 60)]
     pub min_payment_window_secs: i64,
 
+    /// The shortest release window an ad may set: how long a seller has, once the buyer says
+    /// they paid, before the service disputes the order for the buyer.
+    #[arg(long, env = "P2P_MIN_RELEASE_WINDOW_SECS", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
+    pub min_release_window_secs: i64,
+
+    /// The longest release window an ad may set.
+    #[arg(long, env = "P2P_MAX_RELEASE_WINDOW_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
+    pub max_release_window_secs: i64,
+
     /// SQLite `synchronous=FULL` (durable against power loss) rather than `NORMAL` (durable
     /// against a crash of the process).
     #[arg(long, env = "P2P_SQLITE_SYNC_FULL", default_value_t = true, action = clap::ArgAction::Set)]
@@ -255,6 +271,8 @@ impl Config {
             admin_token: None,
             min_deposit: 100_000,
             min_payment_window_secs: 60,
+            min_release_window_secs: 300,
+            max_release_window_secs: 86_400,
             sqlite_synchronous_full: true,
             pg_committers: 2,
             expiry_sweep_ms: 1000,

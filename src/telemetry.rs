@@ -16,7 +16,9 @@ use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 
 use crate::domain::ErrorCode;
 use crate::domain::ad::AdType;
-use crate::domain::order::{Action, CancelReason, Order, OrderStatus, Resolution, Side};
+use crate::domain::order::{
+    Action, CancelReason, Order, OrderStatus, Participant, Resolution, Side,
+};
 use crate::domain::wallet::TransactionKind;
 
 pub const HTTP_REQUESTS: &str = "p2p_http_requests_total";
@@ -155,7 +157,7 @@ fn describe() {
         (
             ORDERS_DISPUTED,
             Count,
-            "Orders a party called an operator to, by side",
+            "Orders disputed, by side and cause (buyer, seller, release_timeout)",
         ),
         (
             ORDERS_RESOLVED,
@@ -408,7 +410,14 @@ pub fn record_transition(order: &Order, action: Action) {
     let amount = order.usdt_amount.get() as u64;
     match order.status {
         OrderStatus::PaidByBuyer => metrics::counter!(ORDERS_PAID, "side" => side).increment(1),
-        OrderStatus::Disputed => metrics::counter!(ORDERS_DISPUTED, "side" => side).increment(1),
+        OrderStatus::Disputed => {
+            // Who opened it: a party, or the service when the release window closed.
+            let cause = match order.dispute_opener() {
+                Some(Participant::System) | None => "release_timeout",
+                Some(opener) => opener.as_str(),
+            };
+            metrics::counter!(ORDERS_DISPUTED, "side" => side, "cause" => cause).increment(1);
+        }
         OrderStatus::Completed => {
             metrics::counter!(ORDERS_COMPLETED, "side" => side).increment(1);
             metrics::counter!(ESCROW_RELEASED, "side" => side).increment(amount);

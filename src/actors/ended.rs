@@ -74,6 +74,7 @@ mod tests {
             cancel_reason: None,
             created_at: 0,
             expires_at: 0,
+            release_window_seconds: 1800,
             paid_at: None,
             completed_at: None,
             cancelled_at: None,

@@ -51,7 +51,9 @@ pub fn transition(
 ) -> Op {
     let reason = match action {
         Action::Cancel | Action::Expire => after.cancel_reason.map(|r| r.as_str().to_owned()),
-        Action::CallOperator => after.dispute.as_ref().and_then(|d| d.reason.clone()),
+        Action::CallOperator | Action::ReleaseTimeout => {
+            after.dispute.as_ref().and_then(|d| d.reason.clone())
+        }
         Action::Resolve(resolution) => Some(resolution.as_str().to_owned()),
         _ => None,
     };

@@ -32,9 +32,9 @@ pub struct Live {
 }
 
 impl Live {
-    /// Fires `Expire` after `wait`, replacing the timer armed before.
+    /// Sends `Deadline` after `wait`, replacing the timer armed before.
     fn arm(&mut self, myself: &ActorRef<OrderMsg>, wait: Duration) {
-        self.timer = Some(Timer::new(myself.send_after(wait, || OrderMsg::Expire)));
+        self.timer = Some(Timer::new(myself.send_after(wait, || OrderMsg::Deadline)));
     }
 }
 
@@ -79,35 +79,16 @@ impl Actor for OrderActor {
         let order = &mut live.order;
         match message {
             OrderMsg::Act(request, reply) => {
-                let was_held = order.held();
+                let deadline = order.deadline();
                 let outcome = self.act(order, request).await;
                 let _ = reply.send(outcome);
-                if was_held && !live.order.held() {
+                // Paid (the release window starts), cleared (the payment window starts), or
+                // moved on: the timer follows the order's deadline.
+                if live.order.deadline() != deadline {
                     self.arm_timer(&myself, live);
                 }
             }
-            OrderMsg::Expire if order.status == OrderStatus::Pending && !order.held() => {
-                if self.context.clock.now_ms() < order.expires_at {
-                    self.arm_timer(&myself, live);
-                } else {
-                    let expire = Request {
-                        caller: None,
-                        action: Action::Expire,
-                        text: None,
-                        payment_details: None,
-                        key: None,
-                    };
-                    let refused = self.act(order, expire).await.err();
-                    // Still pending: the store could not take the commit now, so try again
-                    // shortly. (Not pending: another node moved it first, and that is its end.)
-                    if let Some(refusal) = refused.filter(|_| order.status == OrderStatus::Pending)
-                    {
-                        tracing::warn!(order_id = order.id.get(), %refusal, "expiry failed, retrying");
-                        live.arm(&myself, Duration::from_secs(1));
-                    }
-                }
-            }
-            OrderMsg::Expire => {}
+            OrderMsg::Deadline => self.meet_deadline(&myself, live).await,
         }
         let order = &live.order;
         if !order.status.is_active() {
@@ -125,12 +106,54 @@ impl Actor for OrderActor {
 }
 
 impl OrderActor {
-    /// Arms the payment window's timer of a pending order (a held order's window has not
-    /// started: clearing it arms the timer).
+    /// Arms the timer for the order's deadline, if it has one now (a held order's payment
+    /// window has not started; an ended or disputed order has none).
     fn arm_timer(&self, myself: &ActorRef<OrderMsg>, live: &mut Live) {
-        if live.order.status == OrderStatus::Pending && !live.order.held() {
-            let wait_ms = (live.order.expires_at - self.context.clock.now_ms()).max(0) as u64;
-            live.arm(myself, Duration::from_millis(wait_ms));
+        match live.order.deadline() {
+            Some((deadline, _)) => {
+                let wait_ms = (deadline - self.context.clock.now_ms()).max(0) as u64;
+                live.arm(myself, Duration::from_millis(wait_ms));
+            }
+            None => live.timer = None,
+        }
+    }
+
+    /// Does what the order's deadline asks once it has passed: expires a pending order, or
+    /// disputes a paid one for its buyer. Another node may have done it (or moved the order
+    /// on) first: its guarded claim then refuses this one, and the order is read again.
+    async fn meet_deadline(&self, myself: &ActorRef<OrderMsg>, live: &mut Live) {
+        let now = self.context.clock.now_ms();
+        let due = |order: &Order| order.deadline().filter(|(deadline, _)| *deadline <= now);
+        if due(&live.order).is_none() {
+            // Not due by this copy, yet the sweep found it due in the database: another node
+            // moved the order since this copy was made (paid it, say).
+            match self.context.store.order(live.order.id).await {
+                Ok(Some(current)) => live.order = current,
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(order_id = live.order.id.get(), %error, "could not reread an order")
+                }
+            }
+        }
+        let Some((deadline, action)) = due(&live.order) else {
+            self.arm_timer(myself, live);
+            return;
+        };
+        let request = Request {
+            caller: None,
+            action,
+            text: None,
+            payment_details: None,
+            key: None,
+        };
+        let refused = self.act(&mut live.order, request).await.err();
+        match refused {
+            // Still due: the store could not take the commit now, so try again shortly.
+            Some(refusal) if live.order.deadline() == Some((deadline, action)) => {
+                tracing::warn!(order_id = live.order.id.get(), %refusal, "a deadline's step failed, retrying");
+                live.arm(myself, Duration::from_secs(1));
+            }
+            _ => self.arm_timer(myself, live),
         }
     }
 
@@ -427,6 +450,7 @@ mod tests {
             cancel_reason: None,
             created_at: 0,
             expires_at: 1_000,
+            release_window_seconds: 1800,
             paid_at: Some(10),
             completed_at: None,
             cancelled_at: None,

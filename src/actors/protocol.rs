@@ -133,8 +133,9 @@ pub enum Settled {
 
 pub enum OrderMsg {
     Act(Request, RpcReplyPort<Result<Order, DomainError>>),
-    /// The payment window's timer fired.
-    Expire,
+    /// A deadline of the order may have passed: its payment window's (a pending order
+    /// expires) or its release window's (a paid order is disputed for the buyer).
+    Deadline,
 }
 
 impl Named for OrderMsg {
@@ -143,7 +144,7 @@ impl Named for OrderMsg {
     fn name(&self) -> &'static str {
         match self {
             OrderMsg::Act(..) => "act",
-            OrderMsg::Expire => "expire",
+            OrderMsg::Deadline => "deadline",
         }
     }
 }

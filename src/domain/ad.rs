@@ -61,6 +61,9 @@ pub struct Ad {
     pub closed_amount: Kopecks,
     pub payment_methods: Vec<String>,
     pub payment_window_seconds: i64,
+    /// How long a seller of the ad's orders has to release or dispute once the buyer says they
+    /// paid, before the service disputes the order for the buyer.
+    pub release_window_seconds: i64,
     pub terms: String,
     /// A sell ad's payment details, one object per method; copied into its orders.
     pub payment_details: Option<Map<String, Value>>,
@@ -188,6 +191,7 @@ impl Ad {
             cancel_reason: None,
             created_at: now,
             expires_at: order::expires_at(now, self.payment_window_seconds),
+            release_window_seconds: self.release_window_seconds,
             paid_at: None,
             completed_at: None,
             cancelled_at: None,
@@ -313,6 +317,7 @@ pub(crate) mod tests {
             closed_amount: Kopecks(0),
             payment_methods: vec!["card".into(), "sbp".into()],
             payment_window_seconds: 900,
+            release_window_seconds: 1800,
             terms: String::new(),
             payment_details: None,
             requirements: Default::default(),

@@ -71,7 +71,7 @@ vocabulary! {
         Buyer = "buyer",
         Seller = "seller",
         Operator = "operator",
-        /// The service itself: the payment window's timer.
+        /// The service itself: the payment window's and the release window's timers.
         System = "system",
     }
 }
@@ -109,6 +109,9 @@ pub enum Action {
     CallOperator,
     Resolve(Resolution),
     Expire,
+    /// The service opens a dispute for the buyer: the seller neither released nor disputed a
+    /// paid order within its release window.
+    ReleaseTimeout,
     UpdatePaymentDetails,
 }
 
@@ -119,7 +122,7 @@ impl Action {
             Action::ConfirmPaid => EventKind::OrderPaid,
             Action::ConfirmReceived => EventKind::OrderCompleted,
             Action::Cancel => EventKind::OrderCancelled,
-            Action::CallOperator => EventKind::OrderDisputed,
+            Action::CallOperator | Action::ReleaseTimeout => EventKind::OrderDisputed,
             Action::Resolve(_) => EventKind::OrderResolved,
             Action::Expire => EventKind::OrderExpired,
             Action::UpdatePaymentDetails => EventKind::OrderUpdated,
@@ -256,7 +259,7 @@ pub fn transition(
         ConfirmReceived | UpdatePaymentDetails => participant == Participant::Seller,
         Cancel | CallOperator => matches!(participant, Participant::Buyer | Participant::Seller),
         Resolve(_) | Clear => participant == Participant::Operator,
-        Expire => participant == Participant::System,
+        Expire | ReleaseTimeout => participant == Participant::System,
     };
     if !allowed_participant {
         return Err(ErrorCode::Forbidden);
@@ -278,6 +281,7 @@ pub fn transition(
         (Resolve(Resolution::Release), Disputed) => Ok(Transition::release()),
         (Resolve(Resolution::Refund), Disputed) => Ok(Transition::refund(CancelReason::Operator)),
         (Expire, Pending) => Ok(Transition::refund(CancelReason::Timeout)),
+        (ReleaseTimeout, PaidByBuyer) => Ok(Transition::keep(Disputed)),
         (UpdatePaymentDetails, Pending) => Ok(Transition::keep(Pending)),
         _ => Err(ErrorCode::InvalidOrderStatus),
     }
@@ -310,7 +314,8 @@ pub fn decide(
 /// An operator's involvement in an order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispute {
-    pub opened_by: UserId,
+    /// The party who opened it; `None`: the service, when the release window closed.
+    pub opened_by: Option<UserId>,
     pub reason: Option<String>,
     pub opened_at: Millis,
     pub resolution: Option<Resolution>,
@@ -339,6 +344,9 @@ pub struct Order {
     pub cancel_reason: Option<CancelReason>,
     pub created_at: Millis,
     pub expires_at: Millis,
+    /// How long the seller has, once the buyer says they paid, to release or dispute before the
+    /// service disputes the order for the buyer (the ad's, when the order was made).
+    pub release_window_seconds: i64,
     pub paid_at: Option<Millis>,
     pub completed_at: Option<Millis>,
     pub cancelled_at: Option<Millis>,
@@ -384,6 +392,39 @@ impl Order {
         Err(ErrorCode::NotFound.into())
     }
 
+    /// When the service disputes a paid order for its buyer unless the seller releases or
+    /// disputes it first: only while the order is `paid_by_buyer`.
+    pub fn release_deadline(&self) -> Option<Millis> {
+        match (self.status, self.paid_at) {
+            (OrderStatus::PaidByBuyer, Some(paid_at)) => {
+                Some(paid_at + self.release_window_seconds * 1000)
+            }
+            _ => None,
+        }
+    }
+
+    /// The order's next deadline and what the service does when it passes: a pending order's
+    /// payment window (it expires), a paid order's release window (it is disputed for the
+    /// buyer). A held order's window has not started.
+    pub fn deadline(&self) -> Option<(Millis, Action)> {
+        match self.status {
+            OrderStatus::Pending if !self.held() => Some((self.expires_at, Action::Expire)),
+            OrderStatus::PaidByBuyer => self
+                .release_deadline()
+                .map(|deadline| (deadline, Action::ReleaseTimeout)),
+            _ => None,
+        }
+    }
+
+    /// Who opened the order's dispute: `buyer`, `seller` or `system`.
+    pub fn dispute_opener(&self) -> Option<Participant> {
+        let dispute = self.dispute.as_ref()?;
+        Some(match dispute.opened_by {
+            Some(user_id) => self.party(user_id).unwrap_or(Participant::Operator),
+            None => Participant::System,
+        })
+    }
+
     /// The maker of the ad: the counterparty of the taker.
     pub fn maker_id(&self) -> UserId {
         if self.taker_id == self.buyer_id {
@@ -412,8 +453,9 @@ impl Order {
             }
             OrderStatus::Disputed if self.status != OrderStatus::Disputed => {
                 next.dispute = Some(Dispute {
-                    opened_by: actor_id.unwrap_or_default(),
-                    reason: None,
+                    opened_by: actor_id,
+                    reason: (action == Action::ReleaseTimeout)
+                        .then(|| RELEASE_TIMEOUT_REASON.to_owned()),
                     opened_at: now,
                     resolution: None,
                     resolved_by: None,
@@ -437,6 +479,9 @@ impl Order {
         next
     }
 }
+
+/// The reason of a dispute the service opened because the seller let the release window close.
+pub const RELEASE_TIMEOUT_REASON: &str = "release_timeout";
 
 /// The deadline of a new order's payment window.
 pub fn expires_at(created_at_ms: Millis, payment_window_seconds: i64) -> Millis {
@@ -465,7 +510,7 @@ mod tests {
         Participant::Operator,
         Participant::System,
     ];
-    const ACTIONS: [Action; 8] = [
+    const ACTIONS: [Action; 9] = [
         Action::ConfirmPaid,
         Action::ConfirmReceived,
         Action::Cancel,
@@ -473,6 +518,7 @@ mod tests {
         Action::Resolve(Resolution::Release),
         Action::Resolve(Resolution::Refund),
         Action::Expire,
+        Action::ReleaseTimeout,
         Action::UpdatePaymentDetails,
     ];
 
@@ -546,6 +592,12 @@ mod tests {
                 Participant::System,
                 Expire,
                 Transition::refund(CancelReason::Timeout),
+            ),
+            (
+                PaidByBuyer,
+                Participant::System,
+                ReleaseTimeout,
+                Transition::keep(Disputed),
             ),
             (
                 Pending,

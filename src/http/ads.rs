@@ -15,7 +15,7 @@ use super::error::ApiResult;
 use super::extract::{AppJson, AppQuery, Authenticated, Id, Keyed, MaybeAuthenticated, page};
 use super::input::fields::{AccountAgeBound, CompletedOrdersBound, CompletionRateBound};
 use super::input::fields::{AdTypeChoice, Amount, AmountParam, PageLimit, PageOffset};
-use super::input::fields::{IdField, SortByChoice, Terms, WindowSeconds};
+use super::input::fields::{IdField, ReleaseWindowSeconds, SortByChoice, Terms, WindowSeconds};
 use super::input::fields::{PremiumBp, PriceTypeChoice};
 use super::input::{Choice, DetailsPerMethod, FiatCurrency, PaymentMethod, PaymentMethods};
 use super::state::AppState;
@@ -172,6 +172,11 @@ struct CreateAdBody {
     /// 900 by default.
     #[schema(inline)]
     payment_window_seconds: Option<WindowSeconds>,
+    /// How long the seller has, once the buyer says they paid, to release or dispute before
+    /// the service disputes the order for the buyer: 1800 by default, within the service's
+    /// bounds (`P2P_MIN_RELEASE_WINDOW_SECS`, `P2P_MAX_RELEASE_WINDOW_SECS`).
+    #[schema(inline)]
+    release_window_seconds: Option<ReleaseWindowSeconds>,
     #[schema(inline)]
     terms: Option<Terms>,
     /// Needed by a sell ad, for every method it lists; a buy ad's are ignored.
@@ -219,6 +224,7 @@ async fn create(
         total_amount: body.total_amount.0,
         payment_methods: body.payment_methods.0,
         payment_window_seconds: body.payment_window_seconds.map(|w| w.0),
+        release_window_seconds: body.release_window_seconds.map(|w| w.0),
         terms: body.terms.map(|t| t.0),
         payment_details: body.payment_details.map(|d| Value::Object(d.0)),
         payment_method_id: body.payment_method_id.map(|id| id.0),

@@ -6,7 +6,7 @@ use super::service::Market;
 use crate::actors::protocol::AdMsg;
 
 use crate::actors::protocol::{Rule, WalletMsg};
-use crate::config::DEFAULT_PAYMENT_WINDOW_SECS;
+use crate::config::{DEFAULT_PAYMENT_WINDOW_SECS, DEFAULT_RELEASE_WINDOW_SECS};
 use crate::domain::AdId;
 use crate::domain::ad::{Ad, AdPatch, AdStatus, AdType};
 use crate::domain::idempotency::IdempotencyKey;
@@ -33,6 +33,8 @@ pub struct NewAd {
     pub total_amount: i64,
     pub payment_methods: Vec<String>,
     pub payment_window_seconds: Option<i64>,
+    /// How long a seller has to release or dispute once the buyer paid (config bounds it).
+    pub release_window_seconds: Option<i64>,
     pub terms: Option<String>,
     /// A sell ad's details, one object per payment method.
     pub payment_details: Option<Value>,
@@ -112,6 +114,22 @@ impl Market {
         self.with_maker(ad).await
     }
 
+    /// The release window a new ad asked for, or the default, within the configured bounds.
+    fn release_window(&self, asked: Option<i64>) -> Result<i64, DomainError> {
+        let config = &self.context.config;
+        let (min, max) = (
+            config.min_release_window_secs,
+            config.max_release_window_secs,
+        );
+        match asked {
+            None => Ok(DEFAULT_RELEASE_WINDOW_SECS.clamp(min, max.max(min))),
+            Some(window) if (min..=max).contains(&window) => Ok(window),
+            Some(_) => Err(DomainError::validation(format!(
+                "release_window_seconds must be {min} to {max}"
+            ))),
+        }
+    }
+
     fn validate_new_ad(&self, caller: Caller, request: NewAd) -> Result<Ad, DomainError> {
         validate::fiat_currency(&request.fiat_currency)?;
         validate::payment_methods(&request.payment_methods)?;
@@ -125,6 +143,7 @@ impl Market {
                 validate::MAX_PAYMENT_WINDOW_SECONDS
             )));
         }
+        let release_window = self.release_window(request.release_window_seconds)?;
         let terms = validate::text(
             "terms",
             request.terms.as_deref().unwrap_or(""),
@@ -176,6 +195,7 @@ impl Market {
             closed_amount: Kopecks::ZERO,
             payment_methods: request.payment_methods,
             payment_window_seconds: window,
+            release_window_seconds: release_window,
             terms,
             payment_details,
             requirements: request.requirements.validated("requirements")?,

@@ -99,6 +99,7 @@ fn ad(ad_type: AdType, price: i64, i: usize) -> NewAd {
         total_amount: 3_000_000,
         payment_methods: vec!["card".into(), "sbp".into()],
         payment_window_seconds: Some(900),
+        release_window_seconds: None,
         terms: Some("Fast and polite. Pay only from an account in your own name.".into()),
         payment_method_id: None,
         requirements: Default::default(),

@@ -14,7 +14,6 @@ use crate::config::{
 };
 use crate::domain::AdId;
 use crate::domain::DomainError;
-use crate::domain::order::OrderStatus;
 use crate::domain::user::Profile;
 use crate::store::Dialect;
 use crate::telemetry::{
@@ -98,10 +97,11 @@ where
 }
 
 impl Market {
-    /// Sends `Expire` to every pending order whose payment window has closed. Order actors arm
-    /// their own timers; this catches what they cannot: orders of a node that died, orders this
-    /// node never loaded, a clock moved forward. The order's guarded claim makes the expiry
-    /// happen once, however many nodes send it.
+    /// Sends `Deadline` to every order past one: a pending order whose payment window closed, a
+    /// paid one whose release window did. Order actors arm their own timers; this catches what
+    /// they cannot: orders of a node that died, orders this node never loaded, a clock moved
+    /// forward. The order's guarded claim makes the step happen once, however many nodes send
+    /// it.
     pub async fn sweep_overdue(&self) -> Result<(), DomainError> {
         let store = self.store();
         for order_id in store
@@ -111,11 +111,14 @@ impl Market {
             let Some(order) = store.order(order_id).await? else {
                 continue;
             };
-            if order.status != OrderStatus::Pending {
+            if order
+                .deadline()
+                .is_none_or(|(deadline, _)| deadline > self.now_ms())
+            {
                 continue;
             }
             if let Some(actor) = self.context.order_actor(order).await? {
-                let _ = actor.cast(OrderMsg::Expire);
+                let _ = actor.cast(OrderMsg::Deadline);
             }
         }
         Ok(())

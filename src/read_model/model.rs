@@ -343,6 +343,7 @@ mod tests {
             closed_amount: Kopecks(0),
             payment_methods: vec!["card".into()],
             payment_window_seconds: 900,
+            release_window_seconds: 1800,
             terms: String::new(),
             payment_details: None,
             requirements: Default::default(),

@@ -34,6 +34,9 @@ pub struct AdView<'a> {
     available_amount: i64,
     payment_methods: &'a [String],
     payment_window_seconds: i64,
+    /// How long the seller of an order has, once the buyer says they paid, to release or
+    /// dispute before the service disputes the order for the buyer.
+    release_window_seconds: i64,
     terms: &'a str,
     status: &'static str,
     requirements: RequirementsView,
@@ -92,6 +95,7 @@ pub fn ad<'a>(ad: &'a Ad, maker: &'a Profile, now: Millis) -> AdView<'a> {
         available_amount: ad.available_amount.get(),
         payment_methods: &ad.payment_methods,
         payment_window_seconds: ad.payment_window_seconds,
+        release_window_seconds: ad.release_window_seconds,
         terms: &ad.terms,
         status: ad.status.as_str(),
         requirements: RequirementsView::from(&ad.requirements),
@@ -146,9 +150,10 @@ impl AdJson {
             ad.total_amount,
         );
         let middle = format!(
-            r#","payment_methods":{},"payment_window_seconds":{},"terms":{},"status":{},"requirements":{},"maker":{{"id":{}"#,
+            r#","payment_methods":{},"payment_window_seconds":{},"release_window_seconds":{},"terms":{},"status":{},"requirements":{},"maker":{{"id":{}"#,
             json(&ad.payment_methods),
             ad.payment_window_seconds,
+            ad.release_window_seconds,
             json(&ad.terms),
             json(&ad.status.as_str()),
             json(&RequirementsView::from(&ad.requirements)),
@@ -302,6 +307,7 @@ mod tests {
             closed_amount: Kopecks(0),
             payment_methods: methods,
             payment_window_seconds: 900,
+            release_window_seconds: 1800,
             terms,
             payment_details: None,
             requirements: Default::default(),

@@ -14,7 +14,12 @@ use crate::domain::rfc3339;
 /// An operator's involvement in an order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DisputeView {
-    pub opened_by: i64,
+    /// The party who opened it; `null` when the service did (`opened_by_role: system`).
+    pub opened_by: Option<i64>,
+    /// `buyer`, `seller`, or `system`: the service opened it for the buyer when the seller let
+    /// the release window close (`reason: release_timeout`).
+    #[serde(default)]
+    pub opened_by_role: String,
     pub reason: Option<String>,
     pub opened_at: String,
     /// `release` or `refund`, once resolved.
@@ -59,6 +64,14 @@ pub struct OrderView {
     /// The payment deadline: a pending order is cancelled (`timeout`) when it passes.
     pub expires_at: String,
     pub paid_at: Option<String>,
+    /// How long the seller has, once the buyer says they paid, to release or dispute (the ad's
+    /// when the order was made).
+    #[serde(default)]
+    pub release_window_seconds: i64,
+    /// While `paid_by_buyer`: when the service disputes the order for the buyer (`paid_at` +
+    /// `release_window_seconds`) unless the seller releases or disputes it first.
+    #[serde(default)]
+    pub release_deadline_at: Option<String>,
     pub completed_at: Option<String>,
     pub cancelled_at: Option<String>,
     pub dispute: Option<DisputeView>,
@@ -93,10 +106,16 @@ pub fn order(order: &Order) -> OrderView {
         created_at: rfc3339(order.created_at),
         expires_at: rfc3339(order.expires_at),
         paid_at: opt_time(order.paid_at),
+        release_window_seconds: order.release_window_seconds,
+        release_deadline_at: opt_time(order.release_deadline()),
         completed_at: opt_time(order.completed_at),
         cancelled_at: opt_time(order.cancelled_at),
         dispute: order.dispute.as_ref().map(|d| DisputeView {
-            opened_by: d.opened_by.get(),
+            opened_by: d.opened_by.map(UserId::get),
+            opened_by_role: order
+                .dispute_opener()
+                .map_or("system", |opener| opener.as_str())
+                .into(),
             reason: d.reason.clone(),
             opened_at: rfc3339(d.opened_at),
             resolution: d.resolution.map(|r| r.as_str().into()),

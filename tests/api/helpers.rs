@@ -269,6 +269,7 @@ async fn start(
 ) -> TestApp {
     let mut config = Config::for_database(database_url.clone());
     config.min_payment_window_secs = MIN_WINDOW_SECS;
+    config.min_release_window_secs = MIN_WINDOW_SECS;
     // Tests simulate crashes of the process, not of the machine.
     config.sqlite_synchronous_full = false;
     config.audit_interval_secs = 1;

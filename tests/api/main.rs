@@ -23,6 +23,7 @@ mod openapi;
 mod payment_methods;
 mod prometheus;
 mod races;
+mod release_deadline;
 mod requirements;
 mod reviews;
 mod track_records;

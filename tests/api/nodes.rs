@@ -902,3 +902,66 @@ async fn last_seen_on_one_node_shows_on_the_other() {
         "node B never showed the maker's request on node A as last seen"
     );
 }
+
+/// Both nodes hold a paid order's actor (taken on one, paid on the other) and both sweep: when
+/// the window closes, the order is disputed once, with one event. An order paid on a node that
+/// then dies is disputed by the other, whose actor still held it as pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_deadline_fires_once_across_two_nodes() {
+    if !postgres_available("nodes::a_release_deadline_fires_once_across_two_nodes") {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let settings = [("P2P_MIN_RELEASE_WINDOW_SECS", "1")];
+    let node_a = start_node_with(&url, &settings).await;
+    let mut node_b = start_node_with(&url, &settings).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 0).await;
+    let ad = a.buy_ad(&maker, json!({"release_window_seconds": 1})).await;
+    let mut orders = Vec::new();
+    for i in 0..6 {
+        let seller = a.player(&format!("seller {i}"), 1_000_000).await;
+        let (taker_node, payer_node) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        let order = taker_node.take(&seller, ad, 100_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        // The taking node's actor still holds the order as pending, with its payment timer.
+        payer_node
+            .step(&maker, order, "confirm-paid")
+            .await
+            .expect(200);
+        orders.push((seller, order));
+    }
+    let orphan_seller = a.player("orphan seller", 1_000_000).await;
+    let orphan = a.take(&orphan_seller, ad, 100_000).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    b.step(&maker, orphan, "confirm-paid").await.expect(200);
+    node_b.process.start_kill().unwrap();
+    node_b.process.wait().await.unwrap();
+    orders.push((orphan_seller, orphan));
+    for (seller, order) in &orders {
+        let disputed = eventually(5, || async {
+            a.order(seller, *order).await["status"] == "disputed"
+        })
+        .await;
+        assert!(disputed, "order {order} was not disputed");
+    }
+    // Two more sweeps on each node.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let mut db = PgConnection::connect(&url).await.unwrap();
+    for (seller, order) in &orders {
+        let events = scalar(
+            &mut db,
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE order_id = {order} AND kind = 'order.disputed'"
+            ),
+        )
+        .await;
+        assert_eq!(events, 1, "order {order} was disputed {events} times");
+        let seen = a.order(seller, *order).await;
+        assert_eq!(seen["dispute"]["opened_by_role"], "system");
+        assert_eq!(seen["dispute"]["reason"], "release_timeout");
+    }
+    a.assert_audit().await;
+}

@@ -1,7 +1,7 @@
 //! The API's fields, by what they hold: each a bounded input type with the bounds of its rule.
 
 use super::{Choice, Int, IntParam, Text};
-use crate::config::MAX_PAGE_LIMIT;
+use crate::config::{MAX_PAGE_LIMIT, MAX_RELEASE_WINDOW_SECONDS};
 use crate::domain::Role;
 use crate::domain::ad::AdType;
 use crate::domain::order::{OrderStatus, Resolution, Side};
@@ -34,6 +34,8 @@ pub type PageOffset = IntParam<0, { i64::MAX }>;
 pub type AfterId = IntParam<0, { i64::MAX }>;
 /// The payment window; the document states the running service's smallest.
 pub type WindowSeconds = Int<1, MAX_PAYMENT_WINDOW_SECONDS>;
+/// The release window; the document states the running service's bounds.
+pub type ReleaseWindowSeconds = Int<1, MAX_RELEASE_WINDOW_SECONDS>;
 /// Counterparty requirements' bounds.
 pub type CompletedOrdersBound = Int<0, { crate::domain::requirements::MAX_COMPLETED_ORDERS }>;
 pub type AccountAgeBound = Int<0, { crate::domain::requirements::MAX_ACCOUNT_AGE_DAYS }>;

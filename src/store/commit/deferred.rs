@@ -125,6 +125,7 @@ pub(super) fn order_values(query: Statement, order: &Order) -> Statement {
             Side::Withdraw => card_key(&order.payment_details),
             Side::Deposit => None,
         })
+        .bind(order.release_window_seconds)
 }
 
 /// Binds a rating's columns, in the order of the ratings insert's columns.
@@ -193,7 +194,7 @@ pub(super) async fn claim_all(
             .bind(order.paid_at)
             .bind(order.completed_at)
             .bind(order.cancelled_at)
-            .bind(dispute.map(|d| d.opened_by))
+            .bind(dispute.and_then(|d| d.opened_by))
             .bind(dispute.and_then(|d| d.reason.clone()))
             .bind(dispute.map(|d| d.opened_at))
             .bind(dispute.and_then(|d| d.resolution).map(|r| r.as_str()))
@@ -392,8 +393,9 @@ impl Deferred {
             let sql = format!(
                 "INSERT INTO orders (id, ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
                  fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
-                 created_at, expires_at, review_rule, review_since, card_key) VALUES {}",
-                placeholders(chunk.len(), 18, dialect)
+                 created_at, expires_at, review_rule, review_since, card_key, \
+                 release_window_seconds) VALUES {}",
+                placeholders(chunk.len(), 19, dialect)
             );
             let mut query = query(sql);
             for order in chunk {

@@ -14,7 +14,8 @@ use crate::store::handle::Store;
 const AD_COLUMNS: &str = "id, maker_id, ad_type, fiat_currency, price, min_amount, \
     max_amount, total_amount, available_amount, closed_amount, payment_methods, \
     payment_window_seconds, terms, payment_details, status, created_at, version, \
-    min_completed_orders, min_account_age_days, min_completion_rate_bp, price_type, premium_bp, terms_version";
+    min_completed_orders, min_account_age_days, min_completion_rate_bp, price_type, premium_bp, terms_version, \
+    release_window_seconds";
 
 fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
     let methods: String = row.try_get("payment_methods")?;
@@ -39,6 +40,7 @@ fn ad_from(row: &AnyRow) -> Result<Ad, sqlx::Error> {
         closed_amount: int(row, "closed_amount")?,
         payment_methods: serde_json::from_str(&methods).map_err(|_| unknown("payment_methods"))?,
         payment_window_seconds: row.try_get("payment_window_seconds")?,
+        release_window_seconds: row.try_get("release_window_seconds")?,
         terms: row.try_get("terms")?,
         payment_details: crate::store::json::object(row.try_get("payment_details")?),
         requirements: Requirements {

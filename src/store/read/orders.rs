@@ -32,13 +32,13 @@ pub(crate) const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, ta
     cancel_reason, created_at, expires_at, paid_at, completed_at, cancelled_at, dispute_opened_by, \
     dispute_reason, dispute_opened_at, dispute_resolution, dispute_resolved_by, \
     dispute_resolved_at, dispute_note, review_rule, review_since, review_cleared_at, \
-    review_cleared_by";
+    review_cleared_by, release_window_seconds";
 
 pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
     let dispute = match opened_at {
         Some(opened_at) => Some(Dispute {
-            opened_by: int_or_null(row, "dispute_opened_by")?.unwrap_or_default(),
+            opened_by: int_or_null(row, "dispute_opened_by")?,
             reason: row.try_get("dispute_reason")?,
             opened_at,
             resolution: row
@@ -80,6 +80,7 @@ pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
             .and_then(|r| CancelReason::parse(&r)),
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
+        release_window_seconds: row.try_get("release_window_seconds")?,
         paid_at: row.try_get("paid_at")?,
         completed_at: row.try_get("completed_at")?,
         cancelled_at: row.try_get("cancelled_at")?,
@@ -161,14 +162,23 @@ impl Store {
         self.all(query(sql), order_from).await
     }
 
-    /// Pending orders whose payment window closed at or before `now`, oldest deadline first.
+    /// Orders past a deadline at `now`, oldest deadline first: pending ones whose payment
+    /// window closed, and paid ones whose release window closed.
     pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<OrderId>, DomainError> {
         let sql = format!(
-            "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1 \
-             AND NOT {HELD} ORDER BY expires_at LIMIT $2"
+            "SELECT id, deadline FROM ( \
+               SELECT id, expires_at AS deadline FROM orders WHERE status = 'pending' \
+                 AND expires_at <= $1 AND NOT {HELD} \
+               UNION ALL \
+               SELECT id, paid_at + release_window_seconds * 1000 AS deadline FROM orders \
+                 WHERE status = 'paid_by_buyer' AND paid_at <= $2 - release_window_seconds * 1000 \
+             ) overdue ORDER BY deadline LIMIT $3"
         );
         self.all(
-            sqlx::query(AssertSqlSafe(sql)).bind(now).bind(limit),
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(now)
+                .bind(now)
+                .bind(limit),
             |row| int(row, "id"),
         )
         .await

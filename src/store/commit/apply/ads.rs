@@ -17,9 +17,9 @@ impl<C: Connection> Writer<'_, C> {
              total_amount, available_amount, closed_amount, payment_methods, \
              payment_window_seconds, terms, payment_details, status, created_at, \
              min_completed_orders, min_account_age_days, min_completion_rate_bp, price_type, \
-             premium_bp) \
+             premium_bp, release_window_seconds) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19) RETURNING id",
+             $18, $19, $20) RETURNING id",
         )
         .bind(ad.maker_id)
         .bind(ad.ad_type.as_str())
@@ -40,6 +40,7 @@ impl<C: Connection> Writer<'_, C> {
         .bind(ad.requirements.min_completion_rate_bp)
         .bind(ad.price_type.as_str())
         .bind(ad.premium_bp)
+        .bind(ad.release_window_seconds)
         .fetch_one(&mut *self.conn)
         .await?;
         self.receipt.inserted_ids.push(id);

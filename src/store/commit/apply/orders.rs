@@ -26,9 +26,10 @@ impl<C: Connection> Writer<'_, C> {
             query(
                 "INSERT INTO orders (ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
                  fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
-                 created_at, expires_at, review_rule, review_since, card_key) \
+                 created_at, expires_at, review_rule, review_since, card_key, \
+                 release_window_seconds) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17) RETURNING id",
+                 $17, $18) RETURNING id",
             ),
             order,
         )
