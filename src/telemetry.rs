@@ -119,6 +119,10 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// The kinds of actor, as the `kind` label names them.
 pub const ACTOR_KINDS: [&str; 3] = ["wallet", "ad", "order"];
 
+/// Why an order was disputed: a party called an operator, or the seller let the release window
+/// close.
+pub const DISPUTE_CAUSES: [&str; 3] = ["buyer", "seller", "release_timeout"];
+
 /// Every family's `# HELP`, with its unit.
 fn describe() {
     use Unit::{Count, Seconds};
@@ -332,12 +336,14 @@ fn start_at_zero() {
             ORDERS_PAID,
             ORDERS_COMPLETED,
             ORDERS_EXPIRED,
-            ORDERS_DISPUTED,
             ESCROW_FROZEN,
             ESCROW_RELEASED,
             ESCROW_REFUNDED,
         ] {
             metrics::counter!(name, "side" => side).absolute(0);
+        }
+        for cause in DISPUTE_CAUSES {
+            metrics::counter!(ORDERS_DISPUTED, "side" => side, "cause" => cause).absolute(0);
         }
         for reason in CancelReason::ALL.iter().map(|value| value.as_str()) {
             metrics::counter!(ORDERS_CANCELLED, "side" => side, "reason" => reason).absolute(0);
@@ -413,8 +419,9 @@ pub fn record_transition(order: &Order, action: Action) {
         OrderStatus::Disputed => {
             // Who opened it: a party, or the service when the release window closed.
             let cause = match order.dispute_opener() {
-                Some(Participant::System) | None => "release_timeout",
-                Some(opener) => opener.as_str(),
+                Some(Participant::Buyer) => DISPUTE_CAUSES[0],
+                Some(Participant::Seller) => DISPUTE_CAUSES[1],
+                _ => DISPUTE_CAUSES[2],
             };
             metrics::counter!(ORDERS_DISPUTED, "side" => side, "cause" => cause).increment(1);
         }

@@ -18,9 +18,11 @@ pub struct Webhook {
     pub created_at: Millis,
 }
 
-/// The events a webhook receives.
-pub const WEBHOOK_EVENTS: [EventKind; 5] = [
+/// The events a webhook receives: an order held for review, disputed (by a party, or by the
+/// service when the release window closed), and every ending.
+pub const WEBHOOK_EVENTS: [EventKind; 6] = [
     EventKind::OrderHeld,
+    EventKind::OrderDisputed,
     EventKind::OrderCompleted,
     EventKind::OrderCancelled,
     EventKind::OrderExpired,

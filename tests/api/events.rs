@@ -380,7 +380,7 @@ async fn webhooks_deliver_every_finished_order_signed_despite_failures_and_a_res
             .map(|(h, _)| h[EVENT_ID_HEADER].to_str().unwrap().parse().unwrap())
             .collect();
         ids.dedup();
-        ids.len() >= 4
+        ids.len() >= 5
     })
     .await;
     assert!(all_in, "every event arrived");
@@ -420,6 +420,7 @@ async fn webhooks_deliver_every_finished_order_signed_despite_failures_and_a_res
         [
             ("order.completed", completed, "completed"),
             ("order.cancelled", cancelled, "cancelled"),
+            ("order.disputed", resolved, "disputed"),
             ("order.resolved", resolved, "cancelled"),
             ("order.expired", expired, "cancelled"),
         ]
@@ -430,7 +431,7 @@ async fn webhooks_deliver_every_finished_order_signed_despite_failures_and_a_res
             .get("/api/v1/admin/webhooks", Some(ADMIN))
             .await
             .expect(200);
-        listed["items"][0]["delivered"].as_i64().unwrap() >= 4
+        listed["items"][0]["delivered"].as_i64().unwrap() >= 5
     })
     .await;
     assert!(recorded, "the deliveries were recorded");
