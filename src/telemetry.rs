@@ -45,6 +45,8 @@ pub const WALLET_TRANSACTIONS: &str = "p2p_wallet_transactions_total";
 pub const ACTORS_LIVE: &str = "p2p_actors_live";
 pub const ACTOR_MESSAGES: &str = "p2p_actor_messages_total";
 pub const ACTOR_MESSAGE_DURATION: &str = "p2p_actor_message_seconds";
+/// From a dispute's opening to the order's end, by who ended it (`operator` or `seller`).
+pub const DISPUTE_RESOLUTION_DURATION: &str = "p2p_dispute_resolution_seconds";
 pub const ACTOR_CALLS_IN_FLIGHT: &str = "p2p_actor_calls_in_flight";
 
 pub const STORE_COMMIT_DURATION: &str = "p2p_store_commit_seconds";
@@ -77,6 +79,10 @@ const SECONDS_BUCKETS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
+/// Dispute buckets from a minute to a week.
+const DISPUTE_BUCKETS: [f64; 11] = [
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0,
+];
 const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 /// The process-wide Prometheus recorder, installed on first use and shared by every router of
@@ -90,6 +96,13 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(STORE_BATCH_SIZE.into()), &BATCH_BUCKETS)
+                })
+                // A full name wins over the `_seconds` suffix.
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(DISPUTE_RESOLUTION_DURATION.into()),
+                        &DISPUTE_BUCKETS,
+                    )
                 })
                 .expect("the bucket lists are not empty");
             let handle = match builder.install_recorder() {
@@ -278,7 +291,12 @@ fn describe() {
     for (name, help) in gauges {
         describe_gauge!(name, help);
     }
-    let histograms: [(&'static str, Unit, &'static str); 6] = [
+    let histograms: [(&'static str, Unit, &'static str); 7] = [
+        (
+            DISPUTE_RESOLUTION_DURATION,
+            Seconds,
+            "From a dispute's opening to the order's end, in seconds, by who ended it (operator or seller)",
+        ),
         (
             HTTP_DURATION,
             Seconds,
@@ -438,6 +456,17 @@ pub fn record_transition(order: &Order, action: Action) {
             }
         }
         OrderStatus::Pending => {}
+    }
+    // A dispute ends only with its order.
+    let ended_at = order.completed_at.or(order.cancelled_at);
+    if let (Some(dispute), Some(ended_at)) = (&order.dispute, ended_at) {
+        let by = if matches!(action, Action::Resolve(_)) {
+            "operator"
+        } else {
+            "seller"
+        };
+        metrics::histogram!(DISPUTE_RESOLUTION_DURATION, "by" => by)
+            .record((ended_at - dispute.opened_at).max(0) as f64 / 1000.0);
     }
     if let Action::Resolve(resolution) = action {
         metrics::counter!(ORDERS_RESOLVED, "side" => side, "resolution" => resolution.as_str())
