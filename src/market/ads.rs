@@ -106,7 +106,7 @@ impl Market {
         };
         if !context.read_model.has_maker(caller.user_id) {
             let maker = self.user(caller.user_id).await?;
-            context.read_model.add_maker(Profile::from(&maker));
+            self.list_maker(maker);
         }
         context.spawn_ad(ad.clone()).await?;
         metrics::counter!(crate::telemetry::ADS_CREATED, "type" => ad.ad_type.as_str())

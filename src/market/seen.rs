@@ -62,6 +62,13 @@ impl Market {
         outcome.map(|_| ())
     }
 
+    /// Lists `user` as a maker, last seen as this node knows it: the store's minute may not have
+    /// been written yet (the seen writes run once a second).
+    pub(super) fn list_maker(&self, user: crate::domain::user::User) {
+        let profile = crate::domain::user::Profile::from(&self.with_seen(user));
+        self.context.read_model.add_maker(profile);
+    }
+
     /// `user`'s last-seen time as this node knows it, if later than the store's.
     pub(super) fn with_seen(
         &self,

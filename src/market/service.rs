@@ -13,7 +13,6 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::UserId;
 use crate::domain::event::{Audience, Event};
-use crate::domain::user::Profile;
 use crate::domain::{Caller, DomainError, ErrorCode};
 use crate::read_model::ReadModel;
 use crate::store::{OpenError, Store};
@@ -110,7 +109,7 @@ impl Market {
             .makers_of_open_ads(self.window_start())
             .await?
         {
-            context.read_model.add_maker(Profile::from(&maker));
+            self.list_maker(maker);
         }
         for ad in context.store.open_ads().await? {
             context.spawn_ad(ad).await?;

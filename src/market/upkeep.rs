@@ -14,7 +14,6 @@ use crate::config::{
 };
 use crate::domain::AdId;
 use crate::domain::DomainError;
-use crate::domain::user::Profile;
 use crate::store::Dialect;
 use crate::telemetry::{
     ADS, AUDIT_DURATION, AUDIT_LAST_RUN, AUDIT_RUNS, AUDIT_VIOLATIONS, DISPUTES_OPEN,
@@ -131,7 +130,7 @@ impl Market {
         let read_model = &self.context.read_model;
         self.load_index_prices().await?;
         for maker in store.makers_of_open_ads(self.window_start()).await? {
-            read_model.add_maker(Profile::from(&maker));
+            self.list_maker(maker);
         }
         let open = store.open_ads().await?;
         let ids: HashSet<AdId> = open.iter().map(|ad| ad.id).collect();

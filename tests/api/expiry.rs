@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, eventually, spawn_app_on};
+use crate::helpers::{Backend, TestApp, eventually, spawn_app_on, time_of};
 
 async fn status(
     app: &TestApp,
@@ -102,16 +102,6 @@ async fn expiry_catches_up_after_a_restart(backend: Backend) {
     assert_eq!(app.balance(&early).await, (1_000_000, 0));
     assert_eq!(app.balance(&late).await, (1_000_000, 0));
     app.assert_audit().await;
-}
-
-/// Unix milliseconds of an RFC 3339 timestamp of the API (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
-fn time_of(value: &serde_json::Value) -> i64 {
-    let text = value.as_str().expect("a timestamp");
-    let parse = |range: std::ops::Range<usize>| text[range].parse::<i64>().unwrap();
-    let (hours, minutes, seconds, millis) =
-        (parse(11..13), parse(14..16), parse(17..19), parse(20..23));
-    let day = parse(8..10);
-    (((day * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000 + millis
 }
 
 on_both_stores!(the_sweep_expires_what_no_timer_will);

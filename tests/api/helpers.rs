@@ -556,3 +556,14 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Unix milliseconds of an RFC 3339 timestamp of the API (`YYYY-MM-DDTHH:MM:SS.mmmZ`), counted
+/// from the start of its month: for differences within a month.
+pub fn time_of(value: &serde_json::Value) -> i64 {
+    let text = value.as_str().expect("a timestamp");
+    let parse = |range: std::ops::Range<usize>| text[range].parse::<i64>().unwrap();
+    let (hours, minutes, seconds, millis) =
+        (parse(11..13), parse(14..16), parse(17..19), parse(20..23));
+    let day = parse(8..10);
+    (((day * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000 + millis
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, User, eventually, spawn_app_on};
+use crate::helpers::{Backend, TestApp, User, eventually, spawn_app_on, time_of};
 
 async fn history(app: &TestApp, user: &User, order_id: i64) -> Vec<Value> {
     app.get(
@@ -172,19 +172,4 @@ async fn the_release_deadline_is_met_after_a_restart_and_only_once(backend: Back
     assert_eq!(disputes(&app, &waiting, later).await.len(), 1);
     assert_eq!(app.balance(&seller).await, (800_000, 200_000));
     app.assert_audit().await;
-}
-
-/// Unix milliseconds of an RFC 3339 timestamp of the API (`YYYY-MM-DDTHH:MM:SS.mmmZ`), within a
-/// month.
-fn time_of(value: &Value) -> i64 {
-    let text = value.as_str().expect("a timestamp");
-    let parse = |range: std::ops::Range<usize>| text[range].parse::<i64>().unwrap();
-    let (day, hours, minutes, seconds, millis) = (
-        parse(8..10),
-        parse(11..13),
-        parse(14..16),
-        parse(17..19),
-        parse(20..23),
-    );
-    (((day * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000 + millis
 }
