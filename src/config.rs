@@ -176,6 +176,11 @@ pub struct Config {
     #[arg(long, env = "P2P_MIN_RELEASE_WINDOW_SECS", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
     pub min_release_window_secs: i64,
 
+    /// How long the party a dispute was opened against has to answer in the order's chat (the
+    /// desk's queue shows who it waits on, and since when).
+    #[arg(long, env = "P2P_DISPUTE_ANSWER_SECS", default_value_t = 43_200, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
+    pub dispute_answer_secs: i64,
+
     /// The longest release window an ad may set.
     #[arg(long, env = "P2P_MAX_RELEASE_WINDOW_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
     pub max_release_window_secs: i64,
@@ -273,6 +278,7 @@ impl Config {
             min_payment_window_secs: 60,
             min_release_window_secs: 300,
             max_release_window_secs: 86_400,
+            dispute_answer_secs: 43_200,
             sqlite_synchronous_full: true,
             pg_committers: 2,
             expiry_sweep_ms: 1000,

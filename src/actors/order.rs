@@ -161,6 +161,13 @@ impl OrderActor {
     /// database's copy when that differs from this one: another node may have moved the order
     /// since this copy was made, and a step that is valid now must not be refused for it.
     async fn act(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
+        if order.status == OrderStatus::Disputed {
+            // The chat writes an open dispute's answer to the database, not to this copy; a
+            // dispute is rare enough to read its order afresh.
+            if let Some(current) = self.context.store.order(order.id).await? {
+                *order = current;
+            }
+        }
         match self.attempt(order, request.clone()).await {
             Err(refusal) if refusal.code == ErrorCode::InvalidOrderStatus => {
                 match self.context.store.order(order.id).await? {
@@ -202,6 +209,10 @@ impl OrderActor {
                 next.payment_details = request.payment_details.unwrap_or_default();
             }
             _ => {}
+        }
+        // A dispute just opened: the party it was opened against has this long to answer.
+        if let (None, Some(dispute)) = (&order.dispute, next.dispute.as_mut()) {
+            dispute.answer_due_at = Some(now + context.config.dispute_answer_secs * 1000);
         }
         let mut ops = transition_ops(order, &next, step.escrow, now);
         let wallets = wallet_changes(order, &ops);

@@ -318,6 +318,10 @@ pub struct Dispute {
     pub opened_by: Option<UserId>,
     pub reason: Option<String>,
     pub opened_at: Millis,
+    /// Until when the party it was opened against has to answer in the order's chat.
+    pub answer_due_at: Option<Millis>,
+    /// That party's first message since the dispute opened.
+    pub answered_at: Option<Millis>,
     pub resolution: Option<Resolution>,
     pub resolved_by: Option<UserId>,
     pub resolved_at: Option<Millis>,
@@ -416,6 +420,35 @@ impl Order {
         }
     }
 
+    /// The party an open dispute waits on to answer in the chat: the one it was opened against
+    /// (the seller, when the service opened it for the buyer), until their first message.
+    pub fn awaited(&self) -> Option<Participant> {
+        let dispute = self.dispute.as_ref()?;
+        if self.status != OrderStatus::Disputed || dispute.answered_at.is_some() {
+            return None;
+        }
+        Some(match self.dispute_opener()? {
+            Participant::Seller => Participant::Buyer,
+            _ => Participant::Seller,
+        })
+    }
+
+    /// Whom an open dispute waits on, and since when: the awaited party from its opening, then
+    /// an operator from the answer.
+    pub fn waiting_on(&self) -> Option<(Participant, Millis)> {
+        let dispute = self.dispute.as_ref()?;
+        if self.status != OrderStatus::Disputed {
+            return None;
+        }
+        Some(match (self.awaited(), dispute.answered_at) {
+            (Some(party), _) => (party, dispute.opened_at),
+            (None, answered_at) => (
+                Participant::Operator,
+                answered_at.unwrap_or(dispute.opened_at),
+            ),
+        })
+    }
+
     /// Who opened the order's dispute: `buyer`, `seller` or `system`.
     pub fn dispute_opener(&self) -> Option<Participant> {
         let dispute = self.dispute.as_ref()?;
@@ -457,6 +490,8 @@ impl Order {
                     reason: (action == Action::ReleaseTimeout)
                         .then(|| RELEASE_TIMEOUT_REASON.to_owned()),
                     opened_at: now,
+                    answer_due_at: None,
+                    answered_at: None,
                     resolution: None,
                     resolved_by: None,
                     resolved_at: None,

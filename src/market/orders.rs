@@ -316,22 +316,21 @@ impl Market {
             message: message.clone(),
             created_at: now,
         };
-        let receipt = self
-            .store()
-            .commit(
-                Commit::new(vec![
-                    Op::InsertMessage(NewMessage {
-                        order_id,
-                        sender_id: Some(caller.user_id),
-                        sender_role,
-                        message,
-                        now,
-                    }),
-                    crate::actors::events::message(&order, &record),
-                ])
-                .keyed(key),
-            )
-            .await?;
+        let mut ops = vec![
+            Op::InsertMessage(NewMessage {
+                order_id,
+                sender_id: Some(caller.user_id),
+                sender_role,
+                message,
+                now,
+            }),
+            crate::actors::events::message(&order, &record),
+        ];
+        // The first word of the party a dispute waits on answers it.
+        if order.awaited() == Some(sender_role) {
+            ops.push(Op::AnswerDispute { order_id, at: now });
+        }
+        let receipt = self.store().commit(Commit::new(ops).keyed(key)).await?;
         record.id = receipt.first_id();
         Ok(record)
     }

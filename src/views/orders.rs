@@ -22,6 +22,20 @@ pub struct DisputeView {
     pub opened_by_role: String,
     pub reason: Option<String>,
     pub opened_at: String,
+    /// Until when the party the dispute was opened against (the seller, when the service
+    /// opened it) has to answer in the order's chat (`P2P_DISPUTE_ANSWER_SECS` after opening).
+    #[serde(default)]
+    pub answer_due_at: Option<String>,
+    /// That party's first message since the dispute opened.
+    #[serde(default)]
+    pub answered_at: Option<String>,
+    /// While open: whom it waits on, `buyer` or `seller` (to answer) until they do, then
+    /// `operator` (to resolve).
+    #[serde(default)]
+    pub waiting_on: Option<String>,
+    /// Since when it waits on them: its opening, then the answer.
+    #[serde(default)]
+    pub waiting_since: Option<String>,
     /// `release` or `refund`, once resolved.
     pub resolution: Option<String>,
     pub resolved_by: Option<i64>,
@@ -81,7 +95,8 @@ pub struct OrderView {
     #[serde(default)]
     pub review: Option<ReviewView>,
     /// What the caller may do with the order now (`clear`, `confirm_paid`, `confirm_received`,
-    /// `cancel`, `call_operator`, `resolve`, `update_payment_details`, `message`, `rate`).
+    /// `cancel`, `call_operator`, `resolve`, `update_payment_details`, `message`, `rate`, and
+    /// `answer_dispute` for the party an open dispute waits on: their message answers it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
 }
@@ -118,6 +133,10 @@ pub fn order(order: &Order) -> OrderView {
                 .into(),
             reason: d.reason.clone(),
             opened_at: rfc3339(d.opened_at),
+            answer_due_at: opt_time(d.answer_due_at),
+            answered_at: opt_time(d.answered_at),
+            waiting_on: order.waiting_on().map(|(party, _)| party.as_str().into()),
+            waiting_since: order.waiting_on().map(|(_, since)| rfc3339(since)),
             resolution: d.resolution.map(|r| r.as_str().into()),
             resolved_by: d.resolved_by.map(UserId::get),
             resolved_at: opt_time(d.resolved_at),
@@ -136,12 +155,13 @@ pub fn order(order: &Order) -> OrderView {
 /// An order as `actor` sees it: with the actions they may take now.
 pub fn order_for(order_record: &Order, actor: order::Participant, rated: bool) -> OrderView {
     let mut view = order(order_record);
-    view.allowed_actions = Some(
-        order::allowed_actions(order_record.status, order_record.held(), actor, rated)
-            .into_iter()
-            .map(String::from)
-            .collect(),
-    );
+    let mut allowed =
+        order::allowed_actions(order_record.status, order_record.held(), actor, rated);
+    // The party an open dispute waits on answers it with a message.
+    if order_record.awaited() == Some(actor) {
+        allowed.push("answer_dispute");
+    }
+    view.allowed_actions = Some(allowed.into_iter().map(String::from).collect());
     view
 }
 

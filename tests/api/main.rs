@@ -9,6 +9,7 @@ mod betting;
 mod concurrency;
 mod contract;
 mod crash;
+mod dispute_answers;
 mod errors;
 mod events;
 mod expiry;

@@ -91,7 +91,10 @@ async fn a_paid_order_the_seller_sits_on_is_disputed_for_the_buyer(backend: Back
     assert!(time_of(&order["dispute"]["opened_at"]) - time_of(&order["paid_at"]) >= 1_000);
     // The seller may still release; the buyer waits for the desk.
     let actions = |order: &Value| order["allowed_actions"].clone();
-    assert_eq!(actions(&order), json!(["confirm_received", "message"]));
+    assert_eq!(
+        actions(&order),
+        json!(["confirm_received", "message", "answer_dispute"])
+    );
     assert_eq!(
         actions(&app.order(&maker, order_id).await),
         json!(["message"])

@@ -92,6 +92,7 @@ impl LockSet {
                 }
                 Op::TakeCapacity { ad_id, .. } => rows.ads.push(ad_id.get()),
                 Op::ClaimOrder { order, .. } => rows.orders.push(order.id.get()),
+                Op::AnswerDispute { order_id, .. } => rows.orders.push(order_id.get()),
                 Op::MoveMoney(MoneyMove { user_id, .. }) | Op::LockWallet { user_id } => {
                     rows.wallets.push(user_id.get())
                 }

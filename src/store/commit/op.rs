@@ -50,6 +50,12 @@ pub enum Op {
     MoveMoney(MoneyMove),
     InsertTransaction(NewWalletTransaction),
     InsertMessage(NewMessage),
+    /// Marks an open dispute answered at `at` (the awaited party's first message), unless it
+    /// was already, or has ended.
+    AnswerDispute {
+        order_id: OrderId,
+        at: Millis,
+    },
     /// Records a rating (once per rater and order) and adds it to the ratee's figures.
     InsertRating(NewRating),
     /// Counts a completed order for both its parties.

@@ -32,7 +32,7 @@ pub(crate) const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, ta
     cancel_reason, created_at, expires_at, paid_at, completed_at, cancelled_at, dispute_opened_by, \
     dispute_reason, dispute_opened_at, dispute_resolution, dispute_resolved_by, \
     dispute_resolved_at, dispute_note, review_rule, review_since, review_cleared_at, \
-    review_cleared_by, release_window_seconds";
+    review_cleared_by, release_window_seconds, dispute_answer_due_at, dispute_answered_at";
 
 pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
@@ -41,6 +41,8 @@ pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
             opened_by: int_or_null(row, "dispute_opened_by")?,
             reason: row.try_get("dispute_reason")?,
             opened_at,
+            answer_due_at: row.try_get("dispute_answer_due_at")?,
+            answered_at: row.try_get("dispute_answered_at")?,
             resolution: row
                 .try_get::<Option<String>, _>("dispute_resolution")?
                 .and_then(|r| Resolution::parse(&r)),

@@ -1,7 +1,7 @@
 //! Chat and ratings: messages, a party's rating of the counterparty, completed orders counted.
 
 use super::writer::{Failure, Writer, unique_or};
-use crate::domain::{ErrorCode, UserId};
+use crate::domain::{ErrorCode, Millis, OrderId, UserId};
 use crate::store::commit::deferred::rating_values;
 use crate::store::commit::op::{NewMessage, NewRating};
 use crate::store::connection::{Connection, query};
@@ -20,6 +20,24 @@ impl<C: Connection> Writer<'_, C> {
         .fetch_one(&mut *self.conn)
         .await?;
         self.receipt.inserted_ids.push(id);
+        Ok(())
+    }
+
+    /// Marks an open dispute answered, once: a later message, or one after the dispute ended,
+    /// changes nothing.
+    pub(super) async fn answer_dispute(
+        &mut self,
+        order_id: OrderId,
+        at: Millis,
+    ) -> Result<(), Failure> {
+        query(
+            "UPDATE orders SET dispute_answered_at = $1 \
+             WHERE id = $2 AND status = 'disputed' AND dispute_answered_at IS NULL",
+        )
+        .bind(at)
+        .bind(order_id)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
