@@ -181,6 +181,11 @@ pub struct Config {
     #[arg(long, env = "P2P_DISPUTE_ANSWER_SECS", default_value_t = 43_200, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
     pub dispute_answer_secs: i64,
 
+    /// Resolutions of orders of at least this many USDT kopecks take two operators: one
+    /// proposes, a second approves (0: one operator resolves any order).
+    #[arg(long, env = "P2P_DUAL_CONTROL_KOPECKS", default_value_t = 10_000_000, value_parser = clap::value_parser!(i64).range(0..))]
+    pub dual_control_kopecks: i64,
+
     /// The longest release window an ad may set.
     #[arg(long, env = "P2P_MAX_RELEASE_WINDOW_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
     pub max_release_window_secs: i64,
@@ -279,6 +284,7 @@ impl Config {
             min_release_window_secs: 300,
             max_release_window_secs: 86_400,
             dispute_answer_secs: 43_200,
+            dual_control_kopecks: 10_000_000,
             sqlite_synchronous_full: true,
             pg_committers: 2,
             expiry_sweep_ms: 1000,

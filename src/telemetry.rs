@@ -434,7 +434,9 @@ pub fn record_transition(order: &Order, action: Action) {
     let amount = order.usdt_amount.get() as u64;
     match order.status {
         OrderStatus::PaidByBuyer => metrics::counter!(ORDERS_PAID, "side" => side).increment(1),
-        OrderStatus::Disputed => {
+        OrderStatus::Disputed
+            if matches!(action, Action::CallOperator | Action::ReleaseTimeout) =>
+        {
             // Who opened it: a party, or the service when the release window closed.
             let cause = match order.dispute_opener() {
                 Some(Participant::Buyer) => DISPUTE_CAUSES[0],
@@ -455,7 +457,7 @@ pub fn record_transition(order: &Order, action: Action) {
                 metrics::counter!(ORDERS_EXPIRED, "side" => side).increment(1);
             }
         }
-        OrderStatus::Pending => {}
+        OrderStatus::Pending | OrderStatus::Disputed => {}
     }
     // A dispute ends only with its order.
     let ended_at = order.completed_at.or(order.cancelled_at);

@@ -54,7 +54,15 @@ pub fn transition(
         Action::CallOperator | Action::ReleaseTimeout => {
             after.dispute.as_ref().and_then(|d| d.reason.clone())
         }
-        Action::Resolve(resolution) => Some(resolution.as_str().to_owned()),
+        Action::Resolve(resolution) | Action::Propose(resolution) => {
+            Some(resolution.as_str().to_owned())
+        }
+        // What was turned down.
+        Action::Reject => before
+            .dispute
+            .as_ref()
+            .and_then(|d| d.proposal.as_ref())
+            .map(|p| p.resolution.as_str().to_owned()),
         _ => None,
     };
     Op::Event(Box::new(NewEvent {

@@ -14,10 +14,12 @@ use super::call::Named;
 use super::context::{Context, spawn_failed};
 use super::idle::Timer;
 use super::protocol::{AdMsg, OrderMsg, WalletMsg};
-use crate::domain::UserId;
-use crate::domain::order::{Action, EscrowMove, Order, OrderStatus, Request, Side};
+use crate::domain::order::{
+    Action, EscrowMove, Order, OrderStatus, Participant, Proposal, Request, Side,
+};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{DomainError, ErrorCode};
+use crate::domain::{Kopecks, Millis, UserId};
 use crate::store::{CapacityReturn, Commit, MoneyMove, Op, Receipt, RowRef};
 
 pub struct OrderActor {
@@ -186,6 +188,7 @@ impl OrderActor {
     async fn attempt(&self, order: &mut Order, request: Request) -> Result<Order, DomainError> {
         let context = &self.context;
         let actor = order.participant(request.caller)?;
+        let request = self.routed(order, actor, request)?;
         let step = crate::domain::order::decide(order.status, order.held(), actor, request.action)?;
         let now = context.clock.now_ms();
         let mut next = order.after(
@@ -194,26 +197,7 @@ impl OrderActor {
             request.caller.map(|c| c.user_id),
             now,
         );
-        match request.action {
-            Action::CallOperator => {
-                if let Some(dispute) = next.dispute.as_mut() {
-                    dispute.reason = request.text;
-                }
-            }
-            Action::Resolve(_) => {
-                if let Some(dispute) = next.dispute.as_mut() {
-                    dispute.note = request.text;
-                }
-            }
-            Action::UpdatePaymentDetails => {
-                next.payment_details = request.payment_details.unwrap_or_default();
-            }
-            _ => {}
-        }
-        // A dispute just opened: the party it was opened against has this long to answer.
-        if let (None, Some(dispute)) = (&order.dispute, next.dispute.as_mut()) {
-            dispute.answer_due_at = Some(now + context.config.dispute_answer_secs * 1000);
-        }
+        self.fill(order, &mut next, &request, now);
         let mut ops = transition_ops(order, &next, step.escrow, now);
         let wallets = wallet_changes(order, &ops);
         let track = crate::domain::track_change::changes(order, &next);
@@ -248,6 +232,56 @@ impl OrderActor {
         self.announce(order, step.escrow, wallets, &receipt).await;
         crate::telemetry::record_transition(order, request.action);
         Ok(order.clone())
+    }
+
+    /// An operator's request as the desk's four eyes make it: a large resolution becomes a
+    /// proposal, an approval the proposal's resolution.
+    fn routed(
+        &self,
+        order: &Order,
+        actor: Participant,
+        request: Request,
+    ) -> Result<Request, DomainError> {
+        let Some(caller) = request.caller.filter(|_| actor == Participant::Operator) else {
+            return Ok(request);
+        };
+        let dual_control = Kopecks(self.context.config.dual_control_kopecks);
+        let action =
+            crate::domain::desk::route(order, request.action, caller.user_id, dual_control)?;
+        Ok(Request { action, ..request })
+    }
+
+    /// What the request writes into the order beside its status: a dispute's reason and its
+    /// answer deadline, a proposal, a resolution's note, new payment details.
+    fn fill(&self, order: &Order, next: &mut Order, request: &Request, now: Millis) {
+        let caller = request.caller.map(|c| c.user_id);
+        if let Some(dispute) = next.dispute.as_mut() {
+            match request.action {
+                Action::CallOperator => dispute.reason = request.text.clone(),
+                Action::Propose(resolution) => {
+                    dispute.proposal = caller.map(|proposed_by| Proposal {
+                        resolution,
+                        note: request.text.clone(),
+                        proposed_by,
+                        proposed_at: now,
+                    })
+                }
+                Action::Reject => dispute.proposal = None,
+                // An approval's note is the proposal's.
+                Action::Resolve(_) => {
+                    let proposed = dispute.proposal.as_ref().and_then(|p| p.note.clone());
+                    dispute.note = request.text.clone().or(proposed);
+                }
+                _ => {}
+            }
+            // A dispute just opened: the party it was opened against has this long to answer.
+            if order.dispute.is_none() {
+                dispute.answer_due_at = Some(now + self.context.config.dispute_answer_secs * 1000);
+            }
+        }
+        if request.action == Action::UpdatePaymentDetails {
+            next.payment_details = request.payment_details.clone().unwrap_or_default();
+        }
     }
 
     /// Tells the actors whose cached state the committed transition changed.

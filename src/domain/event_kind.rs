@@ -17,11 +17,15 @@ pub enum EventKind {
     OrderHeld,
     /// An operator cleared a held order: the buyer sees it from now on.
     OrderCleared,
+    /// An operator proposed a resolution that a second operator must approve (four eyes).
+    OrderResolutionProposed,
+    /// An operator rejected a proposed resolution: the dispute is back in the queue.
+    OrderResolutionRejected,
     MessageCreated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         Self::OrderCreated,
         Self::OrderPaid,
         Self::OrderCompleted,
@@ -32,6 +36,8 @@ impl EventKind {
         Self::OrderUpdated,
         Self::OrderHeld,
         Self::OrderCleared,
+        Self::OrderResolutionProposed,
+        Self::OrderResolutionRejected,
         Self::MessageCreated,
     ];
 
@@ -47,6 +53,8 @@ impl EventKind {
             Self::OrderUpdated => "order.updated",
             Self::OrderHeld => "order.held",
             Self::OrderCleared => "order.cleared",
+            Self::OrderResolutionProposed => "order.resolution_proposed",
+            Self::OrderResolutionRejected => "order.resolution_rejected",
             Self::MessageCreated => "message.created",
         }
     }

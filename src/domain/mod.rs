@@ -8,6 +8,7 @@
 //! - [`ad`]: a maker's standing offer and the checks a take must pass (§7 steps 2–3).
 //! - [`wallet`]: balances, the seller's prerequisites (§7 step 4), platform transactions.
 //! - [`order`]: the order's state machine and the escrow each transition moves.
+//! - [`desk`]: four eyes on large resolutions: proposed by one operator, approved by another.
 //! - [`payment_method`]: a user's saved payment methods, and masked card numbers.
 //! - [`track`], [`track_change`]: a trader's 30-day track record, kept as per-day sums, and
 //!   what each order transition adds to it.
@@ -29,6 +30,7 @@ pub mod vocabulary;
 pub mod ad;
 pub mod audit;
 pub mod chat;
+pub mod desk;
 pub mod error;
 pub mod event;
 pub mod event_kind;

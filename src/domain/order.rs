@@ -108,6 +108,13 @@ pub enum Action {
     Cancel,
     CallOperator,
     Resolve(Resolution),
+    /// An operator proposes a resolution of an order at or above the four-eyes amount; a
+    /// second operator approves it (it then takes effect as a `Resolve`) or rejects it.
+    Propose(Resolution),
+    /// A second operator lets the proposed resolution take effect.
+    Approve,
+    /// An operator turns the proposed resolution down: the dispute is back in the queue.
+    Reject,
     Expire,
     /// The service opens a dispute for the buyer: the seller neither released nor disputed a
     /// paid order within its release window.
@@ -123,7 +130,9 @@ impl Action {
             Action::ConfirmReceived => EventKind::OrderCompleted,
             Action::Cancel => EventKind::OrderCancelled,
             Action::CallOperator | Action::ReleaseTimeout => EventKind::OrderDisputed,
-            Action::Resolve(_) => EventKind::OrderResolved,
+            Action::Resolve(_) | Action::Approve => EventKind::OrderResolved,
+            Action::Propose(_) => EventKind::OrderResolutionProposed,
+            Action::Reject => EventKind::OrderResolutionRejected,
             Action::Expire => EventKind::OrderExpired,
             Action::UpdatePaymentDetails => EventKind::OrderUpdated,
             Action::Clear => EventKind::OrderCleared,
@@ -258,7 +267,7 @@ pub fn transition(
         ConfirmPaid => participant == Participant::Buyer,
         ConfirmReceived | UpdatePaymentDetails => participant == Participant::Seller,
         Cancel | CallOperator => matches!(participant, Participant::Buyer | Participant::Seller),
-        Resolve(_) | Clear => participant == Participant::Operator,
+        Resolve(_) | Propose(_) | Approve | Reject | Clear => participant == Participant::Operator,
         Expire | ReleaseTimeout => participant == Participant::System,
     };
     if !allowed_participant {
@@ -280,6 +289,8 @@ pub fn transition(
         (CallOperator, PaidByBuyer) => Ok(Transition::keep(Disputed)),
         (Resolve(Resolution::Release), Disputed) => Ok(Transition::release()),
         (Resolve(Resolution::Refund), Disputed) => Ok(Transition::refund(CancelReason::Operator)),
+        // An approval takes effect as the proposal's `Resolve` (see `desk::route`).
+        (Propose(_) | Reject, Disputed) => Ok(Transition::keep(Disputed)),
         (Expire, Pending) => Ok(Transition::refund(CancelReason::Timeout)),
         (ReleaseTimeout, PaidByBuyer) => Ok(Transition::keep(Disputed)),
         (UpdatePaymentDetails, Pending) => Ok(Transition::keep(Pending)),
@@ -322,10 +333,21 @@ pub struct Dispute {
     pub answer_due_at: Option<Millis>,
     /// That party's first message since the dispute opened.
     pub answered_at: Option<Millis>,
+    /// A resolution one operator proposed and a second must approve (four eyes).
+    pub proposal: Option<Proposal>,
     pub resolution: Option<Resolution>,
     pub resolved_by: Option<UserId>,
     pub resolved_at: Option<Millis>,
     pub note: Option<String>,
+}
+
+/// A resolution proposed by one operator, waiting for a second one's approval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub resolution: Resolution,
+    pub note: Option<String>,
+    pub proposed_by: UserId,
+    pub proposed_at: Millis,
 }
 
 /// An order as committed in the store.
@@ -492,6 +514,7 @@ impl Order {
                     opened_at: now,
                     answer_due_at: None,
                     answered_at: None,
+                    proposal: None,
                     resolution: None,
                     resolved_by: None,
                     resolved_at: None,

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(disputes))
         .routes(routes!(resolve))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
         .routes(routes!(reviews))
         .routes(routes!(clear))
 }
@@ -113,7 +116,12 @@ refusals!(ResolveRefusals: ValidationError, Forbidden, NotFound, InvalidOrderSta
     request_body = ResolveBody,
     params(("id" = i64, Path, description = "The id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The order, completed (release) or cancelled (refund)", body = crate::views::OrderView), ResolveRefusals)
+    description = "Resolves a dispute. An order of at least `P2P_DUAL_CONTROL_KOPECKS` takes four eyes: the resolution is only proposed (`202`, the order still `disputed` with `dispute.proposal`) until a second operator approves it (`POST …/approve`) or someone rejects it (`POST …/reject`).",
+    responses(
+        (status = 200, description = "The order, completed (release) or cancelled (refund)", body = crate::views::OrderView),
+        (status = 202, description = "The resolution, proposed: the order waits for a second operator's approval", body = crate::views::OrderView),
+        ResolveRefusals
+    )
 )]
 #[tracing::instrument(skip_all, fields(order_id = id.get()))]
 async fn resolve(
@@ -122,14 +130,63 @@ async fn resolve(
     Keyed(key): Keyed,
     Id(id): Id<OrderId>,
     AppJson(body): AppJson<ResolveBody>,
-) -> ApiResult<Json<views::OrderView>> {
+) -> ApiResult<(StatusCode, Json<views::OrderView>)> {
     let resolution = body.resolution.0;
     let note = body.note.map(|n| n.0).filter(|n| !n.is_empty());
     let request = Request {
         text: note,
         ..Request::by(caller, Action::Resolve(resolution)).keyed(key)
     };
-    act(&state, id, request).await
+    let Json(order) = act(&state, id, request).await?;
+    let proposed = order.status == "disputed";
+    let status = if proposed {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(order)))
+}
+
+refusals!(ApproveRefusals: Forbidden, NotFound, InvalidOrderStatus, IdempotencyKeyReused);
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/orders/{id}/approve",
+    operation_id = "approveResolution",
+    tag = "operator",
+    description = "A second operator lets the proposed resolution take effect. The operator who proposed it is refused (`403`); with no proposal, `409 INVALID_ORDER_STATUS`.",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, completed (release) or cancelled (refund)", body = crate::views::OrderView), ApproveRefusals)
+)]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
+async fn approve(
+    State(state): State<AppState>,
+    Operator(caller): Operator,
+    Keyed(key): Keyed,
+    Id(id): Id<OrderId>,
+) -> ApiResult<Json<views::OrderView>> {
+    act(&state, id, Request::by(caller, Action::Approve).keyed(key)).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/orders/{id}/reject",
+    operation_id = "rejectResolution",
+    tag = "operator",
+    description = "Turns the proposed resolution down (any operator, its proposer too): the dispute is back in the queue, to be resolved again. With no proposal, `409 INVALID_ORDER_STATUS`.",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order, still disputed, without a proposal", body = crate::views::OrderView), ApproveRefusals)
+)]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
+async fn reject(
+    State(state): State<AppState>,
+    Operator(caller): Operator,
+    Keyed(key): Keyed,
+    Id(id): Id<OrderId>,
+) -> ApiResult<Json<views::OrderView>> {
+    act(&state, id, Request::by(caller, Action::Reject).keyed(key)).await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

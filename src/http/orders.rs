@@ -205,7 +205,7 @@ pub(super) async fn act(
         // rated the order yet: the answer needs no look-up of ratings.
         Some(caller) => {
             let actor = order.participant(Some(caller))?;
-            Ok(Json(views::order_for(&order, actor, false)))
+            Ok(Json(views::order_for(&order, actor, caller.user_id, false)))
         }
         None => Ok(Json(views::order(&order))),
     }

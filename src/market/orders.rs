@@ -278,7 +278,7 @@ impl Market {
                 let actor = order
                     .participant(Some(caller))
                     .unwrap_or(order::Participant::Operator);
-                crate::views::order_for(order, actor, rated.contains(&order.id))
+                crate::views::order_for(order, actor, caller.user_id, rated.contains(&order.id))
             })
             .collect())
     }

@@ -36,11 +36,26 @@ pub struct DisputeView {
     /// Since when it waits on them: its opening, then the answer.
     #[serde(default)]
     pub waiting_since: Option<String>,
+    /// A resolution one operator proposed (the order is at or above the four-eyes amount) and a
+    /// second must approve; `null` once approved or rejected, and kept beside an approved
+    /// resolution to say who proposed it.
+    #[serde(default)]
+    pub proposal: Option<ProposalView>,
     /// `release` or `refund`, once resolved.
     pub resolution: Option<String>,
     pub resolved_by: Option<i64>,
     pub resolved_at: Option<String>,
     pub note: Option<String>,
+}
+
+/// A proposed resolution, waiting for a second operator.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProposalView {
+    /// `release` or `refund`.
+    pub resolution: String,
+    pub note: Option<String>,
+    pub proposed_by: i64,
+    pub proposed_at: String,
 }
 
 /// Why and since when a new withdrawal waits for an operator's review.
@@ -96,7 +111,8 @@ pub struct OrderView {
     pub review: Option<ReviewView>,
     /// What the caller may do with the order now (`clear`, `confirm_paid`, `confirm_received`,
     /// `cancel`, `call_operator`, `resolve`, `update_payment_details`, `message`, `rate`, and
-    /// `answer_dispute` for the party an open dispute waits on: their message answers it).
+    /// `answer_dispute` for the party an open dispute waits on: their message answers it;
+    /// `approve` and `reject` for operators while a resolution is proposed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
 }
@@ -135,6 +151,12 @@ pub fn order(order: &Order) -> OrderView {
             opened_at: rfc3339(d.opened_at),
             answer_due_at: opt_time(d.answer_due_at),
             answered_at: opt_time(d.answered_at),
+            proposal: d.proposal.as_ref().map(|p| ProposalView {
+                resolution: p.resolution.as_str().into(),
+                note: p.note.clone(),
+                proposed_by: p.proposed_by.get(),
+                proposed_at: rfc3339(p.proposed_at),
+            }),
             waiting_on: order.waiting_on().map(|(party, _)| party.as_str().into()),
             waiting_since: order.waiting_on().map(|(_, since)| rfc3339(since)),
             resolution: d.resolution.map(|r| r.as_str().into()),
@@ -153,13 +175,31 @@ pub fn order(order: &Order) -> OrderView {
 }
 
 /// An order as `actor` sees it: with the actions they may take now.
-pub fn order_for(order_record: &Order, actor: order::Participant, rated: bool) -> OrderView {
+pub fn order_for(
+    order_record: &Order,
+    actor: order::Participant,
+    viewer: UserId,
+    rated: bool,
+) -> OrderView {
     let mut view = order(order_record);
     let mut allowed =
         order::allowed_actions(order_record.status, order_record.held(), actor, rated);
     // The party an open dispute waits on answers it with a message.
     if order_record.awaited() == Some(actor) {
         allowed.push("answer_dispute");
+    }
+    // A proposed resolution waits for a second operator's approval, or a rejection.
+    let proposal = order_record
+        .dispute
+        .as_ref()
+        .and_then(|d| d.proposal.as_ref())
+        .filter(|_| order_record.status == order::OrderStatus::Disputed);
+    if let (Some(proposal), order::Participant::Operator) = (proposal, actor) {
+        allowed.retain(|action| *action != "resolve");
+        if proposal.proposed_by != viewer {
+            allowed.push("approve");
+        }
+        allowed.push("reject");
     }
     view.allowed_actions = Some(allowed.into_iter().map(String::from).collect());
     view

@@ -14,6 +14,7 @@ mod errors;
 mod events;
 mod expiry;
 mod floating_prices;
+mod four_eyes;
 mod hardening;
 mod harness;
 mod market;

@@ -119,6 +119,8 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         ("post" | "delete", "/api/v1/users/{id}/block") => user_only(role),
         ("get", "/api/v1/operator/disputes")
         | ("post", "/api/v1/operator/orders/{id}/resolve")
+        | ("post", "/api/v1/operator/orders/{id}/approve")
+        | ("post", "/api/v1/operator/orders/{id}/reject")
         | ("get", "/api/v1/operator/reviews")
         | ("post", "/api/v1/operator/orders/{id}/clear") => operator_only(role),
         ("post", "/api/v1/admin/users")
@@ -351,7 +353,7 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
         missing.is_empty(),
         "routes without an authorisation rule: {missing:?}"
     );
-    assert_eq!(checked, 46 * ROLES.len());
+    assert_eq!(checked, 48 * ROLES.len());
     app.assert_audit().await;
 }
 on_both_stores!(the_document_covers_every_route_and_each_obeys_its_rule);

@@ -170,7 +170,8 @@ pub(super) async fn claim_all(
         "WITH v(id, from_status, status, cancel_reason, payment_details, paid_at, completed_at, \
            cancelled_at, dispute_opened_by, dispute_reason, dispute_opened_at, dispute_resolution, \
            dispute_resolved_by, dispute_resolved_at, dispute_note, expires_at, review_cleared_at, \
-           review_cleared_by, dispute_answer_due_at) AS (VALUES {}) \
+           review_cleared_by, dispute_answer_due_at, dispute_proposed_resolution, \
+           dispute_proposed_note, dispute_proposed_by, dispute_proposed_at) AS (VALUES {}) \
          UPDATE orders SET status = v.status, cancel_reason = v.cancel_reason, \
            payment_details = v.payment_details, paid_at = v.paid_at, completed_at = v.completed_at, \
            cancelled_at = v.cancelled_at, dispute_opened_by = v.dispute_opened_by, \
@@ -178,13 +179,17 @@ pub(super) async fn claim_all(
            dispute_resolution = v.dispute_resolution, dispute_resolved_by = v.dispute_resolved_by, \
            dispute_resolved_at = v.dispute_resolved_at, dispute_note = v.dispute_note, \
            expires_at = v.expires_at, review_cleared_at = v.review_cleared_at, \
-           review_cleared_by = v.review_cleared_by, dispute_answer_due_at = v.dispute_answer_due_at \
+           review_cleared_by = v.review_cleared_by, dispute_answer_due_at = v.dispute_answer_due_at, \
+           dispute_proposed_resolution = v.dispute_proposed_resolution, \
+           dispute_proposed_note = v.dispute_proposed_note, \
+           dispute_proposed_by = v.dispute_proposed_by, dispute_proposed_at = v.dispute_proposed_at \
          FROM v WHERE orders.id = v.id AND orders.status = v.from_status",
-        placeholders(claims.len(), 19, dialect)
+        placeholders(claims.len(), 23, dialect)
     );
     let mut query = query(sql);
     for (from, order) in claims {
         let dispute = order.dispute.as_ref();
+        let proposal = dispute.and_then(|d| d.proposal.as_ref());
         query = query
             .bind(order.id)
             .bind(from.as_str())
@@ -204,7 +209,11 @@ pub(super) async fn claim_all(
             .bind(order.expires_at)
             .bind(order.review.as_ref().and_then(|r| r.cleared_at))
             .bind(order.review.as_ref().and_then(|r| r.cleared_by))
-            .bind(dispute.and_then(|d| d.answer_due_at));
+            .bind(dispute.and_then(|d| d.answer_due_at))
+            .bind(proposal.map(|p| p.resolution.as_str()))
+            .bind(proposal.and_then(|p| p.note.clone()))
+            .bind(proposal.map(|p| p.proposed_by))
+            .bind(proposal.map(|p| p.proposed_at));
     }
     query.execute(&mut *conn).await
 }

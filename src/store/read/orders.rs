@@ -5,7 +5,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::query::{Query, int, int_or_null, query, unknown};
 use crate::domain::order::{
-    CancelReason, Dispute, Order, OrderStatus, Resolution, Review, ReviewRule, Side,
+    CancelReason, Dispute, Order, OrderStatus, Proposal, Resolution, Review, ReviewRule, Side,
 };
 use crate::domain::{DomainError, OrderId, UserId};
 use crate::store::handle::Store;
@@ -32,7 +32,22 @@ pub(crate) const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, ta
     cancel_reason, created_at, expires_at, paid_at, completed_at, cancelled_at, dispute_opened_by, \
     dispute_reason, dispute_opened_at, dispute_resolution, dispute_resolved_by, \
     dispute_resolved_at, dispute_note, review_rule, review_since, review_cleared_at, \
-    review_cleared_by, release_window_seconds, dispute_answer_due_at, dispute_answered_at";
+    review_cleared_by, release_window_seconds, dispute_answer_due_at, dispute_answered_at, \
+    dispute_proposed_resolution, dispute_proposed_note, dispute_proposed_by, dispute_proposed_at";
+
+fn proposal_from(row: &AnyRow) -> Result<Option<Proposal>, sqlx::Error> {
+    let resolution: Option<String> = row.try_get("dispute_proposed_resolution")?;
+    let Some(resolution) = resolution else {
+        return Ok(None);
+    };
+    Ok(Some(Proposal {
+        resolution: Resolution::parse(&resolution)
+            .ok_or_else(|| unknown("dispute_proposed_resolution"))?,
+        note: row.try_get("dispute_proposed_note")?,
+        proposed_by: int(row, "dispute_proposed_by")?,
+        proposed_at: row.try_get("dispute_proposed_at")?,
+    }))
+}
 
 pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let opened_at: Option<i64> = row.try_get("dispute_opened_at")?;
@@ -43,6 +58,7 @@ pub(crate) fn order_from(row: &AnyRow) -> Result<Order, sqlx::Error> {
             opened_at,
             answer_due_at: row.try_get("dispute_answer_due_at")?,
             answered_at: row.try_get("dispute_answered_at")?,
+            proposal: proposal_from(row)?,
             resolution: row
                 .try_get::<Option<String>, _>("dispute_resolution")?
                 .and_then(|r| Resolution::parse(&r)),
