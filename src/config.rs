@@ -77,6 +77,8 @@ pub const EVENT_SUBSCRIBER_BUFFER: usize = 1024;
 
 /// Events read from the database per query, live or replayed.
 pub const EVENT_PAGE: i64 = 500;
+/// Chat messages read at once where a whole chat is read (an evidence bundle).
+pub const MESSAGE_PAGE: i64 = 500;
 
 /// How often the event pump looks for events committed by other nodes (this node's own commits
 /// wake it at once).
@@ -186,6 +188,12 @@ pub struct Config {
     #[arg(long, env = "P2P_DUAL_CONTROL_KOPECKS", default_value_t = 10_000_000, value_parser = clap::value_parser!(i64).range(0..))]
     pub dual_control_kopecks: i64,
 
+    /// The Ed25519 key evidence bundles are signed with: 32 bytes, hex. Unset, the first node
+    /// makes one and keeps it in the database for every node (set it in production, so the
+    /// key lives apart from the data it vouches for).
+    #[arg(long, env = "P2P_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<String>,
+
     /// The longest release window an ad may set.
     #[arg(long, env = "P2P_MAX_RELEASE_WINDOW_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(1..=MAX_RELEASE_WINDOW_SECONDS))]
     pub max_release_window_secs: i64,
@@ -285,6 +293,7 @@ impl Config {
             max_release_window_secs: 86_400,
             dispute_answer_secs: 43_200,
             dual_control_kopecks: 10_000_000,
+            signing_key: None,
             sqlite_synchronous_full: true,
             pg_committers: 2,
             expiry_sweep_ms: 1000,

@@ -25,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disputes))
         .routes(routes!(resolve))
         .routes(routes!(approve))
+        .routes(routes!(bundle))
+        .routes(routes!(signing_key))
         .routes(routes!(reject))
         .routes(routes!(reviews))
         .routes(routes!(clear))
@@ -187,6 +189,42 @@ async fn reject(
     Id(id): Id<OrderId>,
 ) -> ApiResult<Json<views::OrderView>> {
     act(&state, id, Request::by(caller, Action::Reject).keyed(key)).await
+}
+
+refusals!(BundleRefusals: Forbidden, NotFound);
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/orders/{id}/bundle",
+    operation_id = "evidenceBundle",
+    tag = "operator",
+    description = "The order's evidence as one document, signed: the order, its whole history and chat, every version of its payment details, the attachments' SHA-256 and both parties' track records. `signature` is Ed25519 over the UTF-8 bytes of `bundle` (the bundle's JSON as a string), under `public_key`, which `GET /api/v1/signing-key` also serves.",
+    params(("id" = i64, Path, description = "The id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The signed bundle", body = crate::views::SignedBundle), BundleRefusals)
+)]
+#[tracing::instrument(skip_all, fields(order_id = id.get()))]
+async fn bundle(
+    State(state): State<AppState>,
+    Operator(caller): Operator,
+    Id(id): Id<OrderId>,
+) -> ApiResult<Json<views::SignedBundle>> {
+    Ok(Json(state.market.evidence_bundle(caller, id).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/signing-key",
+    operation_id = "signingKey",
+    tag = "operator",
+    description = "The public key evidence bundles are signed with, for auditors.",
+    responses((status = 200, description = "The key", body = crate::views::SigningKeyView))
+)]
+async fn signing_key(State(state): State<AppState>) -> Json<views::SigningKeyView> {
+    Json(views::SigningKeyView {
+        algorithm: "Ed25519",
+        public_key: state.market.public_key_hex(),
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -4,6 +4,7 @@
 mod accounts;
 mod ads;
 pub mod demo;
+mod evidence;
 pub mod hub;
 mod keys;
 mod orders;

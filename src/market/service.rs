@@ -40,6 +40,8 @@ pub struct Market {
     pub(super) keys_in_flight: InFlight,
     /// Users' last-seen minutes on this node, written once a second.
     pub(super) seen: Seen,
+    /// The key evidence bundles are signed with.
+    pub(super) signer: ed25519_dalek::SigningKey,
     /// Requests per user token and second, if limited.
     rate_limiter: Option<governor::DefaultKeyedRateLimiter<UserId>>,
 }
@@ -73,6 +75,9 @@ impl Market {
         clock: Clock,
     ) -> Result<Arc<Market>, OpenError> {
         let store = Store::open(&config).await?;
+        let signer = super::evidence::signing_key(&store, &config, clock.now_ms())
+            .await
+            .map_err(OpenError::Rebuild)?;
         let context = Arc::new(Context {
             store,
             clock,
@@ -91,6 +96,7 @@ impl Market {
             hub: Hub::new(),
             keys_in_flight: Default::default(),
             seen: Default::default(),
+            signer,
             rate_limiter: rate_limiter(context.config.rate_limit_per_sec),
         });
         market

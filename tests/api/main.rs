@@ -12,6 +12,7 @@ mod crash;
 mod dispute_answers;
 mod errors;
 mod events;
+mod evidence;
 mod expiry;
 mod floating_prices;
 mod four_eyes;

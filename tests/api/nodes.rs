@@ -965,3 +965,20 @@ async fn a_release_deadline_fires_once_across_two_nodes() {
     }
     a.assert_audit().await;
 }
+
+/// Both nodes sign evidence bundles with the one key the first of them kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_nodes_sign_with_one_key() {
+    if !postgres_available("nodes::both_nodes_sign_with_one_key") {
+        return;
+    }
+    let (node_a, node_b) = start_two_nodes().await;
+    let mut keys = Vec::new();
+    for node in [&node_a, &node_b] {
+        let key = node.app.get("/api/v1/signing-key", None).await.expect(200);
+        keys.push(key["public_key"].clone());
+    }
+    let (a, b) = (&keys[0], &keys[1]);
+    assert!(a.is_string());
+    assert_eq!(a, b);
+}

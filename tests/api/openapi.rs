@@ -89,6 +89,7 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         ("get", "/health" | "/ready" | "/metrics" | "/api/v1/openapi.json") => anyone,
         ("get", "/api/v1/p2p/ads" | "/api/v1/p2p/ads/{id}" | "/api/v1/users/{id}") => anyone,
         ("get", "/api/v1/p2p/index-prices") => anyone,
+        ("get", "/api/v1/signing-key") => anyone,
         ("post", "/api/v1/p2p/ads") => user_only(role),
         ("patch", "/api/v1/p2p/ads/{id}") | ("post", "/api/v1/p2p/ads/{id}/close") => {
             maker_only(role)
@@ -120,6 +121,7 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         ("get", "/api/v1/operator/disputes")
         | ("post", "/api/v1/operator/orders/{id}/resolve")
         | ("post", "/api/v1/operator/orders/{id}/approve")
+        | ("get", "/api/v1/operator/orders/{id}/bundle")
         | ("post", "/api/v1/operator/orders/{id}/reject")
         | ("get", "/api/v1/operator/reviews")
         | ("post", "/api/v1/operator/orders/{id}/clear") => operator_only(role),
@@ -353,7 +355,7 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
         missing.is_empty(),
         "routes without an authorisation rule: {missing:?}"
     );
-    assert_eq!(checked, 48 * ROLES.len());
+    assert_eq!(checked, 50 * ROLES.len());
     app.assert_audit().await;
 }
 on_both_stores!(the_document_covers_every_route_and_each_obeys_its_rule);

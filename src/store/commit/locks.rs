@@ -102,6 +102,7 @@ impl LockSet {
                 Op::Seen(seen) => rows.users.extend(seen.iter().map(|(id, _)| id.get())),
                 Op::InsertUser(_)
                 | Op::InsertIndexPrice(_)
+                | Op::SaveSigningSeed { .. }
                 | Op::InsertAd(_)
                 | Op::InsertOrder(_)
                 | Op::InsertTransaction(_)

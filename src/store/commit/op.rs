@@ -66,6 +66,11 @@ pub enum Op {
     Track(TrackChange),
     /// Records users' last authenticated requests, each only ever moving forward.
     Seen(Vec<(UserId, Millis)>),
+    /// Keeps the seed of the key evidence bundles are signed with, unless a node kept one first.
+    SaveSigningSeed {
+        seed: String,
+        now: Millis,
+    },
     /// Records the platform's index price of a fiat currency (kept with every earlier one).
     InsertIndexPrice(IndexPrice),
     /// Serialises changes of one wallet across nodes (a row lock on PostgreSQL; SQLite has one

@@ -23,6 +23,12 @@ fn message_from(row: &AnyRow) -> Result<Message, sqlx::Error> {
 
 impl Store {
     /// An order's messages after `after_id`, oldest first.
+    /// The seed of the key evidence bundles are signed with, once a node has kept one.
+    pub async fn signing_seed(&self) -> Result<Option<String>, DomainError> {
+        let query = sqlx::query("SELECT seed FROM signing_keys WHERE id = 1");
+        self.optional(query, |row| row.try_get("seed")).await
+    }
+
     pub async fn messages(
         &self,
         order_id: OrderId,

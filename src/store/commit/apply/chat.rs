@@ -41,6 +41,23 @@ impl<C: Connection> Writer<'_, C> {
         Ok(())
     }
 
+    /// Keeps the signing key's seed, unless another node kept one first.
+    pub(super) async fn save_signing_seed(
+        &mut self,
+        seed: &str,
+        now: Millis,
+    ) -> Result<(), Failure> {
+        query(
+            "INSERT INTO signing_keys (id, seed, created_at) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(seed.to_owned())
+        .bind(now)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
     /// Records a rating, once per rater and order, and adds it to the ratee's figures.
     /// In a PostgreSQL fast batch it waits for the batch's one insert.
     pub(super) async fn insert_rating(&mut self, rating: &NewRating) -> Result<(), Failure> {
