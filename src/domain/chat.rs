@@ -12,5 +12,7 @@ pub struct Message {
     pub sender_id: Option<UserId>,
     pub sender_role: Participant,
     pub message: String,
+    /// The SHA-256 of the attachment the message carries, if any.
+    pub attachment: Option<String>,
     pub created_at: Millis,
 }

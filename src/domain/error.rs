@@ -52,6 +52,11 @@ pub enum ErrorCode {
     InvalidPricing,
     /// A restriction's `until` that is not a real instant after now (nor within 100 years).
     InvalidRestrictionEnd,
+    /// An attachment that is not PNG, JPEG or PDF by its bytes (or whose bytes contradict its
+    /// `Content-Type`).
+    UnsupportedMediaType,
+    /// The order keeps the most attachments allowed already.
+    AttachmentsLimit,
     RateLimited,
     Overloaded,
     /// A fault of ours (a bug or a store failure). Never caused by input.
@@ -70,7 +75,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table of SPEC.md §4 (and the service's own after it).
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 38] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -104,6 +109,8 @@ impl ErrorCode {
         Self::PaymentMethodsLimit,
         Self::CounterpartyRequirementsNotMet,
         Self::InvalidPricing,
+        Self::UnsupportedMediaType,
+        Self::AttachmentsLimit,
         Self::RateLimited,
         Self::Overloaded,
         Self::Internal,
@@ -142,6 +149,8 @@ impl ErrorCode {
             BonusFundsNotWithdrawable => "BONUS_FUNDS_NOT_WITHDRAWABLE",
             AccountRestricted => "ACCOUNT_RESTRICTED",
             InvalidRestrictionEnd => "INVALID_RESTRICTION_END",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            AttachmentsLimit => "ATTACHMENTS_LIMIT",
             PaymentMethodsLimit => "PAYMENT_METHODS_LIMIT",
             CounterpartyRequirementsNotMet => "COUNTERPARTY_REQUIREMENTS_NOT_MET",
             InvalidPricing => "INVALID_PRICING",
@@ -184,6 +193,8 @@ impl ErrorCode {
             CannotBlockSelf => "You cannot block yourself",
             AccountRestricted => "Your account is restricted: you may not take or post ads",
             InvalidRestrictionEnd => "until must be an instant in the future",
+            UnsupportedMediaType => "an attachment must be a PNG, JPEG or PDF file",
+            AttachmentsLimit => "the order keeps the most attachments allowed (20)",
             PaymentMethodsLimit => "You keep the most saved payment methods allowed (20)",
             CounterpartyRequirementsNotMet => "You do not meet this ad's counterparty requirements",
             InvalidPricing => {

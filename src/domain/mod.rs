@@ -16,6 +16,7 @@
 //! - [`requirements`]: whom a maker trades with, and a taker's standing against it.
 //! - [`restriction`]: the platform's self-exclusions and cool-offs of a user.
 //! - [`review`]: the rules that hold a new withdrawal for an operator's review.
+//! - [`attachment`]: files in an order's chat, their type sniffed from their bytes.
 //! - [`chat`], [`event`], [`event_kind`]: an order's messages, the events its changes write, and
 //!   what each event says happened.
 //! - [`webhook`], [`idempotency`], [`audit`]: what the platform registers, keyed requests,
@@ -28,6 +29,7 @@
 pub mod vocabulary;
 
 pub mod ad;
+pub mod attachment;
 pub mod audit;
 pub mod chat;
 pub mod desk;

@@ -53,7 +53,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidRestrictionEnd
         | PaymentMethodsLimit
         | CounterpartyRequirementsNotMet
-        | InvalidPricing => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidPricing
+        | AttachmentsLimit => StatusCode::UNPROCESSABLE_ENTITY,
+        UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         UserBlocked | AccountRestricted => StatusCode::FORBIDDEN,
         TakingPaused | RateLimited => StatusCode::TOO_MANY_REQUESTS,

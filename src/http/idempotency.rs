@@ -23,6 +23,7 @@ use super::error::ApiError;
 use super::extract::bearer_token;
 use super::state::AppState;
 use crate::config::{MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_LEN};
+use crate::domain::attachment::MAX_ATTACHMENT_BYTES;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::{DomainError, ErrorCode};
 use crate::market::{Market, Principal};
@@ -77,7 +78,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+    // An attachment is the one body larger than the rest.
+    let limit = if parts.uri.path().ends_with("/attachments") {
+        MAX_ATTACHMENT_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return ApiError(ErrorCode::PayloadTooLarge.into()).into_response();
     };
     let fingerprint = fingerprint(&parts, &bytes);

@@ -8,6 +8,7 @@
 pub mod error;
 mod accounts;
 mod ads;
+mod attachments;
 mod events;
 pub(crate) mod extract;
 mod idempotency;

@@ -10,8 +10,9 @@ use axum::middleware;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::error::ApiError;
+use super::safeguards;
 use super::state::AppState;
-use super::{accounts, ads, events, idempotency, layers, openapi, operator, orders, safeguards};
+use super::{accounts, ads, attachments, events, idempotency, layers, openapi, operator, orders};
 use super::{payment_methods, prices, restrictions, service, webhooks};
 use crate::config::MAX_BODY_BYTES;
 use crate::domain::ErrorCode;
@@ -47,6 +48,7 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(ads::router())
         .merge(orders::router())
+        .merge(attachments::router())
         .merge(accounts::router())
         .merge(operator::router())
         .merge(events::router())

@@ -104,7 +104,19 @@ impl Market {
             history: history.iter().map(views::history_entry).collect(),
             chat,
             payment_details_versions: details,
-            attachments: Vec::new(),
+            attachments: self
+                .store()
+                .attachments(order_id)
+                .await?
+                .into_iter()
+                .map(|a| views::AttachmentDigest {
+                    content_type: a.content_type,
+                    size: a.size,
+                    sha256: a.sha256,
+                    uploaded_by: a.uploader_id.get(),
+                    created_at: rfc3339(a.created_at),
+                })
+                .collect(),
             buyer: views::public_user(&self.with_seen(buyer), now),
             seller: views::public_user(&self.with_seen(seller), now),
         };

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod ads;
+mod attachments;
 pub mod demo;
 mod evidence;
 pub mod hub;

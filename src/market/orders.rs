@@ -24,7 +24,9 @@ use crate::domain::requirements::Standing;
 use crate::domain::wallet::LedgerKind;
 use crate::domain::wallet::{MAX_ACTIVE_DEPOSIT_ORDERS, WalletDelta};
 use crate::domain::{Caller, DomainError, ErrorCode, Kopecks, rfc3339, validate};
-use crate::store::{Commit, MoneyMove, NewMessage, NewRating, Op, OrderFilter, RowRef};
+use crate::store::{
+    Commit, MoneyMove, NewAttachment, NewMessage, NewRating, Op, OrderFilter, RowRef,
+};
 use crate::views::RatingView;
 use ractor::ActorRef;
 
@@ -304,29 +306,46 @@ impl Market {
         key: Option<IdempotencyKey>,
     ) -> Result<Message, DomainError> {
         let order = self.stored_order(order_id).await?;
+        let message = validate::text("message", text, 1, validate::MAX_MESSAGE_CHARS)?;
+        self.say(caller, &order, message, None, key).await
+    }
+
+    /// Writes a message (and the attachment it carries) in the order's chat, with its event; the
+    /// first word of the party a dispute waits on answers it.
+    pub(super) async fn say(
+        &self,
+        caller: Caller,
+        order: &Order,
+        message: String,
+        attachment: Option<NewAttachment>,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Message, DomainError> {
         // Whoever else may see the order (an operator) speaks as an operator.
         let sender_role = order.participant(Some(caller))?;
-        let message = validate::text("message", text, 1, validate::MAX_MESSAGE_CHARS)?;
         let now = self.now_ms();
+        let order_id = order.id;
         let mut record = Message {
             id: 0,
             order_id,
             sender_id: Some(caller.user_id),
             sender_role,
             message: message.clone(),
+            attachment: attachment.as_ref().map(|a| a.sha256.clone()),
             created_at: now,
         };
-        let mut ops = vec![
-            Op::InsertMessage(NewMessage {
-                order_id,
-                sender_id: Some(caller.user_id),
-                sender_role,
-                message,
-                now,
-            }),
-            crate::actors::events::message(&order, &record),
-        ];
-        // The first word of the party a dispute waits on answers it.
+        let mut ops: Vec<Op> = attachment
+            .map(|a| Op::InsertAttachment(Box::new(a)))
+            .into_iter()
+            .collect();
+        ops.push(Op::InsertMessage(NewMessage {
+            order_id,
+            sender_id: Some(caller.user_id),
+            sender_role,
+            message,
+            attachment: record.attachment.clone(),
+            now,
+        }));
+        ops.push(crate::actors::events::message(order, &record));
         if order.awaited() == Some(sender_role) {
             ops.push(Op::AnswerDispute { order_id, at: now });
         }

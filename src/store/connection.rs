@@ -62,7 +62,15 @@ pub enum Kind {
 pub enum Value {
     Int(i64),
     Text(String),
+    /// Bytes (an attachment's); written only.
+    Blob(Vec<u8>),
     Null(Kind),
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(value: Vec<u8>) -> Self {
+        Value::Blob(value)
+    }
 }
 
 impl From<i64> for Value {
@@ -294,6 +302,7 @@ impl Statement {
             query = match value {
                 Value::Int(value) => query.bind(value),
                 Value::Text(value) => query.bind(value),
+                Value::Blob(value) => query.bind(value),
                 Value::Null(Kind::Int) => query.bind(None::<i64>),
                 Value::Null(Kind::Text) => query.bind(None::<String>),
             };

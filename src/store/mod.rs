@@ -22,8 +22,9 @@ mod schema;
 mod sqlite;
 
 pub use commit::{
-    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewRestriction,
-    NewSavedMethod, NewUser, NewWalletTransaction, Op, Receipt, RowRef, WalletLoad, WebhookFailure,
+    CapacityReturn, Commit, MoneyMove, NewAttachment, NewBlock, NewEvent, NewMessage, NewRating,
+    NewRestriction, NewSavedMethod, NewUser, NewWalletTransaction, Op, Receipt, RowRef, WalletLoad,
+    WebhookFailure,
 };
 pub use dialect::Dialect;
 pub use handle::{OpenError, Store};

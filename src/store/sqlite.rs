@@ -32,6 +32,7 @@ impl rusqlite::ToSql for Value {
         Ok(match self {
             Value::Int(value) => ToSqlOutput::Borrowed(ValueRef::Integer(*value)),
             Value::Text(value) => ToSqlOutput::Borrowed(ValueRef::Text(value.as_bytes())),
+            Value::Blob(value) => ToSqlOutput::Borrowed(ValueRef::Blob(value)),
             Value::Null(_) => ToSqlOutput::Borrowed(ValueRef::Null),
         })
     }

@@ -16,6 +16,24 @@ pub struct MessageView {
     /// `buyer`, `seller`, `operator` or `system`.
     pub sender_role: String,
     pub message: String,
+    /// The SHA-256 (hex) of the attachment the message carries, which names it:
+    /// `GET /api/v1/p2p/orders/{id}/attachments/{sha256}`.
+    pub attachment: Option<String>,
+    pub created_at: String,
+}
+
+/// An attachment as kept: its type sniffed from its bytes, and their SHA-256.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub order_id: i64,
+    /// The chat message that carries it.
+    pub message_id: i64,
+    /// `image/png`, `image/jpeg` or `application/pdf`.
+    pub content_type: String,
+    pub size: i64,
+    /// Hex; names the attachment within its order.
+    pub sha256: String,
+    pub uploaded_by: i64,
     pub created_at: String,
 }
 
@@ -26,6 +44,7 @@ pub fn message(message: &Message) -> MessageView {
         sender_id: message.sender_id.map(UserId::get),
         sender_role: message.sender_role.as_str().into(),
         message: message.message.clone(),
+        attachment: message.attachment.clone(),
         created_at: rfc3339(message.created_at),
     }
 }

@@ -25,7 +25,7 @@ pub struct EvidenceBundle {
     pub chat: Vec<MessageView>,
     /// Every version of the order's payment details, oldest first, with the step that set it.
     pub payment_details_versions: Vec<DetailsVersion>,
-    /// The chat's attachments by their SHA-256 (none yet: attachments are not taken yet).
+    /// The chat's attachments, each by its SHA-256 (`GET …/attachments/{sha256}` serves the bytes).
     pub attachments: Vec<AttachmentDigest>,
     /// Both parties' public figures and track records at `generated_at`.
     pub buyer: PublicUserView,
@@ -45,8 +45,12 @@ pub struct DetailsVersion {
 /// An attachment as the bundle vouches for it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttachmentDigest {
-    pub id: i64,
+    pub content_type: String,
+    pub size: i64,
+    /// Hex.
     pub sha256: String,
+    pub uploaded_by: i64,
+    pub created_at: String,
 }
 
 /// A bundle with its signature: `signature` is Ed25519 over the UTF-8 bytes of `bundle` (the

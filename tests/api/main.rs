@@ -3,6 +3,7 @@
 #[macro_use]
 mod helpers;
 
+mod attachments;
 mod audit;
 mod authorization;
 mod betting;

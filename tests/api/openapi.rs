@@ -99,7 +99,9 @@ fn rule(method: &str, path: &str, role: Role) -> Option<Expect> {
         ("get", "/api/v1/p2p/orders/{id}")
         | ("get", "/api/v1/p2p/orders/{id}/history")
         | ("get", "/api/v1/p2p/orders/{id}/messages")
-        | ("post", "/api/v1/p2p/orders/{id}/messages") => order_reader(role),
+        | ("post", "/api/v1/p2p/orders/{id}/messages")
+        | ("post", "/api/v1/p2p/orders/{id}/attachments")
+        | ("get", "/api/v1/p2p/orders/{id}/attachments/{sha256}") => order_reader(role),
         ("patch", "/api/v1/p2p/orders/{id}")
         | ("post", "/api/v1/p2p/orders/{id}/confirm-received") => party_action(role, false),
         ("post", "/api/v1/p2p/orders/{id}/confirm-paid") => party_action(role, false),
@@ -147,6 +149,8 @@ struct Fixture {
     webhook: i64,
     /// A payment method the seller saved.
     saved: i64,
+    /// The SHA-256 of a file in the order's chat.
+    attachment: String,
 }
 
 impl Fixture {
@@ -193,7 +197,9 @@ impl Fixture {
         } else {
             self.seller.id
         };
-        let concrete = path.replace("{id}", &id.to_string());
+        let concrete = path
+            .replace("{id}", &id.to_string())
+            .replace("{sha256}", &self.attachment);
         let body = match (method, path) {
             ("post", "/api/v1/p2p/ads") => Some(json!({
                 "type": "buy", "fiat_currency": "RUB", "price": 9000, "min_amount": 100_000,
@@ -268,7 +274,27 @@ async fn fixture(app: &TestApp) -> Fixture {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let attachment = app
+        .client
+        .post(format!(
+            "{}/api/v1/p2p/orders/{order}/attachments",
+            app.address
+        ))
+        .bearer_auth(&seller.token)
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Fixture {
+        attachment,
         saved,
         maker,
         seller,
@@ -355,7 +381,7 @@ async fn the_document_covers_every_route_and_each_obeys_its_rule(backend: Backen
         missing.is_empty(),
         "routes without an authorisation rule: {missing:?}"
     );
-    assert_eq!(checked, 50 * ROLES.len());
+    assert_eq!(checked, 52 * ROLES.len());
     app.assert_audit().await;
 }
 on_both_stores!(the_document_covers_every_route_and_each_obeys_its_rule);

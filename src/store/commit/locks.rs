@@ -93,6 +93,8 @@ impl LockSet {
                 Op::TakeCapacity { ad_id, .. } => rows.ads.push(ad_id.get()),
                 Op::ClaimOrder { order, .. } => rows.orders.push(order.id.get()),
                 Op::AnswerDispute { order_id, .. } => rows.orders.push(order_id.get()),
+                // The order's row serialises its attachments' count across nodes.
+                Op::InsertAttachment(attachment) => rows.orders.push(attachment.order_id.get()),
                 Op::MoveMoney(MoneyMove { user_id, .. }) | Op::LockWallet { user_id } => {
                     rows.wallets.push(user_id.get())
                 }

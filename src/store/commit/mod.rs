@@ -34,8 +34,9 @@ mod track;
 
 pub(crate) use committer::run;
 pub use op::{
-    CapacityReturn, Commit, MoneyMove, NewBlock, NewEvent, NewMessage, NewRating, NewRestriction,
-    NewSavedMethod, NewUser, NewWalletTransaction, Op, Receipt, RowRef, WebhookFailure,
+    CapacityReturn, Commit, MoneyMove, NewAttachment, NewBlock, NewEvent, NewMessage, NewRating,
+    NewRestriction, NewSavedMethod, NewUser, NewWalletTransaction, Op, Receipt, RowRef,
+    WebhookFailure,
 };
 pub(crate) use parallel::run as run_parallel;
 pub use queue::WalletLoad;

@@ -50,6 +50,8 @@ pub enum Op {
     MoveMoney(MoneyMove),
     InsertTransaction(NewWalletTransaction),
     InsertMessage(NewMessage),
+    /// Keeps an attachment, refused once the order has the most allowed.
+    InsertAttachment(Box<NewAttachment>),
     /// Marks an open dispute answered at `at` (the awaited party's first message), unless it
     /// was already, or has ended.
     AnswerDispute {
@@ -204,6 +206,20 @@ pub struct NewMessage {
     pub sender_id: Option<UserId>,
     pub sender_role: Participant,
     pub message: String,
+    /// The SHA-256 of the attachment the message carries, if any.
+    pub attachment: Option<String>,
+    pub now: Millis,
+}
+
+/// A file a party or an operator put in an order's chat, its type sniffed from its bytes.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub order_id: OrderId,
+    pub uploader_id: UserId,
+    pub uploader_role: Participant,
+    pub content_type: &'static str,
+    pub sha256: String,
+    pub data: Vec<u8>,
     pub now: Millis,
 }
 

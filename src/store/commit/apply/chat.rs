@@ -1,26 +1,65 @@
 //! Chat and ratings: messages, a party's rating of the counterparty, completed orders counted.
 
-use super::writer::{Failure, Writer, unique_or};
+use super::writer::{Failure, Writer, refused, unique_or};
+use crate::domain::attachment::MAX_ATTACHMENTS_PER_ORDER;
 use crate::domain::{ErrorCode, Millis, OrderId, UserId};
 use crate::store::commit::deferred::rating_values;
-use crate::store::commit::op::{NewMessage, NewRating};
+use crate::store::commit::op::{NewAttachment, NewMessage, NewRating};
 use crate::store::connection::{Connection, query};
 
 impl<C: Connection> Writer<'_, C> {
     pub(super) async fn insert_message(&mut self, message: &NewMessage) -> Result<(), Failure> {
         let id = query(
-            "INSERT INTO messages (order_id, sender_id, sender_role, message, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO messages (order_id, sender_id, sender_role, message, created_at, \
+             attachment_sha256) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(message.order_id)
         .bind(message.sender_id)
         .bind(message.sender_role.as_str())
         .bind(message.message.clone())
         .bind(message.now)
+        .bind(message.attachment.clone())
         .fetch_one(&mut *self.conn)
         .await?;
         self.receipt.inserted_ids.push(id);
         Ok(())
+    }
+
+    /// Keeps an attachment unless its order keeps the same file already, or the most allowed
+    /// (counted under the order's row lock on PostgreSQL; SQLite has one writer).
+    pub(super) async fn insert_attachment(
+        &mut self,
+        attachment: &NewAttachment,
+    ) -> Result<(), Failure> {
+        let kept: Option<i64> =
+            query("SELECT id FROM attachments WHERE order_id = $1 AND sha256 = $2")
+                .bind(attachment.order_id)
+                .bind(attachment.sha256.clone())
+                .fetch_optional(&mut *self.conn)
+                .await?;
+        if kept.is_some() {
+            return Ok(());
+        }
+        let id: Option<i64> = query(
+            "INSERT INTO attachments (order_id, uploader_id, uploader_role, content_type, size, \
+             sha256, data, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+             WHERE (SELECT COUNT(*) FROM attachments WHERE order_id = $9) < $10 RETURNING id",
+        )
+        .bind(attachment.order_id)
+        .bind(attachment.uploader_id)
+        .bind(attachment.uploader_role.as_str())
+        .bind(attachment.content_type)
+        .bind(attachment.data.len() as i64)
+        .bind(attachment.sha256.clone())
+        .bind(attachment.data.clone())
+        .bind(attachment.now)
+        .bind(attachment.order_id)
+        .bind(MAX_ATTACHMENTS_PER_ORDER)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        id.map(|_| ())
+            .ok_or_else(|| refused(ErrorCode::AttachmentsLimit))
     }
 
     /// Marks an open dispute answered, once: a later message, or one after the dispute ended,

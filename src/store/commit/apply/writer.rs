@@ -88,6 +88,7 @@ impl<C: Connection> Writer<'_, C> {
             Op::LockWallet { user_id } => self.lock_wallet(*user_id).await,
             Op::InsertTransaction(transaction) => self.insert_transaction(transaction).await,
             Op::InsertMessage(message) => self.insert_message(message).await,
+            Op::InsertAttachment(attachment) => self.insert_attachment(attachment).await,
             Op::AnswerDispute { order_id, at } => self.answer_dispute(*order_id, *at).await,
             Op::SaveSigningSeed { seed, now } => self.save_signing_seed(seed, *now).await,
             Op::InsertRating(rating) => self.insert_rating(rating).await,
