@@ -13,7 +13,7 @@ use p2p_market::clock::Clock;
 use p2p_market::config::Config;
 use p2p_market::domain::ad::{Ad, AdStatus, AdType};
 use p2p_market::domain::order::Action;
-use p2p_market::domain::order::Request;
+use p2p_market::domain::request::Request;
 use p2p_market::domain::requirements::Standing;
 use p2p_market::domain::track::{DayFigures, Track, day_of};
 use p2p_market::domain::user::Profile;

@@ -14,9 +14,8 @@ use super::call::Named;
 use super::context::{Context, spawn_failed};
 use super::idle::Timer;
 use super::protocol::{AdMsg, OrderMsg, WalletMsg};
-use crate::domain::order::{
-    Action, EscrowMove, Order, OrderStatus, Participant, Proposal, Request, Side,
-};
+use crate::domain::order::{Action, EscrowMove, Order, OrderStatus, Participant, Proposal, Side};
+use crate::domain::request::Request;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{DomainError, ErrorCode};
 use crate::domain::{Kopecks, Millis, UserId};

@@ -1,10 +1,51 @@
-//! Four eyes on large resolutions: a resolution of an order at or above the dual-control amount
+//! The dispute desk's rules: whom an open dispute waits on, and since when; and four eyes on
+//! large resolutions: a resolution of an order at or above the dual-control amount
 //! is proposed by one operator and takes effect only when a second, different one approves it;
 //! a rejection sends the dispute back to the queue.
 
 use super::error::{DomainError, ErrorCode};
-use super::order::{Action, Order};
-use super::{Kopecks, UserId};
+use super::order::{Action, Order, OrderStatus, Participant};
+use super::{Kopecks, Millis, UserId};
+
+impl Order {
+    /// The party an open dispute waits on to answer in the chat: the one it was opened against
+    /// (the seller, when the service opened it for the buyer), until their first message.
+    pub fn awaited(&self) -> Option<Participant> {
+        let dispute = self.dispute.as_ref()?;
+        if self.status != OrderStatus::Disputed || dispute.answered_at.is_some() {
+            return None;
+        }
+        Some(match self.dispute_opener()? {
+            Participant::Seller => Participant::Buyer,
+            _ => Participant::Seller,
+        })
+    }
+
+    /// Whom an open dispute waits on, and since when: the awaited party from its opening, then
+    /// an operator from the answer.
+    pub fn waiting_on(&self) -> Option<(Participant, Millis)> {
+        let dispute = self.dispute.as_ref()?;
+        if self.status != OrderStatus::Disputed {
+            return None;
+        }
+        Some(match (self.awaited(), dispute.answered_at) {
+            (Some(party), _) => (party, dispute.opened_at),
+            (None, answered_at) => (
+                Participant::Operator,
+                answered_at.unwrap_or(dispute.opened_at),
+            ),
+        })
+    }
+
+    /// Who opened the order's dispute: `buyer`, `seller` or `system`.
+    pub fn dispute_opener(&self) -> Option<Participant> {
+        let dispute = self.dispute.as_ref()?;
+        Some(match dispute.opened_by {
+            Some(user_id) => self.party(user_id).unwrap_or(Participant::Operator),
+            None => Participant::System,
+        })
+    }
+}
 
 /// Whether resolving `order` takes two operators (`dual_control` zero: never).
 pub fn needs_four_eyes(order: &Order, dual_control: Kopecks) -> bool {

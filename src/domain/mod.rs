@@ -42,6 +42,7 @@ pub mod money;
 pub mod order;
 pub mod payment_method;
 pub mod pricing;
+pub mod request;
 pub mod requirements;
 pub mod restriction;
 pub mod review;

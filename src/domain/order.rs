@@ -12,11 +12,8 @@
 //! completes and *refunded* to the seller when it is cancelled. Each happens at most once, because
 //! only a move out of an active status moves money and terminal statuses have no way out.
 
-use serde_json::{Map, Value};
-
 use super::error::{DomainError, ErrorCode};
 use super::event_kind::EventKind;
-use super::idempotency::IdempotencyKey;
 use super::ids::{AdId, OrderId, UserId};
 use super::money::Kopecks;
 use super::time::Millis;
@@ -173,37 +170,6 @@ pub fn allowed_actions(
         allowed.push("rate");
     }
     allowed
-}
-
-/// A request to act on an order.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The caller; `None` for the service itself (the payment window's timer).
-    pub caller: Option<Caller>,
-    pub action: Action,
-    /// The reason of a dispute or the note of a resolution.
-    pub text: Option<String>,
-    pub payment_details: Option<Map<String, Value>>,
-    /// The request's idempotency key, recorded with the transition.
-    pub key: Option<IdempotencyKey>,
-}
-
-impl Request {
-    /// A caller's request that carries nothing but the action.
-    pub fn by(caller: Caller, action: Action) -> Self {
-        Self {
-            caller: Some(caller),
-            action,
-            text: None,
-            payment_details: None,
-            key: None,
-        }
-    }
-
-    /// The request with its idempotency key, recorded with the transition.
-    pub fn keyed(self, key: Option<IdempotencyKey>) -> Self {
-        Self { key, ..self }
-    }
 }
 
 /// Where the escrow goes when a transition commits.
@@ -440,44 +406,6 @@ impl Order {
                 .map(|deadline| (deadline, Action::ReleaseTimeout)),
             _ => None,
         }
-    }
-
-    /// The party an open dispute waits on to answer in the chat: the one it was opened against
-    /// (the seller, when the service opened it for the buyer), until their first message.
-    pub fn awaited(&self) -> Option<Participant> {
-        let dispute = self.dispute.as_ref()?;
-        if self.status != OrderStatus::Disputed || dispute.answered_at.is_some() {
-            return None;
-        }
-        Some(match self.dispute_opener()? {
-            Participant::Seller => Participant::Buyer,
-            _ => Participant::Seller,
-        })
-    }
-
-    /// Whom an open dispute waits on, and since when: the awaited party from its opening, then
-    /// an operator from the answer.
-    pub fn waiting_on(&self) -> Option<(Participant, Millis)> {
-        let dispute = self.dispute.as_ref()?;
-        if self.status != OrderStatus::Disputed {
-            return None;
-        }
-        Some(match (self.awaited(), dispute.answered_at) {
-            (Some(party), _) => (party, dispute.opened_at),
-            (None, answered_at) => (
-                Participant::Operator,
-                answered_at.unwrap_or(dispute.opened_at),
-            ),
-        })
-    }
-
-    /// Who opened the order's dispute: `buyer`, `seller` or `system`.
-    pub fn dispute_opener(&self) -> Option<Participant> {
-        let dispute = self.dispute.as_ref()?;
-        Some(match dispute.opened_by {
-            Some(user_id) => self.party(user_id).unwrap_or(Participant::Operator),
-            None => Participant::System,
-        })
     }
 
     /// The maker of the ad: the counterparty of the taker.

@@ -15,8 +15,8 @@ use super::orders::act;
 use super::state::AppState;
 use crate::domain::Caller;
 use crate::domain::OrderId;
-use crate::domain::order::Request;
 use crate::domain::order::{Action, Order};
+use crate::domain::request::Request;
 use crate::domain::vocabulary::vocabulary;
 use crate::views;
 

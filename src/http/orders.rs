@@ -18,8 +18,8 @@ use crate::domain::AdId;
 use crate::domain::Caller;
 use crate::domain::DomainError;
 use crate::domain::OrderId;
-use crate::domain::order::Request;
 use crate::domain::order::{Action, Order};
+use crate::domain::request::Request;
 use crate::market::NewOrder;
 use crate::views;
 

@@ -16,6 +16,7 @@ mod running;
 mod safeguards;
 mod seen;
 mod service;
+mod signing;
 pub mod upkeep;
 pub mod webhooks;
 

@@ -75,7 +75,7 @@ impl Market {
         clock: Clock,
     ) -> Result<Arc<Market>, OpenError> {
         let store = Store::open(&config).await?;
-        let signer = super::evidence::signing_key(&store, &config, clock.now_ms())
+        let signer = super::signing::signing_key(&store, &config, clock.now_ms())
             .await
             .map_err(OpenError::Rebuild)?;
         let context = Arc::new(Context {

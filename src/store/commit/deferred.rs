@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::op::{NewEvent, NewRating};
-use crate::config::STATEMENT_ROWS_MAX;
+use super::rows::{chunked, placeholders};
 use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::review::card_key;
 use crate::domain::track::DayFigures;
@@ -77,31 +77,6 @@ pub(super) struct Deferred {
     pub first_orders: BTreeMap<UserId, Millis>,
 }
 
-/// The multi-row statements that write `rows`. On SQLite, runs whose lengths are powers of two
-/// (largest first), so the statements come in a few shapes that stay prepared: preparing a
-/// shape never seen cost a tenth of the committer's time when every batch had its own row
-/// count. On PostgreSQL every statement is a round trip, so as few as can be.
-pub(super) fn chunked<T>(rows: &[T], dialect: Dialect) -> Vec<&[T]> {
-    match dialect {
-        Dialect::Sqlite => pow2_chunks(rows).collect(),
-        Dialect::Postgres => rows.chunks(STATEMENT_ROWS_MAX).collect(),
-    }
-}
-
-/// Splits `rows` into runs whose lengths are powers of two, largest first, at most
-/// [`STATEMENT_ROWS_MAX`].
-pub(super) fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        if rows.is_empty() {
-            return None;
-        }
-        let len = 1usize << rows.len().min(STATEMENT_ROWS_MAX).ilog2();
-        let (chunk, rest) = rows.split_at(len);
-        rows = rest;
-        Some(chunk)
-    })
-}
-
 /// Binds a new order's columns after its id, in the order of the orders insert's columns.
 pub(super) fn order_values(query: Statement, order: &Order) -> Statement {
     query
@@ -137,25 +112,6 @@ pub(super) fn rating_values(query: Statement, rating: &NewRating) -> Statement {
         .bind(rating.rating)
         .bind(rating.comment.clone())
         .bind(rating.now)
-}
-
-/// `($1, $2, …), ($n+1, …), …`: `rows` tuples of `width` placeholders.
-///
-/// SQLite gets anonymous `?`: a named parameter is bound by asking SQLite its name, which walks a
-/// list of all of them, so a statement with thousands of `$N` costs time quadratic in their number.
-pub(super) fn placeholders(rows: usize, width: usize, dialect: Dialect) -> String {
-    (0..rows)
-        .map(|row| {
-            let cells: Vec<String> = (1..=width)
-                .map(|col| match dialect {
-                    Dialect::Sqlite => "?".to_string(),
-                    Dialect::Postgres => format!("${}", row * width + col),
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Claims orders with one statement: each row moves to its new state only if its status is still

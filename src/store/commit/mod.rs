@@ -28,6 +28,7 @@ mod locks;
 mod op;
 mod parallel;
 mod queue;
+mod rows;
 #[cfg(test)]
 mod tests;
 mod track;

@@ -3,7 +3,7 @@
 use tokio::sync::oneshot;
 
 use super::batch::{BatchFailure, Mode, commit_batch, commit_grouped};
-use super::deferred::pow2_chunks;
+use super::rows::pow2_chunks;
 use super::{Commit, Job, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 use crate::config::Config;
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};

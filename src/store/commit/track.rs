@@ -1,7 +1,8 @@
 //! Track records as a batch writes them: what its transitions added to each party's day, the
 //! first order of each party.
 
-use super::deferred::{Deferred, chunked, placeholders};
+use super::deferred::Deferred;
+use super::rows::{chunked, placeholders};
 use crate::domain::order::Order;
 use crate::domain::track_change::TrackChange;
 use crate::store::connection::{Connection, DbError, query};

@@ -2,8 +2,8 @@
 
 use super::writer::{Failure, Writer};
 use crate::domain::{Millis, UserId};
-use crate::store::commit::deferred::{chunked, placeholders};
 use crate::store::commit::op::NewUser;
+use crate::store::commit::rows::{chunked, placeholders};
 use crate::store::connection::{Connection, query};
 
 impl<C: Connection> Writer<'_, C> {
