@@ -184,25 +184,38 @@ pub fn order_for(
     let mut view = order(order_record);
     let mut allowed =
         order::allowed_actions(order_record.status, order_record.held(), actor, rated);
-    // The party an open dispute waits on answers it with a message.
-    if order_record.awaited() == Some(actor) {
-        allowed.push("answer_dispute");
-    }
-    // A proposed resolution waits for a second operator's approval, or a rejection.
-    let proposal = order_record
+    let proposed_by = order_record
         .dispute
         .as_ref()
         .and_then(|d| d.proposal.as_ref())
-        .filter(|_| order_record.status == order::OrderStatus::Disputed);
-    if let (Some(proposal), order::Participant::Operator) = (proposal, actor) {
+        .filter(|_| order_record.status == order::OrderStatus::Disputed)
+        .map(|proposal| proposal.proposed_by.get());
+    let awaited = order_record.awaited() == Some(actor);
+    desk_actions(&mut allowed, actor, viewer, awaited, proposed_by);
+    view.allowed_actions = Some(allowed.into_iter().map(String::from).collect());
+    view
+}
+
+/// The dispute desk's actions beside the state machine's: `answer_dispute` for the party an open
+/// dispute waits on (their message answers it); while a resolution is proposed, `approve` for
+/// an operator other than its proposer and `reject` for any, instead of `resolve`.
+fn desk_actions(
+    allowed: &mut Vec<&'static str>,
+    actor: order::Participant,
+    viewer: UserId,
+    awaited: bool,
+    proposed_by: Option<i64>,
+) {
+    if awaited {
+        allowed.push("answer_dispute");
+    }
+    if let (Some(proposed_by), order::Participant::Operator) = (proposed_by, actor) {
         allowed.retain(|action| *action != "resolve");
-        if proposal.proposed_by != viewer {
+        if proposed_by != viewer.get() {
             allowed.push("approve");
         }
         allowed.push("reject");
     }
-    view.allowed_actions = Some(allowed.into_iter().map(String::from).collect());
-    view
 }
 
 /// One step of an order's history.
@@ -280,7 +293,17 @@ pub fn event_for(event: &Event, viewer: Caller) -> Value {
     if let Some(status) = status {
         // A rating can only follow completion, so no one has rated when an event is written.
         let held = held && status == order::OrderStatus::Pending;
-        let allowed = order::allowed_actions(status, held, actor, false);
+        let mut allowed = order::allowed_actions(status, held, actor, false);
+        let dispute = object
+            .get("dispute")
+            .filter(|_| status == order::OrderStatus::Disputed);
+        let awaited = dispute
+            .and_then(|d| d["waiting_on"].as_str())
+            .is_some_and(|waiting_on| {
+                actor != order::Participant::Operator && waiting_on == actor.as_str()
+            });
+        let proposed_by = dispute.and_then(|d| d["proposal"]["proposed_by"].as_i64());
+        desk_actions(&mut allowed, actor, viewer.user_id, awaited, proposed_by);
         object.insert("allowed_actions".into(), allowed.into());
     }
     data

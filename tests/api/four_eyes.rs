@@ -3,6 +3,9 @@
 
 use serde_json::{Value, json};
 
+use std::time::Duration;
+
+use crate::events::Stream;
 use crate::helpers::{Backend, TestApp, User, spawn_app_with};
 
 /// Orders of 300,000 kopecks and more take two operators.
@@ -42,6 +45,16 @@ async fn desk(
     .await
 }
 
+/// The caller's `allowed_actions` in the next `kind` event of `order` on `stream`.
+async fn actions_on(stream: &mut Stream, kind: &str, order: i64) -> Vec<String> {
+    loop {
+        let event = stream.next(Duration::from_secs(5)).await.expect("an event");
+        if event.kind == kind && event.data["id"] == order {
+            return actions(&event.data);
+        }
+    }
+}
+
 fn actions(order: &Value) -> Vec<String> {
     serde_json::from_value(order["allowed_actions"].clone()).unwrap()
 }
@@ -69,6 +82,9 @@ async fn a_large_resolution_takes_two_operators(backend: Backend) {
     assert_eq!(resolved["status"], "cancelled");
 
     // At the amount, the first operator's resolution is a proposal.
+    let mut first_stream = Stream::open(&app, &first, None).await;
+    let mut second_stream = Stream::open(&app, &second, None).await;
+    let mut buyer_stream = Stream::open(&app, &maker, None).await;
     let large = disputed_order(&app, &maker, &seller, ad_id, 300_000).await;
     let proposed = desk(
         &app,
@@ -88,6 +104,19 @@ async fn a_large_resolution_takes_two_operators(backend: Backend) {
     assert_eq!(
         actions(&app.order(&second, large).await),
         ["message", "approve", "reject"]
+    );
+    // Streams say the same: who may approve, and whom the dispute waits on.
+    assert_eq!(
+        actions_on(&mut first_stream, "order.resolution_proposed", large).await,
+        ["message", "reject"]
+    );
+    assert_eq!(
+        actions_on(&mut second_stream, "order.resolution_proposed", large).await,
+        ["message", "approve", "reject"]
+    );
+    assert_eq!(
+        actions_on(&mut buyer_stream, "order.disputed", large).await,
+        ["message", "answer_dispute"]
     );
     assert_eq!(
         app.balance(&seller).await,
