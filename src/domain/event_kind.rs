@@ -63,6 +63,15 @@ impl EventKind {
         Self::ALL.into_iter().find(|kind| kind.as_str() == s)
     }
 
+    /// Whether only the dispute desk hears of it (a resolution proposed or rejected): the
+    /// parties learn the outcome, not the operators' deliberation.
+    pub fn is_desk_only(self) -> bool {
+        matches!(
+            self,
+            Self::OrderResolutionProposed | Self::OrderResolutionRejected
+        )
+    }
+
     /// Whether the event is a step of an order's life (its history), not a chat message.
     pub fn is_transition(self) -> bool {
         self != Self::MessageCreated

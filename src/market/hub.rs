@@ -141,11 +141,12 @@ impl Hub {
     /// Hands `event` to every stream of its audience; a stream whose buffer is full is cut off.
     pub fn publish(&self, event: Arc<Event>) {
         // A held order is not its buyer's to see until an operator clears it.
+        // The desk's deliberation is the operators' alone.
         let mut parties = Vec::with_capacity(2);
-        if event.kind != EventKind::OrderHeld {
+        if event.kind != EventKind::OrderHeld && !event.kind.is_desk_only() {
             parties.push(event.buyer_id);
         }
-        if event.seller_id != event.buyer_id {
+        if event.seller_id != event.buyer_id && !event.kind.is_desk_only() {
             parties.push(event.seller_id);
         }
         for user in parties {

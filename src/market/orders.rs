@@ -244,6 +244,8 @@ impl Market {
         let order = self.order(caller, order_id).await?;
         // That the order was held for review is the seller's and the desk's to know.
         let buyer = order.party(caller.user_id) == Some(order::Participant::Buyer);
+        // The desk's deliberation is the operators' alone.
+        let party = order.party(caller.user_id).is_some();
         let mut history = Vec::new();
         let mut after = 0;
         loop {
@@ -255,7 +257,8 @@ impl Market {
             after = page.last().map_or(after, |event| event.id);
             history.extend(
                 page.into_iter()
-                    .filter(|event| !(buyer && event.kind == EventKind::OrderHeld)),
+                    .filter(|event| !(buyer && event.kind == EventKind::OrderHeld))
+                    .filter(|event| !(party && event.kind.is_desk_only())),
             );
             if !full {
                 return Ok(history);

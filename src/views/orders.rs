@@ -192,6 +192,12 @@ pub fn order_for(
         .map(|proposal| proposal.proposed_by.get());
     let awaited = order_record.awaited() == Some(actor);
     desk_actions(&mut allowed, actor, viewer, awaited, proposed_by);
+    // A proposal is the desk's deliberation: the parties see the outcome.
+    if actor != order::Participant::Operator
+        && let Some(dispute) = view.dispute.as_mut()
+    {
+        dispute.proposal = None;
+    }
     view.allowed_actions = Some(allowed.into_iter().map(String::from).collect());
     view
 }
@@ -305,6 +311,11 @@ pub fn event_for(event: &Event, viewer: Caller) -> Value {
         let proposed_by = dispute.and_then(|d| d["proposal"]["proposed_by"].as_i64());
         desk_actions(&mut allowed, actor, viewer.user_id, awaited, proposed_by);
         object.insert("allowed_actions".into(), allowed.into());
+        if actor != order::Participant::Operator
+            && let Some(dispute) = object.get_mut("dispute").and_then(Value::as_object_mut)
+        {
+            dispute.insert("proposal".into(), Value::Null);
+        }
     }
     data
 }

@@ -118,6 +118,9 @@ async fn a_large_resolution_takes_two_operators(backend: Backend) {
         actions_on(&mut buyer_stream, "order.disputed", large).await,
         ["message", "answer_dispute"]
     );
+    // The deliberation is the desk's: a party sees no proposal.
+    let seen_by_seller = app.order(&seller, large).await;
+    assert_eq!(seen_by_seller["dispute"]["proposal"], Value::Null);
     assert_eq!(
         app.balance(&seller).await,
         (1_700_000, 300_000),
@@ -224,5 +227,42 @@ async fn a_large_resolution_takes_two_operators(backend: Backend) {
             ),
         ]
     );
+    // The parties' history and stream carry the outcome, not the deliberation.
+    let theirs = app
+        .get(
+            &format!("/api/v1/p2p/orders/{large}/history"),
+            Some(&seller.token),
+        )
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = theirs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "order.created",
+            "order.paid",
+            "order.disputed",
+            "order.resolved"
+        ]
+    );
+    loop {
+        let event = buyer_stream
+            .next(Duration::from_secs(5))
+            .await
+            .expect("an event");
+        assert!(
+            !event.kind.starts_with("order.resolution_"),
+            "a party heard {}",
+            event.kind
+        );
+        if event.kind == "order.resolved" && event.data["id"] == large {
+            break;
+        }
+    }
     app.assert_audit().await;
 }

@@ -61,7 +61,8 @@ impl Store {
             Audience::Party(user) => (
                 " AND order_id IN (SELECT id FROM orders WHERE buyer_id = $3 \
                  UNION ALL SELECT id FROM orders WHERE seller_id = $3) \
-                 AND NOT (kind = 'order.held' AND buyer_id = $3)",
+                 AND NOT (kind = 'order.held' AND buyer_id = $3) \
+                 AND kind NOT IN ('order.resolution_proposed', 'order.resolution_rejected')",
                 Some(user.get()),
             ),
             Audience::Operators => (" AND disputed = 1", None),
