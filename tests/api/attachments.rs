@@ -65,13 +65,7 @@ async fn a_receipt_reaches_the_parties_and_the_desk_and_no_one_else(backend: Bac
     let stranger = app.player("stranger", 0).await;
     let operator = app.operator().await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
-    let order_id = app.take(&seller, ad_id, 200_000).await.expect(201)["id"]
-        .as_i64()
-        .unwrap();
-    app.step(&maker, order_id, "confirm-paid").await.expect(200);
-    app.step(&seller, order_id, "call-operator")
-        .await
-        .expect(200);
+    let order_id = app.disputed_order(&maker, &seller, ad_id, 200_000).await;
 
     // The buyer answers the dispute with a receipt.
     let sha = hex::encode(Sha256::digest(PNG));

@@ -3,17 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, User, eventually, spawn_app_on, time_of};
-
-async fn say(app: &TestApp, user: &User, order_id: i64, text: &str) {
-    app.post(
-        &format!("/api/v1/p2p/orders/{order_id}/messages"),
-        Some(&user.token),
-        json!({"message": text}),
-    )
-    .await
-    .expect(201);
-}
+use crate::helpers::{Backend, eventually, spawn_app_on, time_of};
 
 fn answering(order: &Value) -> bool {
     order["allowed_actions"]
@@ -29,10 +19,7 @@ async fn a_dispute_waits_on_the_other_party_then_on_the_desk(backend: Backend) {
     let seller = app.player("seller", 1_000_000).await;
     let operator = app.operator().await;
     let ad_id = app.buy_ad(&maker, json!({})).await;
-    let order_id = app.take(&seller, ad_id, 200_000).await.expect(201)["id"]
-        .as_i64()
-        .unwrap();
-    app.step(&maker, order_id, "confirm-paid").await.expect(200);
+    let order_id = app.paid_order(&maker, &seller, ad_id, 200_000).await;
 
     // The seller disputes: the buyer has 12 hours (the default) to answer.
     let disputed = app
@@ -55,8 +42,9 @@ async fn a_dispute_waits_on_the_other_party_then_on_the_desk(backend: Backend) {
     assert!(!answering(&disputed), "the opener does not answer");
 
     // Neither the opener's nor an operator's words answer it.
-    say(&app, &seller, order_id, "still nothing").await;
-    say(&app, &operator, order_id, "buyer, your receipt please").await;
+    app.say(&seller, order_id, "still nothing").await;
+    app.say(&operator, order_id, "buyer, your receipt please")
+        .await;
     let queue = app
         .get(
             "/api/v1/operator/disputes?status=open",
@@ -67,7 +55,7 @@ async fn a_dispute_waits_on_the_other_party_then_on_the_desk(backend: Backend) {
     assert_eq!(queue["items"][0]["dispute"]["waiting_on"], "buyer");
 
     // The buyer's first word does; the dispute now waits on the desk.
-    say(&app, &maker, order_id, "receipt attached below").await;
+    app.say(&maker, order_id, "receipt attached below").await;
     let answered = app.order(&maker, order_id).await;
     assert!(answered["dispute"]["answered_at"].is_string());
     assert_eq!(answered["dispute"]["waiting_on"], "operator");
@@ -77,7 +65,7 @@ async fn a_dispute_waits_on_the_other_party_then_on_the_desk(backend: Backend) {
     );
     assert!(!answering(&answered));
     let first_answer = answered["dispute"]["answered_at"].clone();
-    say(&app, &maker, order_id, "and another").await;
+    app.say(&maker, order_id, "and another").await;
     assert_eq!(
         app.order(&seller, order_id).await["dispute"]["answered_at"],
         first_answer,
@@ -114,10 +102,7 @@ async fn a_dispute_the_service_opened_waits_on_the_seller(backend: Backend) {
     let ad_id = app
         .buy_ad(&maker, json!({"release_window_seconds": 1}))
         .await;
-    let order_id = app.take(&seller, ad_id, 200_000).await.expect(201)["id"]
-        .as_i64()
-        .unwrap();
-    app.step(&maker, order_id, "confirm-paid").await.expect(200);
+    let order_id = app.paid_order(&maker, &seller, ad_id, 200_000).await;
     let disputed = eventually(4, || async {
         app.order(&seller, order_id).await["status"] == "disputed"
     })
@@ -127,7 +112,7 @@ async fn a_dispute_the_service_opened_waits_on_the_seller(backend: Backend) {
     assert_eq!(order["dispute"]["waiting_on"], "seller");
     assert!(answering(&order));
     assert!(!answering(&app.order(&maker, order_id).await));
-    say(&app, &seller, order_id, "checking my bank").await;
+    app.say(&seller, order_id, "checking my bank").await;
     assert_eq!(
         app.order(&maker, order_id).await["dispute"]["waiting_on"],
         "operator"

@@ -42,15 +42,8 @@ async fn a_bundle_verifies_and_breaks_when_a_byte_changes(backend: Backend) {
     app.step(&seller, order_id, "call-operator")
         .await
         .expect(200);
-    for (user, text) in [(&seller, "no money came"), (&maker, "here is my receipt")] {
-        app.post(
-            &format!("/api/v1/p2p/orders/{order_id}/messages"),
-            Some(&user.token),
-            json!({"message": text}),
-        )
-        .await
-        .expect(201);
-    }
+    app.say(&seller, order_id, "no money came").await;
+    app.say(&maker, order_id, "here is my receipt").await;
 
     let path = format!("/api/v1/operator/orders/{order_id}/bundle");
     let signed = app.get(&path, Some(&operator.token)).await.expect(200);

@@ -13,23 +13,6 @@ fn four_eyes_at_300_000(config: &mut p2p_market::config::Config) {
     config.dual_control_kopecks = 300_000;
 }
 
-async fn disputed_order(
-    app: &TestApp,
-    maker: &User,
-    seller: &User,
-    ad_id: i64,
-    amount: i64,
-) -> i64 {
-    let order_id = app.take(seller, ad_id, amount).await.expect(201)["id"]
-        .as_i64()
-        .unwrap();
-    app.step(maker, order_id, "confirm-paid").await.expect(200);
-    app.step(seller, order_id, "call-operator")
-        .await
-        .expect(200);
-    order_id
-}
-
 async fn desk(
     app: &TestApp,
     operator: &User,
@@ -69,7 +52,7 @@ async fn a_large_resolution_takes_two_operators(backend: Backend) {
     let ad_id = app.buy_ad(&maker, json!({})).await;
 
     // Below the amount, one operator resolves at once.
-    let small = disputed_order(&app, &maker, &seller, ad_id, 200_000).await;
+    let small = app.disputed_order(&maker, &seller, ad_id, 200_000).await;
     let resolved = desk(
         &app,
         &first,
@@ -85,7 +68,7 @@ async fn a_large_resolution_takes_two_operators(backend: Backend) {
     let mut first_stream = Stream::open(&app, &first, None).await;
     let mut second_stream = Stream::open(&app, &second, None).await;
     let mut buyer_stream = Stream::open(&app, &maker, None).await;
-    let large = disputed_order(&app, &maker, &seller, ad_id, 300_000).await;
+    let large = app.disputed_order(&maker, &seller, ad_id, 300_000).await;
     let proposed = desk(
         &app,
         &first,

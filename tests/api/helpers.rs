@@ -489,6 +489,42 @@ impl TestApp {
         .await
     }
 
+    /// A withdrawal of `amount` that `seller` takes from `buyer`'s buy ad `ad_id`, which `buyer`
+    /// says they paid.
+    pub async fn paid_order(&self, buyer: &User, seller: &User, ad_id: i64, amount: i64) -> i64 {
+        let order_id = self.take(seller, ad_id, amount).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        self.step(buyer, order_id, "confirm-paid").await.expect(200);
+        order_id
+    }
+
+    /// [`TestApp::paid_order`], then disputed by its seller.
+    pub async fn disputed_order(
+        &self,
+        buyer: &User,
+        seller: &User,
+        ad_id: i64,
+        amount: i64,
+    ) -> i64 {
+        let order_id = self.paid_order(buyer, seller, ad_id, amount).await;
+        self.step(seller, order_id, "call-operator")
+            .await
+            .expect(200);
+        order_id
+    }
+
+    /// Posts `text` in the order's chat as `user`.
+    pub async fn say(&self, user: &User, order_id: i64, text: &str) {
+        self.post(
+            &format!("/api/v1/p2p/orders/{order_id}/messages"),
+            Some(&user.token),
+            json!({"message": text}),
+        )
+        .await
+        .expect(201);
+    }
+
     pub async fn order(&self, user: &User, order_id: i64) -> Value {
         self.get(&format!("/api/v1/p2p/orders/{order_id}"), Some(&user.token))
             .await

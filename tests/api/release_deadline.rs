@@ -26,15 +26,6 @@ async fn disputes(app: &TestApp, user: &User, order_id: i64) -> Vec<Value> {
         .collect()
 }
 
-/// Takes `ad_id` as `seller` and has the maker (the buyer) say they paid.
-async fn paid_order(app: &TestApp, maker: &User, seller: &User, ad_id: i64) -> i64 {
-    let order_id = app.take(seller, ad_id, 200_000).await.expect(201)["id"]
-        .as_i64()
-        .unwrap();
-    app.step(maker, order_id, "confirm-paid").await.expect(200);
-    order_id
-}
-
 on_both_stores!(a_paid_order_the_seller_sits_on_is_disputed_for_the_buyer);
 async fn a_paid_order_the_seller_sits_on_is_disputed_for_the_buyer(backend: Backend) {
     let app = spawn_app_on(backend).await;
@@ -123,11 +114,11 @@ async fn a_paid_order_the_seller_sits_on_is_disputed_for_the_buyer(backend: Back
     let long = app
         .buy_ad(&maker, json!({"release_window_seconds": 300}))
         .await;
-    let released = paid_order(&app, &maker, &seller, long).await;
+    let released = app.paid_order(&maker, &seller, long, 200_000).await;
     app.step(&seller, released, "confirm-received")
         .await
         .expect(200);
-    let called = paid_order(&app, &maker, &seller, long).await;
+    let called = app.paid_order(&maker, &seller, long, 200_000).await;
     let by_buyer = app.step(&maker, called, "call-operator").await.expect(200);
     assert_eq!(by_buyer["dispute"]["opened_by"], json!(maker.id));
     assert_eq!(by_buyer["dispute"]["opened_by_role"], "buyer");
@@ -145,14 +136,14 @@ async fn the_release_deadline_is_met_after_a_restart_and_only_once(backend: Back
     let ad_id = app
         .buy_ad(&maker, json!({"release_window_seconds": 300}))
         .await;
-    let overdue = paid_order(&app, &maker, &seller, ad_id).await;
+    let overdue = app.paid_order(&maker, &seller, ad_id, 200_000).await;
 
     let mut app = app;
     app.stop().await;
     // Five minutes pass while the service is down.
     app.clock.advance_ms(301_000);
     let app = app.restart().await;
-    let later = paid_order(&app, &maker, &waiting, ad_id).await;
+    let later = app.paid_order(&maker, &waiting, ad_id, 200_000).await;
 
     let caught_up = eventually(3, || async {
         app.order(&seller, overdue).await["status"] == "disputed"
