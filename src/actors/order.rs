@@ -140,14 +140,10 @@ impl OrderActor {
             self.arm_timer(myself, live);
             return;
         };
-        let request = Request {
-            caller: None,
-            action,
-            text: None,
-            payment_details: None,
-            key: None,
-        };
-        let refused = self.act(&mut live.order, request).await.err();
+        let refused = self
+            .act(&mut live.order, Request::system(action))
+            .await
+            .err();
         match refused {
             // Still due: the store could not take the commit now, so try again shortly.
             Some(refusal) if live.order.deadline() == Some((deadline, action)) => {

@@ -31,6 +31,17 @@ impl Request {
         }
     }
 
+    /// The service's own request (a deadline's step).
+    pub fn system(action: Action) -> Self {
+        Self {
+            caller: None,
+            action,
+            text: None,
+            payment_details: None,
+            key: None,
+        }
+    }
+
     /// The request with its idempotency key, recorded with the transition.
     pub fn keyed(self, key: Option<IdempotencyKey>) -> Self {
         Self { key, ..self }

@@ -73,7 +73,7 @@ async fn upload(
             caller,
             id,
             declared,
-            bytes.to_vec(),
+            Vec::from(bytes),
             caption.as_deref(),
             key,
         )

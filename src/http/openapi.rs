@@ -209,21 +209,29 @@ fn operations(document: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
 /// The bounds that are settings of this service rather than rules of the API: the smallest
 /// payment window (`P2P_MIN_PAYMENT_WINDOW_SECS`) and the release window's bounds.
 fn state_settings(document: &mut Value, config: &Config) {
-    let window = document
-        .pointer_mut("/components/schemas/CreateAdBody/properties/payment_window_seconds/oneOf")
-        .and_then(Value::as_array_mut)
-        .and_then(|alternatives| alternatives.iter_mut().find(|a| a["type"] == "integer"));
-    if let Some(window) = window {
-        window["minimum"] = config.min_payment_window_secs.into();
-    }
-    let release = document
-        .pointer_mut("/components/schemas/CreateAdBody/properties/release_window_seconds/oneOf")
-        .and_then(Value::as_array_mut)
-        .and_then(|alternatives| alternatives.iter_mut().find(|a| a["type"] == "integer"));
-    if let Some(release) = release {
-        release["minimum"] = config.min_release_window_secs.into();
-        release["maximum"] = config.max_release_window_secs.into();
-    }
+    let mut bound = |field: &str, minimum: i64, maximum: Option<i64>| {
+        let path = format!("/components/schemas/CreateAdBody/properties/{field}/oneOf");
+        let integer = document
+            .pointer_mut(&path)
+            .and_then(Value::as_array_mut)
+            .and_then(|alternatives| alternatives.iter_mut().find(|a| a["type"] == "integer"));
+        if let Some(integer) = integer {
+            integer["minimum"] = minimum.into();
+            if let Some(maximum) = maximum {
+                integer["maximum"] = maximum.into();
+            }
+        }
+    };
+    bound(
+        "payment_window_seconds",
+        config.min_payment_window_secs,
+        None,
+    );
+    let release = (
+        config.min_release_window_secs,
+        config.max_release_window_secs,
+    );
+    bound("release_window_seconds", release.0, Some(release.1));
 }
 
 fn error(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {

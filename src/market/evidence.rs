@@ -73,14 +73,8 @@ impl Market {
                 .store()
                 .attachments(order_id)
                 .await?
-                .into_iter()
-                .map(|a| views::AttachmentDigest {
-                    content_type: a.content_type,
-                    size: a.size,
-                    sha256: a.sha256,
-                    uploaded_by: a.uploader_id.get(),
-                    created_at: rfc3339(a.created_at),
-                })
+                .iter()
+                .map(views::attachment_digest)
                 .collect(),
             buyer: views::public_user(&self.with_seen(buyer), now),
             seller: views::public_user(&self.with_seen(seller), now),

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{HistoryEntry, MessageView, OrderView, PublicUserView};
+use crate::domain::attachment::Attachment;
+use crate::domain::rfc3339;
 
 /// What the bundle's `format` says: the shape below, version 1.
 pub const BUNDLE_FORMAT: &str = "p2p-evidence-bundle/1";
@@ -51,6 +53,16 @@ pub struct AttachmentDigest {
     pub sha256: String,
     pub uploaded_by: i64,
     pub created_at: String,
+}
+
+pub fn attachment_digest(attachment: &Attachment) -> AttachmentDigest {
+    AttachmentDigest {
+        content_type: attachment.content_type.clone(),
+        size: attachment.size,
+        sha256: attachment.sha256.clone(),
+        uploaded_by: attachment.uploader_id.get(),
+        created_at: rfc3339(attachment.created_at),
+    }
 }
 
 /// A bundle with its signature: `signature` is Ed25519 over the UTF-8 bytes of `bundle` (the
