@@ -215,6 +215,12 @@ async fn prepare(
             "PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
         );
         conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+    } else {
+        // Every statement of a committer finds its rows by key. Its multi-row statements keep one
+        // text whatever their row count, so PostgreSQL soon plans them once for any rows
+        // (a generic plan); planned while a table is small, that plan would scan the whole table
+        // for ever after. No scan of a whole table: each takes its rows by index.
+        conn.execute("SET enable_seqscan = off").await?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod attachments;
 mod audit;
 mod authorization;
+mod batch_text;
 mod betting;
 mod concurrency;
 mod contract;

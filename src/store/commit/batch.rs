@@ -107,10 +107,17 @@ async fn apply_batch(
         if dialect == Dialect::Postgres {
             deferred.order_ids = take_order_ids(conn, batch).await?;
         }
-        for job in batch {
+        for (place, job) in batch.iter().enumerate() {
+            deferred.commit_place = place;
             match apply(conn, dialect, &job.commit, &mut deferred).await {
                 Ok(receipt) => outcomes.push(Ok(receipt)),
                 Err(_) => return Err(BatchFailure::Redo),
+            }
+        }
+        let taken = (deferred.flush_takes(conn).await).map_err(|_| BatchFailure::Redo)?;
+        for (place, version) in taken {
+            if let Some(Ok(receipt)) = outcomes.get_mut(place) {
+                receipt.ad_version = Some(version);
             }
         }
         deferred

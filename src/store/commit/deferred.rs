@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::op::{NewEvent, NewRating};
-use super::rows::{chunked, placeholders};
+use super::rows::{ROWS, UNNEST, chunked, with_rows};
 use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::review::card_key;
 use crate::domain::track::DayFigures;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
-use crate::domain::{Kopecks, Millis, OrderId, UserId};
+use crate::domain::{AdId, Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
 use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION, postgres_event_id};
 use crate::store::json;
@@ -44,6 +44,16 @@ pub(super) struct UserFigures {
     pub ratings_count: i64,
 }
 
+/// A take of an ad's capacity by the commit at `place` in its batch, judged by the ad's terms at
+/// `terms_version`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Take {
+    pub place: usize,
+    pub ad_id: AdId,
+    pub amount: Kopecks,
+    pub terms_version: i64,
+}
+
 /// A guarded order claim: the order's new state, if its status is still `from`.
 pub(super) type Claim = (OrderStatus, Box<Order>);
 
@@ -62,6 +72,11 @@ pub(super) struct Deferred {
     /// (PostgreSQL fast batches).
     pub group_rows: bool,
     pub ratings: Vec<NewRating>,
+    /// Takes of ads' capacity waiting for the batch's one guarded update (PostgreSQL fast
+    /// batches), in the batch's order.
+    pub takes: Vec<Take>,
+    /// The place in its batch of the commit being applied.
+    pub commit_place: usize,
     /// Moves of money that must not take a wallet below zero, added up by wallet for the
     /// batch's one guarded update: if any wallet's sum would, the batch runs carefully, where
     /// each move is judged alone in its turn.
@@ -127,7 +142,7 @@ pub(super) async fn claim_all(
            cancelled_at, dispute_opened_by, dispute_reason, dispute_opened_at, dispute_resolution, \
            dispute_resolved_by, dispute_resolved_at, dispute_note, expires_at, review_cleared_at, \
            review_cleared_by, dispute_answer_due_at, dispute_proposed_resolution, \
-           dispute_proposed_note, dispute_proposed_by, dispute_proposed_at) AS (VALUES {}) \
+           dispute_proposed_note, dispute_proposed_by, dispute_proposed_at) AS ({ROWS}) \
          UPDATE orders SET status = v.status, cancel_reason = v.cancel_reason, \
            payment_details = v.payment_details, paid_at = v.paid_at, completed_at = v.completed_at, \
            cancelled_at = v.cancelled_at, dispute_opened_by = v.dispute_opened_by, \
@@ -139,8 +154,7 @@ pub(super) async fn claim_all(
            dispute_proposed_resolution = v.dispute_proposed_resolution, \
            dispute_proposed_note = v.dispute_proposed_note, \
            dispute_proposed_by = v.dispute_proposed_by, dispute_proposed_at = v.dispute_proposed_at \
-         FROM v WHERE orders.id = v.id AND orders.status = v.from_status",
-        placeholders(claims.len(), 23, dialect)
+         FROM v WHERE orders.id = v.id AND orders.status = v.from_status"
     );
     let mut query = query(sql);
     for (from, order) in claims {
@@ -171,7 +185,7 @@ pub(super) async fn claim_all(
             .bind(proposal.map(|p| p.proposed_by))
             .bind(proposal.map(|p| p.proposed_at));
     }
-    query.execute(&mut *conn).await
+    with_rows(query, 23, dialect).execute(&mut *conn).await
 }
 
 /// Fails unless a statement over `expected` rows changed them all.
@@ -195,6 +209,69 @@ impl Deferred {
             group_rows: dialect == Dialect::Postgres,
             ..Deferred::default()
         }
+    }
+
+    /// Takes the batch's capacity with one guarded update, each ad's takes added up: an ad
+    /// short of their sum, no longer active, or judged by other terms fails the batch, which
+    /// then runs carefully, where each take is judged alone in its turn. Answers each take's
+    /// commit place and the ad's version after it, as a take alone would have left it.
+    pub(super) async fn flush_takes(
+        &self,
+        conn: &mut impl Connection,
+    ) -> Result<Vec<(usize, i64)>, DbError> {
+        if self.takes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // By ad: the sum, the terms, how many takes.
+        let mut ads: BTreeMap<AdId, (Kopecks, i64, i64)> = BTreeMap::new();
+        for take in &self.takes {
+            let (sum, terms, count) =
+                ads.entry(take.ad_id)
+                    .or_insert((Kopecks(0), take.terms_version, 0));
+            if *terms != take.terms_version {
+                return Err(DbError::other("one ad's takes judged by different terms"));
+            }
+            *sum = Kopecks(sum.0 + take.amount.0);
+            *count += 1;
+        }
+        let sql = format!(
+            "WITH v(id, amount, terms_version, takes) AS ({ROWS}), \
+             taken AS (UPDATE ads SET available_amount = ads.available_amount - v.amount, \
+               version = ads.version + v.takes \
+             FROM v WHERE ads.id = v.id AND ads.status = 'active' \
+               AND ads.terms_version = v.terms_version AND ads.available_amount >= v.amount \
+             RETURNING ads.id, ads.version) \
+             SELECT COUNT(*), COALESCE(string_agg(id || ':' || version, ','), '') FROM taken"
+        );
+        let mut query = query(sql);
+        for (ad_id, (sum, terms, count)) in &ads {
+            query = query.bind(*ad_id).bind(*sum).bind(*terms).bind(*count);
+        }
+        let (changed, versions): (i64, String) = with_rows(query, 4, Dialect::Postgres)
+            .fetch_one(&mut *conn)
+            .await?;
+        all_changed(changed as u64, ads.len(), "capacity takes")?;
+        // The ad's version after all its takes, by ad.
+        let mut last: BTreeMap<i64, i64> = BTreeMap::new();
+        for pair in versions.split(',') {
+            let parsed = pair
+                .split_once(':')
+                .and_then(|(id, version)| Some((id.parse().ok()?, version.parse().ok()?)));
+            let (id, version) = parsed.ok_or_else(|| DbError::other("an unreadable ad version"))?;
+            last.insert(id, version);
+        }
+        let mut seen: BTreeMap<AdId, i64> = BTreeMap::new();
+        let mut answers = Vec::with_capacity(self.takes.len());
+        for take in &self.takes {
+            let count = ads[&take.ad_id].2;
+            let final_version = *last
+                .get(&take.ad_id.get())
+                .ok_or_else(|| DbError::other("an ad's version is missing"))?;
+            let nth = seen.entry(take.ad_id).or_insert(0);
+            *nth += 1;
+            answers.push((take.place, final_version - count + *nth));
+        }
+        Ok(answers)
     }
 
     /// Writes everything gathered, one multi-row statement per table (and chunk).
@@ -236,7 +313,7 @@ impl Deferred {
         for chunk in chunked(&wallets, dialect) {
             let sql = format!(
                 "WITH v(user_id, d_available, d_frozen, d_deposits, d_required, d_wagered) \
-                   AS (VALUES {}) \
+                   AS ({ROWS}) \
                  UPDATE wallets SET available = wallets.available + v.d_available, \
                    frozen = wallets.frozen + v.d_frozen, \
                    deposits_total = wallets.deposits_total + v.d_deposits, \
@@ -244,8 +321,7 @@ impl Deferred {
                    wagered = wallets.wagered + v.d_wagered \
                  FROM v WHERE wallets.user_id = v.user_id \
                    AND wallets.available + v.d_available >= wallets.bonus \
-                   AND wallets.frozen + v.d_frozen >= 0",
-                placeholders(chunk.len(), 6, dialect)
+                   AND wallets.frozen + v.d_frozen >= 0"
             );
             let mut query = query(sql);
             for (user, delta) in chunk {
@@ -258,7 +334,7 @@ impl Deferred {
                     .bind(delta.wagered);
             }
             all_changed(
-                query.execute(&mut *conn).await?,
+                with_rows(query, 6, dialect).execute(&mut *conn).await?,
                 chunk.len(),
                 "guarded moves",
             )?;
@@ -274,17 +350,16 @@ impl Deferred {
         let wallets: Vec<_> = self.wallets.iter().collect();
         for chunk in chunked(&wallets, dialect) {
             let sql = format!(
-                "WITH v(user_id, d_available, d_frozen) AS (VALUES {}) \
+                "WITH v(user_id, d_available, d_frozen) AS ({ROWS}) \
                  UPDATE wallets SET available = wallets.available + v.d_available, \
-                 frozen = wallets.frozen + v.d_frozen FROM v WHERE wallets.user_id = v.user_id",
-                placeholders(chunk.len(), 3, dialect)
+                 frozen = wallets.frozen + v.d_frozen FROM v WHERE wallets.user_id = v.user_id"
             );
             let mut query = query(sql);
             for (user, (available, frozen)) in chunk {
                 query = query.bind(**user).bind(*available).bind(*frozen);
             }
             all_changed(
-                query.execute(&mut *conn).await?,
+                with_rows(query, 3, dialect).execute(&mut *conn).await?,
                 chunk.len(),
                 "wallet changes",
             )?;
@@ -300,8 +375,7 @@ impl Deferred {
         for chunk in chunked(&self.ledger, dialect) {
             let sql = format!(
                 "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
-                 created_at) VALUES {}",
-                placeholders(chunk.len(), 8, dialect)
+                 created_at) {ROWS}"
             );
             let mut query = query(sql);
             for row in chunk {
@@ -315,7 +389,7 @@ impl Deferred {
                     .bind(row.tx_id)
                     .bind(row.created_at);
             }
-            query.execute(&mut *conn).await?;
+            with_rows(query, 8, dialect).execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -328,11 +402,10 @@ impl Deferred {
         let users: Vec<_> = self.users.iter().collect();
         for chunk in chunked(&users, dialect) {
             let sql = format!(
-                "WITH v(id, orders_count, rating_sum, ratings_count) AS (VALUES {}) \
+                "WITH v(id, orders_count, rating_sum, ratings_count) AS ({ROWS}) \
                  UPDATE users SET orders_count = users.orders_count + v.orders_count, \
                  rating_sum = users.rating_sum + v.rating_sum, \
-                 ratings_count = users.ratings_count + v.ratings_count FROM v WHERE users.id = v.id",
-                placeholders(chunk.len(), 4, dialect)
+                 ratings_count = users.ratings_count + v.ratings_count FROM v WHERE users.id = v.id"
             );
             let mut query = query(sql);
             for (user, figures) in chunk {
@@ -342,7 +415,7 @@ impl Deferred {
                     .bind(figures.rating_sum)
                     .bind(figures.ratings_count);
             }
-            query.execute(&mut *conn).await?;
+            with_rows(query, 4, dialect).execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -360,14 +433,13 @@ impl Deferred {
                 "INSERT INTO orders (id, ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
                  fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
                  created_at, expires_at, review_rule, review_since, card_key, \
-                 release_window_seconds) VALUES {}",
-                placeholders(chunk.len(), 19, dialect)
+                 release_window_seconds) {ROWS}"
             );
             let mut query = query(sql);
             for order in chunk {
                 query = order_values(query.bind(order.id), order);
             }
-            query.execute(&mut *conn).await?;
+            with_rows(query, 19, dialect).execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -382,14 +454,13 @@ impl Deferred {
         for chunk in chunked(&self.ratings, dialect) {
             let sql = format!(
                 "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
-                 VALUES {}",
-                placeholders(chunk.len(), 6, dialect)
+                 {ROWS}"
             );
             let mut query = query(sql);
             for rating in chunk {
                 query = rating_values(query, rating);
             }
-            query.execute(&mut *conn).await?;
+            with_rows(query, 6, dialect).execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -409,29 +480,14 @@ impl Deferred {
         }
         for chunk in chunked(&self.events, dialect) {
             let sql = match dialect {
-                Dialect::Sqlite => format!(
-                    "INSERT INTO events ({COLUMNS}) VALUES {}",
-                    placeholders(chunk.len(), 13, dialect)
+                Dialect::Sqlite => format!("INSERT INTO events ({COLUMNS}) {ROWS}"),
+                // Each row's id from its place: the first row's (the last parameter) plus its
+                // ordinal.
+                Dialect::Postgres => format!(
+                    "INSERT INTO events (id, {COLUMNS}) SELECT {}, {COLUMNS} \
+                     FROM {UNNEST} WITH ORDINALITY AS r({COLUMNS}, place)",
+                    postgres_event_id("($14 + r.place - 1)")
                 ),
-                Dialect::Postgres => {
-                    // The row's place is its last parameter: `(…, $14)` becomes `(id…, …)`.
-                    let rows: Vec<String> = (0..chunk.len())
-                        .map(|row| {
-                            let first = row * 14 + 1;
-                            let cells: Vec<String> =
-                                (first..first + 13).map(|n| format!("${n}")).collect();
-                            format!(
-                                "({}, {})",
-                                postgres_event_id(&format!("${}", first + 13)),
-                                cells.join(", ")
-                            )
-                        })
-                        .collect();
-                    format!(
-                        "INSERT INTO events (id, {COLUMNS}) VALUES {}",
-                        rows.join(", ")
-                    )
-                }
             };
             let mut query = query(sql);
             for row in chunk {
@@ -450,10 +506,11 @@ impl Deferred {
                     .bind(event.reason.clone())
                     .bind(event.payload.clone())
                     .bind(event.now);
-                if dialect == Dialect::Postgres {
-                    query = query.bind(*places);
-                    *places += 1;
-                }
+            }
+            let mut query = with_rows(query, 13, dialect);
+            if dialect == Dialect::Postgres {
+                query = query.bind(*places);
+                *places += chunk.len() as i64;
             }
             query.execute(&mut *conn).await?;
         }

@@ -2,7 +2,6 @@
 
 use super::op::{CapacityReturn, Commit, MoneyMove, Op};
 use super::queue::Job;
-use crate::config::STATEMENT_ROWS_MAX;
 use crate::domain::UserId;
 use crate::store::connection::{Connection, DbError, query};
 
@@ -58,19 +57,20 @@ impl LockSet {
             ("users", "id", &self.users),
         ];
         for (table, key, ids) in tables {
-            for chunk in ids.chunks(STATEMENT_ROWS_MAX) {
-                let placeholders: Vec<String> =
-                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR NO KEY UPDATE",
-                    placeholders.join(", ")
-                );
-                let mut query = query(sql);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                query.execute(&mut *conn).await?;
+            if ids.is_empty() {
+                continue;
             }
+            // One parameter, the ids as an array's text: one SQL text whatever their count,
+            // parsed and planned once per connection.
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            let sql = format!(
+                "SELECT {key} FROM {table} WHERE {key} = ANY($1::text::bigint[]) \
+                 ORDER BY {key} FOR NO KEY UPDATE"
+            );
+            query(sql)
+                .bind(format!("{{{}}}", ids.join(",")))
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }

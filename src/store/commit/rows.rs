@@ -1,6 +1,7 @@
 //! The shapes of multi-row statements: runs of rows, and their placeholders.
 
 use crate::config::STATEMENT_ROWS_MAX;
+use crate::store::connection::{Kind, Statement, Value};
 use crate::store::dialect::Dialect;
 
 /// The multi-row statements that write `rows`. On SQLite, runs whose lengths are powers of two
@@ -45,4 +46,144 @@ pub(super) fn placeholders(rows: usize, width: usize, dialect: Dialect) -> Strin
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Where a multi-row statement's SQL takes its rows: `WITH v(…) AS ({rows})`,
+/// `INSERT INTO t (…) {rows}`; see [`with_rows`].
+pub(super) const ROWS: &str = "{rows}";
+
+/// Where a PostgreSQL statement's SQL takes its columns as a set-returning function, to add
+/// `WITH ORDINALITY` or computed columns: `SELECT … FROM {unnest} WITH ORDINALITY AS r(…)`.
+pub(super) const UNNEST: &str = "{unnest}";
+
+/// A multi-row statement: its SQL names its rows [`ROWS`] (or, on PostgreSQL, [`UNNEST`]), and
+/// its parameters are its rows' cells, row after row, `width` to a row.
+/// - SQLite: `VALUES (?, …), …`, in the few shapes [`chunked`] makes.
+/// - PostgreSQL: `SELECT * FROM unnest($1::text::bigint[], $2::text::text[], …)`: one parameter
+///   per column, the column's cells as an array's text (the driver binds no arrays). The SQL is
+///   the same whatever the row count, so each connection parses and plans it once; a `VALUES`
+///   list of each count was a statement of its own, parsed and planned for nearly every batch.
+pub(super) fn with_rows(mut statement: Statement, width: usize, dialect: Dialect) -> Statement {
+    let rows = statement.params.len() / width.max(1);
+    let sql = match dialect {
+        Dialect::Sqlite => statement.sql.replace(
+            ROWS,
+            &format!("VALUES {}", placeholders(rows, width, dialect)),
+        ),
+        Dialect::Postgres => {
+            let columns = columns(&statement.params, width);
+            let call = unnest_call(&columns);
+            statement.params = columns.into_iter().map(|(_, text)| text).collect();
+            statement
+                .sql
+                .replace(ROWS, &format!("SELECT * FROM {call}"))
+                .replace(UNNEST, &call)
+        }
+    };
+    statement.sql = sql.into();
+    statement
+}
+
+/// `unnest($1::text::bigint[], …)` over `columns`.
+fn unnest_call(columns: &[(Kind, Value)]) -> String {
+    let arrays: Vec<String> = (columns.iter().enumerate())
+        .map(|(i, (kind, _))| {
+            let element = match kind {
+                Kind::Int => "bigint",
+                Kind::Text => "text",
+            };
+            format!("${}::text::{element}[]", i + 1)
+        })
+        .collect();
+    format!("unnest({})", arrays.join(", "))
+}
+
+/// Row-major `cells` as `width` columns, each its type and its cells as a PostgreSQL array's
+/// text (`{1,NULL,3}`, `{"a","b \"c\""}`). A column's type is its first cell's (a `NULL`
+/// keeps its type); bytes have no place in these statements and go as text.
+fn columns(cells: &[Value], width: usize) -> Vec<(Kind, Value)> {
+    (0..width)
+        .map(|column| {
+            let cells = cells.iter().skip(column).step_by(width);
+            let kind = match cells.clone().next() {
+                Some(Value::Int(_) | Value::Null(Kind::Int)) => Kind::Int,
+                _ => Kind::Text,
+            };
+            let mut text = String::from("{");
+            for (row, cell) in cells.enumerate() {
+                if row > 0 {
+                    text.push(',');
+                }
+                match cell {
+                    Value::Int(value) => text.push_str(&value.to_string()),
+                    Value::Null(_) => text.push_str("NULL"),
+                    Value::Text(value) => quote(&mut text, value),
+                    Value::Blob(bytes) => quote(&mut text, &String::from_utf8_lossy(bytes)),
+                }
+            }
+            text.push('}');
+            (kind, Value::Text(text))
+        })
+        .collect()
+}
+
+/// Appends `value` as a quoted element of an array's text.
+fn quote(text: &mut String, value: &str) {
+    text.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            text.push('\\');
+        }
+        text.push(c);
+    }
+    text.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::connection::query;
+
+    #[test]
+    fn postgres_rows_go_as_one_array_per_column() {
+        let statement = query("INSERT INTO t (a, b) {rows}")
+            .bind(1i64)
+            .bind("x \"y\" \\z, {NULL}")
+            .bind(Value::Null(Kind::Int))
+            .bind(Value::Null(Kind::Text));
+        let statement = with_rows(statement, 2, Dialect::Postgres);
+        assert_eq!(
+            statement.sql,
+            "INSERT INTO t (a, b) SELECT * FROM unnest($1::text::bigint[], $2::text::text[])"
+        );
+        assert_eq!(
+            statement.params,
+            [
+                Value::Text("{1,NULL}".into()),
+                Value::Text(r#"{"x \"y\" \\z, {NULL}",NULL}"#.into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_column_of_nulls_keeps_its_type() {
+        let statement = query("WITH v(a) AS ({rows}) SELECT 1")
+            .bind(Value::Null(Kind::Text))
+            .bind(Value::Null(Kind::Text));
+        let statement = with_rows(statement, 1, Dialect::Postgres);
+        assert!(statement.sql.contains("unnest($1::text::text[])"));
+        assert_eq!(statement.params, [Value::Text("{NULL,NULL}".into())]);
+    }
+
+    #[test]
+    fn sqlite_rows_stay_a_values_list() {
+        let statement = query("INSERT INTO t (a, b) {rows}")
+            .bind(1i64)
+            .bind(2i64)
+            .bind(3i64)
+            .bind(4i64);
+        let statement = with_rows(statement, 2, Dialect::Sqlite);
+        assert_eq!(statement.sql, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+        assert_eq!(statement.params.len(), 4);
+    }
 }

@@ -2,7 +2,7 @@
 //! first order of each party.
 
 use super::deferred::Deferred;
-use super::rows::{chunked, placeholders};
+use super::rows::{ROWS, chunked, with_rows};
 use crate::domain::order::Order;
 use crate::domain::track_change::TrackChange;
 use crate::store::connection::{Connection, DbError, query};
@@ -34,7 +34,7 @@ impl Deferred {
         for chunk in chunked(&rows, dialect) {
             let sql = format!(
                 "INSERT INTO track_days (user_id, day, completed, cancelled, expired, paid, \
-                   pay_ms, released, release_ms) VALUES {} \
+                   pay_ms, released, release_ms) {ROWS} \
                  ON CONFLICT (user_id, day) DO UPDATE SET \
                    completed = track_days.completed + excluded.completed, \
                    cancelled = track_days.cancelled + excluded.cancelled, \
@@ -42,8 +42,7 @@ impl Deferred {
                    paid = track_days.paid + excluded.paid, \
                    pay_ms = track_days.pay_ms + excluded.pay_ms, \
                    released = track_days.released + excluded.released, \
-                   release_ms = track_days.release_ms + excluded.release_ms",
-                placeholders(chunk.len(), 9, dialect)
+                   release_ms = track_days.release_ms + excluded.release_ms"
             );
             let mut query = query(sql);
             for ((user_id, day), figures) in chunk {
@@ -58,7 +57,7 @@ impl Deferred {
                     .bind(figures.released)
                     .bind(figures.release_ms);
             }
-            query.execute(&mut *conn).await?;
+            with_rows(query, 9, dialect).execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -73,15 +72,14 @@ impl Deferred {
         let firsts: Vec<_> = self.first_orders.iter().collect();
         for chunk in chunked(&firsts, dialect) {
             let sql = format!(
-                "WITH v(id, at) AS (VALUES {}) UPDATE users SET first_order_at = v.at FROM v \
-                 WHERE users.id = v.id AND users.first_order_at IS NULL",
-                placeholders(chunk.len(), 2, dialect)
+                "WITH v(id, at) AS ({ROWS}) UPDATE users SET first_order_at = v.at FROM v \
+                 WHERE users.id = v.id AND users.first_order_at IS NULL"
             );
             let mut query = query(sql);
             for (user_id, at) in chunk {
                 query = query.bind(**user_id).bind(**at);
             }
-            query.execute(&mut *conn).await?;
+            with_rows(query, 2, dialect).execute(&mut *conn).await?;
         }
         Ok(())
     }

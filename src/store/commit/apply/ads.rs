@@ -6,6 +6,7 @@ use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::pricing::{IndexPrice, PriceType};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{AdId, Kopecks, Millis, UserId};
+use crate::store::commit::deferred::Take;
 use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
 use crate::store::connection::{Connection, query};
 use crate::store::json;
@@ -135,6 +136,16 @@ impl<C: Connection> Writer<'_, C> {
         amount: Kopecks,
         terms_version: i64,
     ) -> Result<(), Failure> {
+        if self.deferred.group_rows {
+            let place = self.deferred.commit_place;
+            self.deferred.takes.push(Take {
+                place,
+                ad_id,
+                amount,
+                terms_version,
+            });
+            return Ok(());
+        }
         let version: Option<i64> = query(
             "UPDATE ads SET available_amount = available_amount - $1, version = version + 1 \
              WHERE id = $2 AND status = 'active' AND terms_version = $3 \

@@ -3,7 +3,7 @@
 use super::writer::{Failure, Writer};
 use crate::domain::{Millis, UserId};
 use crate::store::commit::op::NewUser;
-use crate::store::commit::rows::{chunked, placeholders};
+use crate::store::commit::rows::{ROWS, chunked, with_rows};
 use crate::store::connection::{Connection, query};
 
 impl<C: Connection> Writer<'_, C> {
@@ -33,15 +33,16 @@ impl<C: Connection> Writer<'_, C> {
     pub(super) async fn seen(&mut self, seen: &[(UserId, Millis)]) -> Result<(), Failure> {
         for chunk in chunked(seen, self.dialect) {
             let sql = format!(
-                "WITH v(id, at) AS (VALUES {}) UPDATE users SET last_seen_at = v.at FROM v \
-                 WHERE users.id = v.id AND (users.last_seen_at IS NULL OR users.last_seen_at < v.at)",
-                placeholders(chunk.len(), 2, self.dialect)
+                "WITH v(id, at) AS ({ROWS}) UPDATE users SET last_seen_at = v.at FROM v \
+                 WHERE users.id = v.id AND (users.last_seen_at IS NULL OR users.last_seen_at < v.at)"
             );
             let mut query = query(sql);
             for (user_id, at) in chunk {
                 query = query.bind(*user_id).bind(*at);
             }
-            query.execute(&mut *self.conn).await?;
+            with_rows(query, 2, self.dialect)
+                .execute(&mut *self.conn)
+                .await?;
         }
         Ok(())
     }
