@@ -6,6 +6,7 @@
 //! answers. At the end it calls the audit and checks every balance against its own bookkeeping;
 //! it exits non-zero if an invariant broke, a 5xx was seen, or money does not add up.
 
+mod local;
 mod mix;
 mod report;
 mod run;
@@ -67,6 +68,10 @@ pub struct Args {
     /// Draw throughput and p99 over time as SVG here.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Also report the CPU that this machine's processes of this name (`postgres`) spent over
+    /// the run, read from /proc; may be given more than once.
+    #[arg(long, value_name = "NAME")]
+    pub watch_process: Vec<String>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -125,12 +130,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let watched_before: Vec<_> = args
+        .watch_process
+        .iter()
+        .map(|n| local::sample(n))
+        .collect();
     let before = server::sample(&nodes, &args.admin_token).await;
     let outcome = run::run(nodes.clone(), world.clone(), &args).await;
     let after = server::sample(&nodes, &args.admin_token).await;
+    let watched: Vec<_> = (args.watch_process.iter().zip(&watched_before))
+        .map(|(name, before)| {
+            let after = local::sample(name);
+            (name.clone(), local::spent(before, &after), after.len())
+        })
+        .collect();
     let servers = server::report(&before, &after, outcome.completed_orders);
+    let watched = local::report(&watched, outcome.completed_orders);
     let check = world.check(&api, &outcome.book).await;
-    let report = report::Report::new(&args, &outcome, &check, servers);
+    let report = report::Report::new(&args, &outcome, &check, servers, watched);
     println!("{}", report.text());
     let files = [
         (&args.json, report.json()),

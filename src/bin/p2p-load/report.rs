@@ -27,7 +27,13 @@ fn percentiles(histogram: &Histogram<u64>) -> Value {
 }
 
 impl Report {
-    pub fn new(args: &Args, outcome: &Outcome, check: &Check, servers: Value) -> Report {
+    pub fn new(
+        args: &Args,
+        outcome: &Outcome,
+        check: &Check,
+        servers: Value,
+        watched: Value,
+    ) -> Report {
         let seconds = outcome.elapsed.as_secs_f64().max(1e-9);
         let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
         let mut routes = serde_json::Map::new();
@@ -63,6 +69,7 @@ impl Report {
             "scenarios": outcome.scenarios,
             "latency": percentiles(&all),
             "servers": servers,
+            "watched": watched,
             "routes": routes,
             "statuses": statuses,
             "refusals": outcome.refusals,
@@ -108,6 +115,16 @@ impl Report {
                 servers["cpu_seconds"],
                 servers["cpu_ms_per_completed_order"],
                 servers["rss_mib_at_end"]
+            );
+        }
+        for process in v["watched"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "{} ({} processes): {} CPU-s, {} CPU-ms per completed order",
+                process["name"].as_str().unwrap_or_default(),
+                process["processes"],
+                process["cpu_seconds"],
+                process["cpu_ms_per_completed_order"]
             );
         }
         let _ = writeln!(
