@@ -204,8 +204,10 @@ pub struct Config {
     pub sqlite_synchronous_full: bool,
 
     /// PostgreSQL connections that commit batches at once, over disjoint rows (SQLite has one
-    /// writer, its committer thread).
-    #[arg(long, env = "P2P_PG_COMMITTERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// writer, its committer thread). One makes the largest batches, the least CPU per order;
+    /// more overlap batches where the database is far enough that a batch mostly waits on
+    /// round trips.
+    #[arg(long, env = "P2P_PG_COMMITTERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub pg_committers: u16,
 
     /// How often every node looks for pending orders past their payment window (order actors
@@ -295,7 +297,7 @@ impl Config {
             dual_control_kopecks: 10_000_000,
             signing_key: None,
             sqlite_synchronous_full: true,
-            pg_committers: 2,
+            pg_committers: 1,
             expiry_sweep_ms: 1000,
             actor_idle_secs: 300,
             audit_interval_secs: 30,

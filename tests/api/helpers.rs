@@ -281,6 +281,9 @@ async fn start(
     config.taker_cancel_limit = 0;
     // Tests drive one token hard; the rate limit has its own test.
     config.rate_limit_per_sec = 0;
+    // Two PostgreSQL committers, so every test also drives the dispatcher's disjoint batches
+    // (the default is one; the nodes' tests run it).
+    config.pg_committers = 2;
     tweak(&mut config);
     captured_logs();
     let app = Application::build(config, ADMIN, clock.clone())
