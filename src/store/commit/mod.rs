@@ -29,6 +29,7 @@ mod op;
 mod parallel;
 mod queue;
 mod rows;
+mod takes;
 #[cfg(test)]
 mod tests;
 mod track;

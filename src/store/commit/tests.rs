@@ -291,3 +291,89 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
         (Kopecks(10), Kopecks(90))
     );
 }
+
+/// A take of `amount` of ad `ad_id`'s capacity, judged by its first terms.
+fn take(ad_id: i64, amount: i64) -> Commit {
+    Commit::new(vec![Op::TakeCapacity {
+        ad_id: crate::domain::AdId(ad_id),
+        amount: Kopecks(amount),
+        terms_version: 1,
+    }])
+}
+
+/// A PostgreSQL fast batch takes each ad's capacity with one guarded update of the takes' sum,
+/// and answers each take the ad's version as that take alone would have left it; takes that do
+/// not fit together send the batch to run carefully, where only the one short of capacity is
+/// refused.
+#[tokio::test]
+async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
+    use sqlx::Connection as _;
+    let test = "a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
+    let mut ad = crate::domain::ad::tests::ad();
+    ad.maker_id = UserId(maker);
+    let ad_ids: Vec<i64> = {
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let commit = Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]);
+            ids.push(store.commit(commit).await.unwrap().first_id());
+        }
+        ids
+    };
+    let (a, b) = (ad_ids[0], ad_ids[1]);
+    let job = |commit| Job {
+        commit,
+        reply: oneshot::channel().0,
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    // 600,000 available in each: three takes of a and one of b, interleaved, fit.
+    let fits = [
+        job(take(a, 100_000)),
+        job(take(b, 50_000)),
+        job(take(a, 200_000)),
+        job(take(a, 10_000)),
+    ];
+    let outcomes = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
+    let Ok(outcomes) = outcomes else {
+        panic!("the takes fit together");
+    };
+    let versions: Vec<Option<i64>> = (outcomes.iter())
+        .map(|outcome| outcome.as_ref().unwrap().ad_version)
+        .collect();
+    assert_eq!(versions, [Some(2), Some(2), Some(3), Some(4)]);
+    let stored = |id: i64| {
+        let url = url.clone();
+        async move {
+            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+            let row: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT available_amount, version FROM ads WHERE id = {id}"
+            )))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            row
+        }
+    };
+    assert_eq!(stored(a).await, (290_000, 4));
+    assert_eq!(stored(b).await, (550_000, 2));
+
+    // 290,000 left in a: 200,000 + 100,000 does not fit together, though each would alone.
+    let both = [job(take(a, 200_000)), job(take(a, 100_000))];
+    let fast = commit_batch(&mut conn, Dialect::Postgres, &both, Mode::Fast).await;
+    assert!(
+        matches!(fast, Err(BatchFailure::Redo)),
+        "the sum must not fit"
+    );
+    let outcomes = commit_grouped(&mut conn, Dialect::Postgres, &both)
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].as_ref().unwrap().ad_version, Some(5));
+    assert_eq!(
+        outcomes[1].as_ref().unwrap_err().code,
+        ErrorCode::AmountExceedsAvailable
+    );
+    assert_eq!(stored(a).await, (90_000, 5));
+}

@@ -1,0 +1,85 @@
+//! Takes of ads' capacity as a PostgreSQL fast batch writes them: added up by ad, one guarded
+//! update for the whole batch.
+
+use std::collections::BTreeMap;
+
+use super::deferred::{Deferred, all_changed};
+use super::rows::{ROWS, with_rows};
+use crate::domain::{AdId, Kopecks};
+use crate::store::connection::{Connection, DbError, query};
+use crate::store::dialect::Dialect;
+
+/// A take of an ad's capacity by the commit at `place` in its batch, judged by the ad's terms at
+/// `terms_version`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Take {
+    pub place: usize,
+    pub ad_id: AdId,
+    pub amount: Kopecks,
+    pub terms_version: i64,
+}
+
+impl Deferred {
+    /// Takes the batch's capacity with one guarded update, each ad's takes added up: an ad
+    /// short of their sum, no longer active, or judged by other terms fails the batch, which
+    /// then runs carefully, where each take is judged alone in its turn. Answers each take's
+    /// commit place and the ad's version after it, as a take alone would have left it.
+    pub(super) async fn flush_takes(
+        &self,
+        conn: &mut impl Connection,
+    ) -> Result<Vec<(usize, i64)>, DbError> {
+        if self.takes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // By ad: the sum, the terms, how many takes.
+        let mut ads: BTreeMap<AdId, (Kopecks, i64, i64)> = BTreeMap::new();
+        for take in &self.takes {
+            let (sum, terms, count) =
+                ads.entry(take.ad_id)
+                    .or_insert((Kopecks(0), take.terms_version, 0));
+            if *terms != take.terms_version {
+                return Err(DbError::other("one ad's takes judged by different terms"));
+            }
+            *sum = Kopecks(sum.0 + take.amount.0);
+            *count += 1;
+        }
+        let sql = format!(
+            "WITH v(id, amount, terms_version, takes) AS ({ROWS}), \
+             taken AS (UPDATE ads SET available_amount = ads.available_amount - v.amount, \
+               version = ads.version + v.takes \
+             FROM v WHERE ads.id = v.id AND ads.status = 'active' \
+               AND ads.terms_version = v.terms_version AND ads.available_amount >= v.amount \
+             RETURNING ads.id, ads.version) \
+             SELECT COUNT(*), COALESCE(string_agg(id || ':' || version, ','), '') FROM taken"
+        );
+        let mut query = query(sql);
+        for (ad_id, (sum, terms, count)) in &ads {
+            query = query.bind(*ad_id).bind(*sum).bind(*terms).bind(*count);
+        }
+        let (changed, versions): (i64, String) = with_rows(query, 4, Dialect::Postgres)
+            .fetch_one(&mut *conn)
+            .await?;
+        all_changed(changed as u64, ads.len(), "capacity takes")?;
+        // The ad's version after all its takes, by ad.
+        let mut last: BTreeMap<i64, i64> = BTreeMap::new();
+        for pair in versions.split(',') {
+            let parsed = pair
+                .split_once(':')
+                .and_then(|(id, version)| Some((id.parse().ok()?, version.parse().ok()?)));
+            let (id, version) = parsed.ok_or_else(|| DbError::other("an unreadable ad version"))?;
+            last.insert(id, version);
+        }
+        let mut seen: BTreeMap<AdId, i64> = BTreeMap::new();
+        let mut answers = Vec::with_capacity(self.takes.len());
+        for take in &self.takes {
+            let count = ads[&take.ad_id].2;
+            let final_version = *last
+                .get(&take.ad_id.get())
+                .ok_or_else(|| DbError::other("an ad's version is missing"))?;
+            let nth = seen.entry(take.ad_id).or_insert(0);
+            *nth += 1;
+            answers.push((take.place, final_version - count + *nth));
+        }
+        Ok(answers)
+    }
+}
