@@ -236,6 +236,22 @@ async fn postgres_store(test: &str) -> Option<(Store, String)> {
     ))
 }
 
+/// Runs `batch` on PostgreSQL: its fast run must fail as a whole (the sums of its guarded rows do
+/// not fit), and the outcomes are those of its careful run, commit by commit.
+async fn redone_carefully(
+    conn: &mut sqlx::AnyConnection,
+    batch: &[Job],
+) -> Vec<Result<super::Receipt, crate::domain::DomainError>> {
+    let fast = commit_batch(conn, Dialect::Postgres, batch, Mode::Fast).await;
+    assert!(
+        matches!(fast, Err(BatchFailure::Redo)),
+        "the sum must not fit"
+    );
+    commit_grouped(conn, Dialect::Postgres, batch)
+        .await
+        .unwrap()
+}
+
 /// Freezes `amount` of `user`'s available balance: a move guarded never to go below zero.
 fn freeze(user_id: i64, amount: i64) -> Commit {
     Commit::new(vec![Op::MoveMoney(MoneyMove {
@@ -272,14 +288,7 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     // 40 left: 30 + 30 does not fit together, though each would alone.
     let both = [job(freeze(user, 30)), job(freeze(user, 30))];
-    let fast = commit_batch(&mut conn, Dialect::Postgres, &both, Mode::Fast).await;
-    assert!(
-        matches!(fast, Err(BatchFailure::Redo)),
-        "the sum must not fit"
-    );
-    let outcomes = commit_grouped(&mut conn, Dialect::Postgres, &both)
-        .await
-        .unwrap();
+    let outcomes = redone_carefully(&mut conn, &both).await;
     assert!(outcomes[0].is_ok());
     assert_eq!(
         outcomes[1].as_ref().unwrap_err().code,
@@ -362,14 +371,7 @@ async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
 
     // 290,000 left in a: 200,000 + 100,000 does not fit together, though each would alone.
     let both = [job(take(a, 200_000)), job(take(a, 100_000))];
-    let fast = commit_batch(&mut conn, Dialect::Postgres, &both, Mode::Fast).await;
-    assert!(
-        matches!(fast, Err(BatchFailure::Redo)),
-        "the sum must not fit"
-    );
-    let outcomes = commit_grouped(&mut conn, Dialect::Postgres, &both)
-        .await
-        .unwrap();
+    let outcomes = redone_carefully(&mut conn, &both).await;
     assert_eq!(outcomes[0].as_ref().unwrap().ad_version, Some(5));
     assert_eq!(
         outcomes[1].as_ref().unwrap_err().code,
