@@ -55,13 +55,10 @@ pub fn report(spent: &[(String, f64, usize)], completed: u64) -> Value {
     spent
         .iter()
         .map(|(name, seconds, processes)| {
-            json!({
-                "name": name,
-                "processes": processes,
-                "cpu_seconds": (seconds * 1000.0).round() / 1000.0,
-                "cpu_ms_per_completed_order":
-                    (seconds * 1000.0 / completed.max(1) as f64 * 1000.0).round() / 1000.0,
-            })
+            let mut figures = crate::server::cpu_figures(*seconds, completed);
+            figures.insert("name".into(), json!(name));
+            figures.insert("processes".into(), json!(processes));
+            Value::Object(figures)
         })
         .collect()
 }

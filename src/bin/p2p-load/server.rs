@@ -59,11 +59,30 @@ pub fn report(before: &[Option<Sample>], after: &[Option<Sample>], completed: u6
         .map(|(b, a)| a.cpu_seconds - b.cpu_seconds)
         .sum();
     let mib = |bytes: f64| (bytes / 1_048_576.0 * 10.0).round() / 10.0;
-    json!({
-        "cpu_seconds": (cpu * 1000.0).round() / 1000.0,
-        "cpu_ms_per_completed_order": (cpu * 1000.0 / completed.max(1) as f64 * 1000.0).round() / 1000.0,
-        "rss_mib_at_end": pairs.iter().map(|(_, a)| mib(a.rss_bytes)).collect::<Vec<_>>(),
-    })
+    let mut figures = cpu_figures(cpu, completed);
+    figures.insert(
+        "rss_mib_at_end".into(),
+        json!(
+            pairs
+                .iter()
+                .map(|(_, a)| mib(a.rss_bytes))
+                .collect::<Vec<_>>()
+        ),
+    );
+    Value::Object(figures)
+}
+
+/// `cpu_seconds` spent over the run, and per completed order in milliseconds, to the
+/// thousandth: the servers' and the watched processes' figures alike.
+pub fn cpu_figures(cpu_seconds: f64, completed: u64) -> serde_json::Map<String, Value> {
+    let thousandths = |value: f64| (value * 1000.0).round() / 1000.0;
+    let mut figures = serde_json::Map::new();
+    figures.insert("cpu_seconds".into(), json!(thousandths(cpu_seconds)));
+    figures.insert(
+        "cpu_ms_per_completed_order".into(),
+        json!(thousandths(cpu_seconds * 1000.0 / completed.max(1) as f64)),
+    );
+    figures
 }
 
 #[cfg(test)]

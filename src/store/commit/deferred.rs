@@ -10,7 +10,7 @@ use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::review::card_key;
 use crate::domain::track::DayFigures;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
-use crate::domain::{Kopecks, Millis, OrderId, UserId};
+use crate::domain::{AdId, Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
 use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION, postgres_event_id};
 use crate::store::json;
@@ -44,6 +44,16 @@ pub(super) struct UserFigures {
     pub ratings_count: i64,
 }
 
+/// A take of an ad's capacity by the commit at `place` in its batch, judged by the ad's terms at
+/// `terms_version`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Take {
+    pub place: usize,
+    pub ad_id: AdId,
+    pub amount: Kopecks,
+    pub terms_version: i64,
+}
+
 /// A guarded order claim: the order's new state, if its status is still `from`.
 pub(super) type Claim = (OrderStatus, Box<Order>);
 
@@ -64,7 +74,7 @@ pub(super) struct Deferred {
     pub ratings: Vec<NewRating>,
     /// Takes of ads' capacity waiting for the batch's one guarded update (PostgreSQL fast
     /// batches), in the batch's order.
-    pub takes: Vec<super::takes::Take>,
+    pub takes: Vec<Take>,
     /// The place in its batch of the commit being applied.
     pub commit_place: usize,
     /// Moves of money that must not take a wallet below zero, added up by wallet for the

@@ -2,8 +2,10 @@
 
 use super::op::{CapacityReturn, Commit, MoneyMove, Op};
 use super::queue::Job;
+use super::rows::{ROWS, with_rows};
 use crate::domain::UserId;
 use crate::store::connection::{Connection, DbError, query};
+use crate::store::dialect::Dialect;
 
 /// Rows a batch locks before it changes any, always in the same order (ads, wallets, orders,
 /// users; each by ascending id), so two nodes' batches can never wait for each other in a cycle.
@@ -60,15 +62,12 @@ impl LockSet {
             if ids.is_empty() {
                 continue;
             }
-            // One parameter, the ids as an array's text: one SQL text whatever their count,
-            // parsed and planned once per connection.
-            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            // The ids as one array (see `with_rows`): one SQL text whatever their count.
             let sql = format!(
-                "SELECT {key} FROM {table} WHERE {key} = ANY($1::text::bigint[]) \
-                 ORDER BY {key} FOR NO KEY UPDATE"
+                "SELECT {key} FROM {table} WHERE {key} IN ({ROWS}) ORDER BY {key} FOR NO KEY UPDATE"
             );
-            query(sql)
-                .bind(format!("{{{}}}", ids.join(",")))
+            let query = ids.iter().fold(query(sql), |query, id| query.bind(*id));
+            with_rows(query, 1, Dialect::Postgres)
                 .execute(&mut *conn)
                 .await?;
         }

@@ -29,23 +29,14 @@ pub(super) fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
-/// `($1, $2, …), ($n+1, …), …`: `rows` tuples of `width` placeholders.
+/// `(?, ?, …), (?, …), …`: `rows` tuples of `width` anonymous placeholders (SQLite's multi-row
+/// statements; PostgreSQL's take their rows as arrays, see [`with_rows`]).
 ///
-/// SQLite gets anonymous `?`: a named parameter is bound by asking SQLite its name, which walks a
-/// list of all of them, so a statement with thousands of `$N` costs time quadratic in their number.
-pub(super) fn placeholders(rows: usize, width: usize, dialect: Dialect) -> String {
-    (0..rows)
-        .map(|row| {
-            let cells: Vec<String> = (1..=width)
-                .map(|col| match dialect {
-                    Dialect::Sqlite => "?".to_string(),
-                    Dialect::Postgres => format!("${}", row * width + col),
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Anonymous, not `$N`: a named parameter is bound by asking SQLite its name, which walks a list
+/// of all of them, so a statement with thousands of `$N` costs time quadratic in their number.
+fn placeholders(rows: usize, width: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    vec![row; rows].join(", ")
 }
 
 /// Where a multi-row statement's SQL takes its rows: `WITH v(…) AS ({rows})`,
@@ -66,10 +57,9 @@ pub(super) const UNNEST: &str = "{unnest}";
 pub(super) fn with_rows(mut statement: Statement, width: usize, dialect: Dialect) -> Statement {
     let rows = statement.params.len() / width.max(1);
     let sql = match dialect {
-        Dialect::Sqlite => statement.sql.replace(
-            ROWS,
-            &format!("VALUES {}", placeholders(rows, width, dialect)),
-        ),
+        Dialect::Sqlite => statement
+            .sql
+            .replace(ROWS, &format!("VALUES {}", placeholders(rows, width))),
         Dialect::Postgres => {
             let columns = columns(&statement.params, width);
             let call = unnest_call(&columns);

@@ -9,16 +9,6 @@ use crate::domain::{AdId, Kopecks};
 use crate::store::connection::{Connection, DbError, query};
 use crate::store::dialect::Dialect;
 
-/// A take of an ad's capacity by the commit at `place` in its batch, judged by the ad's terms at
-/// `terms_version`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Take {
-    pub place: usize,
-    pub ad_id: AdId,
-    pub amount: Kopecks,
-    pub terms_version: i64,
-}
-
 impl Deferred {
     /// Takes the batch's capacity with one guarded update, each ad's takes added up: an ad
     /// short of their sum, no longer active, or judged by other terms fails the batch, which

@@ -6,8 +6,8 @@ use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::pricing::{IndexPrice, PriceType};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{AdId, Kopecks, Millis, UserId};
+use crate::store::commit::deferred::Take;
 use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
-use crate::store::commit::takes::Take;
 use crate::store::connection::{Connection, query};
 use crate::store::json;
 
