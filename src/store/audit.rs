@@ -85,7 +85,44 @@ fn checks() -> Vec<(u8, String)> {
             ),
         ),
         (8, BONUS_REPLAY_CHECK.into()),
+        (9, missing_references()),
     ]
+}
+
+/// The references of the rows every order writes: `(table, the key that names a row of it,
+/// column, the table whose `id` it names)`. On PostgreSQL no foreign key checks them (see the migration
+/// `0019_hot_rows_unchecked_references`), so the audit does.
+const REFERENCES: [(&str, &str, &str, &str); 14] = [
+    ("orders", "id", "ad_id", "ads"),
+    ("orders", "id", "buyer_id", "users"),
+    ("orders", "id", "seller_id", "users"),
+    ("orders", "id", "taker_id", "users"),
+    ("ledger", "id", "user_id", "users"),
+    ("ledger", "id", "order_id", "orders"),
+    ("ledger", "id", "ad_id", "ads"),
+    ("ledger", "id", "tx_id", "wallet_transactions"),
+    ("events", "id", "order_id", "orders"),
+    ("events", "id", "message_id", "messages"),
+    ("ratings", "order_id", "order_id", "orders"),
+    ("ratings", "order_id", "rater_id", "users"),
+    ("ratings", "order_id", "ratee_id", "users"),
+    ("track_days", "user_id", "user_id", "users"),
+];
+
+/// A row `(subject, detail)` for each row that names a user, ad, order, message or platform
+/// transaction that does not exist (§8, 9).
+fn missing_references() -> String {
+    REFERENCES
+        .iter()
+        .map(|(table, key, column, named)| {
+            format!(
+                "SELECT '{table} ' || t.{key}, 'names {column} ' || t.{column} || ', not in {named}' \
+                 FROM {table} t WHERE t.{column} IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM {named} n WHERE n.id = t.{column})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
 }
 
 impl Store {

@@ -132,3 +132,49 @@ async fn an_unwagered_bonus_unlike_its_replay_breaks_invariant_8(backend: Backen
     .await;
     assert_eq!(broken_invariants(&app).await, vec![8]);
 }
+
+on_both_stores!(rows_naming_what_does_not_exist_break_invariant_9);
+async fn rows_naming_what_does_not_exist_break_invariant_9(backend: Backend) {
+    let app = busy_market(backend).await;
+    // SQLite's foreign keys would refuse the tampering; PostgreSQL has none on these tables.
+    let unchecked = match backend {
+        Backend::Sqlite => "PRAGMA foreign_keys = OFF; ",
+        Backend::Postgres => "",
+    };
+    tamper(
+        &app,
+        &format!(
+            "{unchecked}INSERT INTO ledger (id, user_id, kind, d_available, d_frozen, order_id, \
+             created_at) VALUES (777777, 2, 'forged', 0, 0, 999999, 0); \
+             UPDATE orders SET buyer_id = 888888 WHERE id = 1"
+        ),
+    )
+    .await;
+    let report = app
+        .get("/api/v1/admin/audit", Some(ADMIN))
+        .await
+        .expect(200);
+    let violations = report["violations"].as_array().unwrap();
+    let mut named: Vec<(&str, &str)> = violations
+        .iter()
+        .map(|v| {
+            (
+                v["subject"].as_str().unwrap(),
+                v["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    named.sort();
+    assert!(
+        violations.iter().all(|v| v["invariant"] == json!(9)),
+        "{report}"
+    );
+    assert_eq!(
+        named,
+        vec![
+            ("ledger 777777", "names order_id 999999, not in orders"),
+            ("orders 1", "names buyer_id 888888, not in users"),
+        ],
+        "{report}"
+    );
+}

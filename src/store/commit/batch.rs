@@ -9,7 +9,7 @@ use super::op::{Op, Receipt};
 use super::queue::Job;
 use crate::config::TRANSIENT_ATTEMPTS;
 use crate::domain::{DomainError, ErrorCode};
-use crate::store::connection::{Connection, DbError, query};
+use crate::store::connection::{Connection, DbError};
 use crate::store::dialect::Dialect;
 use crate::telemetry;
 
@@ -93,20 +93,26 @@ async fn apply_batch(
     batch: &[Job],
     mode: Mode,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
+    // A PostgreSQL fast batch takes its new orders' ids with its locks, to insert the orders
+    // all in one statement at the end.
+    let mut order_ids = Default::default();
     if dialect == Dialect::Postgres {
-        LockSet::of(batch).lock(conn).await?;
+        let new_orders = match mode {
+            Mode::Fast => (batch.iter().flat_map(|job| &job.commit.ops))
+                .filter(|op| matches!(op, Op::InsertOrder(_)))
+                .count(),
+            Mode::Careful => 0,
+        };
+        order_ids = LockSet::of(batch).lock_taking_ids(conn, new_orders).await?;
     }
     let mut outcomes = Vec::with_capacity(batch.len());
     // The events written so far in this transaction (their ids' low bits on PostgreSQL).
     let mut event_places = 0;
     if mode == Mode::Fast {
         // Any failure reruns the whole batch, so its commits gather into one set of deferred
-        // writes, flushed once at the end. A PostgreSQL batch takes its new orders' ids in one
-        // statement, to insert them all in one more.
+        // writes, flushed once at the end.
         let mut deferred = Deferred::for_fast_batch(dialect);
-        if dialect == Dialect::Postgres {
-            deferred.order_ids = take_order_ids(conn, batch).await?;
-        }
+        deferred.order_ids = order_ids;
         for (place, job) in batch.iter().enumerate() {
             deferred.commit_place = place;
             match apply(conn, dialect, &job.commit, &mut deferred).await {
@@ -156,35 +162,6 @@ async fn apply_batch(
         }
     }
     Ok(outcomes)
-}
-
-/// Ids for the new orders of `batch`, taken from the orders' identity in one statement.
-async fn take_order_ids(
-    conn: &mut impl Connection,
-    batch: &[Job],
-) -> Result<std::collections::VecDeque<i64>, DbError> {
-    let count = batch
-        .iter()
-        .flat_map(|job| &job.commit.ops)
-        .filter(|op| matches!(op, Op::InsertOrder(_)))
-        .count();
-    if count == 0 {
-        return Ok(Default::default());
-    }
-    // One row: the driver reads no arrays, so the ids come as text.
-    let ids: String = query(
-        "SELECT string_agg(id::text, ',' ORDER BY id) FROM \
-         (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id \
-          FROM generate_series(1, $1)) taken",
-    )
-    .bind(count as i64)
-    .fetch_one(&mut *conn)
-    .await?;
-    let ids: Vec<i64> = ids.split(',').filter_map(|id| id.parse().ok()).collect();
-    if ids.len() != count {
-        return Err(DbError::other("the orders' identity gave too few ids"));
-    }
-    Ok(ids.into())
 }
 
 /// Runs a batch fast, and carefully if a commit in it failed; `Err` if the careful run failed

@@ -2,10 +2,10 @@
 
 use super::op::{CapacityReturn, Commit, MoneyMove, Op};
 use super::queue::Job;
-use super::rows::{ROWS, with_rows};
+use std::collections::VecDeque;
+
 use crate::domain::UserId;
 use crate::store::connection::{Connection, DbError, query};
-use crate::store::dialect::Dialect;
 
 /// Rows a batch locks before it changes any, always in the same order (ads, wallets, orders,
 /// users; each by ascending id), so two nodes' batches can never wait for each other in a cycle.
@@ -51,27 +51,49 @@ impl LockSet {
             .flat_map(|(table, ids)| ids.iter().map(move |id| (table, *id)))
     }
 
-    pub(super) async fn lock(&self, conn: &mut impl Connection) -> Result<(), DbError> {
+    /// Locks the set's rows and takes `new_orders` ids from the orders' identity, in one
+    /// statement (a round trip is a fifth of a batch's time): each table's rows by ascending id,
+    /// the tables one after another (an `Append` runs its branches in turn), then the ids.
+    pub(super) async fn lock_taking_ids(
+        &self,
+        conn: &mut impl Connection,
+        new_orders: usize,
+    ) -> Result<VecDeque<i64>, DbError> {
         let tables = [
             ("ads", "id", &self.ads),
             ("wallets", "user_id", &self.wallets),
             ("orders", "id", &self.orders),
             ("users", "id", &self.users),
         ];
-        for (table, key, ids) in tables {
-            if ids.is_empty() {
-                continue;
-            }
-            // The ids as one array (see `with_rows`): one SQL text whatever their count.
-            let sql = format!(
-                "SELECT {key} FROM {table} WHERE {key} IN ({ROWS}) ORDER BY {key} FOR NO KEY UPDATE"
-            );
-            let query = ids.iter().fold(query(sql), |query, id| query.bind(*id));
-            with_rows(query, 1, Dialect::Postgres)
-                .execute(&mut *conn)
-                .await?;
+        let locks: Vec<String> = (tables.iter().enumerate())
+            .map(|(i, (table, key, _))| {
+                format!(
+                    "SELECT 1 FROM (SELECT {key} FROM {table} WHERE {key} = ANY(${}::text::bigint[]) \
+                     ORDER BY {key} FOR NO KEY UPDATE) {table}",
+                    i + 1
+                )
+            })
+            .collect();
+        // One SQL text whatever the counts: the ids go as arrays' text (the driver binds no
+        // arrays), the driver reads none either, so the new ids come back as text.
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM ({}) locked), \
+             (SELECT COALESCE(string_agg(id::text, ',' ORDER BY id), '') FROM \
+              (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id \
+               FROM generate_series(1, $5)) taken)",
+            locks.join(" UNION ALL ")
+        );
+        let statement = (tables.iter())
+            .fold(query(sql), |statement, (_, _, ids)| {
+                statement.bind(array_text(ids))
+            })
+            .bind(new_orders as i64);
+        let (_, ids): (i64, String) = statement.fetch_one(&mut *conn).await?;
+        let ids: VecDeque<i64> = (ids.split(',').filter_map(|id| id.parse().ok())).collect();
+        if ids.len() != new_orders {
+            return Err(DbError::other("the orders' identity gave too few ids"));
         }
-        Ok(())
+        Ok(ids)
     }
 
     /// The existing rows `commit` may change.
@@ -128,4 +150,10 @@ impl LockSet {
             }
         }
     }
+}
+
+/// `{1,2,3}`: ids as a PostgreSQL array's text.
+fn array_text(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("{{{}}}", ids.join(","))
 }
