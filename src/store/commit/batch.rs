@@ -120,16 +120,17 @@ async fn apply_batch(
                 Err(_) => return Err(BatchFailure::Redo),
             }
         }
-        let taken = (deferred.flush_takes(conn).await).map_err(|_| BatchFailure::Redo)?;
-        for (place, version) in taken {
+        let taken = match dialect {
+            Dialect::Postgres => deferred.flush_in_one(conn, &mut event_places).await,
+            Dialect::Sqlite => {
+                (deferred.flush(conn, dialect, &mut event_places).await).map(|()| Vec::new())
+            }
+        };
+        for (place, version) in taken.map_err(|_| BatchFailure::Redo)? {
             if let Some(Ok(receipt)) = outcomes.get_mut(place) {
                 receipt.ad_version = Some(version);
             }
         }
-        deferred
-            .flush(conn, dialect, &mut event_places)
-            .await
-            .map_err(|_| BatchFailure::Redo)?;
         return Ok(outcomes);
     }
     for job in batch {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::one_statement::{OneStatement, Write};
 use super::op::{NewEvent, NewRating};
 use super::rows::{ROWS, UNNEST, chunked, with_rows};
 use crate::domain::order::{Order, OrderStatus, Side};
@@ -137,6 +138,11 @@ pub(super) async fn claim_all(
     dialect: Dialect,
     claims: &[Claim],
 ) -> Result<u64, DbError> {
+    claims_statement(dialect, claims).execute(&mut *conn).await
+}
+
+/// The statement of [`claim_all`].
+fn claims_statement(dialect: Dialect, claims: &[Claim]) -> Statement {
     let sql = format!(
         "WITH v(id, from_status, status, cancel_reason, payment_details, paid_at, completed_at, \
            cancelled_at, dispute_opened_by, dispute_reason, dispute_opened_at, dispute_resolution, \
@@ -185,7 +191,7 @@ pub(super) async fn claim_all(
             .bind(proposal.map(|p| p.proposed_by))
             .bind(proposal.map(|p| p.proposed_at));
     }
-    with_rows(query, 23, dialect).execute(&mut *conn).await
+    with_rows(query, 23, dialect)
 }
 
 /// Fails unless a statement over `expected` rows changed them all.
@@ -201,8 +207,8 @@ pub(super) fn all_changed(changed: u64, expected: usize, what: &str) -> Result<(
 
 impl Deferred {
     /// The deferred writes of a whole fast batch: order claims wait for its one guarded update,
-    /// and on PostgreSQL new orders, ratings and guarded moves of money wait too (a statement
-    /// is a round trip there; SQLite's are cheap and stay where they are).
+    /// and on PostgreSQL new orders, ratings, guarded moves of money and takes of capacity wait
+    /// too, for the batch's one statement (see [`Deferred::flush_in_one`]).
     pub(super) fn for_fast_batch(dialect: Dialect) -> Deferred {
         Deferred {
             group_claims: true,
@@ -212,103 +218,112 @@ impl Deferred {
     }
 
     /// Writes everything gathered, one multi-row statement per table (and chunk).
-    /// `places` counts the events the transaction wrote so far (see [`Deferred::flush_events`]).
+    /// `places` counts the events the transaction wrote so far (see [`Deferred::events`]).
     pub(super) async fn flush(
         &self,
         conn: &mut impl Connection,
         dialect: Dialect,
         places: &mut i64,
     ) -> Result<(), DbError> {
-        // First: the ledger and events name these orders.
-        self.flush_orders(conn, dialect).await?;
-        self.flush_ratings(conn, dialect).await?;
-        // The guarded moves before the credits: no spend counts on money the batch gives later.
-        self.flush_guarded(conn, dialect).await?;
-        self.flush_wallets(conn, dialect).await?;
-        self.flush_ledger(conn, dialect).await?;
-        for chunk in chunked(&self.claims, dialect) {
-            all_changed(
-                claim_all(conn, dialect, chunk).await?,
-                chunk.len(),
-                "order claims",
-            )?;
+        for write in self.writes(dialect, places)? {
+            write.run(&mut *conn).await?;
         }
-        self.flush_users(conn, dialect).await?;
-        self.flush_track(conn, dialect).await?;
-        self.flush_first_orders(conn, dialect).await?;
-        self.flush_events(conn, dialect, places).await
+        Ok(())
     }
 
-    /// Applies the guarded moves, one statement per chunk of wallets, each wallet's sum
-    /// guarded never to take it below zero.
-    async fn flush_guarded(
+    /// Writes everything gathered, takes of capacity included, as one PostgreSQL statement.
+    /// Answers each take's commit place and the ad's version after it, as a take alone would
+    /// have left it.
+    ///
+    /// A claim of an order this batch inserts would not see it here and fail the batch (its
+    /// careful run writes a statement at a time); an order actor asks for no step before the
+    /// order's creation is answered, so none does.
+    pub(super) async fn flush_in_one(
         &self,
         conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
-        let wallets: Vec<_> = self.guarded.iter().collect();
+        places: &mut i64,
+    ) -> Result<Vec<(usize, i64)>, DbError> {
+        let mut one = OneStatement::default();
+        let takes = self.takes_write()?;
+        if let Some(write) = takes {
+            one.add_answering(write, "ads.id || ':' || ads.version");
+        }
+        for write in self.writes(Dialect::Postgres, places)? {
+            one.add(write);
+        }
+        let versions = one.run(conn).await?;
+        self.take_versions(&versions)
+    }
+
+    /// The writes, in the order a statement at a time runs them.
+    fn writes(&self, dialect: Dialect, places: &mut i64) -> Result<Vec<Write>, DbError> {
+        let mut writes = Vec::new();
+        // First: the ledger and events name these orders.
+        writes.extend(self.orders(dialect));
+        writes.extend(self.ratings(dialect));
+        writes.extend(self.wallet_moves(dialect));
+        writes.extend(self.ledger(dialect));
+        for chunk in chunked(&self.claims, dialect) {
+            let statement = claims_statement(dialect, chunk);
+            writes.push(Write::all_of(statement, chunk.len(), "order claims"));
+        }
+        writes.extend(self.user_figures(dialect));
+        writes.extend(self.track_rows(dialect));
+        writes.extend(self.events(dialect, places)?);
+        Ok(writes)
+    }
+
+    /// Moves money, one statement per chunk of wallets: each wallet's guarded moves added up and
+    /// guarded never to take it below zero nor below its unwagered bonus, then its moves that
+    /// cannot fail (credits, releases of frozen money). The guard counts only the guarded sum:
+    /// no spend counts on money the batch gives later.
+    fn wallet_moves(&self, dialect: Dialect) -> Vec<Write> {
+        let mut wallets: BTreeMap<UserId, (Option<WalletDelta>, (Kopecks, Kopecks))> =
+            BTreeMap::new();
+        for (user, delta) in &self.guarded {
+            wallets.entry(*user).or_default().0 = Some(*delta);
+        }
+        for (user, credit) in &self.wallets {
+            wallets.entry(*user).or_default().1 = *credit;
+        }
+        let wallets: Vec<_> = wallets.into_iter().collect();
+        let mut writes = Vec::new();
         for chunk in chunked(&wallets, dialect) {
             let sql = format!(
-                "WITH v(user_id, d_available, d_frozen, d_deposits, d_required, d_wagered) \
-                   AS ({ROWS}) \
-                 UPDATE wallets SET available = wallets.available + v.d_available, \
-                   frozen = wallets.frozen + v.d_frozen, \
+                "WITH v(user_id, guarded, d_available, d_frozen, d_deposits, d_required, \
+                   d_wagered, c_available, c_frozen) AS ({ROWS}) \
+                 UPDATE wallets SET \
+                   available = wallets.available + v.d_available + v.c_available, \
+                   frozen = wallets.frozen + v.d_frozen + v.c_frozen, \
                    deposits_total = wallets.deposits_total + v.d_deposits, \
                    wagering_required = wallets.wagering_required + v.d_required, \
                    wagered = wallets.wagered + v.d_wagered \
                  FROM v WHERE wallets.user_id = v.user_id \
-                   AND wallets.available + v.d_available >= wallets.bonus \
-                   AND wallets.frozen + v.d_frozen >= 0"
+                   AND (v.guarded = 0 OR (wallets.available + v.d_available >= wallets.bonus \
+                     AND wallets.frozen + v.d_frozen >= 0))"
             );
             let mut query = query(sql);
-            for (user, delta) in chunk {
+            for (user, (guarded, (available, frozen))) in chunk {
+                let delta = guarded.unwrap_or_default();
                 query = query
-                    .bind(**user)
+                    .bind(*user)
+                    .bind(i64::from(guarded.is_some()))
                     .bind(delta.available)
                     .bind(delta.frozen)
                     .bind(delta.deposits_total)
                     .bind(delta.wagering_required)
-                    .bind(delta.wagered);
+                    .bind(delta.wagered)
+                    .bind(*available)
+                    .bind(*frozen);
             }
-            all_changed(
-                with_rows(query, 6, dialect).execute(&mut *conn).await?,
-                chunk.len(),
-                "guarded moves",
-            )?;
+            let statement = with_rows(query, 9, dialect);
+            writes.push(Write::all_of(statement, chunk.len(), "wallet moves"));
         }
-        Ok(())
+        writes
     }
 
-    async fn flush_wallets(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
-        let wallets: Vec<_> = self.wallets.iter().collect();
-        for chunk in chunked(&wallets, dialect) {
-            let sql = format!(
-                "WITH v(user_id, d_available, d_frozen) AS ({ROWS}) \
-                 UPDATE wallets SET available = wallets.available + v.d_available, \
-                 frozen = wallets.frozen + v.d_frozen FROM v WHERE wallets.user_id = v.user_id"
-            );
-            let mut query = query(sql);
-            for (user, (available, frozen)) in chunk {
-                query = query.bind(**user).bind(*available).bind(*frozen);
-            }
-            all_changed(
-                with_rows(query, 3, dialect).execute(&mut *conn).await?,
-                chunk.len(),
-                "wallet changes",
-            )?;
-        }
-        Ok(())
-    }
-
-    async fn flush_ledger(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
+    fn ledger(&self, dialect: Dialect) -> Vec<Write> {
+        let mut writes = Vec::new();
         for chunk in chunked(&self.ledger, dialect) {
             let sql = format!(
                 "INSERT INTO ledger (user_id, kind, d_available, d_frozen, order_id, ad_id, tx_id, \
@@ -326,45 +341,55 @@ impl Deferred {
                     .bind(row.tx_id)
                     .bind(row.created_at);
             }
-            with_rows(query, 8, dialect).execute(&mut *conn).await?;
+            writes.push(Write::new(with_rows(query, 8, dialect)));
         }
-        Ok(())
+        writes
     }
 
-    async fn flush_users(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
-        let users: Vec<_> = self.users.iter().collect();
+    /// Adds to users' public figures and sets the first order of the parties who had none, one
+    /// statement per chunk of users. A user whose figures do not change and who has a first
+    /// order is not written (nor, on PostgreSQL, locked): after a user's first order a new one
+    /// costs a read of the row.
+    fn user_figures(&self, dialect: Dialect) -> Vec<Write> {
+        let mut users: BTreeMap<UserId, (UserFigures, Option<Millis>)> = BTreeMap::new();
+        for (user, figures) in &self.users {
+            users.entry(*user).or_default().0 = *figures;
+        }
+        for (user, at) in &self.first_orders {
+            users.entry(*user).or_default().1 = Some(*at);
+        }
+        let users: Vec<_> = users.into_iter().collect();
+        let mut writes = Vec::new();
         for chunk in chunked(&users, dialect) {
             let sql = format!(
-                "WITH v(id, orders_count, rating_sum, ratings_count) AS ({ROWS}) \
+                "WITH v(id, orders_count, rating_sum, ratings_count, first_order_at) AS ({ROWS}) \
                  UPDATE users SET orders_count = users.orders_count + v.orders_count, \
-                 rating_sum = users.rating_sum + v.rating_sum, \
-                 ratings_count = users.ratings_count + v.ratings_count FROM v WHERE users.id = v.id"
+                   rating_sum = users.rating_sum + v.rating_sum, \
+                   ratings_count = users.ratings_count + v.ratings_count, \
+                   first_order_at = COALESCE(users.first_order_at, v.first_order_at) \
+                 FROM v WHERE users.id = v.id AND (v.orders_count <> 0 OR v.rating_sum <> 0 \
+                   OR v.ratings_count <> 0 \
+                   OR (users.first_order_at IS NULL AND v.first_order_at IS NOT NULL))"
             );
             let mut query = query(sql);
-            for (user, figures) in chunk {
+            for (user, (figures, first_order_at)) in chunk {
                 query = query
-                    .bind(**user)
+                    .bind(*user)
                     .bind(figures.orders_count)
                     .bind(figures.rating_sum)
-                    .bind(figures.ratings_count);
+                    .bind(figures.ratings_count)
+                    .bind(first_order_at.map(i64::from));
             }
-            with_rows(query, 4, dialect).execute(&mut *conn).await?;
+            writes.push(Write::new(with_rows(query, 5, dialect)));
         }
-        Ok(())
+        writes
     }
 
     /// Inserts the new orders with their ids taken beforehand (PostgreSQL fast batches only);
     /// the partial unique index refuses a second active withdrawal, and the batch then runs
     /// carefully, where that order's commit hears why.
-    async fn flush_orders(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
+    fn orders(&self, dialect: Dialect) -> Vec<Write> {
+        let mut writes = Vec::new();
         for chunk in chunked(&self.orders, dialect) {
             let sql = format!(
                 "INSERT INTO orders (id, ad_id, side, buyer_id, seller_id, taker_id, usdt_amount, \
@@ -376,18 +401,15 @@ impl Deferred {
             for order in chunk {
                 query = order_values(query.bind(order.id), order);
             }
-            with_rows(query, 19, dialect).execute(&mut *conn).await?;
+            writes.push(Write::new(with_rows(query, 19, dialect)));
         }
-        Ok(())
+        writes
     }
 
     /// Inserts the ratings waiting for it; a second rating of one order by one rater breaks the
     /// unique index, and the batch then runs carefully, where that commit hears why.
-    async fn flush_ratings(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
+    fn ratings(&self, dialect: Dialect) -> Vec<Write> {
+        let mut writes = Vec::new();
         for chunk in chunked(&self.ratings, dialect) {
             let sql = format!(
                 "INSERT INTO ratings (order_id, rater_id, ratee_id, rating, comment, created_at) \
@@ -397,24 +419,20 @@ impl Deferred {
             for rating in chunk {
                 query = rating_values(query, rating);
             }
-            with_rows(query, 6, dialect).execute(&mut *conn).await?;
+            writes.push(Write::new(with_rows(query, 6, dialect)));
         }
-        Ok(())
+        writes
     }
 
     /// Inserts the events, last: on PostgreSQL each gets its id from the transaction's id and
     /// `places`, the count of events the transaction wrote before (see [`postgres_event_id`]).
-    async fn flush_events(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-        places: &mut i64,
-    ) -> Result<(), DbError> {
+    fn events(&self, dialect: Dialect, places: &mut i64) -> Result<Vec<Write>, DbError> {
         const COLUMNS: &str = "kind, order_id, message_id, buyer_id, seller_id, disputed, \
              actor_id, actor_role, from_status, to_status, reason, payload, created_at";
         if *places + self.events.len() as i64 > EVENTS_PER_TRANSACTION {
             return Err(DbError::other("more events than one transaction may write"));
         }
+        let mut writes = Vec::new();
         for chunk in chunked(&self.events, dialect) {
             let sql = match dialect {
                 Dialect::Sqlite => format!("INSERT INTO events ({COLUMNS}) {ROWS}"),
@@ -449,8 +467,8 @@ impl Deferred {
                 query = query.bind(*places);
                 *places += chunk.len() as i64;
             }
-            query.execute(&mut *conn).await?;
+            writes.push(Write::new(query));
         }
-        Ok(())
+        Ok(writes)
     }
 }

@@ -18,6 +18,7 @@
 //! - [`locks`]: the rows a PostgreSQL batch locks first, in one global order.
 //! - [`apply`]: each op's statements, one file per aggregate.
 //! - [`deferred`]: the writes that cannot fail, one multi-row statement per table.
+//! - [`one_statement`]: a PostgreSQL fast batch's deferred writes as one statement.
 //! - [`track`]: the deferred writes of track records.
 
 mod apply;
@@ -25,6 +26,7 @@ mod batch;
 mod committer;
 mod deferred;
 mod locks;
+mod one_statement;
 mod op;
 mod parallel;
 mod queue;

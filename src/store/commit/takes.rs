@@ -1,27 +1,42 @@
 //! Takes of ads' capacity as a PostgreSQL fast batch writes them: added up by ad, one guarded
-//! update for the whole batch.
+//! update for the whole batch, a part of its one statement.
 
 use std::collections::BTreeMap;
 
-use super::deferred::{Deferred, all_changed};
+use super::deferred::Deferred;
+use super::one_statement::Write;
 use super::rows::{ROWS, with_rows};
 use crate::domain::{AdId, Kopecks};
-use crate::store::connection::{Connection, DbError, query};
+use crate::store::connection::{DbError, query};
 use crate::store::dialect::Dialect;
 
 impl Deferred {
-    /// Takes the batch's capacity with one guarded update, each ad's takes added up: an ad
+    /// The batch's takes of capacity as one guarded update, each ad's takes added up: an ad
     /// short of their sum, no longer active, or judged by other terms fails the batch, which
-    /// then runs carefully, where each take is judged alone in its turn. Answers each take's
-    /// commit place and the ad's version after it, as a take alone would have left it.
-    pub(super) async fn flush_takes(
-        &self,
-        conn: &mut impl Connection,
-    ) -> Result<Vec<(usize, i64)>, DbError> {
+    /// then runs carefully, where each take is judged alone in its turn. Its rows are the ads
+    /// taken, `id:version` after their takes.
+    pub(super) fn takes_write(&self) -> Result<Option<Write>, DbError> {
         if self.takes.is_empty() {
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        // By ad: the sum, the terms, how many takes.
+        let ads = self.takes_by_ad()?;
+        let sql = format!(
+            "WITH v(id, amount, terms_version, takes) AS ({ROWS}) \
+             UPDATE ads SET available_amount = ads.available_amount - v.amount, \
+               version = ads.version + v.takes \
+             FROM v WHERE ads.id = v.id AND ads.status = 'active' \
+               AND ads.terms_version = v.terms_version AND ads.available_amount >= v.amount"
+        );
+        let mut query = query(sql);
+        for (ad_id, (sum, terms, count)) in &ads {
+            query = query.bind(*ad_id).bind(*sum).bind(*terms).bind(*count);
+        }
+        let statement = with_rows(query, 4, Dialect::Postgres);
+        Ok(Some(Write::all_of(statement, ads.len(), "capacity takes")))
+    }
+
+    /// By ad: the sum of its takes, the terms they were judged by, how many.
+    fn takes_by_ad(&self) -> Result<BTreeMap<AdId, (Kopecks, i64, i64)>, DbError> {
         let mut ads: BTreeMap<AdId, (Kopecks, i64, i64)> = BTreeMap::new();
         for take in &self.takes {
             let (sum, terms, count) =
@@ -33,26 +48,15 @@ impl Deferred {
             *sum = Kopecks(sum.0 + take.amount.0);
             *count += 1;
         }
-        let sql = format!(
-            "WITH v(id, amount, terms_version, takes) AS ({ROWS}), \
-             taken AS (UPDATE ads SET available_amount = ads.available_amount - v.amount, \
-               version = ads.version + v.takes \
-             FROM v WHERE ads.id = v.id AND ads.status = 'active' \
-               AND ads.terms_version = v.terms_version AND ads.available_amount >= v.amount \
-             RETURNING ads.id, ads.version) \
-             SELECT COUNT(*), COALESCE(string_agg(id || ':' || version, ','), '') FROM taken"
-        );
-        let mut query = query(sql);
-        for (ad_id, (sum, terms, count)) in &ads {
-            query = query.bind(*ad_id).bind(*sum).bind(*terms).bind(*count);
-        }
-        let (changed, versions): (i64, String) = with_rows(query, 4, Dialect::Postgres)
-            .fetch_one(&mut *conn)
-            .await?;
-        all_changed(changed as u64, ads.len(), "capacity takes")?;
-        // The ad's version after all its takes, by ad.
+        Ok(ads)
+    }
+
+    /// Each take's commit place and the ad's version after it, as a take alone would have left
+    /// it, from the ads' versions after all the batch's takes (`id:version`).
+    pub(super) fn take_versions(&self, versions: &[String]) -> Result<Vec<(usize, i64)>, DbError> {
+        let ads = self.takes_by_ad()?;
         let mut last: BTreeMap<i64, i64> = BTreeMap::new();
-        for pair in versions.split(',') {
+        for pair in versions {
             let parsed = pair
                 .split_once(':')
                 .and_then(|(id, version)| Some((id.parse().ok()?, version.parse().ok()?)));

@@ -301,6 +301,70 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
     );
 }
 
+/// Returns `amount` of `user`'s frozen money to available: a move that cannot fail.
+fn unfreeze(user_id: i64, amount: i64) -> Commit {
+    Commit::new(vec![Op::MoveMoney(MoneyMove {
+        user_id: UserId(user_id),
+        kind: LedgerKind::EscrowRefund,
+        delta: WalletDelta::unfreeze(Kopecks(amount)),
+        order: RowRef::None,
+        ad: RowRef::None,
+        tx: RowRef::None,
+        now: 0,
+        refusal: ErrorCode::InsufficientBalance,
+    })])
+}
+
+/// A PostgreSQL fast batch moves each wallet's money with one update, guarded and unguarded
+/// moves together: the guard counts the guarded sum alone, so spends that fit only with money
+/// the batch gives back in between send it to run carefully, where each is judged in its turn.
+#[tokio::test]
+async fn a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_update() {
+    use sqlx::Connection as _;
+    let test = "a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_update";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let user = store.commit(new_user("trader")).await.unwrap().first_id();
+    store.commit(deposit(user, "seed", 100)).await.unwrap();
+    let job = |commit| Job {
+        commit,
+        reply: oneshot::channel().0,
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let fits = [
+        job(freeze(user, 30)),
+        job(unfreeze(user, 10)),
+        job(freeze(user, 30)),
+    ];
+    let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
+    assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
+    // Read from the database: these batches went around the store.
+    let stored = || {
+        let url = url.clone();
+        async move {
+            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+            let row: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT available, frozen FROM wallets WHERE user_id = {user}"
+            )))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            row
+        }
+    };
+    assert_eq!(stored().await, (50, 50));
+    // 50 available: 40 + 20 fits only with the 10 given back between them.
+    let tight = [
+        job(freeze(user, 40)),
+        job(unfreeze(user, 10)),
+        job(freeze(user, 20)),
+    ];
+    let outcomes = redone_carefully(&mut conn, &tight).await;
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert_eq!(stored().await, (0, 100));
+}
+
 /// A take of `amount` of ad `ad_id`'s capacity, judged by its first terms.
 fn take(ad_id: i64, amount: i64) -> Commit {
     Commit::new(vec![Op::TakeCapacity {

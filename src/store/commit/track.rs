@@ -1,11 +1,12 @@
 //! Track records as a batch writes them: what its transitions added to each party's day, the
-//! first order of each party.
+//! first order of each party (written with users' figures, see [`Deferred::flush`]).
 
 use super::deferred::Deferred;
+use super::one_statement::Write;
 use super::rows::{ROWS, chunked, with_rows};
 use crate::domain::order::Order;
 use crate::domain::track_change::TrackChange;
-use crate::store::connection::{Connection, DbError, query};
+use crate::store::connection::query;
 use crate::store::dialect::Dialect;
 
 impl Deferred {
@@ -25,12 +26,9 @@ impl Deferred {
     }
 
     /// Adds the batch's figures to each (user, day) row, one upsert per chunk.
-    pub(super) async fn flush_track(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
+    pub(super) fn track_rows(&self, dialect: Dialect) -> Vec<Write> {
         let rows: Vec<_> = self.track.iter().collect();
+        let mut writes = Vec::new();
         for chunk in chunked(&rows, dialect) {
             let sql = format!(
                 "INSERT INTO track_days (user_id, day, completed, cancelled, expired, paid, \
@@ -57,30 +55,8 @@ impl Deferred {
                     .bind(figures.released)
                     .bind(figures.release_ms);
             }
-            with_rows(query, 9, dialect).execute(&mut *conn).await?;
+            writes.push(Write::new(with_rows(query, 9, dialect)));
         }
-        Ok(())
-    }
-
-    /// Sets the first order of the parties who had none. A user who has one is not written (nor,
-    /// on PostgreSQL, locked): after a user's first order this costs a read of the row.
-    pub(super) async fn flush_first_orders(
-        &self,
-        conn: &mut impl Connection,
-        dialect: Dialect,
-    ) -> Result<(), DbError> {
-        let firsts: Vec<_> = self.first_orders.iter().collect();
-        for chunk in chunked(&firsts, dialect) {
-            let sql = format!(
-                "WITH v(id, at) AS ({ROWS}) UPDATE users SET first_order_at = v.at FROM v \
-                 WHERE users.id = v.id AND users.first_order_at IS NULL"
-            );
-            let mut query = query(sql);
-            for (user_id, at) in chunk {
-                query = query.bind(**user_id).bind(**at);
-            }
-            with_rows(query, 2, dialect).execute(&mut *conn).await?;
-        }
-        Ok(())
+        writes
     }
 }
