@@ -56,10 +56,6 @@ fn deposit(user_id: i64, reference: &str, amount: i64) -> Commit {
 /// careful run, where it rolls back alone and its neighbours commit as if it were not there.
 /// Run on both kinds of connection: rusqlite (SQLite's committer) and sqlx (PostgreSQL's).
 async fn batch_with_a_refusal(conn: &mut impl Connection, user: i64, run: &str) {
-    let job = |commit| Job {
-        commit,
-        reply: oneshot::channel().0,
-    };
     let clean: Vec<Job> = (0..5)
         .map(|i| job(deposit(user, &format!("{run} clean {i}"), 10)))
         .collect();
@@ -252,18 +248,45 @@ async fn redone_carefully(
         .unwrap()
 }
 
-/// Freezes `amount` of `user`'s available balance: a move guarded never to go below zero.
-fn freeze(user_id: i64, amount: i64) -> Commit {
+/// A commit of one move of `user`'s money.
+fn money_move(user_id: i64, kind: LedgerKind, delta: WalletDelta) -> Commit {
     Commit::new(vec![Op::MoveMoney(MoneyMove {
         user_id: UserId(user_id),
-        kind: LedgerKind::EscrowFreeze,
-        delta: WalletDelta::freeze(Kopecks(amount)),
+        kind,
+        delta,
         order: RowRef::None,
         ad: RowRef::None,
         tx: RowRef::None,
         now: 0,
         refusal: ErrorCode::InsufficientBalance,
     })])
+}
+
+/// Freezes `amount` of `user`'s available balance: a move guarded never to go below zero.
+fn freeze(user_id: i64, amount: i64) -> Commit {
+    money_move(
+        user_id,
+        LedgerKind::EscrowFreeze,
+        WalletDelta::freeze(Kopecks(amount)),
+    )
+}
+
+/// A queued commit whose answer nobody awaits.
+fn job(commit: Commit) -> Job {
+    Job {
+        commit,
+        reply: oneshot::channel().0,
+    }
+}
+
+/// Two integers of the one row `sql` selects, read on a connection of its own.
+async fn stored_pair(url: &str, sql: String) -> (i64, i64) {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
 }
 
 /// A PostgreSQL fast batch applies its guarded moves as one sum per wallet: two spends that fit
@@ -278,10 +301,6 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
     };
     let user = store.commit(new_user("spender")).await.unwrap().first_id();
     store.commit(deposit(user, "seed", 100)).await.unwrap();
-    let job = |commit| Job {
-        commit,
-        reply: oneshot::channel().0,
-    };
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     let fits = [job(freeze(user, 30)), job(freeze(user, 30))];
     let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
@@ -303,16 +322,11 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
 
 /// Returns `amount` of `user`'s frozen money to available: a move that cannot fail.
 fn unfreeze(user_id: i64, amount: i64) -> Commit {
-    Commit::new(vec![Op::MoveMoney(MoneyMove {
-        user_id: UserId(user_id),
-        kind: LedgerKind::EscrowRefund,
-        delta: WalletDelta::unfreeze(Kopecks(amount)),
-        order: RowRef::None,
-        ad: RowRef::None,
-        tx: RowRef::None,
-        now: 0,
-        refusal: ErrorCode::InsufficientBalance,
-    })])
+    money_move(
+        user_id,
+        LedgerKind::EscrowRefund,
+        WalletDelta::unfreeze(Kopecks(amount)),
+    )
 }
 
 /// A PostgreSQL fast batch moves each wallet's money with one update, guarded and unguarded
@@ -327,10 +341,6 @@ async fn a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_upd
     };
     let user = store.commit(new_user("trader")).await.unwrap().first_id();
     store.commit(deposit(user, "seed", 100)).await.unwrap();
-    let job = |commit| Job {
-        commit,
-        reply: oneshot::channel().0,
-    };
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     let fits = [
         job(freeze(user, 30)),
@@ -340,19 +350,8 @@ async fn a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_upd
     let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     // Read from the database: these batches went around the store.
-    let stored = || {
-        let url = url.clone();
-        async move {
-            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-            let row: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT available, frozen FROM wallets WHERE user_id = {user}"
-            )))
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-            row
-        }
-    };
+    let sql = format!("SELECT available, frozen FROM wallets WHERE user_id = {user}");
+    let stored = || stored_pair(&url, sql.clone());
     assert_eq!(stored().await, (50, 50));
     // 50 available: 40 + 20 fits only with the 10 given back between them.
     let tight = [
@@ -397,10 +396,6 @@ async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
         ids
     };
     let (a, b) = (ad_ids[0], ad_ids[1]);
-    let job = |commit| Job {
-        commit,
-        reply: oneshot::channel().0,
-    };
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     // 600,000 available in each: three takes of a and one of b, interleaved, fit.
     let fits = [
@@ -418,17 +413,10 @@ async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
         .collect();
     assert_eq!(versions, [Some(2), Some(2), Some(3), Some(4)]);
     let stored = |id: i64| {
-        let url = url.clone();
-        async move {
-            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-            let row: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT available_amount, version FROM ads WHERE id = {id}"
-            )))
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-            row
-        }
+        stored_pair(
+            &url,
+            format!("SELECT available_amount, version FROM ads WHERE id = {id}"),
+        )
     };
     assert_eq!(stored(a).await, (290_000, 4));
     assert_eq!(stored(b).await, (550_000, 2));
