@@ -194,17 +194,6 @@ fn claims_statement(dialect: Dialect, claims: &[Claim]) -> Statement {
     with_rows(query, 23, dialect)
 }
 
-/// Fails unless a statement over `expected` rows changed them all.
-pub(super) fn all_changed(changed: u64, expected: usize, what: &str) -> Result<(), DbError> {
-    if changed == expected as u64 {
-        Ok(())
-    } else {
-        Err(DbError::other(format!(
-            "{changed} of {expected} deferred {what} held"
-        )))
-    }
-}
-
 impl Deferred {
     /// The deferred writes of a whole fast batch: order claims wait for its one guarded update,
     /// and on PostgreSQL new orders, ratings, guarded moves of money and takes of capacity wait
@@ -244,15 +233,15 @@ impl Deferred {
         places: &mut i64,
     ) -> Result<Vec<(usize, i64)>, DbError> {
         let mut one = OneStatement::default();
-        let takes = self.takes_write()?;
-        if let Some(write) = takes {
+        let takes = self.takes_by_ad()?;
+        if let Some(write) = Deferred::takes_write(&takes) {
             one.add_answering(write, "ads.id || ':' || ads.version");
         }
         for write in self.writes(Dialect::Postgres, places)? {
             one.add(write);
         }
         let versions = one.run(conn).await?;
-        self.take_versions(&versions)
+        self.take_versions(&takes, &versions)
     }
 
     /// The writes, in the order a statement at a time runs them.

@@ -1,8 +1,11 @@
 //! The deferred writes as they run: each a [`Write`], run alone (SQLite, careful batches) or, in
 //! a PostgreSQL fast batch, all of them as one statement, each a data-modifying `WITH` part.
 //!
-//! One statement is one round trip: a fast batch's ten deferred statements cost 3.2 ms of its
-//! 6.7 ms on this machine, mostly waiting for answers.
+//! One statement is one round trip instead of about ten. Measured on the 2-core machine with the
+//! database beside the service, that bought nothing (`benches/README.md`, day 13): each part
+//! executes as long as its own statement did, and a round trip over the local socket is some
+//! 50 µs. Where a round trip is longer (a database across a network) it should count for more;
+//! that was not measured.
 //!
 //! The parts of one statement see the database as it was before the statement, not each other's
 //! writes, so no two of them may write one row (PostgreSQL would skip the second write): each
@@ -10,7 +13,6 @@
 //! first orders one update. A part that must change all its rows and did not fails the batch,
 //! which then runs carefully, a statement at a time.
 
-use super::deferred::all_changed;
 use crate::store::connection::{Connection, DbError, Statement, Value, query};
 
 /// One deferred write: its statement, and the rows it must change and what they are, if it
@@ -42,6 +44,17 @@ impl Write {
             Some((rows, what)) => all_changed(changed, rows, what),
             None => Ok(()),
         }
+    }
+}
+
+/// Fails unless a statement over `expected` rows changed them all.
+fn all_changed(changed: u64, expected: usize, what: &str) -> Result<(), DbError> {
+    if changed == expected as u64 {
+        Ok(())
+    } else {
+        Err(DbError::other(format!(
+            "{changed} of {expected} deferred {what} held"
+        )))
     }
 }
 

@@ -10,16 +10,18 @@ use crate::domain::{AdId, Kopecks};
 use crate::store::connection::{DbError, query};
 use crate::store::dialect::Dialect;
 
+/// By ad: the sum of its takes, the terms they were judged by, how many.
+pub(super) type TakesByAd = BTreeMap<AdId, (Kopecks, i64, i64)>;
+
 impl Deferred {
     /// The batch's takes of capacity as one guarded update, each ad's takes added up: an ad
     /// short of their sum, no longer active, or judged by other terms fails the batch, which
     /// then runs carefully, where each take is judged alone in its turn. Its rows are the ads
     /// taken, `id:version` after their takes.
-    pub(super) fn takes_write(&self) -> Result<Option<Write>, DbError> {
-        if self.takes.is_empty() {
-            return Ok(None);
+    pub(super) fn takes_write(ads: &TakesByAd) -> Option<Write> {
+        if ads.is_empty() {
+            return None;
         }
-        let ads = self.takes_by_ad()?;
         let sql = format!(
             "WITH v(id, amount, terms_version, takes) AS ({ROWS}) \
              UPDATE ads SET available_amount = ads.available_amount - v.amount, \
@@ -28,16 +30,16 @@ impl Deferred {
                AND ads.terms_version = v.terms_version AND ads.available_amount >= v.amount"
         );
         let mut query = query(sql);
-        for (ad_id, (sum, terms, count)) in &ads {
+        for (ad_id, (sum, terms, count)) in ads {
             query = query.bind(*ad_id).bind(*sum).bind(*terms).bind(*count);
         }
         let statement = with_rows(query, 4, Dialect::Postgres);
-        Ok(Some(Write::all_of(statement, ads.len(), "capacity takes")))
+        Some(Write::all_of(statement, ads.len(), "capacity takes"))
     }
 
-    /// By ad: the sum of its takes, the terms they were judged by, how many.
-    fn takes_by_ad(&self) -> Result<BTreeMap<AdId, (Kopecks, i64, i64)>, DbError> {
-        let mut ads: BTreeMap<AdId, (Kopecks, i64, i64)> = BTreeMap::new();
+    /// The batch's takes by ad.
+    pub(super) fn takes_by_ad(&self) -> Result<TakesByAd, DbError> {
+        let mut ads = TakesByAd::new();
         for take in &self.takes {
             let (sum, terms, count) =
                 ads.entry(take.ad_id)
@@ -53,8 +55,11 @@ impl Deferred {
 
     /// Each take's commit place and the ad's version after it, as a take alone would have left
     /// it, from the ads' versions after all the batch's takes (`id:version`).
-    pub(super) fn take_versions(&self, versions: &[String]) -> Result<Vec<(usize, i64)>, DbError> {
-        let ads = self.takes_by_ad()?;
+    pub(super) fn take_versions(
+        &self,
+        ads: &TakesByAd,
+        versions: &[String],
+    ) -> Result<Vec<(usize, i64)>, DbError> {
         let mut last: BTreeMap<i64, i64> = BTreeMap::new();
         for pair in versions {
             let parsed = pair
