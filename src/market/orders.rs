@@ -444,7 +444,7 @@ fn new_order_ops(
     let mut ops = Vec::with_capacity(5);
     if order.side == Side::Deposit {
         // The limit spans several rows: serialise the taker's deposits across nodes.
-        ops.push(Op::LockWallet { user_id: taker });
+        ops.push(Op::LockUser { user_id: taker });
         ops.push(Op::CheckDepositLimit {
             taker_id: taker,
             max: MAX_ACTIVE_DEPOSIT_ORDERS,

@@ -39,7 +39,7 @@ impl Market {
             .commit(
                 Commit::new(vec![
                     // The user's row lock: two saves at once (on any nodes) count one by one.
-                    Op::LockWallet {
+                    Op::LockUser {
                         user_id: caller.user_id,
                     },
                     Op::SavePaymentMethod(NewSavedMethod {

@@ -94,16 +94,25 @@ async fn apply_batch(
     mode: Mode,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
     // A PostgreSQL fast batch takes its new orders' ids with its locks, to insert the orders
-    // all in one statement at the end.
+    // all in one statement at the end; if it can, it leaves its hot rows' locks to that
+    // statement too.
     let mut order_ids = Default::default();
+    let mut late_locks = None;
     if dialect == Dialect::Postgres {
-        let new_orders = match mode {
-            Mode::Fast => (batch.iter().flat_map(|job| &job.commit.ops))
-                .filter(|op| matches!(op, Op::InsertOrder(_)))
-                .count(),
-            Mode::Careful => 0,
+        let locks = LockSet::of(batch);
+        let (new_orders, late) = match mode {
+            Mode::Fast => (
+                (batch.iter().flat_map(|job| &job.commit.ops))
+                    .filter(|op| matches!(op, Op::InsertOrder(_)))
+                    .count(),
+                locks.late(),
+            ),
+            Mode::Careful => (0, false),
         };
-        order_ids = LockSet::of(batch).lock_taking_ids(conn, new_orders).await?;
+        order_ids = locks.lock_taking_ids(conn, new_orders, late).await?;
+        if late {
+            late_locks = Some(locks);
+        }
     }
     let mut outcomes = Vec::with_capacity(batch.len());
     // The events written so far in this transaction (their ids' low bits on PostgreSQL).
@@ -113,6 +122,7 @@ async fn apply_batch(
         // writes, flushed once at the end.
         let mut deferred = Deferred::for_fast_batch(dialect);
         deferred.order_ids = order_ids;
+        deferred.late_locks = late_locks;
         for (place, job) in batch.iter().enumerate() {
             deferred.commit_place = place;
             match apply(conn, dialect, &job.commit, &mut deferred).await {

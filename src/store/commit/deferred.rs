@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::ad_changes::AdChange;
+use super::locks::LockSet;
 use super::one_statement::{OneStatement, Write};
 use super::op::{NewEvent, NewRating};
 use super::rows::{ROWS, UNNEST, chunked, with_rows};
@@ -11,10 +13,11 @@ use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::review::card_key;
 use crate::domain::track::DayFigures;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
-use crate::domain::{AdId, Kopecks, Millis, OrderId, UserId};
+use crate::domain::{Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
 use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION, postgres_event_id};
 use crate::store::json;
+use crate::store::schema::active_statuses;
 
 /// A ledger row waiting for its batch's one insert.
 #[derive(Debug, Clone)]
@@ -45,16 +48,6 @@ pub(super) struct UserFigures {
     pub ratings_count: i64,
 }
 
-/// A take of an ad's capacity by the commit at `place` in its batch, judged by the ad's terms at
-/// `terms_version`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Take {
-    pub place: usize,
-    pub ad_id: AdId,
-    pub amount: Kopecks,
-    pub terms_version: i64,
-}
-
 /// A guarded order claim: the order's new state, if its status is still `from`.
 pub(super) type Claim = (OrderStatus, Box<Order>);
 
@@ -73,9 +66,15 @@ pub(super) struct Deferred {
     /// (PostgreSQL fast batches).
     pub group_rows: bool,
     pub ratings: Vec<NewRating>,
-    /// Takes of ads' capacity waiting for the batch's one guarded update (PostgreSQL fast
-    /// batches), in the batch's order.
-    pub takes: Vec<Take>,
+    /// Takes and returns of ads' capacity waiting for the batch's one guarded update
+    /// (PostgreSQL fast batches), in the batch's order.
+    pub ad_changes: Vec<AdChange>,
+    /// Deposit takers' limits (PostgreSQL fast batches): each must hold fewer active deposit
+    /// orders than this before the batch, or the batch runs carefully.
+    pub deposit_limits: BTreeMap<UserId, i64>,
+    /// The hot rows a batch locks in its one statement, just before it changes them
+    /// (PostgreSQL fast batches whose commits all allow it, see [`LockSet`]).
+    pub late_locks: Option<LockSet>,
     /// The place in its batch of the commit being applied.
     pub commit_place: usize,
     /// Moves of money that must not take a wallet below zero, added up by wallet for the
@@ -220,9 +219,12 @@ impl Deferred {
         Ok(())
     }
 
-    /// Writes everything gathered, takes of capacity included, as one PostgreSQL statement.
-    /// Answers each take's commit place and the ad's version after it, as a take alone would
-    /// have left it.
+    /// Writes everything gathered, changes of ads' capacity included, as one PostgreSQL
+    /// statement. Its parts run in turn: the writes of cold rows (new rows, the batch's
+    /// orders), the guard of deposit limits, then the late locks of the hot rows (users, ads,
+    /// wallets; see [`LockSet`]) and their writes, so those locks are held from near the end
+    /// of the statement to the commit. Answers each capacity change's commit place and the
+    /// ad's version after it, as the change alone would have left it.
     ///
     /// A claim of an order this batch inserts would not see it here and fail the batch (its
     /// careful run writes a statement at a time); an order actor asks for no step before the
@@ -233,33 +235,78 @@ impl Deferred {
         places: &mut i64,
     ) -> Result<Vec<(usize, i64)>, DbError> {
         let mut one = OneStatement::default();
-        let takes = self.takes_by_ad()?;
-        if let Some(write) = Deferred::takes_write(&takes) {
-            one.add_answering(write, "ads.id || ':' || ads.version");
-        }
-        for write in self.writes(Dialect::Postgres, places)? {
+        for write in self.cold_writes(Dialect::Postgres, places)? {
             one.add(write);
         }
-        let versions = one.run(conn).await?;
-        self.take_versions(&takes, &versions)
+        if let Some(guard) = self.deposit_guard() {
+            one.add_guard(guard, "deposit takers at their limit");
+        }
+        if let Some(locks) = self.late_locks.as_ref().and_then(LockSet::hot_locks) {
+            one.add_lock(locks);
+        }
+        one.run(&mut *conn).await?;
+        let mut hot = OneStatement::default();
+        let changes = self.changes_by_ad()?;
+        if let Some(write) = Deferred::ads_write(&changes) {
+            hot.add_answering(write, "ads.id || ':' || ads.version");
+        }
+        for write in self.hot_writes(Dialect::Postgres) {
+            hot.add(write);
+        }
+        let versions = hot.run(conn).await?;
+        self.change_versions(&changes, &versions)
     }
 
     /// The writes, in the order a statement at a time runs them.
     fn writes(&self, dialect: Dialect, places: &mut i64) -> Result<Vec<Write>, DbError> {
+        let mut writes = self.cold_writes(dialect, places)?;
+        writes.extend(self.hot_writes(dialect));
+        Ok(writes)
+    }
+
+    /// The writes of rows no other node's batch waits for: new rows, and the orders the batch
+    /// locked first.
+    fn cold_writes(&self, dialect: Dialect, places: &mut i64) -> Result<Vec<Write>, DbError> {
         let mut writes = Vec::new();
         // First: the ledger and events name these orders.
         writes.extend(self.orders(dialect));
         writes.extend(self.ratings(dialect));
-        writes.extend(self.wallet_moves(dialect));
         writes.extend(self.ledger(dialect));
         for chunk in chunked(&self.claims, dialect) {
             let statement = claims_statement(dialect, chunk);
             writes.push(Write::all_of(statement, chunk.len(), "order claims"));
         }
-        writes.extend(self.user_figures(dialect));
-        writes.extend(self.track_rows(dialect));
         writes.extend(self.events(dialect, places)?);
         Ok(writes)
+    }
+
+    /// The writes of hot rows, which makers' orders on every node share: users' figures and
+    /// track records, wallets (ads' capacity is written apart, see [`Deferred::ads_write`]).
+    fn hot_writes(&self, dialect: Dialect) -> Vec<Write> {
+        let mut writes = self.user_figures(dialect);
+        writes.extend(self.track_rows(dialect));
+        writes.extend(self.wallet_moves(dialect));
+        writes
+    }
+
+    /// The takers among `deposit_limits` who hold their limit of active deposit orders or more:
+    /// a guard that must find none. It reads after the batch's first locks, which hold each
+    /// taker's row, so no other node adds one of their orders meanwhile.
+    fn deposit_guard(&self) -> Option<Statement> {
+        if self.deposit_limits.is_empty() {
+            return None;
+        }
+        let sql = format!(
+            "WITH v(id, below) AS ({ROWS}) SELECT v.id FROM v WHERE \
+             (SELECT COUNT(*) FROM orders WHERE taker_id = v.id AND side = 'deposit' \
+              AND status IN {}) >= v.below",
+            active_statuses()
+        );
+        let mut query = query(sql);
+        for (taker, below) in &self.deposit_limits {
+            query = query.bind(*taker).bind(*below);
+        }
+        Some(with_rows(query, 2, Dialect::Postgres))
     }
 
     /// Moves money, one statement per chunk of wallets: each wallet's guarded moves added up and

@@ -21,6 +21,7 @@
 //! - [`one_statement`]: a PostgreSQL fast batch's deferred writes as one statement.
 //! - [`track`]: the deferred writes of track records.
 
+mod ad_changes;
 mod apply;
 mod batch;
 mod committer;
@@ -31,7 +32,6 @@ mod op;
 mod parallel;
 mod queue;
 mod rows;
-mod takes;
 #[cfg(test)]
 mod tests;
 mod track;

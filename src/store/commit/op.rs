@@ -75,9 +75,10 @@ pub enum Op {
     },
     /// Records the platform's index price of a fiat currency (kept with every earlier one).
     InsertIndexPrice(IndexPrice),
-    /// Serialises changes of one wallet across nodes (a row lock on PostgreSQL; SQLite has one
-    /// writer already) for checks that span several rows.
-    LockWallet {
+    /// Serialises a user's checks that span several rows across nodes: on PostgreSQL the user's
+    /// row, locked with the batch's other early locks before any statement runs (SQLite has one
+    /// writer already). Nothing else.
+    LockUser {
         user_id: UserId,
     },
     /// Refuses a deposit taker who already holds `max` active deposit orders.
@@ -123,7 +124,7 @@ pub enum Op {
         blocked_id: UserId,
     },
     /// Saves a payment method of a user (its id in the receipt), unless they keep the most
-    /// allowed (`PAYMENT_METHODS_LIMIT`). Comes after the user's `LockWallet`, which serialises
+    /// allowed (`PAYMENT_METHODS_LIMIT`). Comes after the user's `LockUser`, which serialises
     /// the count across nodes.
     SavePaymentMethod(NewSavedMethod),
     /// Deletes a saved method of `user_id` (`NOT_FOUND` if it is none of theirs).

@@ -255,10 +255,10 @@ mod tests {
         list.iter().cloned().collect()
     }
 
-    fn job(wallets: &[i64]) -> (Job, Keys) {
-        let ops = wallets
+    fn job(users: &[i64]) -> (Job, Keys) {
+        let ops = users
             .iter()
-            .map(|&id| Op::LockWallet {
+            .map(|&id| Op::LockUser {
                 user_id: crate::domain::UserId(id),
             })
             .collect();
@@ -271,15 +271,15 @@ mod tests {
         (job, keys)
     }
 
-    /// Wallets each job of `waiting` touches.
-    fn wallets(batch: &[(Job, Keys)]) -> Vec<Vec<i64>> {
+    /// Users each job of `waiting` locks.
+    fn users(batch: &[(Job, Keys)]) -> Vec<Vec<i64>> {
         batch
             .iter()
             .map(|(_, keys)| {
                 let mut ids: Vec<i64> = keys
                     .iter()
                     .map(|key| match key {
-                        Key::Wallet(id) => *id,
+                        Key::User(id) => *id,
                         _ => -1,
                     })
                     .collect();
@@ -300,20 +300,17 @@ mod tests {
             job(&[6]),
         ]
         .into();
-        // Wallet 2 is in flight: [2, 3] waits, so [3] after it waits too; [1] and [1, 5]
-        // share a wallet but may share a batch, in their order.
-        let holding = [keys(&[Key::Wallet(2)])];
+        // User 2 is in flight: [2, 3] waits, so [3] after it waits too; [1] and [1, 5]
+        // share a user but may share a batch, in their order.
+        let holding = [keys(&[Key::User(2)])];
         let batch = next_batch(&mut waiting, &holding, 256);
-        assert_eq!(wallets(&batch), vec![vec![1], vec![4], vec![1, 5], vec![6]]);
-        assert_eq!(
-            wallets(waiting.make_contiguous()),
-            vec![vec![2, 3], vec![3]]
-        );
+        assert_eq!(users(&batch), vec![vec![1], vec![4], vec![1, 5], vec![6]]);
+        assert_eq!(users(waiting.make_contiguous()), vec![vec![2, 3], vec![3]]);
         // Bounded by the batch size; what is left keeps its order.
         let mut waiting: VecDeque<(Job, Keys)> = [job(&[1]), job(&[2]), job(&[3])].into();
         let batch = next_batch(&mut waiting, &[], 2);
-        assert_eq!(wallets(&batch), vec![vec![1], vec![2]]);
-        assert_eq!(wallets(waiting.make_contiguous()), vec![vec![3]]);
+        assert_eq!(users(&batch), vec![vec![1], vec![2]]);
+        assert_eq!(users(waiting.make_contiguous()), vec![vec![3]]);
     }
 
     #[test]

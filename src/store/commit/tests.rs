@@ -431,3 +431,144 @@ async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
     );
     assert_eq!(stored(a).await, (90_000, 5));
 }
+
+/// A cancelled order's return of `amount` to ad `ad_id` of maker `maker_id`.
+fn give_back(ad_id: i64, maker_id: i64, amount: i64) -> Commit {
+    Commit::new(vec![Op::ReturnCapacity(super::op::CapacityReturn {
+        ad_id: crate::domain::AdId(ad_id),
+        maker_id: UserId(maker_id),
+        amount: Kopecks(amount),
+        order_id: crate::domain::OrderId(1),
+        now: 0,
+    })])
+}
+
+/// A PostgreSQL fast batch writes an ad's returns with its takes, one update of the ad, and
+/// answers each change the ad's version as that change alone would have left it; a return to
+/// a closed ad sends the batch to run carefully, where the return counts as released.
+#[tokio::test]
+async fn a_postgres_batch_writes_an_ads_returns_with_its_takes() {
+    use sqlx::Connection as _;
+    let test = "a_postgres_batch_writes_an_ads_returns_with_its_takes";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
+    let mut ad = crate::domain::ad::tests::ad();
+    ad.maker_id = UserId(maker);
+    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad))]);
+    let a = store.commit(commit).await.unwrap().first_id();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let changes = [
+        job(take(a, 100_000)),
+        job(give_back(a, maker, 50_000)),
+        job(take(a, 10_000)),
+    ];
+    let outcomes = commit_batch(&mut conn, Dialect::Postgres, &changes, Mode::Fast).await;
+    let Ok(outcomes) = outcomes else {
+        panic!("the changes fit together");
+    };
+    let versions: Vec<Option<i64>> = (outcomes.iter())
+        .map(|outcome| outcome.as_ref().unwrap().ad_version)
+        .collect();
+    assert_eq!(versions, [Some(2), Some(3), Some(4)]);
+    let stored = || {
+        stored_pair(
+            &url,
+            format!("SELECT available_amount, closed_amount FROM ads WHERE id = {a}"),
+        )
+    };
+    assert_eq!(stored().await, (540_000, 0));
+
+    crate::store::connection::query(format!(
+        "UPDATE ads SET status = 'closed', closed_amount = available_amount, \
+         available_amount = 0 WHERE id = {a}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let outcomes = redone_carefully(&mut conn, &[job(give_back(a, maker, 40_000))]).await;
+    assert_eq!(outcomes[0].as_ref().unwrap().ad_version, Some(5));
+    assert_eq!(stored().await, (0, 580_000));
+}
+
+/// A PostgreSQL fast batch checks its deposit takers' limits in its one statement: what the
+/// batch itself adds counts against the limit, and a batch that would pass it runs carefully,
+/// where only the commit past the limit is refused.
+#[tokio::test]
+async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
+    use sqlx::Connection as _;
+    let test = "a_postgres_batch_guards_deposit_limits_in_its_one_statement";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
+    let taker = UserId(store.commit(new_user("taker")).await.unwrap().first_id());
+    let mut ad = crate::domain::ad::tests::ad();
+    ad.maker_id = UserId(maker);
+    ad.ad_type = crate::domain::ad::AdType::Sell;
+    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]);
+    ad.id = crate::domain::AdId(store.commit(commit).await.unwrap().first_id());
+    let new_deposit = || {
+        let order = ad.order_for(taker, Kopecks(100_000), "card", None, 0);
+        job(Commit::new(vec![
+            Op::LockUser { user_id: taker },
+            Op::CheckDepositLimit {
+                taker_id: taker,
+                max: 2,
+            },
+            Op::InsertOrder(Box::new(order)),
+        ]))
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let first = commit_batch(&mut conn, Dialect::Postgres, &[new_deposit()], Mode::Fast).await;
+    assert!(first.is_ok(), "one deposit is below the limit of two");
+
+    let two = [new_deposit(), new_deposit()];
+    let outcomes = redone_carefully(&mut conn, &two).await;
+    assert!(outcomes[0].is_ok());
+    assert_eq!(
+        outcomes[1].as_ref().unwrap_err().code,
+        ErrorCode::ActiveOrderLimit
+    );
+    let active = format!(
+        "SELECT COUNT(*), COUNT(*) FROM orders WHERE taker_id = {} AND side = 'deposit'",
+        taker.get()
+    );
+    assert_eq!(stored_pair(&url, active).await, (2, 2));
+}
+
+/// The parts of PostgreSQL's one statement run in the order they were added (a lock added
+/// between two writes is taken between them), and a guard that finds a row fails it.
+#[tokio::test]
+async fn a_postgres_one_statement_runs_its_parts_in_turn() {
+    use super::one_statement::{OneStatement, Write};
+    use crate::store::connection::query;
+    use sqlx::Connection as _;
+    let test = "a_postgres_one_statement_runs_its_parts_in_turn";
+    let Some((_store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    conn.run("CREATE TABLE turns (part TEXT NOT NULL, turn BIGINT NOT NULL)")
+        .await
+        .unwrap();
+    conn.run("CREATE SEQUENCE turn").await.unwrap();
+    let mut one = OneStatement::default();
+    one.add(Write::new(query(
+        "INSERT INTO turns SELECT 'first', nextval('turn')",
+    )));
+    one.add_lock(query("SELECT nextval('turn')"));
+    one.add_guard(query("SELECT 1 WHERE nextval('turn') < 0"), "never");
+    one.add(Write::new(query(
+        "INSERT INTO turns SELECT 'last', nextval('turn')",
+    )));
+    one.run(&mut conn).await.unwrap();
+    let turns = "SELECT (SELECT turn FROM turns WHERE part = 'first'), \
+                 (SELECT turn FROM turns WHERE part = 'last')";
+    assert_eq!(stored_pair(&url, turns.to_string()).await, (1, 4));
+
+    let mut guarded = OneStatement::default();
+    guarded.add_guard(query("SELECT 1"), "rows found");
+    assert!(guarded.run(&mut conn).await.is_err());
+}

@@ -6,7 +6,7 @@ use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::pricing::{IndexPrice, PriceType};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{AdId, Kopecks, Millis, UserId};
-use crate::store::commit::deferred::Take;
+use crate::store::commit::ad_changes::AdChange;
 use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
 use crate::store::connection::{Connection, query};
 use crate::store::json;
@@ -138,11 +138,11 @@ impl<C: Connection> Writer<'_, C> {
     ) -> Result<(), Failure> {
         if self.deferred.group_rows {
             let place = self.deferred.commit_place;
-            self.deferred.takes.push(Take {
+            self.deferred.ad_changes.push(AdChange {
                 place,
                 ad_id,
                 amount,
-                terms_version,
+                take_terms: Some(terms_version),
             });
             return Ok(());
         }
@@ -179,7 +179,19 @@ impl<C: Connection> Writer<'_, C> {
 
     /// Returns a cancelled order's amount: a closed ad takes it as released (and a closed sell
     /// ad's maker gets the escrow back), an open one as capacity; one statement either way.
+    /// In a PostgreSQL fast batch the return waits for the batch's one update of ads, guarded
+    /// to find the ad open (a closed ad's return, rare, runs carefully).
     pub(super) async fn return_capacity(&mut self, given: &CapacityReturn) -> Result<(), Failure> {
+        if self.deferred.group_rows {
+            let place = self.deferred.commit_place;
+            self.deferred.ad_changes.push(AdChange {
+                place,
+                ad_id: given.ad_id,
+                amount: given.amount,
+                take_terms: None,
+            });
+            return Ok(());
+        }
         let row: Option<(i64, String, String, i64)> = query(
             "UPDATE ads SET \
                available_amount = available_amount + CASE WHEN status = 'closed' THEN 0 ELSE $1 END, \

@@ -64,17 +64,23 @@ impl<C: Connection> Writer<'_, C> {
         taker_id: UserId,
         max: i64,
     ) -> Result<(), Failure> {
+        // New orders waiting for the batch's one insert count too.
+        let waiting = (self.deferred.orders.iter())
+            .filter(|o| o.taker_id == taker_id && o.side == Side::Deposit)
+            .count() as i64;
+        if self.deferred.group_rows && waiting < max {
+            // The batch's one statement guards the stored orders.
+            let below = self.deferred.deposit_limits.entry(taker_id).or_insert(max);
+            *below = (*below).min(max - waiting);
+            return Ok(());
+        }
         let sql = format!(
             "SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
              AND status IN {}",
             active_statuses()
         );
         let stored: i64 = query(sql).bind(taker_id).fetch_one(&mut *self.conn).await?;
-        // New orders waiting for the batch's one insert count too.
-        let waiting = (self.deferred.orders.iter())
-            .filter(|o| o.taker_id == taker_id && o.side == Side::Deposit)
-            .count();
-        let active = stored + waiting as i64;
+        let active = stored + waiting;
         if active >= max {
             return Err(refused(ErrorCode::ActiveOrderLimit));
         }

@@ -1,13 +1,12 @@
-//! Wallets: money moved with its ledger row, platform transactions, the wallet's row lock.
+//! Wallets: money moved with its ledger row, platform transactions.
 
 use std::sync::LazyLock;
 
 use super::writer::{Failure, Writer, refused, unique_or};
-use crate::domain::{ErrorCode, Kopecks, UserId};
+use crate::domain::{ErrorCode, Kopecks};
 use crate::store::commit::deferred::LedgerRow;
 use crate::store::commit::op::{MoneyMove, NewWalletTransaction};
 use crate::store::connection::{Connection, query};
-use crate::store::dialect::Dialect;
 use crate::store::schema::bonus_after;
 
 /// One guarded move: never below zero, never below the unwagered bonus.
@@ -74,17 +73,6 @@ impl<C: Connection> Writer<'_, C> {
                 created_at: money.now,
             };
             self.deferred.ledger.push(row);
-        }
-        Ok(())
-    }
-
-    /// Takes the wallet's row lock (PostgreSQL; SQLite's one writer needs none).
-    pub(super) async fn lock_wallet(&mut self, user_id: UserId) -> Result<(), Failure> {
-        if self.dialect == Dialect::Postgres {
-            query("SELECT user_id FROM wallets WHERE user_id = $1 FOR NO KEY UPDATE")
-                .bind(user_id)
-                .execute(&mut *self.conn)
-                .await?;
         }
         Ok(())
     }

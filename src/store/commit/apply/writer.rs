@@ -85,7 +85,8 @@ impl<C: Connection> Writer<'_, C> {
             Op::ClaimOrder { from, order } => self.claim_order(*from, order).await,
             Op::CheckDepositLimit { taker_id, max } => self.deposit_limit(*taker_id, *max).await,
             Op::MoveMoney(money) => self.move_money(money).await,
-            Op::LockWallet { user_id } => self.lock_wallet(*user_id).await,
+            // Its row lock is taken with the batch's others (see `LockSet`).
+            Op::LockUser { .. } => Ok(()),
             Op::InsertTransaction(transaction) => self.insert_transaction(transaction).await,
             Op::InsertMessage(message) => self.insert_message(message).await,
             Op::InsertAttachment(attachment) => self.insert_attachment(attachment).await,
