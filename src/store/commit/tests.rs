@@ -217,8 +217,29 @@ async fn postgres_store(test: &str) -> Option<(Store, String)> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let name = format!("p2p_unit_{}_{nanos}", std::process::id());
+    let pid = std::process::id();
+    let name = format!("p2p_unit_{pid}_{nanos}");
     let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+    // Those left by earlier runs (of other processes) go first.
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEANED
+        .get_or_init(|| async {
+            let mut cleaner = sqlx::AnyConnection::connect(&base).await.unwrap();
+            let stale: Vec<(String,)> = sqlx::query_as(
+                "SELECT datname::text FROM pg_database WHERE datname LIKE 'p2p_unit_%'",
+            )
+            .fetch_all(&mut cleaner)
+            .await
+            .unwrap();
+            let ours = format!("p2p_unit_{pid}_");
+            for (stale,) in stale.into_iter().filter(|(n,)| !n.starts_with(&ours)) {
+                let drop = format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                    .execute(&mut cleaner)
+                    .await;
+            }
+        })
+        .await;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
