@@ -10,16 +10,6 @@ use crate::domain::{AdId, Kopecks};
 use crate::store::connection::{DbError, query};
 use crate::store::dialect::Dialect;
 
-/// A change of an ad's capacity by the commit at `place` in its batch: a take, judged by the
-/// ad's terms at `take_terms`, or a cancelled order's return (`None`).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct AdChange {
-    pub place: usize,
-    pub ad_id: AdId,
-    pub amount: Kopecks,
-    pub take_terms: Option<i64>,
-}
-
 /// What a batch does to one ad.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct AdSum {

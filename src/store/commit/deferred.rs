@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use super::ad_changes::AdChange;
 use super::locks::LockSet;
 use super::one_statement::{OneStatement, Write};
 use super::op::{NewEvent, NewRating};
@@ -13,7 +12,7 @@ use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::review::card_key;
 use crate::domain::track::DayFigures;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
-use crate::domain::{Kopecks, Millis, OrderId, UserId};
+use crate::domain::{AdId, Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
 use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION, postgres_event_id};
 use crate::store::json;
@@ -46,6 +45,16 @@ pub(super) struct UserFigures {
     pub orders_count: i64,
     pub rating_sum: i64,
     pub ratings_count: i64,
+}
+
+/// A change of an ad's capacity by the commit at `place` in its batch: a take, judged by the
+/// ad's terms at `take_terms`, or a cancelled order's return (`None`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AdChange {
+    pub place: usize,
+    pub ad_id: AdId,
+    pub amount: Kopecks,
+    pub take_terms: Option<i64>,
 }
 
 /// A guarded order claim: the order's new state, if its status is still `from`.

@@ -15,10 +15,11 @@
 //! - [`committer`]: the loop.
 //! - [`parallel`]: PostgreSQL's several connections over disjoint rows, one dispatcher.
 //! - [`batch`]: one batch in one transaction, fast, carefully, or one commit at a time.
-//! - [`locks`]: the rows a PostgreSQL batch locks first, in one global order.
+//! - [`locks`]: what a PostgreSQL batch locks, in one global order, its hot rows last.
 //! - [`apply`]: each op's statements, one file per aggregate.
 //! - [`deferred`]: the writes that cannot fail, one multi-row statement per table.
-//! - [`one_statement`]: a PostgreSQL fast batch's deferred writes as one statement.
+//! - [`ad_changes`]: a PostgreSQL fast batch's takes and returns of ads' capacity, one update.
+//! - [`one_statement`]: a PostgreSQL fast batch's deferred writes as two statements.
 //! - [`track`]: the deferred writes of track records.
 
 mod ad_changes;

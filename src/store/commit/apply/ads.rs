@@ -6,7 +6,7 @@ use crate::domain::ad::{Ad, AdStatus, AdType};
 use crate::domain::pricing::{IndexPrice, PriceType};
 use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{AdId, Kopecks, Millis, UserId};
-use crate::store::commit::ad_changes::AdChange;
+use crate::store::commit::deferred::AdChange;
 use crate::store::commit::op::{CapacityReturn, MoneyMove, RowRef};
 use crate::store::connection::{Connection, query};
 use crate::store::json;
