@@ -215,8 +215,7 @@ fn array_text(ids: &[i64]) -> String {
 mod tests {
     use super::*;
     use crate::domain::wallet::{LedgerKind, WalletDelta};
-    use crate::domain::{AdId, ErrorCode, Kopecks};
-    use crate::store::commit::op::RowRef;
+    use crate::domain::{AdId, Kopecks};
 
     fn late(ops: Vec<Op>) -> bool {
         let job = Job {
@@ -227,16 +226,7 @@ mod tests {
     }
 
     fn moving(delta: WalletDelta) -> Op {
-        Op::MoveMoney(MoneyMove {
-            user_id: UserId(3),
-            kind: LedgerKind::EscrowFreeze,
-            delta,
-            order: RowRef::None,
-            ad: RowRef::None,
-            tx: RowRef::None,
-            now: 0,
-            refusal: ErrorCode::InsufficientBalance,
-        })
+        crate::store::commit::tests::money_op(3, LedgerKind::EscrowFreeze, delta)
     }
 
     /// A batch leaves its hot rows' locks to its one statement only if every write of a hot

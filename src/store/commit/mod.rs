@@ -18,6 +18,7 @@
 //! - [`locks`]: what a PostgreSQL batch locks, in one global order, its hot rows last.
 //! - [`apply`]: each op's statements, one file per aggregate.
 //! - [`deferred`]: the writes that cannot fail, one multi-row statement per table.
+//! - [`order_rows`]: a new order's columns, and guarded claims of orders.
 //! - [`ad_changes`]: a PostgreSQL fast batch's takes and returns of ads' capacity, one update.
 //! - [`one_statement`]: a PostgreSQL fast batch's deferred writes as two statements.
 //! - [`track`]: the deferred writes of track records.
@@ -30,6 +31,7 @@ mod deferred;
 mod locks;
 mod one_statement;
 mod op;
+mod order_rows;
 mod parallel;
 mod queue;
 mod rows;

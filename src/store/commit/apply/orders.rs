@@ -4,8 +4,7 @@ use super::writer::{Failure, Writer, refused, unique_or};
 use crate::domain::order::Side;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::{ErrorCode, OrderId, UserId};
-use crate::store::commit::deferred::claim_all;
-use crate::store::commit::deferred::order_values;
+use crate::store::commit::order_rows::{claim_all, order_values};
 use crate::store::connection::{Connection, query};
 use crate::store::schema::active_statuses;
 
