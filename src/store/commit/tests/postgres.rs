@@ -376,3 +376,76 @@ async fn a_postgres_one_statement_runs_its_parts_in_turn() {
     guarded.add_guard(query("SELECT 1"), "rows found");
     assert!(guarded.run(&mut conn).await.is_err());
 }
+
+/// What `batch`'s transaction runs when it first waits for a lock, while another transaction
+/// holds ad `ad`'s row; the batch must commit once the row is free.
+async fn statement_waiting_for_an_ad(url: &str, batch: Vec<Job>, ad: i64) -> String {
+    use crate::store::connection::query;
+    use sqlx::Connection as _;
+    let mut holder = sqlx::AnyConnection::connect(url).await.unwrap();
+    holder.run("BEGIN").await.unwrap();
+    query(format!(
+        "SELECT id FROM ads WHERE id = {ad} FOR NO KEY UPDATE"
+    ))
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    let batch_url = url.to_string();
+    let running = tokio::spawn(async move {
+        let mut conn = sqlx::AnyConnection::connect(&batch_url).await.unwrap();
+        commit_batch(&mut conn, Dialect::Postgres, &batch, Mode::Fast)
+            .await
+            .is_ok()
+    });
+    let mut watcher = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut waiting = None;
+    for _ in 0..1000 {
+        waiting = sqlx::query_as::<_, (String,)>(
+            "SELECT left(query, 60)::text FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_optional(&mut watcher)
+        .await
+        .unwrap();
+        if waiting.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    holder.run("COMMIT").await.unwrap();
+    assert!(
+        running.await.unwrap(),
+        "the batch commits once the ad is free"
+    );
+    waiting.expect("the batch waits for the ad").0
+}
+
+/// A fast batch whose every write of a hot row waits for its statements waits for a busy ad
+/// only in its cold statement, after its first locks; one that writes the ad with a statement
+/// of its own (closing it) waits in its first statement, before anything else.
+#[tokio::test]
+async fn a_fast_batch_waits_for_a_busy_hot_row_only_at_its_late_locks() {
+    let test = "a_fast_batch_waits_for_a_busy_hot_row_only_at_its_late_locks";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
+    let mut ad = crate::domain::ad::tests::ad();
+    ad.maker_id = UserId(maker);
+    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad))]);
+    let a = store.commit(commit).await.unwrap().first_id();
+
+    let waited = statement_waiting_for_an_ad(&url, vec![job(take(a, 100_000))], a).await;
+    assert!(waited.starts_with("WITH w0 AS (SELECT 1 FROM"), "{waited}");
+
+    let close = Commit::new(vec![Op::CloseAd {
+        ad_id: crate::domain::AdId(a),
+        maker_id: UserId(maker),
+        now: 0,
+    }]);
+    let waited = statement_waiting_for_an_ad(&url, vec![job(close)], a).await;
+    assert!(
+        waited.starts_with("SELECT (SELECT COUNT(*) FROM"),
+        "{waited}"
+    );
+}
