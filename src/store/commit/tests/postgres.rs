@@ -166,6 +166,20 @@ async fn a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_upd
     assert_eq!(stored().await, (0, 100));
 }
 
+/// A new maker and an ad of theirs (the domain's test ad, of `ad_type`), stored.
+async fn stored_ad(
+    store: &Store,
+    ad_type: crate::domain::ad::AdType,
+) -> (i64, crate::domain::ad::Ad) {
+    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
+    let mut ad = crate::domain::ad::tests::ad();
+    ad.maker_id = UserId(maker);
+    ad.ad_type = ad_type;
+    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]);
+    ad.id = crate::domain::AdId(store.commit(commit).await.unwrap().first_id());
+    (maker, ad)
+}
+
 /// A take of `amount` of ad `ad_id`'s capacity, judged by its first terms.
 fn take(ad_id: i64, amount: i64) -> Commit {
     Commit::new(vec![Op::TakeCapacity {
@@ -186,18 +200,9 @@ async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
     let Some((store, url)) = postgres_store(test).await else {
         return;
     };
-    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
-    let mut ad = crate::domain::ad::tests::ad();
-    ad.maker_id = UserId(maker);
-    let ad_ids: Vec<i64> = {
-        let mut ids = Vec::new();
-        for _ in 0..2 {
-            let commit = Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]);
-            ids.push(store.commit(commit).await.unwrap().first_id());
-        }
-        ids
-    };
-    let (a, b) = (ad_ids[0], ad_ids[1]);
+    let (_, ad) = stored_ad(&store, crate::domain::ad::AdType::Buy).await;
+    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]);
+    let (a, b) = (ad.id.get(), store.commit(commit).await.unwrap().first_id());
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     // 600,000 available in each: three takes of a and one of b, interleaved, fit.
     let fits = [
@@ -257,11 +262,8 @@ async fn a_postgres_batch_writes_an_ads_returns_with_its_takes() {
     let Some((store, url)) = postgres_store(test).await else {
         return;
     };
-    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
-    let mut ad = crate::domain::ad::tests::ad();
-    ad.maker_id = UserId(maker);
-    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad))]);
-    let a = store.commit(commit).await.unwrap().first_id();
+    let (maker, ad) = stored_ad(&store, crate::domain::ad::AdType::Buy).await;
+    let a = ad.id.get();
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     let changes = [
         job(take(a, 100_000)),
@@ -306,13 +308,8 @@ async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
     let Some((store, url)) = postgres_store(test).await else {
         return;
     };
-    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
+    let (_, ad) = stored_ad(&store, crate::domain::ad::AdType::Sell).await;
     let taker = UserId(store.commit(new_user("taker")).await.unwrap().first_id());
-    let mut ad = crate::domain::ad::tests::ad();
-    ad.maker_id = UserId(maker);
-    ad.ad_type = crate::domain::ad::AdType::Sell;
-    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]);
-    ad.id = crate::domain::AdId(store.commit(commit).await.unwrap().first_id());
     let new_deposit = || {
         let order = ad.order_for(taker, Kopecks(100_000), "card", None, 0);
         job(Commit::new(vec![
@@ -429,11 +426,8 @@ async fn a_fast_batch_waits_for_a_busy_hot_row_only_at_its_late_locks() {
     let Some((store, url)) = postgres_store(test).await else {
         return;
     };
-    let maker = store.commit(new_user("maker")).await.unwrap().first_id();
-    let mut ad = crate::domain::ad::tests::ad();
-    ad.maker_id = UserId(maker);
-    let commit = Commit::new(vec![Op::InsertAd(Box::new(ad))]);
-    let a = store.commit(commit).await.unwrap().first_id();
+    let (maker, ad) = stored_ad(&store, crate::domain::ad::AdType::Buy).await;
+    let a = ad.id.get();
 
     let waited = statement_waiting_for_an_ad(&url, vec![job(take(a, 100_000))], a).await;
     assert!(waited.starts_with("WITH w0 AS (SELECT 1 FROM"), "{waited}");
