@@ -1,5 +1,5 @@
 //! Changes of ads' capacity as a PostgreSQL fast batch writes them: takes and returns added up
-//! by ad, one guarded update for the whole batch, a part of its one statement.
+//! by ad, one guarded update for the whole batch, a part of its last statement.
 
 use std::collections::BTreeMap;
 

@@ -93,9 +93,9 @@ async fn apply_batch(
     batch: &[Job],
     mode: Mode,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
-    // A PostgreSQL fast batch takes its new orders' ids with its locks, to insert the orders
-    // all in one statement at the end; if it can, it leaves its hot rows' locks to that
-    // statement too.
+    // A PostgreSQL fast batch takes its new orders' ids with its first locks, to insert the
+    // orders with its deferred writes at the end; if it can, it leaves its hot rows' locks to
+    // those writes too.
     let mut order_ids = Default::default();
     let mut late_locks = None;
     if dialect == Dialect::Postgres {
@@ -131,7 +131,7 @@ async fn apply_batch(
             }
         }
         let taken = match dialect {
-            Dialect::Postgres => deferred.flush_in_one(conn, &mut event_places).await,
+            Dialect::Postgres => deferred.flush_in_two(conn, &mut event_places).await,
             Dialect::Sqlite => {
                 (deferred.flush(conn, dialect, &mut event_places).await).map(|()| Vec::new())
             }

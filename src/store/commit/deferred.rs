@@ -67,8 +67,8 @@ pub(super) struct Deferred {
     pub order_ids: std::collections::VecDeque<i64>,
     /// New orders, their ids set, for the batch's one insert (PostgreSQL fast batches).
     pub orders: Vec<Order>,
-    /// Whether ratings and guarded moves of money wait for the batch's one statement each
-    /// (PostgreSQL fast batches).
+    /// Whether ratings, guarded moves of money, changes of ads' capacity and deposit limits
+    /// wait for the batch's last two statements (PostgreSQL fast batches).
     pub group_rows: bool,
     pub ratings: Vec<NewRating>,
     /// Takes and returns of ads' capacity waiting for the batch's one guarded update
@@ -77,8 +77,8 @@ pub(super) struct Deferred {
     /// Deposit takers' limits (PostgreSQL fast batches): each must hold fewer active deposit
     /// orders than this before the batch, or the batch runs carefully.
     pub deposit_limits: BTreeMap<UserId, i64>,
-    /// The hot rows a batch locks in its one statement, just before it changes them
-    /// (PostgreSQL fast batches whose commits all allow it, see [`LockSet`]).
+    /// The hot rows a batch locks at the end of its cold statement, before its last statement
+    /// changes them (PostgreSQL fast batches whose commits all allow it, see [`LockSet`]).
     pub late_locks: Option<LockSet>,
     /// The place in its batch of the commit being applied.
     pub commit_place: usize,
@@ -110,8 +110,8 @@ pub(super) fn rating_values(query: Statement, rating: &NewRating) -> Statement {
 
 impl Deferred {
     /// The deferred writes of a whole fast batch: order claims wait for its one guarded update,
-    /// and on PostgreSQL new orders, ratings, guarded moves of money and takes of capacity wait
-    /// too, for the batch's one statement (see [`Deferred::flush_in_one`]).
+    /// and on PostgreSQL new orders, ratings, guarded moves of money and changes of capacity
+    /// wait too, for the batch's last two statements (see [`Deferred::flush_in_two`]).
     pub(super) fn for_fast_batch(dialect: Dialect) -> Deferred {
         Deferred {
             group_claims: true,
@@ -144,7 +144,7 @@ impl Deferred {
     /// A claim of an order this batch inserts would not see it here and fail the batch (its
     /// careful run writes a statement at a time); an order actor asks for no step before the
     /// order's creation is answered, so none does.
-    pub(super) async fn flush_in_one(
+    pub(super) async fn flush_in_two(
         &self,
         conn: &mut impl Connection,
         places: &mut i64,

@@ -12,9 +12,9 @@ use crate::store::connection::{Connection, DbError, Statement, query};
 /// (an advisory lock per user, which serialises a check that counts several rows, like a
 /// taker's active deposits) are locked before any statement runs. Users, ads and wallets (the
 /// hot rows: makers', which nearly every batch of every node touches) are locked with them,
-/// unless the batch is [`late`](LockSet::late): then its one statement locks them after its
-/// other writes, just before it changes them, so another node waits for them a fraction of a
-/// batch instead of a whole one. Either way each transaction takes its locks in the one order,
+/// unless the batch is [`late`](LockSet::late): then its cold statement locks them after its
+/// other writes, and its last statement changes them, so another node waits for them a
+/// fraction of a batch instead of a whole one. Either way each transaction takes its locks in the one order,
 /// and one holding hot rows waits for nothing else but its commit, so two nodes' batches can
 /// never wait for each other in a cycle.
 ///
@@ -30,7 +30,7 @@ pub(super) struct LockSet {
     ads: Vec<i64>,
     wallets: Vec<i64>,
     /// Whether a commit writes a hot row with a statement of its own (not deferred to the
-    /// batch's one statement), which must then hold its lock from the start.
+    /// batch's last statements), which must then hold its lock from the start.
     writes_hot_rows_early: bool,
 }
 
@@ -68,8 +68,9 @@ impl LockSet {
         (tables.into_iter()).flat_map(|(table, ids)| ids.iter().map(move |id| (table, *id)))
     }
 
-    /// Whether a fast batch may lock its hot rows late, in its one statement: none of its
-    /// commits writes one with a statement of its own.
+    /// Whether a fast batch may lock its hot rows late, at the end of its cold statement: none
+    /// of its commits writes one with a statement of its own (`Writer::hot_write_now` refuses
+    /// one that would).
     pub(super) fn late(&self) -> bool {
         !self.writes_hot_rows_early
     }
@@ -115,8 +116,8 @@ impl LockSet {
         Ok(ids)
     }
 
-    /// The late locks of the hot rows, users then ads then wallets, as a read for the batch's
-    /// one statement (its rows are the rows locked); `None` if the set has none.
+    /// The late locks of the hot rows, users then ads then wallets, as a read for the end of the
+    /// batch's cold statement (its rows are the rows locked); `None` if the set has none.
     pub(super) fn hot_locks(&self) -> Option<Statement> {
         if self.users.is_empty() && self.ads.is_empty() && self.wallets.is_empty() {
             return None;
@@ -229,8 +230,8 @@ mod tests {
         crate::store::commit::tests::money_op(3, LedgerKind::EscrowFreeze, delta)
     }
 
-    /// A batch leaves its hot rows' locks to its one statement only if every write of a hot
-    /// row waits for that statement.
+    /// A batch leaves its hot rows' locks to its cold statement only if every write of a hot
+    /// row waits for its last statement.
     #[test]
     fn a_batch_locks_its_hot_rows_late_unless_a_commit_writes_one_at_once() {
         let take = Op::TakeCapacity {

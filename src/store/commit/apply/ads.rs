@@ -64,6 +64,7 @@ impl<C: Connection> Writer<'_, C> {
     }
 
     pub(super) async fn update_ad(&mut self, ad: &Ad) -> Result<(), Failure> {
+        self.hot_write_now()?;
         let version: Option<i64> = query(
             "UPDATE ads SET price = $1, min_amount = $2, max_amount = $3, payment_methods = $4, \
              terms = $5, status = $6, min_completed_orders = $7, min_account_age_days = $8, \
@@ -91,6 +92,7 @@ impl<C: Connection> Writer<'_, C> {
 
     /// Closes the ad: its capacity is released, a sell ad's reserve unfrozen for its maker.
     pub(super) async fn close_ad(&mut self, ad_id: AdId, now: Millis) -> Result<(), Failure> {
+        self.hot_write_now()?;
         let lock = format!(
             "SELECT maker_id, ad_type, available_amount, status FROM ads WHERE id = $1{}",
             self.dialect.for_update()

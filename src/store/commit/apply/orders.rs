@@ -40,7 +40,7 @@ impl<C: Connection> Writer<'_, C> {
     }
 
     /// Writes the order's new state if its status is still `from`: at once in a careful batch,
-    /// with the batch's one statement in a fast one.
+    /// with the batch's cold statement in a fast one.
     pub(super) async fn claim_order(
         &mut self,
         from: OrderStatus,
@@ -68,7 +68,7 @@ impl<C: Connection> Writer<'_, C> {
             .filter(|o| o.taker_id == taker_id && o.side == Side::Deposit)
             .count() as i64;
         if self.deferred.group_rows && waiting < max {
-            // The batch's one statement guards the stored orders.
+            // The batch's cold statement guards the stored orders.
             let below = self.deferred.deposit_limits.entry(taker_id).or_insert(max);
             *below = (*below).min(max - waiting);
             return Ok(());

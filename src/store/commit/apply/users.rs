@@ -31,6 +31,7 @@ impl<C: Connection> Writer<'_, C> {
     /// Moves each user's last-seen time forward (never back: another node may have written a
     /// later minute).
     pub(super) async fn seen(&mut self, seen: &[(UserId, Millis)]) -> Result<(), Failure> {
+        self.hot_write_now()?;
         for chunk in chunked(seen, self.dialect) {
             let sql = format!(
                 "WITH v(id, at) AS ({ROWS}) UPDATE users SET last_seen_at = v.at FROM v \

@@ -46,6 +46,7 @@ impl<C: Connection> Writer<'_, C> {
                 .or_default()
                 .add(delta);
         } else {
+            self.hot_write_now()?;
             let moved = query(GUARDED_MOVE.as_str())
                 .bind(delta.available)
                 .bind(delta.frozen)

@@ -60,6 +60,19 @@ pub(in crate::store::commit) async fn apply(
 }
 
 impl<C: Connection> Writer<'_, C> {
+    /// Checks that a hot row (a user, ad or wallet) may be written now, with a statement of its
+    /// own. In a batch that locks its hot rows late (see `LockSet::late`) it may not: the write
+    /// would lock the row out of the one lock order. `LockSet` sends every such commit to lock
+    /// early, so this fails only if the two disagree, and the batch then runs carefully.
+    pub(super) fn hot_write_now(&self) -> Result<(), Failure> {
+        match self.deferred.late_locks {
+            Some(_) => Err(Failure::Store(DbError::other(
+                "a hot row written before the batch's late locks",
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The row `row` names: none, a known id, or the one this commit inserted last.
     pub(super) fn resolve(&self, row: RowRef) -> Option<i64> {
         match row {
