@@ -201,6 +201,7 @@ macro_rules! tuple_from_row {
 tuple_from_row!(A, B);
 tuple_from_row!(A, B, C);
 tuple_from_row!(A, B, C, D);
+tuple_from_row!(A, B, C, D, E);
 tuple_from_row!(A, B, C, D, E, F, G, H);
 
 /// SQL and its parameters.

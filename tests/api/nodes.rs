@@ -95,9 +95,12 @@ async fn two_nodes_on_one_database_never_oversell_nor_double_spend() {
     let nodes = [a, b];
     let mut db = PgConnection::connect(&url).await.unwrap();
 
-    // Three buy ads with room for 10 orders each, and a sell ad with room for 10 deposits.
+    // Three buy ads with room for 10 orders each, and a sell ad with room for 10 deposits. Their
+    // orders expire at the end; the window outlasts each race (no capacity comes back during
+    // one), even on a slow machine.
     let maker = a.player("maker", 2_000_000).await;
-    let lot = json!({"min_amount": 100_000, "max_amount": 100_000, "total_amount": 1_000_000, "payment_window_seconds": 2});
+    let window = 8;
+    let lot = json!({"min_amount": 100_000, "max_amount": 100_000, "total_amount": 1_000_000, "payment_window_seconds": window});
     let mut ads = Vec::new();
     for _ in 0..3 {
         ads.push(a.buy_ad(&maker, lot.clone()).await);
@@ -175,7 +178,7 @@ async fn two_nodes_on_one_database_never_oversell_nor_double_spend() {
     let spare = a
         .buy_ad(
             &maker,
-            json!({"total_amount": 10_000_000, "payment_window_seconds": 2}),
+            json!({"total_amount": 10_000_000, "payment_window_seconds": window}),
         )
         .await;
     let mut gamblers: Vec<User> = Vec::new();
@@ -208,7 +211,7 @@ async fn two_nodes_on_one_database_never_oversell_nor_double_spend() {
     }
 
     // Every pending order expires once (either node may try), and capacity comes back.
-    let expired = eventually(8, || async {
+    let expired = eventually(window + 12, || async {
         let pending = scalar(
             &mut PgConnection::connect(&url).await.unwrap(),
             "SELECT COUNT(*) FROM orders WHERE status = 'pending'",

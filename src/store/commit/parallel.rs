@@ -20,7 +20,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::committer::{answer, load_wallets, run_batch};
 use super::locks::LockSet;
-use super::op::{NewRestriction, NewSavedMethod, Op, Receipt};
+use super::op::{Op, Receipt};
 use super::queue::{Job, Load};
 use crate::domain::DomainError;
 use crate::store::connection::Connection;
@@ -33,10 +33,10 @@ enum Key {
     Ad(i64),
     Wallet(i64),
     Order(i64),
+    /// A user's row or check.
     User(i64),
-    Webhook(i64),
-    /// An idempotency key (its caller and key), or a pair of users (a block).
-    Name(String),
+    /// A name's key (an idempotency key, a block, a webhook…; see `LockSet`).
+    Name(i64),
     /// What touches many rows at once (purging old idempotency keys): runs alone.
     All,
 }
@@ -44,6 +44,9 @@ enum Key {
 /// The keys of one commit.
 type Keys = HashSet<Key>;
 
+/// The keys of a commit: what its transaction locks (see `LockSet`; a new order's parties, whose
+/// rows it writes once, only make two batches wait, never wait in a cycle), and everything for a
+/// purge.
 fn keys_of(job: &Job) -> Keys {
     let mut keys: Keys = LockSet::of(std::slice::from_ref(job))
         .rows()
@@ -51,51 +54,12 @@ fn keys_of(job: &Job) -> Keys {
             "ads" => Key::Ad(id),
             "wallets" => Key::Wallet(id),
             "orders" => Key::Order(id),
+            "names" => Key::Name(id),
             _ => Key::User(id),
         })
         .collect();
-    for op in &job.commit.ops {
-        match op {
-            // The partial unique index (one active withdrawal per seller, who takes it) and the
-            // deposit limit are per taker.
-            Op::InsertOrder(order) => {
-                keys.insert(Key::Wallet(order.taker_id.get()));
-            }
-            Op::DeleteWebhook { id, .. }
-            | Op::LeaseWebhook { id, .. }
-            | Op::WebhookDelivered { id, .. }
-            | Op::EndWebhookLease { id } => {
-                keys.insert(Key::Webhook(*id));
-            }
-            Op::WebhookFailed(failure) => {
-                keys.insert(Key::Webhook(failure.id));
-            }
-            Op::RecordIdempotencyKey(key) | Op::RecordIdempotentAnswer { key, .. } => {
-                keys.insert(Key::Name(format!("key {} {}", key.principal, key.key)));
-            }
-            Op::Block(block) => {
-                let (a, b) = (block.blocker_id.get(), block.blocked_id.get());
-                keys.insert(Key::Name(format!("block {a} {b}")));
-            }
-            Op::Unblock {
-                blocker_id,
-                blocked_id,
-            } => {
-                let (a, b) = (blocker_id.get(), blocked_id.get());
-                keys.insert(Key::Name(format!("block {a} {b}")));
-            }
-            Op::SavePaymentMethod(NewSavedMethod { user_id, .. })
-            | Op::DeletePaymentMethod { user_id, .. } => {
-                keys.insert(Key::Name(format!("payment methods {user_id}")));
-            }
-            Op::Restrict(NewRestriction { user_id, .. }) | Op::LiftRestrictions { user_id, .. } => {
-                keys.insert(Key::Name(format!("restrictions {user_id}")));
-            }
-            Op::PurgeIdempotencyKeys { .. } => {
-                keys.insert(Key::All);
-            }
-            _ => {}
-        }
+    if (job.commit.ops.iter()).any(|op| matches!(op, Op::PurgeIdempotencyKeys { .. })) {
+        keys.insert(Key::All);
     }
     keys
 }
