@@ -3,9 +3,8 @@
 
 use super::*;
 
-/// What `batch`'s transaction runs when it first waits for a lock, while another transaction
-/// holds ad `ad`'s row; the batch must commit once the row is free.
-async fn statement_waiting_for_an_ad(url: &str, batch: Vec<Job>, ad: i64) -> String {
+/// A transaction that holds ad `ad`'s row until it ends.
+async fn holding_ad(url: &str, ad: i64) -> sqlx::AnyConnection {
     use crate::store::connection::query;
     use sqlx::Connection as _;
     let mut holder = sqlx::AnyConnection::connect(url).await.unwrap();
@@ -16,6 +15,34 @@ async fn statement_waiting_for_an_ad(url: &str, batch: Vec<Job>, ad: i64) -> Str
     .execute(&mut holder)
     .await
     .unwrap();
+    holder
+}
+
+/// The statements (their first 60 characters) that wait for a lock in this database, once there
+/// are `count` of them, or after ten seconds.
+async fn waiting_for_locks(watcher: &mut sqlx::AnyConnection, count: usize) -> Vec<String> {
+    let mut waiting = Vec::new();
+    for _ in 0..1000 {
+        waiting = sqlx::query_as::<_, (String,)>(
+            "SELECT left(query, 60)::text FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_all(&mut *watcher)
+        .await
+        .unwrap();
+        if waiting.len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    waiting.into_iter().map(|(statement,)| statement).collect()
+}
+
+/// What `batch`'s transaction runs when it first waits for a lock, while another transaction
+/// holds ad `ad`'s row; the batch must commit once the row is free.
+async fn statement_waiting_for_an_ad(url: &str, batch: Vec<Job>, ad: i64) -> String {
+    use sqlx::Connection as _;
+    let mut holder = holding_ad(url, ad).await;
     let batch_url = url.to_string();
     let running = tokio::spawn(async move {
         let mut conn = sqlx::AnyConnection::connect(&batch_url).await.unwrap();
@@ -24,26 +51,13 @@ async fn statement_waiting_for_an_ad(url: &str, batch: Vec<Job>, ad: i64) -> Str
             .is_ok()
     });
     let mut watcher = sqlx::AnyConnection::connect(url).await.unwrap();
-    let mut waiting = None;
-    for _ in 0..1000 {
-        waiting = sqlx::query_as::<_, (String,)>(
-            "SELECT left(query, 60)::text FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_optional(&mut watcher)
-        .await
-        .unwrap();
-        if waiting.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let waiting = waiting_for_locks(&mut watcher, 1).await.into_iter().next();
     holder.run("COMMIT").await.unwrap();
     assert!(
         running.await.unwrap(),
         "the batch commits once the ad is free"
     );
-    waiting.expect("the batch waits for the ad").0
+    waiting.expect("the batch waits for the ad")
 }
 
 /// A fast batch whose every write of a hot row waits for its statements waits for a busy ad
@@ -83,16 +97,8 @@ async fn in_turn_behind_a_held_ad(
     ad: i64,
     batches: Vec<Vec<Job>>,
 ) -> Vec<Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>>> {
-    use crate::store::connection::query;
     use sqlx::Connection as _;
-    let mut holder = sqlx::AnyConnection::connect(url).await.unwrap();
-    holder.run("BEGIN").await.unwrap();
-    query(format!(
-        "SELECT id FROM ads WHERE id = {ad} FOR NO KEY UPDATE"
-    ))
-    .execute(&mut holder)
-    .await
-    .unwrap();
+    let mut holder = holding_ad(url, ad).await;
     let mut watcher = sqlx::AnyConnection::connect(url).await.unwrap();
     let mut running = Vec::new();
     for (before, batch) in batches.into_iter().enumerate() {
@@ -103,26 +109,8 @@ async fn in_turn_behind_a_held_ad(
                 .await
                 .expect("the batch commits, fast or carefully")
         }));
-        let mut waiting = 0;
-        for _ in 0..1000 {
-            waiting = sqlx::query_as::<_, (i64,)>(
-                "SELECT COUNT(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(&mut watcher)
-            .await
-            .unwrap()
-            .0;
-            if waiting > before as i64 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert_eq!(
-            waiting,
-            before as i64 + 1,
-            "batch {before} waits for a lock"
-        );
+        let waiting = waiting_for_locks(&mut watcher, before + 1).await;
+        assert_eq!(waiting.len(), before + 1, "batch {before} waits for a lock");
     }
     holder.run("COMMIT").await.unwrap();
     let mut outcomes = Vec::new();
