@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::{AnyConnection, PgConnection, Row as _};
 
 use crate::domain::{AdId, Kopecks, OrderId, UserId};
 
@@ -65,6 +65,11 @@ pub enum Value {
     /// Bytes (an attachment's); written only.
     Blob(Vec<u8>),
     Null(Kind),
+    /// A column of a PostgreSQL multi-row statement, or a set of ids: a `bigint[]` parameter.
+    /// SQLite's statements take no arrays.
+    Ints(Vec<Option<i64>>),
+    /// A column of a PostgreSQL multi-row statement: a `text[]` parameter.
+    Texts(Vec<Option<String>>),
 }
 
 impl From<Vec<u8>> for Value {
@@ -297,6 +302,8 @@ impl Connection for AnyConnection {
 }
 
 impl Statement {
+    /// The statement for sqlx's `Any` driver, which binds no arrays: an array goes as its text
+    /// (`{1,NULL,3}`), which the statement's cast (`$1::bigint[]`) reads.
     fn into_sqlx(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.into_owned()));
         for value in self.params {
@@ -306,10 +313,100 @@ impl Statement {
                 Value::Blob(value) => query.bind(value),
                 Value::Null(Kind::Int) => query.bind(None::<i64>),
                 Value::Null(Kind::Text) => query.bind(None::<String>),
+                Value::Ints(values) => query.bind(ints_text(&values)),
+                Value::Texts(values) => query.bind(texts_text(&values)),
             };
         }
         query
     }
+
+    /// The statement for sqlx's PostgreSQL driver: arrays go as binary `bigint[]` and `text[]`,
+    /// which PostgreSQL reads without parsing text.
+    fn into_postgres(
+        self,
+    ) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.into_owned()));
+        for value in self.params {
+            query = match value {
+                Value::Int(value) => query.bind(value),
+                Value::Text(value) => query.bind(value),
+                Value::Blob(value) => query.bind(value),
+                Value::Null(Kind::Int) => query.bind(None::<i64>),
+                Value::Null(Kind::Text) => query.bind(None::<String>),
+                Value::Ints(values) => query.bind(values),
+                Value::Texts(values) => query.bind(values),
+            };
+        }
+        query
+    }
+}
+
+/// Integers as a PostgreSQL array's text: `{1,NULL,3}`.
+fn ints_text(values: &[Option<i64>]) -> String {
+    let elements: Vec<String> = (values.iter())
+        .map(|value| value.map_or_else(|| "NULL".to_string(), |value| value.to_string()))
+        .collect();
+    format!("{{{}}}", elements.join(","))
+}
+
+/// Texts as a PostgreSQL array's text: `{"a",NULL,"b \"c\""}`.
+fn texts_text(values: &[Option<String>]) -> String {
+    let elements: Vec<String> = (values.iter())
+        .map(|value| value.as_deref().map_or_else(|| "NULL".to_string(), quoted))
+        .collect();
+    format!("{{{}}}", elements.join(","))
+}
+
+/// `value` as a quoted element of an array's text.
+fn quoted(value: &str) -> String {
+    let mut text = String::with_capacity(value.len() + 2);
+    text.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            text.push('\\');
+        }
+        text.push(c);
+    }
+    text.push('"');
+    text
+}
+
+/// The committers' PostgreSQL connections: sqlx's own driver, so multi-row statements bind
+/// their columns as binary arrays (with `Any` their text took 6 % of the committer's backend
+/// to parse).
+impl Connection for PgConnection {
+    async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {
+        sqlx::Executor::execute(&mut *self, sql).await?;
+        Ok(())
+    }
+
+    async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
+        Ok(statement
+            .into_postgres()
+            .execute(&mut *self)
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        statement: Statement,
+    ) -> Result<Option<Vec<Value>>, DbError> {
+        let row = statement.into_postgres().fetch_optional(&mut *self).await?;
+        row.map(|row| (0..row.len()).map(|i| pg_value(&row, i)).collect())
+            .transpose()
+    }
+}
+
+/// A column of a PostgreSQL row: an integer of any width, or text.
+fn pg_value(row: &sqlx::postgres::PgRow, index: usize) -> Result<Value, DbError> {
+    if let Ok(value) = row.try_get::<Option<i64>, _>(index) {
+        return Ok(value.into());
+    }
+    if let Ok(value) = row.try_get::<Option<i32>, _>(index) {
+        return Ok(value.map(i64::from).into());
+    }
+    Ok(row.try_get::<Option<String>, _>(index)?.into())
 }
 
 fn any_value(row: &sqlx::any::AnyRow, index: usize) -> Value {
@@ -319,5 +416,20 @@ fn any_value(row: &sqlx::any::AnyRow, index: usize) -> Value {
     match row.try_get::<Option<String>, _>(index) {
         Ok(value) => value.into(),
         Err(_) => Value::Null(Kind::Text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_go_to_the_any_driver_as_their_text() {
+        assert_eq!(ints_text(&[Some(1), None, Some(-3)]), "{1,NULL,-3}");
+        assert_eq!(ints_text(&[]), "{}");
+        assert_eq!(
+            texts_text(&[Some(r#"x "y" \z, {NULL}"#.into()), None]),
+            r#"{"x \"y\" \\z, {NULL}",NULL}"#
+        );
     }
 }

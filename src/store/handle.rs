@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, PgConnection};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::commit::{self, Commit, Receipt, WalletLoad};
@@ -139,8 +139,9 @@ impl Store {
                             let mut writers = Vec::new();
                             for _ in 0..committers {
                                 let writer = async {
-                                    let mut writer = AnyConnection::connect(&url).await?;
-                                    prepare(&mut writer, dialect, synchronous).await?;
+                                    // sqlx's own driver, not `Any`: it binds arrays.
+                                    let mut writer = PgConnection::connect(&url).await?;
+                                    writer.execute(NO_SCANS).await?;
                                     Ok::<_, sqlx::Error>(writer)
                                 };
                                 match writer.await {
@@ -233,6 +234,12 @@ async fn to_committer<J, T>(
         .map_err(|_| DomainError::new(ErrorCode::Overloaded, "The store stopped, retry later"))?
 }
 
+/// Every statement of a committer finds its rows by key. Its multi-row statements keep one text
+/// whatever their row count, so PostgreSQL soon plans them once for any rows (a generic plan);
+/// planned while a table is small, that plan would scan the whole table for ever after. No scan
+/// of a whole table: each takes its rows by index.
+const NO_SCANS: &str = "SET enable_seqscan = off";
+
 /// Per-connection settings: SQLite's durability, lock wait and foreign keys.
 async fn prepare(
     conn: &mut AnyConnection,
@@ -245,11 +252,7 @@ async fn prepare(
         );
         conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
     } else {
-        // Every statement of a committer finds its rows by key. Its multi-row statements keep one
-        // text whatever their row count, so PostgreSQL soon plans them once for any rows
-        // (a generic plan); planned while a table is small, that plan would scan the whole table
-        // for ever after. No scan of a whole table: each takes its rows by index.
-        conn.execute("SET enable_seqscan = off").await?;
+        conn.execute(NO_SCANS).await?;
     }
     Ok(())
 }

@@ -34,6 +34,11 @@ impl rusqlite::ToSql for Value {
             Value::Text(value) => ToSqlOutput::Borrowed(ValueRef::Text(value.as_bytes())),
             Value::Blob(value) => ToSqlOutput::Borrowed(ValueRef::Blob(value)),
             Value::Null(_) => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Ints(_) | Value::Texts(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "SQLite's statements take no arrays".into(),
+                ));
+            }
         })
     }
 }

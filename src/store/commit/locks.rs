@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 
 use crate::domain::UserId;
-use crate::store::connection::{Connection, DbError, Statement, query};
+use crate::store::connection::{Connection, DbError, Statement, Value, query};
 
 /// What a batch locks, always in one order: orders, users' checks, names, users, ads, wallets,
 /// each by ascending id (names by their hash). Orders (one order's, which two nodes seldom step
@@ -112,24 +112,24 @@ impl LockSet {
             true => "0".to_string(),
             false => format!("(SELECT COUNT(*) FROM ({}) locked)", hot_locks_sql(5)),
         };
-        // One SQL text whatever the counts: the ids go as arrays' text (the driver binds no
-        // arrays), the driver reads none either, so the new ids come back as text.
+        // One SQL text whatever the counts: the ids go as arrays, and the new ids come back as
+        // one text (the `Any` driver of the tests' connections reads no arrays).
         let sql = format!(
             "SELECT (SELECT COUNT(*) FROM ({}) locked), \
              (SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(-k) \
-               FROM unnest($2::text::bigint[]) k) checked), \
+               FROM unnest($2::bigint[]) k) checked), \
              (SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock({NAME_LOCKS}, k) \
-               FROM unnest($4::text::int[]) k) named), {hot}, \
+               FROM unnest($4::int[]) k) named), {hot}, \
              (SELECT COALESCE(string_agg(id::text, ',' ORDER BY id), '') FROM \
               (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id \
                FROM generate_series(1, $1)) taken)",
-            row_locks_sql("orders", "id", "id = ANY($3::text::bigint[])"),
+            row_locks_sql("orders", "id", "id = ANY($3::bigint[])"),
         );
         let mut statement = query(sql)
             .bind(new_orders as i64)
-            .bind(array_text(&self.checks))
-            .bind(array_text(&self.orders))
-            .bind(array_text(&self.names));
+            .bind(array(&self.checks))
+            .bind(array(&self.orders))
+            .bind(array(&self.names));
         if !late {
             statement = self.bind_hot(statement);
         }
@@ -166,10 +166,10 @@ impl LockSet {
         users.sort_unstable();
         users.dedup();
         statement
-            .bind(array_text(&users))
-            .bind(array_text(&self.users))
-            .bind(array_text(&self.ads))
-            .bind(array_text(&self.wallets))
+            .bind(array(&users))
+            .bind(array(&self.users))
+            .bind(array(&self.ads))
+            .bind(array(&self.wallets))
     }
 
     /// The existing rows `commit` may change.
@@ -288,24 +288,23 @@ fn hot_locks_sql(first: usize) -> String {
             "users",
             "id",
             &format!(
-                "id = ANY(${users}::text::bigint[]) \
-                 AND (first_order_at IS NULL OR id = ANY(${always}::text::bigint[]))"
+                "id = ANY(${users}::bigint[]) \
+                 AND (first_order_at IS NULL OR id = ANY(${always}::bigint[]))"
             ),
         ),
-        row_locks_sql("ads", "id", &format!("id = ANY(${ads}::text::bigint[])")),
+        row_locks_sql("ads", "id", &format!("id = ANY(${ads}::bigint[])")),
         row_locks_sql(
             "wallets",
             "user_id",
-            &format!("user_id = ANY(${wallets}::text::bigint[])"),
+            &format!("user_id = ANY(${wallets}::bigint[])"),
         ),
     ]
     .join(" UNION ALL ")
 }
 
-/// `{1,2,3}`: ids as a PostgreSQL array's text.
-fn array_text(ids: &[i64]) -> String {
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    format!("{{{}}}", ids.join(","))
+/// Ids as an array parameter (`bigint[]`).
+fn array(ids: &[i64]) -> Value {
+    Value::Ints(ids.iter().copied().map(Some).collect())
 }
 
 #[cfg(test)]

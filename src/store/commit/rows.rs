@@ -50,8 +50,8 @@ pub(super) const UNNEST: &str = "{unnest}";
 /// A multi-row statement: its SQL names its rows [`ROWS`] (or, on PostgreSQL, [`UNNEST`]), and
 /// its parameters are its rows' cells, row after row, `width` to a row.
 /// - SQLite: `VALUES (?, …), …`, in the few shapes [`chunked`] makes.
-/// - PostgreSQL: `SELECT * FROM unnest($1::text::bigint[], $2::text::text[], …)`: one parameter
-///   per column, the column's cells as an array's text (the driver binds no arrays). The SQL is
+/// - PostgreSQL: `SELECT * FROM unnest($1::bigint[], $2::text[], …)`: one parameter per
+///   column, the column's cells as an array (binary on the committers' connections). The SQL is
 ///   the same whatever the row count, so each connection parses and plans it once; a `VALUES`
 ///   list of each count was a statement of its own, parsed and planned for nearly every batch.
 pub(super) fn with_rows(mut statement: Statement, width: usize, dialect: Dialect) -> Statement {
@@ -74,7 +74,7 @@ pub(super) fn with_rows(mut statement: Statement, width: usize, dialect: Dialect
     statement
 }
 
-/// `unnest($1::text::bigint[], …)` over `columns`.
+/// `unnest($1::bigint[], …)` over `columns`.
 fn unnest_call(columns: &[(Kind, Value)]) -> String {
     let arrays: Vec<String> = (columns.iter().enumerate())
         .map(|(i, (kind, _))| {
@@ -82,51 +82,39 @@ fn unnest_call(columns: &[(Kind, Value)]) -> String {
                 Kind::Int => "bigint",
                 Kind::Text => "text",
             };
-            format!("${}::text::{element}[]", i + 1)
+            format!("${}::{element}[]", i + 1)
         })
         .collect();
     format!("unnest({})", arrays.join(", "))
 }
 
-/// Row-major `cells` as `width` columns, each its type and its cells as a PostgreSQL array's
-/// text (`{1,NULL,3}`, `{"a","b \"c\""}`). A column's type is its first cell's (a `NULL`
-/// keeps its type); bytes have no place in these statements and go as text.
+/// Row-major `cells` as `width` columns, each its type and its cells as an array parameter. A
+/// column's type is its first cell's (a `NULL` keeps its type); bytes have no place in these
+/// statements and go as text.
 fn columns(cells: &[Value], width: usize) -> Vec<(Kind, Value)> {
     (0..width)
         .map(|column| {
             let cells = cells.iter().skip(column).step_by(width);
-            let kind = match cells.clone().next() {
-                Some(Value::Int(_) | Value::Null(Kind::Int)) => Kind::Int,
-                _ => Kind::Text,
-            };
-            let mut text = String::from("{");
-            for (row, cell) in cells.enumerate() {
-                if row > 0 {
-                    text.push(',');
+            match cells.clone().next() {
+                Some(Value::Int(_) | Value::Null(Kind::Int)) => {
+                    let ints = cells.map(|cell| match cell {
+                        Value::Int(value) => Some(*value),
+                        _ => None,
+                    });
+                    (Kind::Int, Value::Ints(ints.collect()))
                 }
-                match cell {
-                    Value::Int(value) => text.push_str(&value.to_string()),
-                    Value::Null(_) => text.push_str("NULL"),
-                    Value::Text(value) => quote(&mut text, value),
-                    Value::Blob(bytes) => quote(&mut text, &String::from_utf8_lossy(bytes)),
+                _ => {
+                    let texts = cells.map(|cell| match cell {
+                        Value::Text(value) => Some(value.clone()),
+                        Value::Int(value) => Some(value.to_string()),
+                        Value::Blob(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                        _ => None,
+                    });
+                    (Kind::Text, Value::Texts(texts.collect()))
                 }
             }
-            text.push('}');
-            (kind, Value::Text(text))
         })
         .collect()
-}
-
-/// Appends `value` as a quoted element of an array's text.
-fn quote(text: &mut String, value: &str) {
-    text.push('"');
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            text.push('\\');
-        }
-        text.push(c);
-    }
-    text.push('"');
 }
 
 #[cfg(test)]
@@ -144,13 +132,13 @@ mod tests {
         let statement = with_rows(statement, 2, Dialect::Postgres);
         assert_eq!(
             statement.sql,
-            "INSERT INTO t (a, b) SELECT * FROM unnest($1::text::bigint[], $2::text::text[])"
+            "INSERT INTO t (a, b) SELECT * FROM unnest($1::bigint[], $2::text[])"
         );
         assert_eq!(
             statement.params,
             [
-                Value::Text("{1,NULL}".into()),
-                Value::Text(r#"{"x \"y\" \\z, {NULL}",NULL}"#.into()),
+                Value::Ints(vec![Some(1), None]),
+                Value::Texts(vec![Some("x \"y\" \\z, {NULL}".into()), None]),
             ]
         );
     }
@@ -161,8 +149,8 @@ mod tests {
             .bind(Value::Null(Kind::Text))
             .bind(Value::Null(Kind::Text));
         let statement = with_rows(statement, 1, Dialect::Postgres);
-        assert!(statement.sql.contains("unnest($1::text::text[])"));
-        assert_eq!(statement.params, [Value::Text("{NULL,NULL}".into())]);
+        assert!(statement.sql.contains("unnest($1::text[])"));
+        assert_eq!(statement.params, [Value::Texts(vec![None, None])]);
     }
 
     #[test]
