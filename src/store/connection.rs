@@ -276,30 +276,39 @@ pub trait Connection: Send {
     fn committed(&mut self) {}
 }
 
-impl Connection for AnyConnection {
-    /// Transaction control goes as a simple query, as sqlx's own transactions send it: one
-    /// message, nothing prepared.
-    async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {
-        sqlx::Executor::execute(&mut *self, sql).await?;
-        Ok(())
-    }
+/// [`Connection`] for a sqlx connection type: `$into` makes its query of a [`Statement`], `$value`
+/// reads a row's column.
+macro_rules! sqlx_connection {
+    ($conn:ty, $into:ident, $value:ident) => {
+        impl Connection for $conn {
+            /// Transaction control goes as a simple query, as sqlx's own transactions send it:
+            /// one message, nothing prepared.
+            async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {
+                sqlx::Executor::execute(&mut *self, sql).await?;
+                Ok(())
+            }
 
-    async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
-        Ok(statement
-            .into_sqlx()
-            .execute(&mut *self)
-            .await?
-            .rows_affected())
-    }
+            async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
+                let done = statement.$into().execute(&mut *self).await?;
+                Ok(done.rows_affected())
+            }
 
-    async fn fetch_optional(
-        &mut self,
-        statement: Statement,
-    ) -> Result<Option<Vec<Value>>, DbError> {
-        let row = statement.into_sqlx().fetch_optional(&mut *self).await?;
-        Ok(row.map(|row| (0..row.len()).map(|i| any_value(&row, i)).collect()))
-    }
+            async fn fetch_optional(
+                &mut self,
+                statement: Statement,
+            ) -> Result<Option<Vec<Value>>, DbError> {
+                let row = statement.$into().fetch_optional(&mut *self).await?;
+                row.map(|row| (0..row.len()).map(|i| $value(&row, i)).collect())
+                    .transpose()
+            }
+        }
+    };
 }
+
+sqlx_connection!(AnyConnection, into_sqlx, any_value);
+// The committers' PostgreSQL connections: sqlx's own driver, so multi-row statements bind their
+// columns as binary arrays (with `Any` their text took 6 % of the committer's backend to parse).
+sqlx_connection!(PgConnection, into_postgres, pg_value);
 
 impl Statement {
     /// The statement for sqlx's `Any` driver, which binds no arrays: an array goes as its text
@@ -371,33 +380,6 @@ fn quoted(value: &str) -> String {
     text
 }
 
-/// The committers' PostgreSQL connections: sqlx's own driver, so multi-row statements bind
-/// their columns as binary arrays (with `Any` their text took 6 % of the committer's backend
-/// to parse).
-impl Connection for PgConnection {
-    async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {
-        sqlx::Executor::execute(&mut *self, sql).await?;
-        Ok(())
-    }
-
-    async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
-        Ok(statement
-            .into_postgres()
-            .execute(&mut *self)
-            .await?
-            .rows_affected())
-    }
-
-    async fn fetch_optional(
-        &mut self,
-        statement: Statement,
-    ) -> Result<Option<Vec<Value>>, DbError> {
-        let row = statement.into_postgres().fetch_optional(&mut *self).await?;
-        row.map(|row| (0..row.len()).map(|i| pg_value(&row, i)).collect())
-            .transpose()
-    }
-}
-
 /// A column of a PostgreSQL row: an integer of any width, or text.
 fn pg_value(row: &sqlx::postgres::PgRow, index: usize) -> Result<Value, DbError> {
     if let Ok(value) = row.try_get::<Option<i64>, _>(index) {
@@ -409,14 +391,12 @@ fn pg_value(row: &sqlx::postgres::PgRow, index: usize) -> Result<Value, DbError>
     Ok(row.try_get::<Option<String>, _>(index)?.into())
 }
 
-fn any_value(row: &sqlx::any::AnyRow, index: usize) -> Value {
+/// A column of a row of the `Any` driver: an integer, or text.
+fn any_value(row: &sqlx::any::AnyRow, index: usize) -> Result<Value, DbError> {
     if let Ok(value) = row.try_get::<Option<i64>, _>(index) {
-        return value.into();
+        return Ok(value.into());
     }
-    match row.try_get::<Option<String>, _>(index) {
-        Ok(value) => value.into(),
-        Err(_) => Value::Null(Kind::Text),
-    }
+    Ok(row.try_get::<Option<String>, _>(index)?.into())
 }
 
 #[cfg(test)]

@@ -89,21 +89,28 @@ fn unnest_call(columns: &[(Kind, Value)]) -> String {
 }
 
 /// Row-major `cells` as `width` columns, each its type and its cells as an array parameter. A
-/// column's type is its first cell's (a `NULL` keeps its type); bytes have no place in these
-/// statements and go as text.
+/// column's type is its first cell's (a `NULL` keeps its type), and text if any cell is text:
+/// a mistyped cell then fails in PostgreSQL, not as a silent `NULL`. Bytes have no place in
+/// these statements and go as text.
 fn columns(cells: &[Value], width: usize) -> Vec<(Kind, Value)> {
     (0..width)
         .map(|column| {
             let cells = cells.iter().skip(column).step_by(width);
-            match cells.clone().next() {
-                Some(Value::Int(_) | Value::Null(Kind::Int)) => {
+            let first_int = matches!(
+                cells.clone().next(),
+                Some(Value::Int(_) | Value::Null(Kind::Int))
+            );
+            let all_int = first_int
+                && (cells.clone()).all(|cell| matches!(cell, Value::Int(_) | Value::Null(_)));
+            match all_int {
+                true => {
                     let ints = cells.map(|cell| match cell {
                         Value::Int(value) => Some(*value),
                         _ => None,
                     });
                     (Kind::Int, Value::Ints(ints.collect()))
                 }
-                _ => {
+                false => {
                     let texts = cells.map(|cell| match cell {
                         Value::Text(value) => Some(value.clone()),
                         Value::Int(value) => Some(value.to_string()),
@@ -140,6 +147,17 @@ mod tests {
                 Value::Ints(vec![Some(1), None]),
                 Value::Texts(vec![Some("x \"y\" \\z, {NULL}".into()), None]),
             ]
+        );
+    }
+
+    #[test]
+    fn a_text_cell_makes_its_column_text() {
+        let statement = query("INSERT INTO t (a) {rows}").bind(1i64).bind("2");
+        let statement = with_rows(statement, 1, Dialect::Postgres);
+        assert!(statement.sql.contains("unnest($1::text[])"));
+        assert_eq!(
+            statement.params,
+            [Value::Texts(vec![Some("1".into()), Some("2".into())])]
         );
     }
 
