@@ -310,30 +310,43 @@ sqlx_connection!(AnyConnection, into_sqlx, any_value);
 // columns as binary arrays (with `Any` their text took 6 % of the committer's backend to parse).
 sqlx_connection!(PgConnection, into_postgres, pg_value);
 
+/// A sqlx query of database `DB`.
+type SqlxQuery<DB> = sqlx::query::Query<'static, DB, <DB as sqlx::Database>::Arguments>;
+
 impl Statement {
     /// The statement for sqlx's `Any` driver, which binds no arrays: an array goes as its text
     /// (`{1,NULL,3}`), which the statement's cast (`$1::bigint[]`) reads.
-    fn into_sqlx(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.into_owned()));
-        for value in self.params {
-            query = match value {
-                Value::Int(value) => query.bind(value),
-                Value::Text(value) => query.bind(value),
-                Value::Blob(value) => query.bind(value),
-                Value::Null(Kind::Int) => query.bind(None::<i64>),
-                Value::Null(Kind::Text) => query.bind(None::<String>),
-                Value::Ints(values) => query.bind(ints_text(&values)),
-                Value::Texts(values) => query.bind(texts_text(&values)),
-            };
-        }
-        query
+    fn into_sqlx(self) -> SqlxQuery<sqlx::Any> {
+        self.into_query(
+            |query, ints| query.bind(ints_text(&ints)),
+            |query, texts| query.bind(texts_text(&texts)),
+        )
     }
 
     /// The statement for sqlx's PostgreSQL driver: arrays go as binary `bigint[]` and `text[]`,
     /// which PostgreSQL reads without parsing text.
-    fn into_postgres(
+    fn into_postgres(self) -> SqlxQuery<sqlx::Postgres> {
+        self.into_query(
+            |query, ints| query.bind(ints),
+            |query, texts| query.bind(texts),
+        )
+    }
+
+    /// The statement as a sqlx query of `DB`, its scalars bound as they are and its arrays by
+    /// `ints` and `texts`.
+    fn into_query<DB>(
         self,
-    ) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        ints: impl Fn(SqlxQuery<DB>, Vec<Option<i64>>) -> SqlxQuery<DB>,
+        texts: impl Fn(SqlxQuery<DB>, Vec<Option<String>>) -> SqlxQuery<DB>,
+    ) -> SqlxQuery<DB>
+    where
+        DB: sqlx::Database,
+        i64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        Vec<u8>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        Option<i64>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.into_owned()));
         for value in self.params {
             query = match value {
@@ -342,8 +355,8 @@ impl Statement {
                 Value::Blob(value) => query.bind(value),
                 Value::Null(Kind::Int) => query.bind(None::<i64>),
                 Value::Null(Kind::Text) => query.bind(None::<String>),
-                Value::Ints(values) => query.bind(values),
-                Value::Texts(values) => query.bind(values),
+                Value::Ints(values) => ints(query, values),
+                Value::Texts(values) => texts(query, values),
             };
         }
         query

@@ -61,9 +61,8 @@ pub(super) fn with_rows(mut statement: Statement, width: usize, dialect: Dialect
             .sql
             .replace(ROWS, &format!("VALUES {}", placeholders(rows, width))),
         Dialect::Postgres => {
-            let columns = columns(&statement.params, width);
-            let call = unnest_call(&columns);
-            statement.params = columns.into_iter().map(|(_, text)| text).collect();
+            statement.params = columns(&statement.params, width);
+            let call = unnest_call(&statement.params);
             statement
                 .sql
                 .replace(ROWS, &format!("SELECT * FROM {call}"))
@@ -74,13 +73,13 @@ pub(super) fn with_rows(mut statement: Statement, width: usize, dialect: Dialect
     statement
 }
 
-/// `unnest($1::bigint[], …)` over `columns`.
-fn unnest_call(columns: &[(Kind, Value)]) -> String {
+/// `unnest($1::bigint[], …)` over `columns`, each an array.
+fn unnest_call(columns: &[Value]) -> String {
     let arrays: Vec<String> = (columns.iter().enumerate())
-        .map(|(i, (kind, _))| {
-            let element = match kind {
-                Kind::Int => "bigint",
-                Kind::Text => "text",
+        .map(|(i, column)| {
+            let element = match column {
+                Value::Ints(_) => "bigint",
+                _ => "text",
             };
             format!("${}::{element}[]", i + 1)
         })
@@ -88,11 +87,11 @@ fn unnest_call(columns: &[(Kind, Value)]) -> String {
     format!("unnest({})", arrays.join(", "))
 }
 
-/// Row-major `cells` as `width` columns, each its type and its cells as an array parameter. A
+/// Row-major `cells` as `width` columns, each its cells as an array parameter. A
 /// column's type is its first cell's (a `NULL` keeps its type), and text if any cell is text:
 /// a mistyped cell then fails in PostgreSQL, not as a silent `NULL`. Bytes have no place in
 /// these statements and go as text.
-fn columns(cells: &[Value], width: usize) -> Vec<(Kind, Value)> {
+fn columns(cells: &[Value], width: usize) -> Vec<Value> {
     (0..width)
         .map(|column| {
             let cells = cells.iter().skip(column).step_by(width);
@@ -108,7 +107,7 @@ fn columns(cells: &[Value], width: usize) -> Vec<(Kind, Value)> {
                         Value::Int(value) => Some(*value),
                         _ => None,
                     });
-                    (Kind::Int, Value::Ints(ints.collect()))
+                    Value::Ints(ints.collect())
                 }
                 false => {
                     let texts = cells.map(|cell| match cell {
@@ -117,7 +116,7 @@ fn columns(cells: &[Value], width: usize) -> Vec<(Kind, Value)> {
                         Value::Blob(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
                         _ => None,
                     });
-                    (Kind::Text, Value::Texts(texts.collect()))
+                    Value::Texts(texts.collect())
                 }
             }
         })
