@@ -20,6 +20,8 @@ mod json;
 mod read;
 mod schema;
 mod sqlite;
+#[cfg(test)]
+mod test_db;
 
 pub use commit::{
     CapacityReturn, Commit, MoneyMove, NewAttachment, NewBlock, NewEvent, NewMessage, NewRating,

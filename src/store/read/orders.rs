@@ -24,8 +24,26 @@ pub struct OrderFilter {
     pub held: bool,
 }
 
+/// When a paid order's release window closes: the expression the index `orders_release_due` is
+/// on, written the same here, so both stores read the index.
+const RELEASE_DUE: &str = "paid_at + release_window_seconds * 1000";
+
 /// A pending order a rule held that no operator has cleared yet, as SQL.
 const HELD: &str = "(status = 'pending' AND review_rule IS NOT NULL AND review_cleared_at IS NULL)";
+
+/// The sweep's orders past a deadline at `$1` (payment) and `$2` (release), at most `$3`, each
+/// read through its deadline's index.
+fn overdue_sql() -> String {
+    format!(
+        "SELECT id, deadline FROM ( \
+           SELECT id, expires_at AS deadline FROM orders WHERE status = 'pending' \
+             AND expires_at <= $1 AND NOT {HELD} \
+           UNION ALL \
+           SELECT id, {RELEASE_DUE} AS deadline FROM orders \
+             WHERE status = 'paid_by_buyer' AND {RELEASE_DUE} <= $2 \
+         ) overdue ORDER BY deadline LIMIT $3"
+    )
+}
 
 pub(crate) const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, taker_id, \
     usdt_amount, fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
@@ -183,17 +201,8 @@ impl Store {
     /// Orders past a deadline at `now`, oldest deadline first: pending ones whose payment
     /// window closed, and paid ones whose release window closed.
     pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<OrderId>, DomainError> {
-        let sql = format!(
-            "SELECT id, deadline FROM ( \
-               SELECT id, expires_at AS deadline FROM orders WHERE status = 'pending' \
-                 AND expires_at <= $1 AND NOT {HELD} \
-               UNION ALL \
-               SELECT id, paid_at + release_window_seconds * 1000 AS deadline FROM orders \
-                 WHERE status = 'paid_by_buyer' AND paid_at <= $2 - release_window_seconds * 1000 \
-             ) overdue ORDER BY deadline LIMIT $3"
-        );
         self.all(
-            sqlx::query(AssertSqlSafe(sql))
+            sqlx::query(AssertSqlSafe(overdue_sql()))
                 .bind(now)
                 .bind(now)
                 .bind(limit),
@@ -241,5 +250,55 @@ impl Store {
         );
         let page = bind_all(query(page_sql), &values).bind(limit).bind(offset);
         Ok((self.all(page, order_from).await?, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overdue_sql;
+    use crate::store::test_db::{postgres_store, sqlite_store};
+
+    /// Whether `plan` reads both deadlines' indexes: the sweep then reads only the orders due,
+    /// not every paid order.
+    fn reads_the_deadlines(plan: &[String]) -> bool {
+        let reads = |index: &str| plan.iter().any(|step| step.contains(index));
+        reads("orders_pending_expiry") && reads("orders_release_due")
+    }
+
+    #[tokio::test]
+    async fn the_deadline_sweep_reads_each_deadlines_index_on_sqlite() {
+        let (_store, dir) = sqlite_store().await;
+        let conn = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+        let mut explain = (conn.prepare(&format!("EXPLAIN QUERY PLAN {}", overdue_sql()))).unwrap();
+        let plan: Vec<String> = explain
+            .query_map([0i64, 0, 100], |row| row.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(reads_the_deadlines(&plan), "{plan:?}");
+    }
+
+    #[tokio::test]
+    async fn the_deadline_sweep_reads_each_deadlines_index_on_postgres() {
+        use sqlx::Connection as _;
+        let Some((_store, url)) = postgres_store("the deadline sweep's plan").await else {
+            return;
+        };
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        // The tables are empty: without this the planner would rather read them whole.
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let explain = format!("EXPLAIN {}", overdue_sql());
+        let plan: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
+            .bind(0i64)
+            .bind(0i64)
+            .bind(100i64)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|(step,)| step).collect();
+        assert!(reads_the_deadlines(&plan), "{plan:?}");
     }
 }

@@ -5,19 +5,13 @@ use tokio::sync::oneshot;
 use super::batch::{BatchFailure, Mode, commit_batch, commit_grouped};
 use super::rows::pow2_chunks;
 use super::{Commit, Job, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
-use crate::config::Config;
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
 use crate::domain::{ErrorCode, Role};
 use crate::domain::{Kopecks, UserId};
 use crate::store::connection::Connection;
 use crate::store::dialect::Dialect;
 use crate::store::handle::Store;
-
-async fn store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::TempDir::new().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    (Store::open(&Config::for_database(url)).await.unwrap(), dir)
-}
+use crate::store::test_db::{postgres_store, sqlite_store as store};
 
 fn new_user(name: &str) -> Commit {
     Commit::new(vec![Op::InsertUser(NewUser {
