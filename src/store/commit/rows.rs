@@ -99,26 +99,27 @@ fn columns(cells: &[Value], width: usize) -> Vec<Value> {
                 cells.clone().next(),
                 Some(Value::Int(_) | Value::Null(Kind::Int))
             );
-            let all_int = first_int
-                && (cells.clone()).all(|cell| matches!(cell, Value::Int(_) | Value::Null(_)));
-            match all_int {
-                true => {
-                    let ints = cells.map(|cell| match cell {
-                        Value::Int(value) => Some(*value),
+            // The integers, in one pass that stops at the first cell that is not one.
+            let ints: Option<Vec<Option<i64>>> = match first_int {
+                true => (cells.clone())
+                    .map(|cell| match cell {
+                        Value::Int(value) => Some(Some(*value)),
+                        Value::Null(_) => Some(None),
                         _ => None,
-                    });
-                    Value::Ints(ints.collect())
-                }
-                false => {
-                    let texts = cells.map(|cell| match cell {
-                        Value::Text(value) => Some(value.clone()),
-                        Value::Int(value) => Some(value.to_string()),
-                        Value::Blob(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-                        _ => None,
-                    });
-                    Value::Texts(texts.collect())
-                }
+                    })
+                    .collect(),
+                false => None,
+            };
+            if let Some(ints) = ints {
+                return Value::Ints(ints);
             }
+            let texts = cells.map(|cell| match cell {
+                Value::Text(value) => Some(value.clone()),
+                Value::Int(value) => Some(value.to_string()),
+                Value::Blob(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                _ => None,
+            });
+            Value::Texts(texts.collect())
         })
         .collect()
 }
