@@ -81,12 +81,37 @@ fn checks() -> Vec<(u8, String)> {
                    FROM ledger WHERE order_id IS NOT NULL GROUP BY order_id) r ON r.order_id = o.id \
                  WHERE COALESCE(r.released, 0) > 1 OR COALESCE(r.refunded, 0) > 1 \
                     OR (COALESCE(r.released, 0) = 1) <> (o.status = 'completed') \
-                    OR (COALESCE(r.refunded, 0) > 0 AND o.status <> 'cancelled')"
+                    OR (COALESCE(r.refunded, 0) > 0 AND o.status <> 'cancelled') \
+                 UNION ALL {}",
+                active_rows_astray()
             ),
         ),
         (8, BONUS_REPLAY_CHECK.into()),
         (9, missing_references()),
     ]
+}
+
+/// A row `(subject, detail)` for each order whose row of `active_orders` (which holds the unique
+/// index of active withdrawals, §8, 6) is missing, left over or unlike the order: its status,
+/// parties, side or deadlines (`Order::deadline`, and since when it is held for review).
+fn active_rows_astray() -> String {
+    let active = active_statuses();
+    let held = "o.status = 'pending' AND o.review_rule IS NOT NULL AND o.review_cleared_at IS NULL";
+    format!(
+        "SELECT 'order ' || o.id, o.status || ' with ' || \
+           COALESCE('active row ' || a.status, 'no active row') FROM orders o \
+         LEFT JOIN active_orders a ON a.order_id = o.id \
+         WHERE (o.status IN {active}) <> (a.order_id IS NOT NULL) OR a.status <> o.status \
+            OR a.side <> o.side OR a.seller_id <> o.seller_id OR a.taker_id <> o.taker_id \
+            OR a.due_at IS DISTINCT FROM (CASE \
+                 WHEN o.status = 'pending' AND NOT ({held}) THEN o.expires_at \
+                 WHEN o.status = 'paid_by_buyer' THEN o.paid_at + o.release_window_seconds * 1000 \
+               END) \
+            OR a.held_since IS DISTINCT FROM (CASE WHEN {held} THEN o.review_since END) \
+         UNION ALL \
+         SELECT 'active row ' || a.order_id, 'names no order' FROM active_orders a \
+         WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = a.order_id)"
+    )
 }
 
 /// The references of the rows every order writes: `(table, the key that names a row of it,

@@ -20,17 +20,13 @@ pub(crate) fn active_statuses() -> &'static str {
 }
 
 /// A wallet with the counts of active orders its rules need (`$1` the user).
-pub(crate) static WALLET_SELECT: LazyLock<String> = LazyLock::new(|| {
-    let active = active_statuses();
-    format!(
-        "SELECT available, frozen, deposits_total, wagering_required, wagered, bonus, \
-         (SELECT COUNT(*) FROM orders WHERE seller_id = $1 AND side = 'withdraw' \
-            AND status IN {active}) AS active_withdrawals, \
-         (SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
-            AND status IN {active}) AS active_deposits \
-         FROM wallets WHERE user_id = $1"
-    )
-});
+pub(crate) const WALLET_SELECT: &str = "SELECT available, frozen, deposits_total, \
+    wagering_required, wagered, bonus, \
+    (SELECT COUNT(*) FROM active_orders WHERE seller_id = $1 AND side = 'withdraw') \
+      AS active_withdrawals, \
+    (SELECT COUNT(*) FROM active_orders WHERE taker_id = $1 AND side = 'deposit') \
+      AS active_deposits \
+    FROM wallets WHERE user_id = $1";
 
 /// The columns of [`WALLET_SELECT`], in order.
 pub(crate) type WalletRow = (i64, i64, i64, i64, i64, i64, i64, i64);

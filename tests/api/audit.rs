@@ -107,15 +107,36 @@ async fn a_second_release_of_one_order_breaks_invariants_2_and_6(backend: Backen
 on_both_stores!(two_active_withdrawals_of_one_seller_break_invariant_6);
 async fn two_active_withdrawals_of_one_seller_break_invariant_6(backend: Backend) {
     let app = busy_market(backend).await;
-    // Only possible behind the database's back: the unique index forbids it, so drop it first.
+    // Only possible behind the service's back: its unique index is on `active_orders`, which
+    // this leaves alone.
     tamper(
         &app,
-        "DROP INDEX orders_one_active_withdrawal; \
-         UPDATE orders SET status = 'pending', completed_at = NULL WHERE id = 1",
+        "UPDATE orders SET status = 'pending', completed_at = NULL WHERE id = 1",
     )
     .await;
     let broken = broken_invariants(&app).await;
     assert!(broken.contains(&6), "{broken:?}");
+}
+
+on_both_stores!(an_active_order_without_its_active_row_breaks_invariant_6);
+async fn an_active_order_without_its_active_row_breaks_invariant_6(backend: Backend) {
+    let app = busy_market(backend).await;
+    // Order 2 is pending: without its row the sweep would never expire it, and the unique
+    // index of active withdrawals would not see it.
+    tamper(&app, "DELETE FROM active_orders WHERE order_id = 2").await;
+    assert_eq!(broken_invariants(&app).await, vec![6]);
+}
+
+on_both_stores!(an_active_row_unlike_its_order_breaks_invariant_6);
+async fn an_active_row_unlike_its_order_breaks_invariant_6(backend: Backend) {
+    let app = busy_market(backend).await;
+    // The sweep would expire order 2 a millisecond late.
+    tamper(
+        &app,
+        "UPDATE active_orders SET due_at = due_at + 1 WHERE order_id = 2",
+    )
+    .await;
+    assert_eq!(broken_invariants(&app).await, vec![6]);
 }
 
 on_both_stores!(an_unwagered_bonus_unlike_its_replay_breaks_invariant_8);

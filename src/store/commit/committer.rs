@@ -125,7 +125,7 @@ pub(super) fn count(outcome: &Result<Receipt, DomainError>) {
 /// Reads the wallets asked for, on the committer's connection outside any transaction.
 pub(super) async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u64) {
     for load in loads.drain(..) {
-        let read = query(WALLET_SELECT.as_str())
+        let read = query(WALLET_SELECT)
             .bind(load.user_id)
             .fetch_optional::<WalletRow>(&mut *conn)
             .await;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::locks::LockSet;
 use super::one_statement::{OneStatement, Write};
 use super::op::{NewEvent, NewRating};
-use super::order_rows::{Claim, claims_statement, order_values};
+use super::order_rows::{Claim, active_claims, active_inserts, claims_statement, order_values};
 use super::rows::{ROWS, UNNEST, chunked, with_rows};
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::track::DayFigures;
@@ -15,7 +15,6 @@ use crate::domain::wallet::{LedgerKind, WalletDelta};
 use crate::domain::{AdId, Kopecks, Millis, OrderId, UserId};
 use crate::store::connection::{Connection, DbError, Statement, query};
 use crate::store::dialect::{Dialect, EVENTS_PER_TRANSACTION, postgres_event_id};
-use crate::store::schema::active_statuses;
 
 /// A ledger row waiting for its batch's one insert.
 #[derive(Debug, Clone)]
@@ -191,6 +190,9 @@ impl Deferred {
             let statement = claims_statement(dialect, chunk);
             writes.push(Write::all_of(statement, chunk.len(), "order claims"));
         }
+        for (statement, rows) in active_claims(dialect, &self.claims) {
+            writes.push(Write::all_of(statement, rows, "active orders"));
+        }
         writes.extend(self.events(dialect, places)?);
         Ok(writes)
     }
@@ -213,9 +215,8 @@ impl Deferred {
         }
         let sql = format!(
             "WITH v(id, below) AS ({ROWS}) SELECT v.id FROM v WHERE \
-             (SELECT COUNT(*) FROM orders WHERE taker_id = v.id AND side = 'deposit' \
-              AND status IN {}) >= v.below",
-            active_statuses()
+             (SELECT COUNT(*) FROM active_orders WHERE taker_id = v.id AND side = 'deposit') \
+             >= v.below"
         );
         let mut query = query(sql);
         for (taker, below) in &self.deposit_limits {
@@ -336,9 +337,9 @@ impl Deferred {
         writes
     }
 
-    /// Inserts the new orders with their ids taken beforehand (PostgreSQL fast batches only);
-    /// the partial unique index refuses a second active withdrawal, and the batch then runs
-    /// carefully, where that order's commit hears why.
+    /// Inserts the new orders with their ids taken beforehand (PostgreSQL fast batches only), and
+    /// their rows of `active_orders`, whose unique index refuses a second active withdrawal; the
+    /// batch then runs carefully, where that order's commit hears why.
     fn orders(&self, dialect: Dialect) -> Vec<Write> {
         let mut writes = Vec::new();
         for chunk in chunked(&self.orders, dialect) {
@@ -354,6 +355,11 @@ impl Deferred {
             }
             writes.push(Write::new(with_rows(query, 19, dialect)));
         }
+        writes.extend(
+            active_inserts(dialect, &self.orders)
+                .into_iter()
+                .map(Write::new),
+        );
         writes
     }
 

@@ -2,7 +2,8 @@
 //! order moves to its new state only if its status is still the one its transition started
 //! from), one statement for a batch's claims.
 
-use super::rows::{ROWS, with_rows};
+use super::one_statement::Write;
+use super::rows::{ROWS, chunked, with_rows};
 use crate::domain::order::{Order, OrderStatus, Side};
 use crate::domain::review::card_key;
 use crate::store::connection::{Connection, DbError, Statement, query};
@@ -41,12 +42,23 @@ pub(super) fn order_values(query: Statement, order: &Order) -> Statement {
 /// Claims orders with one statement: each row moves to its new state only if its status is still
 /// the one its transition started from. Answers how many claims held; in a fast batch anything
 /// short of all of them reruns the batch carefully, where the loser hears `INVALID_ORDER_STATUS`.
+/// If all held, brings `active_orders` to the new states too.
 pub(super) async fn claim_all(
     conn: &mut impl Connection,
     dialect: Dialect,
     claims: &[Claim],
 ) -> Result<u64, DbError> {
-    claims_statement(dialect, claims).execute(&mut *conn).await
+    let held = claims_statement(dialect, claims)
+        .execute(&mut *conn)
+        .await?;
+    if held == claims.len() as u64 {
+        for (statement, rows) in active_claims(dialect, claims) {
+            Write::all_of(statement, rows, "active orders")
+                .run(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(held)
 }
 
 /// The statement of [`claim_all`].
@@ -100,4 +112,71 @@ pub(super) fn claims_statement(dialect: Dialect, claims: &[Claim]) -> Statement 
             .bind(proposal.map(|p| p.proposed_at));
     }
     with_rows(query, 23, dialect)
+}
+
+/// An active order's row of `active_orders`, what the sweeps, the limits and the operators' queue
+/// look it up by: `(order_id, side, seller_id, taker_id, status, due_at, held_since)`.
+fn active_values(query: Statement, order: &Order) -> Statement {
+    query
+        .bind(order.id)
+        .bind(order.side.as_str())
+        .bind(order.seller_id)
+        .bind(order.taker_id)
+        .bind(order.status.as_str())
+        .bind(order.deadline().map(|(at, _)| at))
+        .bind(held_since(order))
+}
+
+/// Since when a rule has held the order, while no operator has cleared it.
+fn held_since(order: &Order) -> Option<i64> {
+    order
+        .review
+        .as_ref()
+        .filter(|_| order.held())
+        .map(|review| review.since)
+}
+
+/// Inserts new orders' rows of `active_orders` (each new order is pending); the unique index
+/// there refuses a second active withdrawal of one seller.
+pub(super) fn active_inserts(dialect: Dialect, orders: &[Order]) -> Vec<Statement> {
+    chunked(orders, dialect)
+        .into_iter()
+        .map(|chunk| {
+            let sql = format!(
+                "INSERT INTO active_orders (order_id, side, seller_id, taker_id, status, due_at, \
+                 held_since) {ROWS}"
+            );
+            let query = (chunk.iter()).fold(query(sql), |query, order| active_values(query, order));
+            with_rows(query, 7, dialect)
+        })
+        .collect()
+}
+
+/// Brings `active_orders` to the claims' new states: an order still active gets its new status
+/// and deadlines, one that ended leaves. Each statement must change all its rows, as many as it
+/// names.
+pub(super) fn active_claims(dialect: Dialect, claims: &[Claim]) -> Vec<(Statement, usize)> {
+    let (active, ended): (Vec<&Order>, Vec<&Order>) = (claims.iter())
+        .map(|(_, order)| order.as_ref())
+        .partition(|order| order.status.is_active());
+    let mut statements = Vec::new();
+    for chunk in chunked(&active, dialect) {
+        let sql = format!(
+            "WITH v(order_id, side, seller_id, taker_id, status, due_at, held_since) AS ({ROWS}) \
+             UPDATE active_orders SET status = v.status, due_at = v.due_at, \
+               held_since = v.held_since \
+             FROM v WHERE active_orders.order_id = v.order_id"
+        );
+        let query = (chunk.iter()).fold(query(sql), |query, order| active_values(query, order));
+        statements.push((with_rows(query, 7, dialect), chunk.len()));
+    }
+    for chunk in chunked(&ended, dialect) {
+        let sql = format!(
+            "WITH v(order_id) AS ({ROWS}) \
+             DELETE FROM active_orders WHERE order_id IN (SELECT order_id FROM v)"
+        );
+        let query = (chunk.iter()).fold(query(sql), |query, order| query.bind(order.id));
+        statements.push((with_rows(query, 1, dialect), chunk.len()));
+    }
+    statements
 }

@@ -3,12 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::query::query;
 use crate::domain::DomainError;
 use crate::domain::ad::{AdStatus, AdType};
 use crate::domain::order::{OrderStatus, Side};
 use crate::store::handle::Store;
-use crate::store::schema::active_statuses;
 
 /// What the gauges show, counted in the database: every combination, zeros included, so a gauge
 /// falls back to zero.
@@ -33,11 +31,8 @@ fn count(rows: &[Counted], a: &str, b: &str) -> i64 {
 
 impl Store {
     pub async fn gauges(&self) -> Result<Gauges, DomainError> {
-        let sql = format!(
-            "SELECT status, side, COUNT(*) FROM orders WHERE status IN {} GROUP BY status, side",
-            active_statuses()
-        );
-        let orders = self.all(query(sql), counted).await?;
+        let sql = "SELECT status, side, COUNT(*) FROM active_orders GROUP BY status, side";
+        let orders = self.all(sqlx::query(sql), counted).await?;
         let sql = "SELECT ad_type, status, COUNT(*) FROM ads GROUP BY ad_type, status";
         let ads = self.all(sqlx::query(sql), counted).await?;
         let mut gauges = Gauges::default();

@@ -1,7 +1,7 @@
 //! `orders`: an order's row, the pages of a user's orders, the disputes, what is overdue.
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 use super::query::{Query, int, int_or_null, query, unknown};
 use crate::domain::order::{
@@ -9,7 +9,6 @@ use crate::domain::order::{
 };
 use crate::domain::{DomainError, OrderId, UserId};
 use crate::store::handle::Store;
-use crate::store::schema::active_statuses;
 
 /// Which orders a page lists.
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,26 +23,13 @@ pub struct OrderFilter {
     pub held: bool,
 }
 
-/// When a paid order's release window closes: the expression the index `orders_release_due` is
-/// on, written the same here, so both stores read the index.
-const RELEASE_DUE: &str = "paid_at + release_window_seconds * 1000";
-
 /// A pending order a rule held that no operator has cleared yet, as SQL.
 const HELD: &str = "(status = 'pending' AND review_rule IS NOT NULL AND review_cleared_at IS NULL)";
 
-/// The sweep's orders past a deadline at `$1` (payment) and `$2` (release), at most `$3`, each
-/// read through its deadline's index.
-fn overdue_sql() -> String {
-    format!(
-        "SELECT id, deadline FROM ( \
-           SELECT id, expires_at AS deadline FROM orders WHERE status = 'pending' \
-             AND expires_at <= $1 AND NOT {HELD} \
-           UNION ALL \
-           SELECT id, {RELEASE_DUE} AS deadline FROM orders \
-             WHERE status = 'paid_by_buyer' AND {RELEASE_DUE} <= $2 \
-         ) overdue ORDER BY deadline LIMIT $3"
-    )
-}
+/// The sweep's orders past their deadline (`Order::deadline`) at `$1`, at most `$2`, read
+/// through the index `active_orders_due`.
+const OVERDUE: &str = "SELECT order_id AS id FROM active_orders \
+    WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2";
 
 pub(crate) const ORDER_COLUMNS: &str = "id, ad_id, side, buyer_id, seller_id, taker_id, \
     usdt_amount, fiat_amount, fiat_currency, price, payment_method, payment_details, status, \
@@ -163,7 +149,9 @@ fn where_clause(filter: OrderFilter) -> (String, Vec<FilterValue>) {
         None => {}
     }
     if filter.held {
-        clause.push_str(&format!(" AND {HELD}"));
+        clause.push_str(
+            " AND id IN (SELECT order_id FROM active_orders WHERE held_since IS NOT NULL)",
+        );
     }
     (clause, values)
 }
@@ -192,8 +180,7 @@ impl Store {
     /// Orders that still hold escrow: what the service re-arms at start.
     pub async fn active_orders(&self) -> Result<Vec<Order>, DomainError> {
         let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN {}",
-            active_statuses()
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN (SELECT order_id FROM active_orders)"
         );
         self.all(query(sql), order_from).await
     }
@@ -201,24 +188,18 @@ impl Store {
     /// Orders past a deadline at `now`, oldest deadline first: pending ones whose payment
     /// window closed, and paid ones whose release window closed.
     pub async fn overdue_orders(&self, now: i64, limit: i64) -> Result<Vec<OrderId>, DomainError> {
-        self.all(
-            sqlx::query(AssertSqlSafe(overdue_sql()))
-                .bind(now)
-                .bind(now)
-                .bind(limit),
-            |row| int(row, "id"),
-        )
+        self.all(sqlx::query(OVERDUE).bind(now).bind(limit), |row| {
+            int(row, "id")
+        })
         .await
     }
 
     /// How many pending orders are past their payment window at `now` (each should expire within
     /// a second or two: a count that stays above zero means expiry lags).
     pub async fn overdue_count(&self, now: i64) -> Result<i64, DomainError> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM orders WHERE status = 'pending' AND expires_at <= $1 \
-             AND NOT {HELD}"
-        );
-        self.scalar(sqlx::query(AssertSqlSafe(sql)).bind(now)).await
+        let sql = "SELECT COUNT(*) FROM active_orders WHERE status = 'pending' \
+                   AND due_at IS NOT NULL AND due_at <= $1";
+        self.scalar(sqlx::query(sql).bind(now)).await
     }
 
     /// One page of the orders that match, and how many match in all. Disputes list oldest
@@ -255,23 +236,22 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::overdue_sql;
+    use super::OVERDUE;
     use crate::store::test_db::{postgres_store, sqlite_store};
 
-    /// Whether `plan` reads both deadlines' indexes: the sweep then reads only the orders due,
-    /// not every paid order.
+    /// Whether `plan` reads the deadlines' index: the sweep then reads only the orders due, not
+    /// every active one.
     fn reads_the_deadlines(plan: &[String]) -> bool {
-        let reads = |index: &str| plan.iter().any(|step| step.contains(index));
-        reads("orders_pending_expiry") && reads("orders_release_due")
+        plan.iter().any(|step| step.contains("active_orders_due"))
     }
 
     #[tokio::test]
-    async fn the_deadline_sweep_reads_each_deadlines_index_on_sqlite() {
+    async fn the_deadline_sweep_reads_the_deadlines_index_on_sqlite() {
         let (_store, dir) = sqlite_store().await;
         let conn = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
-        let mut explain = (conn.prepare(&format!("EXPLAIN QUERY PLAN {}", overdue_sql()))).unwrap();
+        let mut explain = (conn.prepare(&format!("EXPLAIN QUERY PLAN {OVERDUE}"))).unwrap();
         let plan: Vec<String> = explain
-            .query_map([0i64, 0, 100], |row| row.get(3))
+            .query_map([0i64, 100], |row| row.get(3))
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -279,7 +259,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_deadline_sweep_reads_each_deadlines_index_on_postgres() {
+    async fn the_deadline_sweep_reads_the_deadlines_index_on_postgres() {
         use sqlx::Connection as _;
         let Some((_store, url)) = postgres_store("the deadline sweep's plan").await else {
             return;
@@ -290,14 +270,13 @@ mod tests {
             .execute(&mut conn)
             .await
             .unwrap();
-        let explain = format!("EXPLAIN {}", overdue_sql());
-        let plan: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
-            .bind(0i64)
-            .bind(0i64)
-            .bind(100i64)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
+        let plan: Vec<(String,)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN {OVERDUE}")))
+                .bind(0i64)
+                .bind(100i64)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
         let plan: Vec<String> = plan.into_iter().map(|(step,)| step).collect();
         assert!(reads_the_deadlines(&plan), "{plan:?}");
     }

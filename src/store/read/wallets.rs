@@ -8,7 +8,7 @@ use crate::store::schema::{WALLET_SELECT, wallet_from};
 impl Store {
     /// The wallet with the counts of active orders its rules need.
     pub async fn wallet(&self, user_id: UserId) -> Result<Option<Wallet>, DomainError> {
-        let query = super::query::query(WALLET_SELECT.clone()).bind(user_id.get());
+        let query = super::query::query(WALLET_SELECT.to_string()).bind(user_id.get());
         self.optional(query, |row| {
             use sqlx::Row;
             Ok(wallet_from((

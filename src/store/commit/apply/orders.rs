@@ -4,12 +4,12 @@ use super::writer::{Failure, Writer, refused, unique_or};
 use crate::domain::order::Side;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::{ErrorCode, OrderId, UserId};
-use crate::store::commit::order_rows::{claim_all, order_values};
+use crate::store::commit::order_rows::{active_inserts, claim_all, order_values};
 use crate::store::connection::{Connection, query};
-use crate::store::schema::active_statuses;
 
 impl<C: Connection> Writer<'_, C> {
-    /// Inserts the order; the partial unique index refuses a second active withdrawal. In a
+    /// Inserts the order and its row of `active_orders`, whose unique index refuses a second
+    /// active withdrawal. In a
     /// PostgreSQL fast batch the order takes an id taken beforehand and waits for the batch's
     /// one insert.
     pub(super) async fn insert_order(&mut self, order: &Order) -> Result<(), Failure> {
@@ -35,6 +35,12 @@ impl<C: Connection> Writer<'_, C> {
         .fetch_one(&mut *self.conn)
         .await;
         let id = unique_or(insert, ErrorCode::ActiveWithdrawOrderExists)?;
+        let mut order = order.clone();
+        order.id = OrderId(id);
+        for statement in active_inserts(self.dialect, std::slice::from_ref(&order)) {
+            let inserted = statement.execute(&mut *self.conn).await;
+            unique_or(inserted, ErrorCode::ActiveWithdrawOrderExists)?;
+        }
         self.receipt.inserted_ids.push(id);
         Ok(())
     }
@@ -73,11 +79,7 @@ impl<C: Connection> Writer<'_, C> {
             *below = (*below).min(max - waiting);
             return Ok(());
         }
-        let sql = format!(
-            "SELECT COUNT(*) FROM orders WHERE taker_id = $1 AND side = 'deposit' \
-             AND status IN {}",
-            active_statuses()
-        );
+        let sql = "SELECT COUNT(*) FROM active_orders WHERE taker_id = $1 AND side = 'deposit'";
         let stored: i64 = query(sql).bind(taker_id).fetch_one(&mut *self.conn).await?;
         let active = stored + waiting;
         if active >= max {
