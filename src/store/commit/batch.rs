@@ -131,7 +131,7 @@ async fn apply_batch(
             }
         }
         let taken = match dialect {
-            Dialect::Postgres => deferred.flush_in_two(conn, &mut event_places).await,
+            Dialect::Postgres => deferred.flush_in_three(conn, &mut event_places).await,
             Dialect::Sqlite => {
                 (deferred.flush(conn, dialect, &mut event_places).await).map(|()| Vec::new())
             }

@@ -67,7 +67,7 @@ pub(super) struct Deferred {
     /// New orders, their ids set, for the batch's one insert (PostgreSQL fast batches).
     pub orders: Vec<Order>,
     /// Whether ratings, guarded moves of money, changes of ads' capacity and deposit limits
-    /// wait for the batch's last two statements (PostgreSQL fast batches).
+    /// wait for the batch's last statements (PostgreSQL fast batches).
     pub group_rows: bool,
     pub ratings: Vec<NewRating>,
     /// Takes and returns of ads' capacity waiting for the batch's one guarded update
@@ -76,8 +76,8 @@ pub(super) struct Deferred {
     /// Deposit takers' limits (PostgreSQL fast batches): each must hold fewer active deposit
     /// orders than this before the batch, or the batch runs carefully.
     pub deposit_limits: BTreeMap<UserId, i64>,
-    /// The hot rows a batch locks at the end of its cold statement, before its last statement
-    /// changes them (PostgreSQL fast batches whose commits all allow it, see [`LockSet`]).
+    /// The hot rows a batch locks after its cold statement, before its last statement changes
+    /// them (PostgreSQL fast batches whose commits all allow it, see [`LockSet`]).
     pub late_locks: Option<LockSet>,
     /// The place in its batch of the commit being applied.
     pub commit_place: usize,
@@ -110,7 +110,7 @@ pub(super) fn rating_values(query: Statement, rating: &NewRating) -> Statement {
 impl Deferred {
     /// The deferred writes of a whole fast batch: order claims wait for its one guarded update,
     /// and on PostgreSQL new orders, ratings, guarded moves of money and changes of capacity
-    /// wait too, for the batch's last two statements (see [`Deferred::flush_in_two`]).
+    /// wait too, for the batch's last statements (see [`Deferred::flush_in_three`]).
     pub(super) fn for_fast_batch(dialect: Dialect) -> Deferred {
         Deferred {
             group_claims: true,
@@ -133,17 +133,24 @@ impl Deferred {
         Ok(())
     }
 
-    /// Writes everything gathered, changes of ads' capacity included, as one PostgreSQL
-    /// statement. Its parts run in turn: the writes of cold rows (new rows, the batch's
-    /// orders), the guard of deposit limits, then the late locks of the hot rows (users, ads,
-    /// wallets; see [`LockSet`]) and their writes, so those locks are held from near the end
-    /// of the statement to the commit. Answers each capacity change's commit place and the
-    /// ad's version after it, as the change alone would have left it.
+    /// Writes everything gathered, changes of ads' capacity included, in three PostgreSQL
+    /// statements: the writes of cold rows (new rows, the batch's orders) and the guard of
+    /// deposit limits; the late locks of the hot rows (users, ads, wallets; see [`LockSet`]);
+    /// their writes. So those locks are held from near the end of the batch to its commit.
+    /// Answers each capacity change's commit place and the ad's version after it, as the change
+    /// alone would have left it.
+    ///
+    /// The locks go alone, not at the end of the cold statement. A lock that waited for another
+    /// node's transaction rechecks the row's newest version, and to recheck PostgreSQL first
+    /// sets up again every part of the statement the lock is in, each `WITH` part with its
+    /// insert or update. In the cold statement that cost two nodes a tenth of their PostgreSQL
+    /// CPU (`benches/README.md`, day 18); alone it sets up one small read. With one node no
+    /// lock waits, and the round trip more cost nothing measurable.
     ///
     /// A claim of an order this batch inserts would not see it here and fail the batch (its
     /// careful run writes a statement at a time); an order actor asks for no step before the
     /// order's creation is answered, so none does.
-    pub(super) async fn flush_in_two(
+    pub(super) async fn flush_in_three(
         &self,
         conn: &mut impl Connection,
         places: &mut i64,
@@ -155,10 +162,10 @@ impl Deferred {
         if let Some(guard) = self.deposit_guard() {
             one.add_guard(guard, "deposit takers at their limit");
         }
-        if let Some(locks) = self.late_locks.as_ref().and_then(LockSet::hot_locks) {
-            one.add_lock(locks);
-        }
         one.run(&mut *conn).await?;
+        if let Some(locks) = self.late_locks.as_ref().and_then(LockSet::hot_locks) {
+            locks.execute(&mut *conn).await?;
+        }
         let mut hot = OneStatement::default();
         let changes = self.changes_by_ad()?;
         if let Some(write) = Deferred::ads_write(&changes) {

@@ -18,8 +18,8 @@ use crate::store::connection::{Connection, DbError, Statement, Value, query};
 /// index or a row serialises across users: an idempotency key, a transaction's reference, a
 /// block, a webhook) are locked before any statement runs. Users, ads and wallets (the hot rows:
 /// makers', which nearly every batch of every node touches) are locked with them, unless the
-/// batch is [`late`](LockSet::late): then its cold statement locks them after its other writes,
-/// and its last statement changes them, so another node waits for them a fraction of a batch
+/// batch is [`late`](LockSet::late): then it locks them after its cold statement's writes, and
+/// its last statement changes them, so another node waits for them a fraction of a batch
 /// instead of a whole one.
 ///
 /// Each transaction takes its locks in the one order, so no two can wait for each other in a
@@ -91,7 +91,7 @@ impl LockSet {
         (tables.into_iter()).flat_map(|(table, ids)| ids.iter().map(move |id| (table, *id)))
     }
 
-    /// Whether a fast batch may lock its hot rows late, at the end of its cold statement: none
+    /// Whether a fast batch may lock its hot rows late, after its cold statement: none
     /// of its commits writes one with a statement of its own (`Writer::hot_write_now` refuses
     /// one that would).
     pub(super) fn late(&self) -> bool {
@@ -142,7 +142,7 @@ impl LockSet {
         Ok(ids)
     }
 
-    /// The late locks of the hot rows, users then ads then wallets, as a read for the end of the
+    /// The late locks of the hot rows, users then ads then wallets, as a read that runs after the
     /// batch's cold statement (its rows are the rows locked); `None` if the set has none.
     pub(super) fn hot_locks(&self) -> Option<Statement> {
         if [&self.users, &self.first_orders, &self.ads, &self.wallets]
@@ -325,7 +325,7 @@ mod tests {
         crate::store::commit::tests::money_op(3, LedgerKind::EscrowFreeze, delta)
     }
 
-    /// A batch leaves its hot rows' locks to its cold statement only if every write of a hot
+    /// A batch locks its hot rows late, after its cold statement, only if every write of a hot
     /// row waits for its last statement.
     #[test]
     fn a_batch_locks_its_hot_rows_late_unless_a_commit_writes_one_at_once() {

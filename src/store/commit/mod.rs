@@ -20,7 +20,8 @@
 //! - [`deferred`]: the writes that cannot fail, one multi-row statement per table.
 //! - [`order_rows`]: a new order's columns, and guarded claims of orders.
 //! - [`ad_changes`]: a PostgreSQL fast batch's takes and returns of ads' capacity, one update.
-//! - [`one_statement`]: a PostgreSQL fast batch's deferred writes as two statements.
+//! - [`one_statement`]: a PostgreSQL fast batch's deferred writes as two statements, its hot
+//!   rows' locks between them.
 //! - [`track`]: the deferred writes of track records.
 
 mod ad_changes;

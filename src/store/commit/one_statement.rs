@@ -1,11 +1,11 @@
 //! The deferred writes as they run: each a [`Write`], run alone (SQLite, careful batches) or, in
 //! a PostgreSQL fast batch, gathered into two statements, each write a data-modifying `WITH`
-//! part: the writes of cold rows, ending with the locks of the hot rows (see `LockSet`), then the
-//! writes of the hot rows. Two, not one: a statement reads as of its start, so in one statement
-//! every hot row another node changed while this one waited for its lock is written through
-//! PostgreSQL's recheck of its newest version. With two nodes that one statement cost
-//! PostgreSQL 0.57 CPU-ms per order against 0.44–0.48 for two statements (day 14); the second
-//! statement reads afresh, after the locks.
+//! part: the writes of cold rows, then (after the locks of the hot rows, see `LockSet` and
+//! `Deferred::flush_in_three`) the writes of the hot rows. Two, not one: a statement reads as of
+//! its start, so in one statement every hot row another node changed while this one waited for
+//! its lock is written through PostgreSQL's recheck of its newest version. With two nodes that
+//! one statement cost PostgreSQL 0.57 CPU-ms per order against 0.44–0.48 for two statements (day
+//! 14); the second statement reads afresh, after the locks.
 //!
 //! One statement for many writes is one round trip instead of about ten. Measured on the 2-core
 //! machine with the database beside the service, that bought nothing (`benches/README.md`, day
@@ -76,8 +76,8 @@ enum Check {
 }
 
 /// PostgreSQL writes gathered into one statement. Its parts run in the order they were added
-/// (each is counted in turn by the statement's one row), so a lock added between two writes is
-/// taken after the first and before the second.
+/// (each is counted in turn by the statement's one row), so a guard added between two writes
+/// reads after the first and before the second.
 #[derive(Default)]
 pub(super) struct OneStatement {
     parts: Vec<String>,
@@ -97,11 +97,6 @@ impl OneStatement {
     pub fn add_answering(&mut self, write: Write, returning: &str) {
         self.answering = Some(self.parts.len());
         self.add_returning(write, returning);
-    }
-
-    /// Adds a read whose rows are locked (`FOR NO KEY UPDATE`) and nothing else.
-    pub fn add_lock(&mut self, lock: Statement) {
-        self.push(lock, None, Check::Any);
     }
 
     /// Adds a read that must find no row: any it finds fails the batch.

@@ -146,7 +146,7 @@ pub(super) fn active_inserts(dialect: Dialect, orders: &[Order]) -> Vec<Statemen
                 "INSERT INTO active_orders (order_id, side, seller_id, taker_id, status, due_at, \
                  held_since) {ROWS}"
             );
-            let query = (chunk.iter()).fold(query(sql), |query, order| active_values(query, order));
+            let query = (chunk.iter()).fold(query(sql), active_values);
             with_rows(query, 7, dialect)
         })
         .collect()

@@ -296,8 +296,8 @@ async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
     assert_eq!(stored_pair(&url, active).await, (2, 2));
 }
 
-/// The parts of PostgreSQL's one statement run in the order they were added (a lock added
-/// between two writes is taken between them), and a guard that finds a row fails it.
+/// The parts of PostgreSQL's one statement run in the order they were added (a guard added
+/// between two writes reads between them), and a guard that finds a row fails it.
 #[tokio::test]
 async fn a_postgres_one_statement_runs_its_parts_in_turn() {
     use crate::store::commit::one_statement::{OneStatement, Write};
@@ -316,7 +316,7 @@ async fn a_postgres_one_statement_runs_its_parts_in_turn() {
     one.add(Write::new(query(
         "INSERT INTO turns SELECT 'first', nextval('turn')",
     )));
-    one.add_lock(query("SELECT nextval('turn')"));
+    one.add_guard(query("SELECT 1 WHERE nextval('turn') < 0"), "never");
     one.add_guard(query("SELECT 1 WHERE nextval('turn') < 0"), "never");
     one.add(Write::new(query(
         "INSERT INTO turns SELECT 'last', nextval('turn')",
