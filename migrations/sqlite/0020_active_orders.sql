@@ -14,6 +14,7 @@ CREATE TABLE active_orders (
     -- Since when a rule has held it for review, while no operator has cleared it.
     held_since INTEGER
 );
+-- The orders already active.
 INSERT INTO active_orders (order_id, side, seller_id, taker_id, status, due_at, held_since)
 SELECT id, side, seller_id, taker_id, status,
        CASE

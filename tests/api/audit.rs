@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Connection};
 
-use crate::helpers::{ADMIN, Backend, TestApp, spawn_app_on};
+use crate::helpers::{ADMIN, Backend, TestApp, spawn_app_on, spawn_app_with};
 
 async fn tamper(app: &TestApp, sql: &str) {
     sqlx::any::install_default_drivers();
@@ -198,4 +198,84 @@ async fn rows_naming_what_does_not_exist_break_invariant_9(backend: Backend) {
         ],
         "{report}"
     );
+}
+
+/// Each row of `active_orders`, in order: `(order, side, seller, taker, status, due, held since)`.
+type ActiveRow = (i64, String, i64, i64, String, Option<i64>, Option<i64>);
+
+async fn active_rows(db: &mut AnyConnection) -> Vec<ActiveRow> {
+    sqlx::query_as(
+        "SELECT order_id, side, seller_id, taker_id, status, due_at, held_since \
+         FROM active_orders ORDER BY order_id",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+on_both_stores!(the_migrations_backfill_of_active_orders_writes_what_the_service_does);
+async fn the_migrations_backfill_of_active_orders_writes_what_the_service_does(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.review_new_account_limit = 500_000;
+        config.review_new_account_days = 7;
+    })
+    .await;
+    let maker = app.player("maker", 3_000_000).await;
+    let ad = app.buy_ad(&maker, json!({})).await;
+    let mut sellers = Vec::new();
+    for name in ["pending", "paid", "disputed", "done", "held"] {
+        sellers.push(app.player(name, 1_000_000).await);
+    }
+    let mut orders = Vec::new();
+    for seller in &sellers[..4] {
+        orders.push(app.take(seller, ad, 100_000).await.id());
+    }
+    // A new account's large first withdrawal is held for review.
+    let held = app.take(&sellers[4], ad, 500_001).await.expect(201);
+    assert_eq!(held["review"]["rule"], json!("new_account_limit"));
+    for &order in &orders[1..4] {
+        app.step(&maker, order, "confirm-paid").await.expect(200);
+    }
+    app.step(&sellers[2], orders[2], "call-operator")
+        .await
+        .expect(200);
+    app.step(&sellers[3], orders[3], "confirm-received")
+        .await
+        .expect(200);
+    app.assert_audit().await;
+
+    sqlx::any::install_default_drivers();
+    let mut db = AnyConnection::connect(&app.database_url).await.unwrap();
+    let written = active_rows(&mut db).await;
+    let states: Vec<(&str, bool, bool)> = (written.iter())
+        .map(|row| (row.4.as_str(), row.5.is_some(), row.6.is_some()))
+        .collect();
+    // (status, a deadline the sweep acts on, held since)
+    let expected = [
+        ("pending", true, false),
+        ("paid_by_buyer", true, false),
+        ("disputed", false, false),
+        ("pending", false, true),
+    ];
+    assert_eq!(states, expected);
+    let migration = match backend {
+        Backend::Sqlite => include_str!("../../migrations/sqlite/0020_active_orders.sql"),
+        Backend::Postgres => include_str!("../../migrations/postgres/0023_active_orders.sql"),
+    };
+    let backfill = migration
+        .split_once("-- The orders already active.\n")
+        .and_then(|(_, rest)| rest.split_once(';'))
+        .expect("the migration's backfill is marked")
+        .0;
+    sqlx::raw_sql(sqlx::AssertSqlSafe("DELETE FROM active_orders".to_string()))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(backfill.to_string()))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(active_rows(&mut db).await, written);
+    db.close().await.unwrap();
+    app.assert_audit().await;
 }

@@ -145,7 +145,7 @@ impl Deferred {
     /// sets up again every part of the statement the lock is in, each `WITH` part with its
     /// insert or update. In the cold statement that cost two nodes a tenth of their PostgreSQL
     /// CPU (`benches/README.md`, day 18); alone it sets up one small read. With one node no
-    /// lock waits, and the round trip more cost nothing measurable.
+    /// lock waits, and the extra round trip cost nothing measurable.
     ///
     /// A claim of an order this batch inserts would not see it here and fail the batch (its
     /// careful run writes a statement at a time); an order actor asks for no step before the

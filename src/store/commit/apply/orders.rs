@@ -9,9 +9,8 @@ use crate::store::connection::{Connection, query};
 
 impl<C: Connection> Writer<'_, C> {
     /// Inserts the order and its row of `active_orders`, whose unique index refuses a second
-    /// active withdrawal. In a
-    /// PostgreSQL fast batch the order takes an id taken beforehand and waits for the batch's
-    /// one insert.
+    /// active withdrawal. In a PostgreSQL fast batch the order takes an id taken beforehand and
+    /// waits for the batch's one insert.
     pub(super) async fn insert_order(&mut self, order: &Order) -> Result<(), Failure> {
         self.deferred.first_order(order);
         if let Some(id) = self.deferred.order_ids.pop_front() {
