@@ -4,8 +4,9 @@
 -- heap-only update, and each step added an entry to every index of `orders` (its key, buyer,
 -- seller and card too). Now `orders` has indexes only on columns a step never changes, so a step
 -- rewrites its row in place on the same page (with room left by the fill factor), and this
--- small table takes the index entries that do change: a row on creation, an update when the
--- order is paid, a delete when it ends.
+-- small table takes the index entries that do change: a row on creation, an update at each
+-- step that leaves the order active (paid, disputed, cleared after review), a delete when it
+-- ends.
 CREATE TABLE active_orders (
     order_id   BIGINT PRIMARY KEY,
     side       TEXT   NOT NULL CHECK (side IN ('withdraw', 'deposit')),

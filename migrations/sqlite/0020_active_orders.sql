@@ -1,7 +1,8 @@
 -- The active orders (pending, paid, disputed), each with what the sweeps, the limits and the
 -- operators' queue look it up by, in a table of their own: the same table as PostgreSQL's, whose
 -- migration says why (its steps of an order become heap-only updates), so both stores answer
--- the same queries. A row on creation, an update when the order is paid, a delete when it ends.
+-- the same queries. A row on creation, an update at each step that leaves the order active, a
+-- delete when it ends.
 CREATE TABLE active_orders (
     order_id   INTEGER PRIMARY KEY REFERENCES orders (id),
     side       TEXT   NOT NULL CHECK (side IN ('withdraw', 'deposit')),
