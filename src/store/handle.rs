@@ -238,7 +238,12 @@ async fn to_committer<J, T>(
 /// whatever their row count, so PostgreSQL soon plans them once for any rows (a generic plan);
 /// planned while a table is small, that plan would scan the whole table for ever after. No scan
 /// of a whole table: each takes its rows by index.
-const NO_SCANS: &str = "SET enable_seqscan = off";
+///
+/// And no JIT compilation: a plan that must still scan a table (the audit's, a gauge's) costs
+/// over 10^10 with scans off, far above `jit_above_cost`, and PostgreSQL compiled it with LLVM
+/// at every run: the audit's check of invariant 9 took 2.56 s after a load run, of which 2.48 s
+/// compiling, every 30 s on every node.
+const NO_SCANS: &str = "SET enable_seqscan = off; SET jit = off";
 
 /// Per-connection settings: SQLite's durability, lock wait and foreign keys.
 async fn prepare(

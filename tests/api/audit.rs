@@ -167,7 +167,10 @@ async fn rows_naming_what_does_not_exist_break_invariant_9(backend: Backend) {
         &format!(
             "{unchecked}INSERT INTO ledger (id, user_id, kind, d_available, d_frozen, order_id, \
              created_at) VALUES (777777, 2, 'forged', 0, 0, 999999, 0); \
-             UPDATE orders SET buyer_id = 888888 WHERE id = 1"
+             UPDATE orders SET buyer_id = 888888 WHERE id = 1; \
+             UPDATE orders SET dispute_opened_by = 888887 WHERE id = 2; \
+             INSERT INTO messages (id, order_id, sender_id, sender_role, message, created_at) \
+             VALUES (666666, 999998, 888886, 'buyer', 'forged', 0)"
         ),
     )
     .await;
@@ -194,7 +197,10 @@ async fn rows_naming_what_does_not_exist_break_invariant_9(backend: Backend) {
         named,
         vec![
             ("ledger 777777", "names order_id 999999, not in orders"),
+            ("messages 666666", "names order_id 999998, not in orders"),
+            ("messages 666666", "names sender_id 888886, not in users"),
             ("orders 1", "names buyer_id 888888, not in users"),
+            ("orders 2", "names dispute_opened_by 888887, not in users"),
         ],
         "{report}"
     );
