@@ -245,10 +245,18 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(settings, ("off".to_owned(), "off".to_owned()));
-        // The audit may scan, in its own transaction, and leaves the connection as it was.
+        // The audit may scan, in its own transaction, and leaves its connection as it was: every
+        // connection the pool has opened is checked, the audit's among them.
         assert!(store.audit().await.unwrap().ok);
+        // The pool takes a connection back in a task of its own: until then another is opened.
+        for _ in 0..500 {
+            if store.read.num_idle() == store.read.size() as usize {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let mut conns = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..store.read.size() {
             let mut conn = store.read.acquire().await.unwrap();
             let scans: (String,) = sqlx::query_as("SELECT current_setting('enable_seqscan')")
                 .fetch_one(&mut *conn)
