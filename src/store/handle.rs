@@ -138,13 +138,7 @@ impl Store {
                         runtime.block_on(async move {
                             let mut writers = Vec::new();
                             for _ in 0..committers {
-                                let writer = async {
-                                    // sqlx's own driver, not `Any`: it binds arrays.
-                                    let mut writer = PgConnection::connect(&url).await?;
-                                    writer.execute(PLAN_SETTINGS).await?;
-                                    Ok::<_, sqlx::Error>(writer)
-                                };
-                                match writer.await {
+                                match open_committer(&url).await {
                                     Ok(writer) => writers.push(writer),
                                     Err(error) => {
                                         let _ = opened.send(Err(error));
@@ -245,6 +239,25 @@ async fn to_committer<J, T>(
 /// JIT, and every node audits every 30 s.
 const PLAN_SETTINGS: &str = "SET enable_seqscan = off; SET jit = off";
 
+/// A committer's connection: sqlx's own driver, not `Any`, for it binds arrays; the planner
+/// settings of every connection, and a generic plan from the first run of each statement.
+///
+/// A committer's statements take their rows as arrays, in a few texts whatever the row count,
+/// and find every row by key, so one plan serves any batch. Left to choose, PostgreSQL planned
+/// them afresh at each run wherever the batch was small: with its row estimate for an array
+/// (the array's length when planned for its values, 100 otherwise) a custom plan looks cheaper
+/// than the generic one, so it never settled. Eight virtual users, one node: binding (that is,
+/// planning) the locks' statement took 0.181 ms against 0.032 ms to run it, and the cold
+/// statement's 0.391 ms against 0.349.
+pub(super) async fn open_committer(url: &str) -> Result<PgConnection, sqlx::Error> {
+    let mut writer = PgConnection::connect(url).await?;
+    writer.execute(PLAN_SETTINGS).await?;
+    writer
+        .execute("SET plan_cache_mode = force_generic_plan")
+        .await?;
+    Ok(writer)
+}
+
 /// Per-connection settings: SQLite's durability, lock wait and foreign keys.
 async fn prepare(
     conn: &mut AnyConnection,
@@ -260,4 +273,28 @@ async fn prepare(
         conn.execute(PLAN_SETTINGS).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_db::postgres_store;
+
+    #[tokio::test]
+    async fn postgres_committers_plan_each_statement_once() {
+        let Some((_store, url)) = postgres_store("the committers' planner settings").await else {
+            return;
+        };
+        let mut conn = super::open_committer(&url).await.unwrap();
+        let settings: (String, String, String) = sqlx::query_as(
+            "SELECT current_setting('enable_seqscan'), current_setting('jit'), \
+             current_setting('plan_cache_mode')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            settings,
+            ("off".into(), "off".into(), "force_generic_plan".into())
+        );
+    }
 }
