@@ -7,24 +7,25 @@
 //! second of the upkeep's refresh.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
-use crate::domain::{Millis, UserId};
+use crate::domain::{Millis, OrderId, UserId};
 
-#[derive(Default)]
 pub struct Safeguards {
     /// For each user, the users they blocked.
     blocked: DashMap<UserId, HashSet<UserId>>,
     /// For each user, the users who blocked them.
     blocked_by: DashMap<UserId, HashSet<UserId>>,
-    /// For each taker, when they cancelled a pending order, oldest first.
-    cancels: DashMap<UserId, VecDeque<Millis>>,
+    /// For each taker, their cancels of pending orders (when, which order), oldest first. Each
+    /// order counts once, however many times it is heard of: here, and from the database.
+    cancels: DashMap<UserId, VecDeque<(Millis, OrderId)>>,
+    /// The id of the last cancel read from the database, where the next read starts; `NONE_READ`
+    /// before the first.
+    cancels_read: AtomicI64,
     /// Bumped by every block or unblock made here, so a reload read before one does not undo it.
     block_changes: AtomicU64,
-    /// The same for the cancels counted here.
-    cancel_changes: AtomicU64,
     /// For each restricted user, when their latest restriction ends (entries past their end
     /// are dead and ignored until the next reload drops them).
     restrictions: DashMap<UserId, Millis>,
@@ -32,11 +33,27 @@ pub struct Safeguards {
     restriction_changes: AtomicU64,
 }
 
+impl Default for Safeguards {
+    fn default() -> Self {
+        Safeguards {
+            blocked: DashMap::new(),
+            blocked_by: DashMap::new(),
+            cancels: DashMap::new(),
+            cancels_read: AtomicI64::new(NONE_READ),
+            block_changes: AtomicU64::new(0),
+            restrictions: DashMap::new(),
+            restriction_changes: AtomicU64::new(0),
+        }
+    }
+}
+
+/// `cancels_read` before any cancel was read from the database.
+const NONE_READ: i64 = i64::MIN;
+
 /// Where the local changes stood when a reload began to read the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Changes {
     blocks: u64,
-    cancels: u64,
     restrictions: u64,
 }
 
@@ -61,28 +78,23 @@ impl Safeguards {
     pub fn changes(&self) -> Changes {
         Changes {
             blocks: self.block_changes.load(Ordering::SeqCst),
-            cancels: self.cancel_changes.load(Ordering::SeqCst),
             restrictions: self.restriction_changes.load(Ordering::SeqCst),
         }
     }
 
     /// Replaces what is held with what the database holds (every block `(blocker, blocked)`, the
-    /// takers' recent cancels `(taker, at)`, the restrictions holding `(user, until)`), each part
-    /// only if nothing changed it here since `since` was read: the rows read may predate that
-    /// change. Answers whether every part was replaced.
+    /// restrictions holding `(user, until)`), each part only if nothing changed it here since
+    /// `since` was read: the rows read may predate that change. Answers whether every part was
+    /// replaced. (Cancels are only ever added: see [`add_cancels`](Self::add_cancels).)
     pub fn reload_unless_changed(
         &self,
         since: Changes,
         blocks: &[(UserId, UserId)],
-        cancels: &[(UserId, Millis)],
         restrictions: &[(UserId, Millis)],
     ) -> bool {
         let now = self.changes();
         if now.blocks == since.blocks {
             self.replace_blocks(blocks);
-        }
-        if now.cancels == since.cancels {
-            self.replace_cancels(cancels);
         }
         if now.restrictions == since.restrictions {
             replace(&self.restrictions, restrictions.iter().copied().collect());
@@ -134,17 +146,6 @@ impl Safeguards {
         replace(&self.blocked_by, blocked_by);
     }
 
-    fn replace_cancels(&self, cancels: &[(UserId, Millis)]) {
-        let mut by_taker: HashMap<UserId, VecDeque<Millis>> = HashMap::new();
-        for &(taker, at) in cancels {
-            by_taker.entry(taker).or_default().push_back(at);
-        }
-        for times in by_taker.values_mut() {
-            times.make_contiguous().sort_unstable();
-        }
-        replace(&self.cancels, by_taker);
-    }
-
     pub fn block(&self, blocker: UserId, target: UserId) {
         self.block_changes.fetch_add(1, Ordering::SeqCst);
         self.blocked.entry(blocker).or_default().insert(target);
@@ -183,14 +184,33 @@ impl Safeguards {
         (!hidden.is_empty()).then_some(hidden)
     }
 
-    /// Counts a taker's cancel of a pending order.
-    pub fn record_cancel(&self, taker: UserId, at: Millis, rule: PauseRule) {
-        self.cancel_changes.fetch_add(1, Ordering::SeqCst);
+    /// Counts a taker's cancel of a pending order, made here, once.
+    pub fn record_cancel(&self, taker: UserId, order: OrderId, at: Millis, rule: PauseRule) {
         let mut times = self.cancels.entry(taker).or_default();
-        times.push_back(at);
-        while times.front().is_some_and(|&t| t < rule.horizon(at)) {
-            times.pop_front();
+        add_cancel(&mut times, order, at);
+        prune(&mut times, rule.horizon(at));
+    }
+
+    /// Counts cancels read from the database `(taker, order, at)`, each order once (this node's
+    /// own are among them, already counted), and forgets those too old to matter at `now`.
+    pub fn add_cancels(&self, cancels: &[(UserId, OrderId, Millis)], now: Millis, rule: PauseRule) {
+        for &(taker, order, at) in cancels {
+            add_cancel(&mut self.cancels.entry(taker).or_default(), order, at);
         }
+        self.cancels.retain(|_, times| {
+            prune(times, rule.horizon(now));
+            !times.is_empty()
+        });
+    }
+
+    /// The id of the last cancel read from the database; `None` before the first read.
+    pub fn cancels_read(&self) -> Option<i64> {
+        Some(self.cancels_read.load(Ordering::SeqCst)).filter(|&id| id != NONE_READ)
+    }
+
+    /// The next read of cancels from the database starts after `id`.
+    pub fn set_cancels_read(&self, id: i64) {
+        self.cancels_read.store(id, Ordering::SeqCst);
     }
 
     /// Until when `taker` may not take, if paused at `now`: the pause follows the cancel that
@@ -200,7 +220,7 @@ impl Safeguards {
             return None;
         }
         let times = self.cancels.get(&taker)?;
-        let times: Vec<Millis> = times.iter().copied().collect();
+        let times: Vec<Millis> = times.iter().map(|&(at, _)| at).collect();
         // The latest cancel that completed a run of `limit` within the window.
         let mut until = None;
         for end in (rule.limit - 1)..times.len() {
@@ -210,6 +230,22 @@ impl Safeguards {
             }
         }
         until.filter(|&until| until > now)
+    }
+}
+
+/// Adds the cancel of `order` at `at` in its place by time, unless it is counted already.
+fn add_cancel(times: &mut VecDeque<(Millis, OrderId)>, order: OrderId, at: Millis) {
+    if times.iter().any(|&(_, counted)| counted == order) {
+        return;
+    }
+    let place = times.partition_point(|&(t, _)| t <= at);
+    times.insert(place, (at, order));
+}
+
+/// Forgets the cancels before `horizon`.
+fn prune(times: &mut VecDeque<(Millis, OrderId)>, horizon: Millis) {
+    while times.front().is_some_and(|&(t, _)| t < horizon) {
+        times.pop_front();
     }
 }
 
@@ -253,16 +289,16 @@ mod tests {
     #[test]
     fn the_limit_within_a_window_pauses_after_the_last_cancel() {
         let guards = Safeguards::default();
-        guards.record_cancel(UserId(7), 0, RULE);
-        guards.record_cancel(UserId(7), 600, RULE);
+        guards.record_cancel(UserId(7), OrderId(1), 0, RULE);
+        guards.record_cancel(UserId(7), OrderId(2), 600, RULE);
         assert_eq!(guards.paused_until(UserId(7), 700, RULE), None);
-        guards.record_cancel(UserId(7), 900, RULE);
+        guards.record_cancel(UserId(7), OrderId(3), 900, RULE);
         assert_eq!(guards.paused_until(UserId(7), 900, RULE), Some(1400));
         assert_eq!(guards.paused_until(UserId(7), 1400, RULE), None);
         // Spread wider than the window, three cancels do not pause.
-        guards.record_cancel(UserId(8), 0, RULE);
-        guards.record_cancel(UserId(8), 600, RULE);
-        guards.record_cancel(UserId(8), 1200, RULE);
+        guards.record_cancel(UserId(8), OrderId(4), 0, RULE);
+        guards.record_cancel(UserId(8), OrderId(5), 600, RULE);
+        guards.record_cancel(UserId(8), OrderId(6), 1200, RULE);
         assert_eq!(guards.paused_until(UserId(8), 1200, RULE), None);
     }
 
@@ -273,18 +309,37 @@ mod tests {
         let before = guards.changes();
         // The database was read here, still holding the block; then the user unblocked.
         guards.unblock(UserId(1), UserId(2));
-        let cancels = [(UserId(9), 0), (UserId(9), 100), (UserId(9), 200)];
-        assert!(!guards.reload_unless_changed(before, &[(UserId(1), UserId(2))], &cancels, &[]));
+        assert!(!guards.reload_unless_changed(before, &[(UserId(1), UserId(2))], &[]));
         assert!(!guards.between(UserId(1), UserId(2)), "the unblock stands");
-        // The cancels did not change meanwhile: that part was replaced.
-        assert_eq!(guards.paused_until(UserId(9), 200, RULE), Some(700));
-        assert!(guards.reload_unless_changed(
-            guards.changes(),
-            &[(UserId(3), UserId(4))],
-            &[],
-            &[]
-        ));
+        assert!(guards.reload_unless_changed(guards.changes(), &[(UserId(3), UserId(4))], &[]));
         assert!(guards.between(UserId(3), UserId(4)));
+    }
+
+    #[test]
+    fn each_cancel_counts_once_whether_made_here_or_read_from_the_database() {
+        let guards = Safeguards::default();
+        assert_eq!(guards.cancels_read(), None);
+        guards.record_cancel(UserId(9), OrderId(1), 100, RULE);
+        guards.record_cancel(UserId(9), OrderId(1), 100, RULE);
+        // The database holds this node's cancel too, and another node's, older.
+        let read = [(UserId(9), OrderId(1), 100), (UserId(9), OrderId(2), 0)];
+        guards.add_cancels(&read, 100, RULE);
+        guards.add_cancels(&read, 100, RULE);
+        guards.set_cancels_read(42);
+        assert_eq!(guards.cancels_read(), Some(42));
+        assert_eq!(
+            guards.paused_until(UserId(9), 100, RULE),
+            None,
+            "two, not four"
+        );
+        // The third, read before this node records it, pauses once, after the latest.
+        guards.add_cancels(&[(UserId(9), OrderId(3), 200)], 200, RULE);
+        guards.record_cancel(UserId(9), OrderId(3), 200, RULE);
+        assert_eq!(guards.paused_until(UserId(9), 200, RULE), Some(700));
+        assert_eq!(guards.cancels.get(&UserId(9)).unwrap().len(), 3);
+        // Past the window and the pause, a refresh forgets them and the taker.
+        guards.add_cancels(&[], 1_801, RULE);
+        assert!(guards.cancels.is_empty());
     }
 
     #[test]
@@ -303,7 +358,7 @@ mod tests {
         // A reload read before the lifting does not bring it back.
         let before = guards.changes();
         guards.lift(UserId(1));
-        guards.reload_unless_changed(before, &[], &[], &[(UserId(1), 100)]);
+        guards.reload_unless_changed(before, &[], &[(UserId(1), 100)]);
         assert_eq!(guards.restricted_until(UserId(1), 0), None);
     }
 
@@ -314,12 +369,22 @@ mod tests {
         assert!(guards.reload_unless_changed(
             guards.changes(),
             &[(UserId(3), UserId(4))],
-            &[(UserId(5), 10), (UserId(5), 0), (UserId(5), 5)],
             &[(UserId(6), 100)]
         ));
         assert_eq!(guards.restricted_until(UserId(6), 99), Some(100));
         assert!(!guards.between(UserId(1), UserId(2)));
         assert!(guards.between(UserId(4), UserId(3)));
+    }
+
+    #[test]
+    fn cancels_read_out_of_order_count_in_time_order() {
+        let guards = Safeguards::default();
+        let read = [
+            (UserId(5), OrderId(1), 10),
+            (UserId(5), OrderId(2), 0),
+            (UserId(5), OrderId(3), 5),
+        ];
+        guards.add_cancels(&read, 10, RULE);
         assert_eq!(guards.paused_until(UserId(5), 10, RULE), Some(510));
     }
 }

@@ -220,7 +220,7 @@ impl OrderActor {
         if taker_cancelled {
             context
                 .safeguards
-                .record_cancel(order.taker_id, now, context.pause_rule());
+                .record_cancel(order.taker_id, order.id, now, context.pause_rule());
         }
         *order = next;
         context.read_model.add_track(&track);

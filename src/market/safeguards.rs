@@ -12,20 +12,36 @@ use crate::store::{Commit, NewBlock, NewRestriction, Op};
 use crate::views::BlockView;
 
 impl Market {
-    /// Loads every block and the takers' recent cancels from the database.
+    /// Loads every block and the restrictions holding from the database, and the takers'
+    /// cancels it has not read yet: the first time those of the last window, then only those
+    /// after the last read (the others' nodes', each once).
     pub async fn reload_safeguards(&self) -> Result<(), DomainError> {
         let context = &self.context;
+        let store = &context.store;
         let rule = context.pause_rule();
         let changes = context.safeguards.changes();
-        let since = self.now_ms() - rule.window_ms.max(TAKER_CANCEL_WINDOW_MS) - rule.pause_ms;
-        let blocks = context.store.blocks().await?;
-        let cancels = context.store.taker_cancels(since).await?;
-        let restrictions = context.store.active_restrictions(self.now_ms()).await?;
-        // A block, unblock, cancel or restriction made here while the rows were read is newer
-        // than them: keep it, and take the database's view at the next refresh.
+        let blocks = store.blocks().await?;
+        let restrictions = store.active_restrictions(self.now_ms()).await?;
+        // A block, unblock or restriction made here while the rows were read is newer than
+        // them: keep it, and take the database's view at the next refresh.
         context
             .safeguards
-            .reload_unless_changed(changes, &blocks, &cancels, &restrictions);
+            .reload_unless_changed(changes, &blocks, &restrictions);
+        let (cancels, read) = match context.safeguards.cancels_read() {
+            Some(after) => store.taker_cancels_after(after).await?,
+            None => {
+                // Where the reads after this one start, taken first: a cancel both this load
+                // and the next read find counts once.
+                let read = store.last_taker_cancel_id().await?;
+                let since =
+                    self.now_ms() - rule.window_ms.max(TAKER_CANCEL_WINDOW_MS) - rule.pause_ms;
+                (store.taker_cancels(since).await?, read)
+            }
+        };
+        context
+            .safeguards
+            .add_cancels(&cancels, self.now_ms(), rule);
+        context.safeguards.set_cancels_read(read);
         Ok(())
     }
 

@@ -985,3 +985,49 @@ async fn both_nodes_sign_with_one_key() {
     assert!(a.is_string());
     assert_eq!(a, b);
 }
+
+/// A taker's cancels count against them on both nodes, each once: a node reads the other's
+/// cancels after its own refresh, never counts its own twice, and the pause follows the limit
+/// whichever nodes the cancels were made on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takers_cancels_on_both_nodes_count_once_each() {
+    if !postgres_available("nodes::a_takers_cancels_on_both_nodes_count_once_each") {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let settings = [
+        ("P2P_TAKER_CANCEL_LIMIT", "3"),
+        ("P2P_TAKER_PAUSE_SECS", "600"),
+    ];
+    let node_a = start_node_with(&url, &settings).await;
+    let node_b = start_node_with(&url, &settings).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 0).await;
+    let ad = a.buy_ad(&maker, json!({})).await;
+    let taker = a.player("taker", 1_000_000).await;
+    async fn take_and_cancel(app: &TestApp, taker: &User, canceller: &User, ad: i64) {
+        let order = app.take(taker, ad, 100_000).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        app.step(canceller, order, "cancel").await.expect(200);
+    }
+    take_and_cancel(a, &taker, &taker, ad).await;
+    take_and_cancel(a, &taker, &taker, ad).await;
+    // Past a few refreshes, each node counts two: were A to count its own twice, or B one of
+    // them twice, the next take would be refused there. A maker's cancel does not count.
+    tokio::time::sleep(std::time::Duration::from_millis(3_000)).await;
+    for app in [a, b] {
+        take_and_cancel(app, &taker, &maker, ad).await;
+    }
+    // The third, on B: B pauses the taker at once, A after its refresh.
+    take_and_cancel(b, &taker, &taker, ad).await;
+    b.take(&taker, ad, 100_000)
+        .await
+        .refused(429, "TAKING_PAUSED");
+    let paused_on_a = || async { a.take(&taker, ad, 100_000).await.status.as_u16() == 429 };
+    assert!(
+        eventually(10, paused_on_a).await,
+        "node A never heard of the third cancel, made on B"
+    );
+    a.assert_audit().await;
+}

@@ -1,14 +1,39 @@
 //! `blocks`, the cancels counted against takers and the platform's restrictions: what the
 //! safeguards rebuild from.
 
-use sqlx::Row;
+use std::sync::LazyLock;
 
-use super::query::{int, unknown};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::query::{int, query, unknown};
 use crate::domain::event_kind::EventKind;
 use crate::domain::order::OrderStatus;
 use crate::domain::restriction::{Restriction, RestrictionKind};
-use crate::domain::{DomainError, Millis, UserId};
+use crate::domain::{DomainError, Millis, OrderId, UserId};
 use crate::store::handle::Store;
+
+/// The cancels of pending orders by their takers, `e` their events: kind and status as text in
+/// the statement, not parameters, so every plan of it may read `events_taker_cancels` and
+/// `events_cancels`, whose predicates name them.
+static TAKER_CANCELS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT e.id, e.actor_id, e.order_id, e.created_at FROM events e \
+         JOIN orders o ON o.id = e.order_id \
+         WHERE e.kind = '{}' AND e.from_status = '{}' AND e.actor_id = o.taker_id",
+        EventKind::OrderCancelled.as_str(),
+        OrderStatus::Pending.as_str()
+    )
+});
+
+/// A cancel's `(taker, order, at)`.
+fn taker_cancel(row: &AnyRow) -> Result<(UserId, OrderId, Millis), sqlx::Error> {
+    Ok((
+        int(row, "actor_id")?,
+        int(row, "order_id")?,
+        row.try_get("created_at")?,
+    ))
+}
 
 impl Store {
     /// Every block: `(blocker, blocked)`.
@@ -34,17 +59,47 @@ impl Store {
         .await
     }
 
-    /// Cancels of pending orders by their takers since `since`: `(taker, at)`.
-    pub async fn taker_cancels(&self, since: Millis) -> Result<Vec<(UserId, Millis)>, DomainError> {
-        let sql = "SELECT e.actor_id, e.created_at FROM events e JOIN orders o ON o.id = e.order_id \
-                   WHERE e.kind = $2 AND e.created_at >= $1 AND e.from_status = $3 \
-                   AND e.actor_id = o.taker_id";
-        let query = sqlx::query(sql)
-            .bind(since)
-            .bind(EventKind::OrderCancelled.as_str())
-            .bind(OrderStatus::Pending.as_str());
-        self.all(query, |row| Ok((int(row, "actor_id")?, row.try_get(1)?)))
-            .await
+    /// Cancels of pending orders by their takers since `since`: `(taker, order, at)`.
+    pub async fn taker_cancels(
+        &self,
+        since: Millis,
+    ) -> Result<Vec<(UserId, OrderId, Millis)>, DomainError> {
+        let sql = format!("{} AND e.created_at >= $1", *TAKER_CANCELS);
+        self.all(query(sql).bind(since), taker_cancel).await
+    }
+
+    /// The cancels of pending orders by their takers after the one with id `after_id`, oldest
+    /// first, and the id to read after next time. Only below the feeds' horizon (see
+    /// [`event_horizon`](crate::store::Dialect::event_horizon)), so no cancel of a transaction
+    /// still running is passed over for good: each node reads the others' cancels once each.
+    pub async fn taker_cancels_after(
+        &self,
+        after_id: i64,
+    ) -> Result<(Vec<(UserId, OrderId, Millis)>, i64), DomainError> {
+        let sql = format!(
+            "SELECT * FROM ({}) cancels WHERE id > $1{} ORDER BY id",
+            *TAKER_CANCELS,
+            self.dialect().event_horizon()
+        );
+        let rows = self
+            .all(query(sql).bind(after_id), |row| {
+                Ok((taker_cancel(row)?, row.try_get::<i64, _>("id")?))
+            })
+            .await?;
+        let next = rows.last().map_or(after_id, |(_, id)| *id);
+        Ok((rows.into_iter().map(|(cancel, _)| cancel).collect(), next))
+    }
+
+    /// The newest cancel of a pending order below the feeds' horizon (0 before any): where
+    /// [`taker_cancels_after`](Self::taker_cancels_after) starts.
+    pub async fn last_taker_cancel_id(&self) -> Result<i64, DomainError> {
+        let sql = format!(
+            "SELECT COALESCE(MAX(id), 0) FROM events WHERE kind = '{}' AND from_status = '{}'{}",
+            EventKind::OrderCancelled.as_str(),
+            OrderStatus::Pending.as_str(),
+            self.dialect().event_horizon()
+        );
+        self.scalar(query(sql)).await
     }
 
     /// The restrictions holding at `now`: `(user, the latest end)`.
