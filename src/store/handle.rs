@@ -229,9 +229,9 @@ async fn to_committer<J, T>(
 }
 
 /// Every statement of a committer finds its rows by key. Its multi-row statements keep one text
-/// whatever their row count, so PostgreSQL soon plans them once for any rows (a generic plan);
-/// planned while a table is small, that plan would scan the whole table for ever after. No scan
-/// of a whole table: each takes its rows by index.
+/// whatever their row count, and are planned once for any rows (a generic plan, see
+/// [`open_committer`]); planned while a table is small, that plan would scan the whole table for
+/// ever after. No scan of a whole table: each takes its rows by index.
 ///
 /// And no JIT compilation: a plan that must still scan a table (the audit's, a gauge's) costs
 /// over 10^10 with scans off, far above `jit_above_cost`, and PostgreSQL compiled it with LLVM
@@ -249,7 +249,7 @@ const PLAN_SETTINGS: &str = "SET enable_seqscan = off; SET jit = off";
 /// than the generic one, so it never settled. Eight virtual users, one node: binding (that is,
 /// planning) the locks' statement took 0.181 ms against 0.032 ms to run it, and the cold
 /// statement's 0.391 ms against 0.349.
-pub(super) async fn open_committer(url: &str) -> Result<PgConnection, sqlx::Error> {
+async fn open_committer(url: &str) -> Result<PgConnection, sqlx::Error> {
     let mut writer = PgConnection::connect(url).await?;
     writer.execute(PLAN_SETTINGS).await?;
     writer
