@@ -13,16 +13,24 @@ use crate::domain::restriction::{Restriction, RestrictionKind};
 use crate::domain::{DomainError, Millis, OrderId, UserId};
 use crate::store::handle::Store;
 
-/// The cancels of pending orders by their takers, `e` their events: kind and status as text in
-/// the statement, not parameters, so every plan of it may read `events_taker_cancels` and
-/// `events_cancels`, whose predicates name them.
-static TAKER_CANCELS: LazyLock<String> = LazyLock::new(|| {
+/// The events of pending orders' cancels, kind and status as text in the statement, not
+/// parameters, so every plan may read the partial indexes whose predicates name them
+/// (`events_taker_cancels`, `events_cancels`).
+static PENDING_CANCELS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT e.id, e.actor_id, e.order_id, e.created_at FROM events e \
-         JOIN orders o ON o.id = e.order_id \
-         WHERE e.kind = '{}' AND e.from_status = '{}' AND e.actor_id = o.taker_id",
+        "kind = '{}' AND from_status = '{}'",
         EventKind::OrderCancelled.as_str(),
         OrderStatus::Pending.as_str()
+    )
+});
+
+/// Those of the cancels made by the order's taker, `e` their events.
+static TAKER_CANCELS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT e.id, e.actor_id, e.order_id, e.created_at FROM \
+         (SELECT id, actor_id, order_id, created_at FROM events WHERE {}) e \
+         JOIN orders o ON o.id = e.order_id WHERE e.actor_id = o.taker_id",
+        *PENDING_CANCELS
     )
 });
 
@@ -94,9 +102,8 @@ impl Store {
     /// [`taker_cancels_after`](Self::taker_cancels_after) starts.
     pub async fn last_taker_cancel_id(&self) -> Result<i64, DomainError> {
         let sql = format!(
-            "SELECT COALESCE(MAX(id), 0) FROM events WHERE kind = '{}' AND from_status = '{}'{}",
-            EventKind::OrderCancelled.as_str(),
-            OrderStatus::Pending.as_str(),
+            "SELECT COALESCE(MAX(id), 0) FROM events WHERE {}{}",
+            *PENDING_CANCELS,
             self.dialect().event_horizon()
         );
         self.scalar(query(sql)).await
