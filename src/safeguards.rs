@@ -26,6 +26,9 @@ pub struct Safeguards {
     cancels_read: AtomicI64,
     /// Bumped by every block or unblock made here, so a reload read before one does not undo it.
     block_changes: AtomicU64,
+    /// The id of the last block change read from the database, where the next read starts;
+    /// `NONE_READ` before the first load of every block.
+    blocks_read: AtomicI64,
     /// For each restricted user, when their latest restriction ends (entries past their end
     /// are dead and ignored until the next reload drops them).
     restrictions: DashMap<UserId, Millis>,
@@ -41,13 +44,14 @@ impl Default for Safeguards {
             cancels: DashMap::new(),
             cancels_read: AtomicI64::new(NONE_READ),
             block_changes: AtomicU64::new(0),
+            blocks_read: AtomicI64::new(NONE_READ),
             restrictions: DashMap::new(),
             restriction_changes: AtomicU64::new(0),
         }
     }
 }
 
-/// `cancels_read` before any cancel was read from the database.
+/// `cancels_read` and `blocks_read` before the first read from the database.
 const NONE_READ: i64 = i64::MIN;
 
 /// Where the local changes stood when a reload began to read the database.
@@ -82,24 +86,65 @@ impl Safeguards {
         }
     }
 
-    /// Replaces what is held with what the database holds (every block `(blocker, blocked)`, the
-    /// restrictions holding `(user, until)`), each part only if nothing changed it here since
-    /// `since` was read: the rows read may predate that change. Answers whether every part was
-    /// replaced. (Cancels are only ever added: see [`add_cancels`](Self::add_cancels).)
-    pub fn reload_unless_changed(
+    /// Replaces the blocks held with what the database holds (every block `(blocker, blocked)`),
+    /// only if no block changed here since `since` was read: the rows read may predate that
+    /// change. Answers whether it replaced them.
+    pub fn reload_blocks_unless_changed(
         &self,
         since: Changes,
         blocks: &[(UserId, UserId)],
-        restrictions: &[(UserId, Millis)],
     ) -> bool {
-        let now = self.changes();
-        if now.blocks == since.blocks {
+        let unchanged = self.changes().blocks == since.blocks;
+        if unchanged {
             self.replace_blocks(blocks);
         }
-        if now.restrictions == since.restrictions {
+        unchanged
+    }
+
+    /// Sets each pair's block as the database holds it now (`(blocker, blocked, holds)`, read
+    /// after the pairs changed), only if no block changed here since `since` was read. Answers
+    /// whether it set them; if not, the caller reads the same changes again next time.
+    pub fn update_blocks_unless_changed(
+        &self,
+        since: Changes,
+        pairs: &[(UserId, UserId, bool)],
+    ) -> bool {
+        if self.changes().blocks != since.blocks {
+            return false;
+        }
+        for &(blocker, blocked, holds) in pairs {
+            match holds {
+                true => self.add_block(blocker, blocked),
+                false => self.remove_block(blocker, blocked),
+            }
+        }
+        true
+    }
+
+    /// Replaces the restrictions held with those the database holds (`(user, until)`), only if
+    /// none was made or lifted here since `since` was read. Answers whether it replaced them.
+    pub fn reload_restrictions_unless_changed(
+        &self,
+        since: Changes,
+        restrictions: &[(UserId, Millis)],
+    ) -> bool {
+        let unchanged = self.changes().restrictions == since.restrictions;
+        if unchanged {
             replace(&self.restrictions, restrictions.iter().copied().collect());
         }
-        now == since
+        unchanged
+    }
+
+    /// The id of the last block change read from the database; `None` before every block was
+    /// loaded once.
+    pub fn blocks_read(&self) -> Option<i64> {
+        let id = self.blocks_read.load(Ordering::SeqCst);
+        (id != NONE_READ).then_some(id)
+    }
+
+    /// The next read of block changes starts after `id`.
+    pub fn set_blocks_read(&self, id: i64) {
+        self.blocks_read.store(id, Ordering::SeqCst);
     }
 
     /// `user` is restricted until `until` (a later end of theirs stands).
@@ -148,12 +193,20 @@ impl Safeguards {
 
     pub fn block(&self, blocker: UserId, target: UserId) {
         self.block_changes.fetch_add(1, Ordering::SeqCst);
-        self.blocked.entry(blocker).or_default().insert(target);
-        self.blocked_by.entry(target).or_default().insert(blocker);
+        self.add_block(blocker, target);
     }
 
     pub fn unblock(&self, blocker: UserId, target: UserId) {
         self.block_changes.fetch_add(1, Ordering::SeqCst);
+        self.remove_block(blocker, target);
+    }
+
+    fn add_block(&self, blocker: UserId, target: UserId) {
+        self.blocked.entry(blocker).or_default().insert(target);
+        self.blocked_by.entry(target).or_default().insert(blocker);
+    }
+
+    fn remove_block(&self, blocker: UserId, target: UserId) {
         if let Some(mut set) = self.blocked.get_mut(&blocker) {
             set.remove(&target);
         }
@@ -309,10 +362,36 @@ mod tests {
         let before = guards.changes();
         // The database was read here, still holding the block; then the user unblocked.
         guards.unblock(UserId(1), UserId(2));
-        assert!(!guards.reload_unless_changed(before, &[(UserId(1), UserId(2))], &[]));
+        assert!(!guards.reload_blocks_unless_changed(before, &[(UserId(1), UserId(2))]));
+        assert!(!guards.update_blocks_unless_changed(before, &[(UserId(1), UserId(2), true)]));
         assert!(!guards.between(UserId(1), UserId(2)), "the unblock stands");
-        assert!(guards.reload_unless_changed(guards.changes(), &[(UserId(3), UserId(4))], &[]));
+        assert!(guards.reload_blocks_unless_changed(guards.changes(), &[(UserId(3), UserId(4))]));
         assert!(guards.between(UserId(3), UserId(4)));
+    }
+
+    #[test]
+    fn changed_pairs_read_from_the_database_set_those_pairs_only() {
+        let guards = Safeguards::default();
+        assert_eq!(guards.blocks_read(), None);
+        assert!(guards.reload_blocks_unless_changed(
+            guards.changes(),
+            &[(UserId(1), UserId(2)), (UserId(3), UserId(4))]
+        ));
+        guards.set_blocks_read(7);
+        assert_eq!(guards.blocks_read(), Some(7));
+        let pairs = [(UserId(1), UserId(2), false), (UserId(5), UserId(6), true)];
+        assert!(guards.update_blocks_unless_changed(guards.changes(), &pairs));
+        assert!(!guards.between(UserId(2), UserId(1)), "lifted");
+        assert!(guards.between(UserId(6), UserId(5)), "added");
+        assert!(guards.between(UserId(3), UserId(4)), "not read again, kept");
+        assert_eq!(
+            guards.hidden_from(UserId(6)),
+            Some(HashSet::from([UserId(5)]))
+        );
+        assert!(
+            !guards.blocked.contains_key(&UserId(1)),
+            "no empty set left behind"
+        );
     }
 
     #[test]
@@ -358,7 +437,7 @@ mod tests {
         // A reload read before the lifting does not bring it back.
         let before = guards.changes();
         guards.lift(UserId(1));
-        guards.reload_unless_changed(before, &[], &[(UserId(1), 100)]);
+        assert!(!guards.reload_restrictions_unless_changed(before, &[(UserId(1), 100)]));
         assert_eq!(guards.restricted_until(UserId(1), 0), None);
     }
 
@@ -366,12 +445,12 @@ mod tests {
     fn reload_replaces_what_was_there() {
         let guards = Safeguards::default();
         guards.block(UserId(1), UserId(2));
-        assert!(guards.reload_unless_changed(
-            guards.changes(),
-            &[(UserId(3), UserId(4))],
-            &[(UserId(6), 100)]
-        ));
+        guards.restrict(UserId(7), 100);
+        let since = guards.changes();
+        assert!(guards.reload_blocks_unless_changed(since, &[(UserId(3), UserId(4))]));
+        assert!(guards.reload_restrictions_unless_changed(since, &[(UserId(6), 100)]));
         assert_eq!(guards.restricted_until(UserId(6), 99), Some(100));
+        assert_eq!(guards.restricted_until(UserId(7), 99), None);
         assert!(!guards.between(UserId(1), UserId(2)));
         assert!(guards.between(UserId(4), UserId(3)));
     }

@@ -12,21 +12,37 @@ use crate::store::{Commit, NewBlock, NewRestriction, Op};
 use crate::views::BlockView;
 
 impl Market {
-    /// Loads every block and the restrictions holding from the database, and the takers'
-    /// cancels it has not read yet: the first time those of the last window, then only those
-    /// after the last read (the others' nodes', each once).
+    /// Loads the restrictions holding from the database; the blocks, the first time all of
+    /// them, then only the pairs changed since the last read; and the takers' cancels it has not
+    /// read yet: the first time those of the last window, then only those after the last read
+    /// (the others' nodes', each once).
     pub async fn reload_safeguards(&self) -> Result<(), DomainError> {
         let context = &self.context;
         let store = &context.store;
+        let guards = &context.safeguards;
         let rule = context.pause_rule();
-        let changes = context.safeguards.changes();
-        let blocks = store.blocks().await?;
-        let restrictions = store.active_restrictions(self.now_ms()).await?;
         // A block, unblock or restriction made here while the rows were read is newer than
         // them: keep it, and take the database's view at the next refresh.
-        context
-            .safeguards
-            .reload_unless_changed(changes, &blocks, &restrictions);
+        let changes = guards.changes();
+        let restrictions = store.active_restrictions(self.now_ms()).await?;
+        guards.reload_restrictions_unless_changed(changes, &restrictions);
+        match guards.blocks_read() {
+            Some(after) => {
+                let (pairs, read) = store.block_changes_after(after).await?;
+                if guards.update_blocks_unless_changed(changes, &pairs) {
+                    guards.set_blocks_read(read);
+                }
+            }
+            None => {
+                // Where the reads after this one start, taken first: a change both this load
+                // and the next read find is read twice, to the same end.
+                let read = store.last_block_change_id().await?;
+                let blocks = store.blocks().await?;
+                if guards.reload_blocks_unless_changed(changes, &blocks) {
+                    guards.set_blocks_read(read);
+                }
+            }
+        }
         let (cancels, read) = match context.safeguards.cancels_read() {
             Some(after) => store.taker_cancels_after(after).await?,
             None => {
@@ -38,10 +54,8 @@ impl Market {
                 (store.taker_cancels(since).await?, read)
             }
         };
-        context
-            .safeguards
-            .add_cancels(&cancels, self.now_ms(), rule);
-        context.safeguards.set_cancels_read(read);
+        guards.add_cancels(&cancels, self.now_ms(), rule);
+        guards.set_cancels_read(read);
         Ok(())
     }
 

@@ -1031,3 +1031,90 @@ async fn a_takers_cancels_on_both_nodes_count_once_each() {
     );
     a.assert_audit().await;
 }
+
+/// Whether `viewer` sees `ad` in `app`'s listing of buy ads (a block hides the blocked side's
+/// ads from the other).
+async fn sees_ad(app: &TestApp, viewer: &User, ad: i64) -> bool {
+    let page = app
+        .get("/api/v1/p2p/ads?type=buy&limit=100", Some(&viewer.token))
+        .await
+        .expect(200);
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|item| item["id"].as_i64() == Some(ad))
+}
+
+/// `who` blocks (`block`) or unblocks `whom` on `app`.
+async fn set_block(app: &TestApp, who: &User, whom: &User, block: bool) {
+    let path = format!("/api/v1/users/{}/block", whom.id);
+    match block {
+        true => {
+            app.post(&path, Some(&who.token), json!({}))
+                .await
+                .expect(200);
+        }
+        false => {
+            app.delete(&path, Some(&who.token)).await.expect(204);
+        }
+    }
+}
+
+/// A block or unblock made on one node holds on the other after its refresh, whichever node
+/// made it, and however often the pair changed between two refreshes: a refresh reads the pairs
+/// changed since the last change it read, with each pair's block as it stands. A node started
+/// later loads every block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_and_unblocks_on_one_node_hold_on_the_other() {
+    if !postgres_available("nodes::blocks_and_unblocks_on_one_node_hold_on_the_other") {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let node_a = start_node(&url).await;
+    let node_b = start_node(&url).await;
+    let (a, b) = (&node_a.app, &node_b.app);
+    let maker = a.player("maker", 0).await;
+    let ad = a.buy_ad(&maker, json!({})).await;
+    let taker = a.player("taker", 1_000_000).await;
+    let other = a.player("other", 1_000_000).await;
+    for viewer in [&taker, &other] {
+        let listed = || async { sees_ad(b, viewer, ad).await };
+        assert!(eventually(10, listed).await, "B lists the ad made on A");
+    }
+
+    set_block(a, &taker, &maker, true).await;
+    assert!(!sees_ad(a, &taker, ad).await, "at once on A");
+    let hidden = || async { !sees_ad(b, &taker, ad).await };
+    assert!(eventually(10, hidden).await, "B never heard of A's block");
+    b.take(&taker, ad, 100_000)
+        .await
+        .refused(403, "USER_BLOCKED");
+
+    // Lifted on B; and on B, another pair blocked and lifted between two refreshes of A.
+    set_block(b, &taker, &maker, false).await;
+    set_block(b, &other, &maker, true).await;
+    set_block(b, &other, &maker, false).await;
+    let listed = || async { sees_ad(a, &taker, ad).await };
+    assert!(eventually(10, listed).await, "A never heard of B's unblock");
+    assert!(
+        sees_ad(a, &other, ad).await,
+        "a pair blocked and lifted ends lifted"
+    );
+
+    // Blocked again, on B: A hides the ad again; a node started now knows it at once.
+    set_block(b, &maker, &taker, true).await;
+    let hidden = || async { !sees_ad(a, &taker, ad).await };
+    assert!(
+        eventually(10, hidden).await,
+        "A never heard of B's second block"
+    );
+    let node_c = start_node(&url).await;
+    let c = &node_c.app;
+    c.take(&taker, ad, 100_000)
+        .await
+        .refused(403, "USER_BLOCKED");
+    let order = c.take(&other, ad, 100_000).await.expect(201);
+    assert!(order["id"].as_i64().is_some());
+    a.assert_audit().await;
+}

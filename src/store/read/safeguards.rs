@@ -53,6 +53,46 @@ impl Store {
         .await
     }
 
+    /// The pairs whose block changed after the change with id `after_id`, each with whether it
+    /// holds now: `(blocker, blocked, blocked now)`; and the id to read after next time. Only
+    /// changes below the feeds' horizon (see
+    /// [`event_horizon`](crate::store::Dialect::event_horizon)), so none of a transaction still
+    /// running is passed over; the pairs' rows of `blocks` are read in the same statement, so
+    /// each answer is at least as new as the last change read of its pair.
+    pub async fn block_changes_after(
+        &self,
+        after_id: i64,
+    ) -> Result<(Vec<(UserId, UserId, bool)>, i64), DomainError> {
+        let sql = format!(
+            "SELECT blocker_id, blocked_id, MAX(id) AS id, \
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = c.blocker_id \
+                 AND b.blocked_id = c.blocked_id) THEN 1 ELSE 0 END AS BIGINT) AS holds \
+             FROM block_changes c WHERE id > $1{} GROUP BY blocker_id, blocked_id",
+            self.dialect().event_horizon()
+        );
+        let rows = self
+            .all(query(sql).bind(after_id), |row| {
+                let holds: i64 = row.try_get("holds")?;
+                Ok((
+                    (int(row, "blocker_id")?, int(row, "blocked_id")?, holds == 1),
+                    row.try_get::<i64, _>("id")?,
+                ))
+            })
+            .await?;
+        let next = (rows.iter().map(|(_, id)| *id)).fold(after_id, i64::max);
+        Ok((rows.into_iter().map(|(pair, _)| pair).collect(), next))
+    }
+
+    /// The newest block change below the feeds' horizon (0 before any): where
+    /// [`block_changes_after`](Self::block_changes_after) starts.
+    pub async fn last_block_change_id(&self) -> Result<i64, DomainError> {
+        let sql = format!(
+            "SELECT COALESCE(MAX(id), 0) FROM block_changes WHERE id > 0{}",
+            self.dialect().event_horizon()
+        );
+        self.scalar(query(sql)).await
+    }
+
     /// The users `blocker_id` blocked, oldest block first: `(id, name, blocked at)`.
     pub async fn blocked_by(
         &self,
@@ -138,5 +178,133 @@ impl Store {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::UserId;
+    use crate::domain::user::Role;
+    use crate::store::test_db::{postgres_store, sqlite_store};
+    use crate::store::{Commit, NewBlock, NewUser, Op, Store};
+
+    /// Three users' ids.
+    async fn users(store: &Store) -> [i64; 3] {
+        let mut ids = [0; 3];
+        for (n, id) in ids.iter_mut().enumerate() {
+            let user = Op::InsertUser(NewUser {
+                name: format!("user {n}"),
+                role: Role::User,
+                token_hash: format!("hash {n}"),
+                now: 0,
+            });
+            *id = store
+                .commit(Commit::new(vec![user]))
+                .await
+                .unwrap()
+                .first_id();
+        }
+        ids
+    }
+
+    async fn set(store: &Store, blocker: i64, blocked: i64, block: bool) {
+        let (blocker_id, blocked_id) = (UserId(blocker), UserId(blocked));
+        let op = match block {
+            true => Op::Block(NewBlock {
+                blocker_id,
+                blocked_id,
+                now: 1,
+            }),
+            false => Op::Unblock {
+                blocker_id,
+                blocked_id,
+            },
+        };
+        store.commit(Commit::new(vec![op])).await.unwrap();
+    }
+
+    /// The pairs changed after `after`, sorted, and where the next read starts.
+    async fn changed(store: &Store, after: i64) -> (Vec<(i64, i64, bool)>, i64) {
+        let (pairs, next) = store.block_changes_after(after).await.unwrap();
+        let mut pairs: Vec<_> = (pairs.into_iter())
+            .map(|(a, b, holds)| (a.get(), b.get(), holds))
+            .collect();
+        pairs.sort_unstable();
+        (pairs, next)
+    }
+
+    /// Each read answers the pairs changed since the one before, once each, as they stand; a
+    /// repeated block or an unblock of no block changes nothing to read.
+    async fn reads_of_block_changes_answer_each_changed_pair_once_as_it_stands(store: &Store) {
+        let [a, b, c] = users(store).await;
+        assert_eq!(store.last_block_change_id().await.unwrap(), 0);
+        assert_eq!(changed(store, 0).await, (vec![], 0));
+        set(store, a, b, true).await;
+        set(store, a, c, true).await;
+        set(store, a, c, true).await;
+        set(store, c, a, false).await;
+        let (pairs, first) = changed(store, 0).await;
+        assert_eq!(pairs, [(a, b, true), (a, c, true)]);
+        assert_eq!(store.last_block_change_id().await.unwrap(), first);
+        assert_eq!(changed(store, first).await, (vec![], first));
+        set(store, a, b, false).await;
+        set(store, a, b, true).await;
+        set(store, a, b, false).await;
+        let (pairs, second) = changed(store, first).await;
+        assert_eq!(pairs, [(a, b, false)]);
+        assert!(second > first);
+    }
+
+    #[tokio::test]
+    async fn reads_of_block_changes_on_sqlite() {
+        let (store, _dir) = sqlite_store().await;
+        reads_of_block_changes_answer_each_changed_pair_once_as_it_stands(&store).await;
+    }
+
+    #[tokio::test]
+    async fn reads_of_block_changes_on_postgres() {
+        let Some((store, _)) = postgres_store("reads of block changes").await else {
+            return;
+        };
+        reads_of_block_changes_answer_each_changed_pair_once_as_it_stands(&store).await;
+    }
+
+    /// A change of a transaction that began before another's and commits after it is not passed
+    /// over: neither is read while the first still runs, both once it ends.
+    #[tokio::test]
+    async fn a_block_change_still_being_written_holds_back_the_later_ones() {
+        use sqlx::Connection as _;
+        let Some((store, url)) = postgres_store("block changes behind a running one").await else {
+            return;
+        };
+        let [a, b, c] = users(&store).await;
+        let start = store.last_block_change_id().await.unwrap();
+        let mut early = sqlx::PgConnection::connect(&url).await.unwrap();
+        for sql in [
+            "BEGIN",
+            "SELECT pg_current_xact_id()",
+            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, 0)",
+        ] {
+            let statement = sqlx::query(sql);
+            let statement = match sql.starts_with("INSERT") {
+                true => statement.bind(a).bind(c),
+                false => statement,
+            };
+            statement.execute(&mut early).await.unwrap();
+        }
+        set(&store, a, b, true).await;
+        assert_eq!(changed(&store, start).await, (vec![], start));
+        sqlx::query(
+            "INSERT INTO block_changes (id, blocker_id, blocked_id) \
+             VALUES (pg_current_xact_id()::text::bigint << 20, $1, $2)",
+        )
+        .bind(a)
+        .bind(c)
+        .execute(&mut early)
+        .await
+        .unwrap();
+        sqlx::query("COMMIT").execute(&mut early).await.unwrap();
+        let (pairs, _) = changed(&store, start).await;
+        assert_eq!(pairs, [(a, b, true), (a, c, true)]);
     }
 }

@@ -7,12 +7,13 @@ use crate::domain::UserId;
 use crate::domain::payment_method::MAX_SAVED_METHODS;
 use crate::store::commit::op::{NewBlock, NewRestriction, NewSavedMethod};
 use crate::store::connection::{Connection, query};
+use crate::store::dialect::{Dialect, EVENT_PLACE_BITS, postgres_event_id};
 use crate::store::json;
 
 impl<C: Connection> Writer<'_, C> {
     /// `blocker` no longer trades with `blocked`; a repeat changes nothing.
     pub(super) async fn block(&mut self, block: &NewBlock) -> Result<(), Failure> {
-        query(
+        let changed = query(
             "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
         )
@@ -21,7 +22,8 @@ impl<C: Connection> Writer<'_, C> {
         .bind(block.now)
         .execute(&mut *self.conn)
         .await?;
-        Ok(())
+        self.block_changed(changed, block.blocker_id, block.blocked_id)
+            .await
     }
 
     pub(super) async fn unblock(
@@ -29,7 +31,40 @@ impl<C: Connection> Writer<'_, C> {
         blocker_id: UserId,
         blocked_id: UserId,
     ) -> Result<(), Failure> {
-        query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+        let changed = query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+            .bind(blocker_id)
+            .bind(blocked_id)
+            .execute(&mut *self.conn)
+            .await?;
+        self.block_changed(changed, blocker_id, blocked_id).await
+    }
+
+    /// Notes in `block_changes` that the pair's row of `blocks` changed, if it did (`changed`
+    /// rows), for the other nodes' refresh. On PostgreSQL the change's id is the transaction's
+    /// lowest event id plus the count of changes it wrote before (see `postgres_event_id`).
+    async fn block_changed(
+        &mut self,
+        changed: u64,
+        blocker_id: UserId,
+        blocked_id: UserId,
+    ) -> Result<(), Failure> {
+        if changed == 0 {
+            return Ok(());
+        }
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "INSERT INTO block_changes (blocker_id, blocked_id) VALUES ($1, $2)".to_string()
+            }
+            Dialect::Postgres => format!(
+                "INSERT INTO block_changes (id, blocker_id, blocked_id) \
+                 SELECT x.first + (SELECT COUNT(*) FROM block_changes \
+                   WHERE id >= x.first AND id < x.first + {}), $1, $2 \
+                 FROM (SELECT {} AS first) x",
+                1i64 << EVENT_PLACE_BITS,
+                postgres_event_id("0")
+            ),
+        };
+        query(sql)
             .bind(blocker_id)
             .bind(blocked_id)
             .execute(&mut *self.conn)
