@@ -43,7 +43,7 @@ impl Market {
                 }
             }
         }
-        let (cancels, read) = match context.safeguards.cancels_read() {
+        let (cancels, read) = match guards.cancels_read() {
             Some(after) => store.taker_cancels_after(after).await?,
             None => {
                 // Where the reads after this one start, taken first: a cancel both this load
