@@ -634,7 +634,8 @@ async fn history_lists_every_transition_and_orders_say_what_each_party_may_do(ba
 }
 on_both_stores!(history_lists_every_transition_and_orders_say_what_each_party_may_do);
 
-async fn listed_ad_ids(app: &TestApp, viewer: Option<&User>) -> Vec<i64> {
+/// The ids of the buy ads on the listing's first page (100), as `viewer` (or anyone) sees it.
+pub async fn listed_ad_ids(app: &TestApp, viewer: Option<&User>) -> Vec<i64> {
     let page = app
         .get(
             "/api/v1/p2p/ads?type=buy&limit=100",

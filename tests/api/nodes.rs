@@ -1035,15 +1035,9 @@ async fn a_takers_cancels_on_both_nodes_count_once_each() {
 /// Whether `viewer` sees `ad` in `app`'s listing of buy ads (a block hides the blocked side's
 /// ads from the other).
 async fn sees_ad(app: &TestApp, viewer: &User, ad: i64) -> bool {
-    let page = app
-        .get("/api/v1/p2p/ads?type=buy&limit=100", Some(&viewer.token))
+    crate::events::listed_ad_ids(app, Some(viewer))
         .await
-        .expect(200);
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|item| item["id"].as_i64() == Some(ad))
+        .contains(&ad)
 }
 
 /// `who` blocks (`block`) or unblocks `whom` on `app`.
