@@ -60,7 +60,7 @@ impl Store {
     pub(crate) async fn all<T>(
         &self,
         query: Query,
-        decode: Decode<T>,
+        decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
     ) -> Result<Vec<T>, DomainError> {
         let rows = query.fetch_all(&self.read).await.map_err(read_error)?;
         rows.iter()

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::query::{int, query, unknown};
+use super::query::{Decode, int, query, unknown};
 use crate::domain::event_kind::EventKind;
 use crate::domain::order::OrderStatus;
 use crate::domain::restriction::{Restriction, RestrictionKind};
@@ -70,27 +70,17 @@ impl Store {
              FROM block_changes c WHERE id > $1{} GROUP BY blocker_id, blocked_id",
             self.dialect().event_horizon()
         );
-        let rows = self
-            .all(query(sql).bind(after_id), |row| {
-                let holds: i64 = row.try_get("holds")?;
-                Ok((
-                    (int(row, "blocker_id")?, int(row, "blocked_id")?, holds == 1),
-                    row.try_get::<i64, _>("id")?,
-                ))
-            })
-            .await?;
-        let next = (rows.iter().map(|(_, id)| *id)).fold(after_id, i64::max);
-        Ok((rows.into_iter().map(|(pair, _)| pair).collect(), next))
+        self.after_cursor(sql, after_id, |row| {
+            let holds: i64 = row.try_get("holds")?;
+            Ok((int(row, "blocker_id")?, int(row, "blocked_id")?, holds == 1))
+        })
+        .await
     }
 
     /// The newest block change below the feeds' horizon (0 before any): where
     /// [`block_changes_after`](Self::block_changes_after) starts.
     pub async fn last_block_change_id(&self) -> Result<i64, DomainError> {
-        let sql = format!(
-            "SELECT COALESCE(MAX(id), 0) FROM block_changes WHERE id > 0{}",
-            self.dialect().event_horizon()
-        );
-        self.scalar(query(sql)).await
+        self.last_id_below_horizon("block_changes", "id > 0").await
     }
 
     /// The users `blocker_id` blocked, oldest block first: `(id, name, blocked at)`.
@@ -129,21 +119,37 @@ impl Store {
             *TAKER_CANCELS,
             self.dialect().event_horizon()
         );
-        let rows = self
-            .all(query(sql).bind(after_id), |row| {
-                Ok((taker_cancel(row)?, row.try_get::<i64, _>("id")?))
-            })
-            .await?;
-        let next = rows.last().map_or(after_id, |(_, id)| *id);
-        Ok((rows.into_iter().map(|(cancel, _)| cancel).collect(), next))
+        self.after_cursor(sql, after_id, taker_cancel).await
     }
 
     /// The newest cancel of a pending order below the feeds' horizon (0 before any): where
     /// [`taker_cancels_after`](Self::taker_cancels_after) starts.
     pub async fn last_taker_cancel_id(&self) -> Result<i64, DomainError> {
+        self.last_id_below_horizon("events", &PENDING_CANCELS).await
+    }
+
+    /// The rows of `sql` (read after the id `$1` = `after_id`, each with its `id`) as `read`
+    /// makes them, and the id to read after next time: the greatest read, else `after_id`.
+    async fn after_cursor<T>(
+        &self,
+        sql: String,
+        after_id: i64,
+        read: Decode<T>,
+    ) -> Result<(Vec<T>, i64), DomainError> {
+        let rows = self
+            .all(query(sql).bind(after_id), |row| {
+                Ok((read(row)?, row.try_get::<i64, _>("id")?))
+            })
+            .await?;
+        let next = (rows.iter().map(|(_, id)| *id)).fold(after_id, i64::max);
+        Ok((rows.into_iter().map(|(item, _)| item).collect(), next))
+    }
+
+    /// The greatest id of `table`'s rows that `filter` finds below the feeds' horizon (0 if
+    /// none): where the reads after a cursor start.
+    async fn last_id_below_horizon(&self, table: &str, filter: &str) -> Result<i64, DomainError> {
         let sql = format!(
-            "SELECT COALESCE(MAX(id), 0) FROM events WHERE {}{}",
-            *PENDING_CANCELS,
+            "SELECT COALESCE(MAX(id), 0) FROM {table} WHERE {filter}{}",
             self.dialect().event_horizon()
         );
         self.scalar(query(sql)).await
