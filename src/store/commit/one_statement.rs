@@ -67,29 +67,38 @@ fn all_changed(changed: u64, expected: usize, what: &str) -> Result<(), DbError>
 /// What a part of the one statement must have done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {
-    /// Anything.
-    Any,
     /// Changed all of so many rows (what they are).
     All(usize, &'static str),
     /// Found no row: a guard, its rows what it refuses.
     Nothing(&'static str),
 }
 
-/// PostgreSQL writes gathered into one statement. Its parts run in the order they were added
-/// (each is counted in turn by the statement's one row), so a guard added between two writes
-/// reads after the first and before the second.
+/// PostgreSQL writes gathered into one statement. The parts whose rows are counted (a write
+/// that must change all its rows, a guard) or answered run in the order they were added, each
+/// counted in turn by the statement's one row. A write whose rows need no count has neither a
+/// `RETURNING` nor a count: PostgreSQL runs such a part after the statement's row, in an order
+/// it does not promise. That spares each such part an aggregate and a store of its rows, set up
+/// and run once per batch (`benches/README.md`, day 22). None of the writes may depend on
+/// another's turn: all parts read as of the statement's start, and every row a batch writes and
+/// every key it inserts that another transaction could insert is locked before its statements
+/// (see `LockSet`), so no part waits on a lock.
 #[derive(Default)]
 pub(super) struct OneStatement {
     parts: Vec<String>,
     params: Vec<Value>,
-    checks: Vec<Check>,
+    /// The counted parts, in turn: each part's number and what it must have done.
+    checks: Vec<(usize, Check)>,
     /// The part whose rows the statement answers, as text joined by commas.
     answering: Option<usize>,
 }
 
 impl OneStatement {
-    /// Adds a write whose rows count and nothing else.
+    /// Adds a write whose rows count and nothing else (if it must change them all).
     pub fn add(&mut self, write: Write) {
+        if write.must_change.is_none() {
+            self.push(write.statement, None, None);
+            return;
+        }
         self.add_returning(write, "1");
     }
 
@@ -101,7 +110,7 @@ impl OneStatement {
 
     /// Adds a read that must find no row: any it finds fails the batch.
     pub fn add_guard(&mut self, guard: Statement, refuses: &'static str) {
-        self.push(guard, None, Check::Nothing(refuses));
+        self.push(guard, None, Some(Check::Nothing(refuses)));
     }
 
     fn add_returning(&mut self, write: Write, returning: &str) {
@@ -109,14 +118,12 @@ impl OneStatement {
             statement,
             must_change,
         } = write;
-        let check = match must_change {
-            Some((rows, what)) => Check::All(rows, what),
-            None => Check::Any,
-        };
+        let check = must_change.map(|(rows, what)| Check::All(rows, what));
         self.push(statement, Some(returning), check);
     }
 
-    fn push(&mut self, statement: Statement, returning: Option<&str>, check: Check) {
+    /// Adds a part: a write `returning` what it answers or a guard's read, counted if `check`.
+    fn push(&mut self, statement: Statement, returning: Option<&str>, check: Option<Check>) {
         let sql = renumbered(&statement.sql, self.params.len());
         let part = self.parts.len();
         self.parts.push(match returning {
@@ -124,7 +131,9 @@ impl OneStatement {
             None => format!("w{part} AS ({sql})"),
         });
         self.params.extend(statement.params);
-        self.checks.push(check);
+        if let Some(check) = check {
+            self.checks.push((part, check));
+        }
     }
 
     /// Runs the writes, checks each did what it must, and answers the answering part's rows
@@ -133,27 +142,33 @@ impl OneStatement {
         if self.parts.is_empty() {
             return Ok(Vec::new());
         }
-        let counts: Vec<String> = (0..self.parts.len())
-            .map(|part| format!("(SELECT COUNT(*) FROM w{part})"))
+        let counts: Vec<String> = (self.checks.iter())
+            .map(|(part, _)| format!("(SELECT COUNT(*) FROM w{part})"))
             .collect();
         let answers = match self.answering {
             Some(part) => format!("(SELECT string_agg(answer, ',') FROM w{part})"),
             None => "NULL".to_string(),
         };
+        let counts = match counts.is_empty() {
+            true => "''".to_string(),
+            false => format!("concat_ws(',', {})", counts.join(", ")),
+        };
         let sql = format!(
-            "WITH {} SELECT concat_ws(',', {}), COALESCE({answers}, '')",
-            self.parts.join(", "),
-            counts.join(", ")
+            "WITH {} SELECT {counts}, COALESCE({answers}, '')",
+            self.parts.join(", ")
         );
         let mut statement = query(sql);
         statement.params = self.params;
         let (counts, answers): (String, String) = statement.fetch_one(&mut *conn).await?;
-        for (count, check) in counts.split(',').zip(&self.checks) {
+        let counted = counts.split(',').filter(|count| !count.is_empty());
+        if counted.clone().count() != self.checks.len() {
+            return Err(DbError::other("an unreadable count of changed rows"));
+        }
+        for (count, (_, check)) in counted.zip(&self.checks) {
             let count: u64 = count
                 .parse()
                 .map_err(|_| DbError::other("an unreadable count of changed rows"))?;
             match *check {
-                Check::Any => {}
                 Check::All(rows, what) => all_changed(count, rows, what)?,
                 Check::Nothing(refuses) if count > 0 => {
                     return Err(DbError::other(format!("{count} {refuses}")));
@@ -214,14 +229,24 @@ mod tests {
             Write::new(query("INSERT INTO u SELECT $1").bind(2i64)),
             "u.id::text",
         );
+        one.add(Write::new(query("DELETE FROM x WHERE b = $1").bind(3i64)));
+        one.add_guard(query("SELECT 1 FROM y WHERE c = $1").bind(4i64), "y rows");
         assert_eq!(
             one.parts,
             [
                 "w0 AS (UPDATE t SET a = $1 RETURNING 1 AS answer)",
-                "w1 AS (INSERT INTO u SELECT $2 RETURNING u.id::text AS answer)"
+                "w1 AS (INSERT INTO u SELECT $2 RETURNING u.id::text AS answer)",
+                "w2 AS (DELETE FROM x WHERE b = $3)",
+                "w3 AS (SELECT 1 FROM y WHERE c = $4)"
             ]
         );
-        assert_eq!(one.params, [Value::Int(1), Value::Int(2)]);
+        let params = [1, 2, 3, 4].map(Value::Int);
+        assert_eq!(one.params, params);
         assert_eq!(one.answering, Some(1));
+        // Only the write that must change all its rows and the guard are counted.
+        assert_eq!(
+            one.checks,
+            [(0, Check::All(2, "t rows")), (3, Check::Nothing("y rows"))]
+        );
     }
 }

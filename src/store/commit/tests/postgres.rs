@@ -296,8 +296,9 @@ async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
     assert_eq!(stored_pair(&url, active).await, (2, 2));
 }
 
-/// The parts of PostgreSQL's one statement run in the order they were added (a guard added
-/// between two writes reads between them), and a guard that finds a row fails it.
+/// The counted parts of PostgreSQL's one statement run in the order they were added (a guard
+/// added between two writes reads between them), those that need no count after them; a guard
+/// that finds a row fails it, and so does a write that changed fewer rows than it must.
 #[tokio::test]
 async fn a_postgres_one_statement_runs_its_parts_in_turn() {
     use crate::store::commit::one_statement::{OneStatement, Write};
@@ -312,22 +313,42 @@ async fn a_postgres_one_statement_runs_its_parts_in_turn() {
         .await
         .unwrap();
     conn.run("CREATE SEQUENCE turn").await.unwrap();
+    let turn = |part: &str| format!("INSERT INTO turns SELECT '{part}', nextval('turn')");
     let mut one = OneStatement::default();
-    one.add(Write::new(query(
-        "INSERT INTO turns SELECT 'first', nextval('turn')",
-    )));
+    one.add(Write::new(query(turn("uncounted"))));
+    one.add(Write::all_of(query(turn("first")), 1, "turns"));
     one.add_guard(query("SELECT 1 WHERE nextval('turn') < 0"), "never");
-    one.add(Write::new(query(
-        "INSERT INTO turns SELECT 'last', nextval('turn')",
-    )));
+    one.add(Write::all_of(query(turn("last")), 1, "turns"));
     one.run(&mut conn).await.unwrap();
-    let turns = "SELECT (SELECT turn FROM turns WHERE part = 'first'), \
-                 (SELECT turn FROM turns WHERE part = 'last')";
-    assert_eq!(stored_pair(&url, turns.to_string()).await, (1, 3));
+    let turns = "SELECT (SELECT turn FROM turns WHERE part = 'first') * 10 \
+                   + (SELECT turn FROM turns WHERE part = 'last'), \
+                 (SELECT turn FROM turns WHERE part = 'uncounted')";
+    assert_eq!(stored_pair(&url, turns.to_string()).await, (13, 4));
 
     let mut guarded = OneStatement::default();
+    guarded.add(Write::new(query(turn("uncounted"))));
     guarded.add_guard(query("SELECT 1"), "rows found");
     assert!(guarded.run(&mut conn).await.is_err());
+    let mut short = OneStatement::default();
+    short.add(Write::all_of(query(turn("short")), 2, "turns"));
+    assert!(short.run(&mut conn).await.is_err());
+}
+
+/// The batch's new orders take their ids from the sequence PostgreSQL made for the orders'
+/// identity, which the committer names without asking.
+#[tokio::test]
+async fn the_orders_identity_is_the_sequence_the_committer_names() {
+    let test = "the_orders_identity_is_the_sequence_the_committer_names";
+    let Some((_store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let named = format!(
+        "SELECT (pg_get_serial_sequence('orders', 'id') = 'public.{}')::int::bigint, \
+         ('{}'::regclass = pg_get_serial_sequence('orders', 'id')::regclass)::int::bigint",
+        crate::store::commit::locks::ORDER_IDS,
+        crate::store::commit::locks::ORDER_IDS
+    );
+    assert_eq!(stored_pair(&url, named).await, (1, 1));
 }
 
 mod locks;
