@@ -136,6 +136,10 @@ pub const WAL_RESTART_WAIT: Duration = Duration::from_millis(50);
 /// recent sizes.
 pub const SQLITE_STATEMENT_CACHE: usize = 256;
 
+/// Distinct statements a PostgreSQL committer's connection keeps prepared (its batches' statements
+/// take a few dozen texts).
+pub const PG_STATEMENT_CACHE: usize = 256;
+
 /// How stale the makers' figures behind the `rating` and `orders_count` orders may grow before
 /// the next query re-sorts them (they change with every completed order; the figures shown and
 /// the capacities are always current).

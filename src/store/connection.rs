@@ -274,7 +274,34 @@ pub trait Connection: Send {
     }
     /// A transaction just committed.
     fn committed(&mut self) {}
+
+    /// Runs statements in turn and answers each one's first row, sending them all before
+    /// reading any answer where the connection can (PostgreSQL's, see [`super::postgres`]);
+    /// here, one at a time. A statement after one that failed is not run: it fails too.
+    fn pipeline(&mut self, statements: Vec<Statement>) -> impl Future<Output = Answers> + Send {
+        async move {
+            let mut answers = Vec::with_capacity(statements.len());
+            let mut failed = None;
+            for statement in statements {
+                if let Some(error) = &failed {
+                    answers.push(Err(DbError::other(format!(
+                        "not run after a failed statement: {error}"
+                    ))));
+                    continue;
+                }
+                let answer = self.fetch_optional(statement).await;
+                if let Err(error) = &answer {
+                    failed = Some(error.clone());
+                }
+                answers.push(answer);
+            }
+            answers
+        }
+    }
 }
+
+/// What the statements of a [`Connection::pipeline`] answered: each one's first row, if any.
+pub type Answers = Vec<Result<Option<Vec<Value>>, DbError>>;
 
 /// [`Connection`] for a sqlx connection type: `$into` makes its query of a [`Statement`], `$value`
 /// reads a row's column.

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, PgConnection};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::commit::{self, Commit, Receipt, WalletLoad};
 use super::connection::DbError;
 use super::dialect::{Dialect, shifted};
+use super::postgres::Postgres;
 use super::sqlite;
 use crate::config::Config;
 use crate::domain::{DomainError, ErrorCode, UserId};
@@ -249,11 +250,11 @@ const PLAN_SETTINGS: &str = "SET enable_seqscan = off; SET jit = off";
 /// than the generic one, so it never settled. Eight virtual users, one node: binding (that is,
 /// planning) the locks' statement took 0.181 ms against 0.032 ms to run it, and the cold
 /// statement's 0.391 ms against 0.349.
-async fn open_committer(url: &str) -> Result<PgConnection, sqlx::Error> {
-    let mut writer = PgConnection::connect(url).await?;
-    writer.execute(PLAN_SETTINGS).await?;
+pub(super) async fn open_committer(url: &str) -> Result<Postgres, DbError> {
+    let writer = Postgres::connect(url).await?;
+    writer.batch_execute(PLAN_SETTINGS).await?;
     writer
-        .execute("SET plan_cache_mode = force_generic_plan")
+        .batch_execute("SET plan_cache_mode = force_generic_plan")
         .await?;
     Ok(writer)
 }
@@ -277,6 +278,7 @@ async fn prepare(
 
 #[cfg(test)]
 mod tests {
+    use crate::store::connection::query;
     use crate::store::test_db::postgres_store;
 
     #[tokio::test]
@@ -285,7 +287,7 @@ mod tests {
             return;
         };
         let mut conn = super::open_committer(&url).await.unwrap();
-        let settings: (String, String, String) = sqlx::query_as(
+        let settings: (String, String, String) = query(
             "SELECT current_setting('enable_seqscan'), current_setting('jit'), \
              current_setting('plan_cache_mode')",
         )

@@ -7,7 +7,7 @@
 //! - [`commit`]: the committer, its batches, and each op's statements.
 //! - [`read`]: each table's rows as domain values.
 //! - [`audit`]: every invariant of SPEC.md §8, checked in SQL.
-//! - [`connection`], [`sqlite`]: the committer's connection on either database.
+//! - [`connection`], [`sqlite`], [`postgres`]: the committer's connection on either database.
 //! - [`dialect`], [`json`], [`schema`]: what differs between the databases; JSON objects as
 //!   stored text; SQL that reads and writes share.
 
@@ -17,6 +17,7 @@ mod connection;
 mod dialect;
 mod handle;
 mod json;
+mod postgres;
 mod read;
 mod schema;
 mod sqlite;

@@ -60,7 +60,10 @@ pub(super) async fn commit_batch(
     batch: &[Job],
     mode: Mode,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
-    conn.run("BEGIN").await?;
+    // PostgreSQL's `BEGIN` goes with the batch's first locks (see `LockSet::lock_taking_ids`).
+    if dialect == Dialect::Sqlite {
+        conn.run("BEGIN").await?;
+    }
     let outcomes = match apply_batch(conn, dialect, batch, mode).await {
         Ok(outcomes) => conn.run("COMMIT").await.map(|()| {
             conn.committed();

@@ -162,10 +162,8 @@ impl Deferred {
         if let Some(guard) = self.deposit_guard() {
             one.add_guard(guard, "deposit takers at their limit");
         }
-        one.run(&mut *conn).await?;
-        if let Some(locks) = self.late_locks.as_ref().and_then(LockSet::hot_locks) {
-            locks.execute(&mut *conn).await?;
-        }
+        let cold = one.into_statement();
+        let locks = self.late_locks.as_ref().and_then(LockSet::hot_locks);
         let mut hot = OneStatement::default();
         let changes = self.changes_by_ad()?;
         if let Some(write) = Deferred::ads_write(&changes) {
@@ -174,7 +172,35 @@ impl Deferred {
         for write in self.hot_writes(Dialect::Postgres) {
             hot.add(write);
         }
-        let versions = hot.run(conn).await?;
+        let hot = hot.into_statement();
+        // One flight: none of the three needs another's answer, only its effects. Answers come
+        // back in turn; the first that failed is the batch's failure.
+        let mut flight = Vec::with_capacity(3);
+        let cold = cold.map(|(statement, checks)| {
+            flight.push(statement);
+            checks
+        });
+        let locked = locks.map(|locks| flight.push(locks)).is_some();
+        let hot = hot.map(|(statement, checks)| {
+            flight.push(statement);
+            checks
+        });
+        let mut answers = conn.pipeline(flight).await.into_iter();
+        let mut next = || {
+            answers
+                .next()
+                .unwrap_or_else(|| Err(DbError::other("no answer")))
+        };
+        if let Some(checks) = cold {
+            checks.answers(next()?)?;
+        }
+        if locked {
+            next()?;
+        }
+        let versions = match hot {
+            Some(checks) => checks.answers(next()?)?,
+            None => Vec::new(),
+        };
         self.change_versions(&changes, &versions)
     }
 

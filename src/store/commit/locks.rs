@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 
 use crate::domain::UserId;
-use crate::store::connection::{Connection, DbError, Statement, Value, query};
+use crate::store::connection::{Connection, DbError, FromRow, Statement, Value, query};
 
 /// What a batch locks, always in one order: orders, users' checks, names, users, ads, wallets,
 /// each by ascending id (names by their hash). Orders (one order's, which two nodes seldom step
@@ -103,10 +103,10 @@ impl LockSet {
         !self.writes_hot_rows_early
     }
 
-    /// Locks the set (only its orders, users' checks and names if `late`) and takes
-    /// `new_orders` ids from the orders' identity, in one statement (a round trip is a fifth of
-    /// a batch's time): the statement's columns run in turn, each table's rows by ascending id,
-    /// then the ids.
+    /// Begins the transaction, locks the set (only its orders, users' checks and names if
+    /// `late`) and takes `new_orders` ids from the orders' identity, in one flight and one
+    /// statement: the statement's columns run in turn, each table's rows by ascending id, then
+    /// the ids.
     pub(super) async fn lock_taking_ids(
         &self,
         conn: &mut impl Connection,
@@ -138,8 +138,12 @@ impl LockSet {
         if !late {
             statement = self.bind_hot(statement);
         }
-        let (_, _, _, _, ids): (i64, i64, i64, i64, String) =
-            statement.fetch_one(&mut *conn).await?;
+        // The transaction's `BEGIN` goes in the same flight.
+        let mut answers = conn.pipeline(vec![query("BEGIN"), statement]).await;
+        let row = (answers.pop().expect("two answers")?)
+            .ok_or_else(|| DbError::other("the locks returned no row"))?;
+        answers.pop().expect("two answers")?;
+        let (_, _, _, _, ids): (i64, i64, i64, i64, String) = FromRow::from_row(row)?;
         let ids: VecDeque<i64> = (ids.split(',').filter_map(|id| id.parse().ok())).collect();
         if ids.len() != new_orders {
             return Err(DbError::other("the orders' identity gave too few ids"));

@@ -19,7 +19,7 @@
 //! first orders one update. A part that must change all its rows and did not, or a guard that
 //! found a row, fails the batch, which then runs carefully, a statement at a time.
 
-use crate::store::connection::{Connection, DbError, Statement, Value, query};
+use crate::store::connection::{Connection, DbError, FromRow, Statement, Value, query};
 
 /// One deferred write: its statement, and the rows it must change and what they are, if it
 /// must change them all.
@@ -136,11 +136,21 @@ impl OneStatement {
         }
     }
 
-    /// Runs the writes, checks each did what it must, and answers the answering part's rows
-    /// (empty if none).
+    /// Runs the writes alone, checks each did what it must, and answers the answering part's
+    /// rows (empty if none). A batch runs the statement in a flight with others instead (see
+    /// `Deferred::flush_in_three`).
+    #[cfg(test)]
     pub async fn run(self, conn: &mut impl Connection) -> Result<Vec<String>, DbError> {
-        if self.parts.is_empty() {
+        let Some((statement, checks)) = self.into_statement() else {
             return Ok(Vec::new());
+        };
+        checks.answers(conn.fetch_optional(statement).await?)
+    }
+
+    /// The one statement, and what checks its row; `None` if it has no part.
+    pub fn into_statement(self) -> Option<(Statement, Checks)> {
+        if self.parts.is_empty() {
+            return None;
         }
         let counts: Vec<String> = (self.checks.iter())
             .map(|(part, _)| format!("(SELECT COUNT(*) FROM w{part})"))
@@ -159,12 +169,25 @@ impl OneStatement {
         );
         let mut statement = query(sql);
         statement.params = self.params;
-        let (counts, answers): (String, String) = statement.fetch_one(&mut *conn).await?;
+        let checks = Checks(self.checks.into_iter().map(|(_, check)| check).collect());
+        Some((statement, checks))
+    }
+}
+
+/// What the row of a [`OneStatement`] must show: each counted part's check, in turn.
+pub(super) struct Checks(Vec<Check>);
+
+impl Checks {
+    /// Checks the statement's row (its counts, then its answers) and answers the answering
+    /// part's rows.
+    pub fn answers(&self, row: Option<Vec<Value>>) -> Result<Vec<String>, DbError> {
+        let row = row.ok_or_else(|| DbError::other("the statement returned no row"))?;
+        let (counts, answers): (String, String) = FromRow::from_row(row)?;
         let counted = counts.split(',').filter(|count| !count.is_empty());
-        if counted.clone().count() != self.checks.len() {
+        if counted.clone().count() != self.0.len() {
             return Err(DbError::other("an unreadable count of changed rows"));
         }
-        for (count, (_, check)) in counted.zip(&self.checks) {
+        for (count, check) in counted.zip(&self.0) {
             let count: u64 = count
                 .parse()
                 .map_err(|_| DbError::other("an unreadable count of changed rows"))?;

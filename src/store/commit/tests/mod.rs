@@ -10,7 +10,8 @@ use crate::domain::{ErrorCode, Role};
 use crate::domain::{Kopecks, UserId};
 use crate::store::connection::Connection;
 use crate::store::dialect::Dialect;
-use crate::store::handle::Store;
+use crate::store::handle::{Store, open_committer};
+use crate::store::postgres::Postgres;
 use crate::store::test_db::{postgres_store, sqlite_store as store};
 
 fn new_user(name: &str) -> Commit {
@@ -200,6 +201,11 @@ fn deferred_rows_go_in_few_shapes() {
 }
 
 /// A queued commit whose answer nobody awaits.
+/// A committer's connection to `url`, as the server opens it.
+async fn committer(url: &str) -> Postgres {
+    open_committer(url).await.unwrap()
+}
+
 fn job(commit: Commit) -> Job {
     Job {
         commit,

@@ -6,7 +6,7 @@ use super::*;
 /// Runs `batch` on PostgreSQL: its fast run must fail as a whole (the sums of its guarded rows do
 /// not fit), and the outcomes are those of its careful run, commit by commit.
 async fn redone_carefully(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut Postgres,
     batch: &[Job],
 ) -> Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>> {
     let fast = commit_batch(conn, Dialect::Postgres, batch, Mode::Fast).await;
@@ -48,14 +48,13 @@ async fn stored_pair(url: &str, sql: String) -> (i64, i64) {
 /// commits and the second alone is refused.
 #[tokio::test]
 async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_fails() {
-    use sqlx::Connection as _;
     let test = "a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_fails";
     let Some((store, url)) = postgres_store(test).await else {
         return;
     };
     let user = store.commit(new_user("spender")).await.unwrap().first_id();
     store.commit(deposit(user, "seed", 100)).await.unwrap();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = committer(&url).await;
     let fits = [job(freeze(user, 30)), job(freeze(user, 30))];
     let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
@@ -88,14 +87,13 @@ fn unfreeze(user_id: i64, amount: i64) -> Commit {
 /// the batch gives back in between send it to run carefully, where each is judged in its turn.
 #[tokio::test]
 async fn a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_update() {
-    use sqlx::Connection as _;
     let test = "a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_update";
     let Some((store, url)) = postgres_store(test).await else {
         return;
     };
     let user = store.commit(new_user("trader")).await.unwrap().first_id();
     store.commit(deposit(user, "seed", 100)).await.unwrap();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = committer(&url).await;
     let fits = [
         job(freeze(user, 30)),
         job(unfreeze(user, 10)),
@@ -134,7 +132,7 @@ async fn stored_ad(
 
 /// Runs `batch` fast on PostgreSQL, which must commit it whole, and answers each commit's ad
 /// version.
-async fn fast_versions(conn: &mut sqlx::AnyConnection, batch: &[Job]) -> Vec<Option<i64>> {
+async fn fast_versions(conn: &mut Postgres, batch: &[Job]) -> Vec<Option<i64>> {
     let outcomes = commit_batch(conn, Dialect::Postgres, batch, Mode::Fast).await;
     let Ok(outcomes) = outcomes else {
         panic!("the batch commits fast");
@@ -159,7 +157,6 @@ fn take(ad_id: i64, amount: i64) -> Commit {
 /// refused.
 #[tokio::test]
 async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
-    use sqlx::Connection as _;
     let test = "a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version";
     let Some((store, url)) = postgres_store(test).await else {
         return;
@@ -167,7 +164,7 @@ async fn a_postgres_batch_takes_each_ads_sum_and_answers_each_takes_version() {
     let (_, ad) = stored_ad(&store, crate::domain::ad::AdType::Buy).await;
     let commit = Commit::new(vec![Op::InsertAd(Box::new(ad.clone()))]);
     let (a, b) = (ad.id.get(), store.commit(commit).await.unwrap().first_id());
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = committer(&url).await;
     // 600,000 available in each: three takes of a and one of b, interleaved, fit.
     let fits = [
         job(take(a, 100_000)),
@@ -217,14 +214,13 @@ fn give_back(ad_id: i64, maker_id: i64, amount: i64) -> Commit {
 /// a closed ad sends the batch to run carefully, where the return counts as released.
 #[tokio::test]
 async fn a_postgres_batch_writes_an_ads_returns_with_its_takes() {
-    use sqlx::Connection as _;
     let test = "a_postgres_batch_writes_an_ads_returns_with_its_takes";
     let Some((store, url)) = postgres_store(test).await else {
         return;
     };
     let (maker, ad) = stored_ad(&store, crate::domain::ad::AdType::Buy).await;
     let a = ad.id.get();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = committer(&url).await;
     let changes = [
         job(take(a, 100_000)),
         job(give_back(a, maker, 50_000)),
@@ -259,7 +255,6 @@ async fn a_postgres_batch_writes_an_ads_returns_with_its_takes() {
 /// where only the commit past the limit is refused.
 #[tokio::test]
 async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
-    use sqlx::Connection as _;
     let test = "a_postgres_batch_guards_deposit_limits_in_its_one_statement";
     let Some((store, url)) = postgres_store(test).await else {
         return;
@@ -277,7 +272,7 @@ async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
             Op::InsertOrder(Box::new(order)),
         ]))
     };
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = committer(&url).await;
     let first = commit_batch(&mut conn, Dialect::Postgres, &[new_deposit()], Mode::Fast).await;
     assert!(first.is_ok(), "one deposit is below the limit of two");
 
@@ -303,12 +298,11 @@ async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
 async fn a_postgres_one_statement_runs_its_parts_in_turn() {
     use crate::store::commit::one_statement::{OneStatement, Write};
     use crate::store::connection::query;
-    use sqlx::Connection as _;
     let test = "a_postgres_one_statement_runs_its_parts_in_turn";
     let Some((_store, url)) = postgres_store(test).await else {
         return;
     };
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = committer(&url).await;
     conn.run("CREATE TABLE turns (part TEXT NOT NULL, turn BIGINT NOT NULL)")
         .await
         .unwrap();

@@ -45,7 +45,7 @@ async fn statement_waiting_for_an_ad(url: &str, batch: Vec<Job>, ad: i64) -> Str
     let mut holder = holding_ad(url, ad).await;
     let batch_url = url.to_string();
     let running = tokio::spawn(async move {
-        let mut conn = sqlx::AnyConnection::connect(&batch_url).await.unwrap();
+        let mut conn = committer(&batch_url).await;
         commit_batch(&mut conn, Dialect::Postgres, &batch, Mode::Fast)
             .await
             .is_ok()
@@ -103,7 +103,7 @@ async fn in_turn_behind_a_held_ad(
     let mut watcher = sqlx::AnyConnection::connect(url).await.unwrap();
     let mut running = Vec::new();
     for (before, batch) in batches.into_iter().enumerate() {
-        let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+        let mut conn = committer(url).await;
         conn.run("SET deadlock_timeout = '10min'").await.unwrap();
         running.push(tokio::spawn(async move {
             commit_grouped(&mut conn, Dialect::Postgres, &batch)
