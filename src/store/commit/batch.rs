@@ -3,7 +3,7 @@
 //! so a refused commit rolls back alone); if even that fails, each commit alone.
 
 use super::apply::{Failure, apply};
-use super::deferred::Deferred;
+use super::deferred::{Deferred, Flight};
 use super::locks::LockSet;
 use super::op::{Op, Receipt};
 use super::queue::Job;
@@ -65,7 +65,11 @@ pub(super) async fn commit_batch(
         conn.run("BEGIN").await?;
     }
     let outcomes = match apply_batch(conn, dialect, batch, mode).await {
-        Ok(outcomes) => conn.run("COMMIT").await.map(|()| {
+        Ok((outcomes, Committed::Already)) => {
+            conn.committed();
+            Ok(outcomes)
+        }
+        Ok((outcomes, Committed::Not)) => conn.run("COMMIT").await.map(|()| {
             conn.committed();
             outcomes
         }),
@@ -89,13 +93,20 @@ pub(super) async fn commit_batch(
     }
 }
 
+/// Whether a batch's statements committed its transaction (a PostgreSQL fast batch sends its
+/// `COMMIT` with its last statements).
+enum Committed {
+    Already,
+    Not,
+}
+
 /// The statements of a batch, inside its transaction.
 async fn apply_batch(
     conn: &mut impl Connection,
     dialect: Dialect,
     batch: &[Job],
     mode: Mode,
-) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
+) -> Result<(Vec<Result<Receipt, DomainError>>, Committed), BatchFailure> {
     // A PostgreSQL fast batch takes its new orders' ids with its first locks, to insert the
     // orders with its deferred writes at the end; if it can, it leaves its hot rows' locks to
     // those writes too.
@@ -134,17 +145,26 @@ async fn apply_batch(
             }
         }
         let taken = match dialect {
-            Dialect::Postgres => deferred.flush_in_three(conn, &mut event_places).await,
+            Dialect::Postgres => match deferred.flush_and_commit(conn, &mut event_places).await {
+                Flight::Committed(taken) => taken,
+                Flight::Refused(error) => {
+                    tracing::debug!(%error, "a fast batch was refused; it runs again carefully");
+                    return Err(BatchFailure::Redo);
+                }
+                Flight::CommitFailed(error) => return Err(BatchFailure::Store(error)),
+            },
             Dialect::Sqlite => {
-                (deferred.flush(conn, dialect, &mut event_places).await).map(|()| Vec::new())
+                (deferred.flush(conn, dialect, &mut event_places).await)
+                    .map_err(|_| BatchFailure::Redo)?;
+                return Ok((outcomes, Committed::Not));
             }
         };
-        for (place, version) in taken.map_err(|_| BatchFailure::Redo)? {
+        for (place, version) in taken {
             if let Some(Ok(receipt)) = outcomes.get_mut(place) {
                 receipt.ad_version = Some(version);
             }
         }
-        return Ok(outcomes);
+        return Ok((outcomes, Committed::Already));
     }
     for job in batch {
         let mut own = Deferred::default();
@@ -175,7 +195,7 @@ async fn apply_batch(
             }
         }
     }
-    Ok(outcomes)
+    Ok((outcomes, Committed::Not))
 }
 
 /// Runs a batch fast, and carefully if a commit in it failed; `Err` if the careful run failed

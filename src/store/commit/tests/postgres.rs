@@ -73,6 +73,37 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
     );
 }
 
+/// A fast batch sends its `COMMIT` in the flight of its last statements; when a check in them
+/// does not hold, the flight commits none of the batch's writes (neither the cold rows written
+/// before the check, nor the hot ones), and the connection serves the next batch.
+#[tokio::test]
+async fn a_postgres_batch_refused_in_its_last_flight_commits_nothing() {
+    let test = "a_postgres_batch_refused_in_its_last_flight_commits_nothing";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let user = store.commit(new_user("short")).await.unwrap().first_id();
+    store.commit(deposit(user, "seed", 50)).await.unwrap();
+    let mut conn = committer(&url).await;
+    let stored = |sql: String| stored_pair(&url, sql);
+    let wallet = format!("SELECT available, frozen FROM wallets WHERE user_id = {user}");
+    let ledger = format!(
+        "SELECT COUNT(*), COALESCE(SUM(d_frozen), 0)::BIGINT FROM ledger WHERE user_id = {user}"
+    );
+    let before = stored(ledger.clone()).await;
+    // 30 + 30 of 50: the wallet's guard refuses the sum, after the ledger's rows were written.
+    let short = [job(freeze(user, 30)), job(freeze(user, 30))];
+    let fast = commit_batch(&mut conn, Dialect::Postgres, &short, Mode::Fast).await;
+    assert!(matches!(fast, Err(BatchFailure::Redo)));
+    assert_eq!(stored(wallet.clone()).await, (50, 0));
+    assert_eq!(stored(ledger.clone()).await, before);
+    let fits = [job(freeze(user, 20))];
+    let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
+    assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
+    assert_eq!(stored(wallet).await, (30, 20));
+    assert_eq!(stored(ledger).await, (before.0 + 1, before.1 + 20));
+}
+
 /// Returns `amount` of `user`'s frozen money to available: a move that cannot fail.
 fn unfreeze(user_id: i64, amount: i64) -> Commit {
     money_move(
