@@ -69,17 +69,14 @@ impl Deferred {
         // One flight: none of the statements needs another's answer, only its effects, and each
         // raises if a count it checks is off, so the `COMMIT` behind them commits only a batch
         // whose every check held (after a failure PostgreSQL rolls the transaction back instead).
-        let mut flight = Vec::with_capacity(4);
-        let mut checks = Vec::with_capacity(3);
-        let cold = cold.map(|(statement, checks)| (statement, Some(checks)));
-        let hot = hot.map(|(statement, checks)| (statement, Some(checks)));
-        for (statement, check) in [cold, locks.map(|locks| (locks, None)), hot]
+        let mut flight: Vec<_> = [cold.map(|(statement, _)| statement), locks]
             .into_iter()
             .flatten()
-        {
+            .collect();
+        let hot = hot.map(|(statement, checks)| {
             flight.push(statement);
-            checks.push(check);
-        }
+            checks
+        });
         flight.push(query("COMMIT"));
         let mut answers = conn.pipeline(flight).await;
         let committed = answers
@@ -96,21 +93,15 @@ impl Deferred {
         if let Err(error) = committed {
             return Flight::CommitFailed(error);
         }
-        // Committed, so every check held in SQL; the same checks here read the ads' versions
-        // (the hot statement, last, answers them). One that fails now is a fault of this code,
-        // not of the batch: its commits stand, without the versions.
-        let mut versions = Vec::new();
-        for (row, check) in rows.into_iter().zip(&checks) {
-            let Some(check) = check else { continue };
-            match check.answers(row) {
-                Ok(answers) => versions = answers,
-                Err(error) => {
-                    tracing::error!(%error, "a committed batch's answers are unreadable");
-                    return Flight::Committed(Vec::new());
-                }
-            }
-        }
-        match self.change_versions(&changes, &versions) {
+        // Committed, so every check held in SQL. The hot statement, last, answers the ads'
+        // versions; one unreadable now is a fault of this code, not of the batch: its commits
+        // stand, without the versions.
+        let versions = match hot {
+            Some(checks) => checks.answers(rows.pop().flatten()),
+            None => Ok(Vec::new()),
+        };
+        let versions = versions.and_then(|versions| self.change_versions(&changes, &versions));
+        match versions {
             Ok(versions) => Flight::Committed(versions),
             Err(error) => {
                 tracing::error!(%error, "a committed batch's ad versions are unreadable");
