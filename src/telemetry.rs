@@ -52,6 +52,7 @@ pub const ACTOR_CALLS_IN_FLIGHT: &str = "p2p_actor_calls_in_flight";
 pub const STORE_COMMIT_DURATION: &str = "p2p_store_commit_seconds";
 pub const STORE_TRANSACTIONS: &str = "p2p_store_transactions_total";
 pub const STORE_COMMITS: &str = "p2p_store_commits_total";
+pub const STORE_ROUND_TRIPS: &str = "p2p_store_round_trips_total";
 pub const STORE_BATCH_SIZE: &str = "p2p_store_batch_size";
 pub const STORE_COMMIT_QUEUE_DEPTH: &str = "p2p_store_commit_queue_depth";
 pub const STORE_COMMIT_QUEUE_BOUND: &str = "p2p_store_commit_queue_bound";
@@ -139,7 +140,7 @@ pub const DISPUTE_CAUSES: [&str; 3] = ["buyer", "seller", "release_timeout"];
 /// Every family's `# HELP`, with its unit.
 fn describe() {
     use Unit::{Count, Seconds};
-    let counters: [(&'static str, Unit, &'static str); 22] = [
+    let counters: [(&'static str, Unit, &'static str); 23] = [
         (
             HTTP_REQUESTS,
             Count,
@@ -211,6 +212,12 @@ fn describe() {
             STORE_TRANSACTIONS,
             Count,
             "Database transactions the committer ran, by mode (fast or careful)",
+        ),
+        (
+            STORE_ROUND_TRIPS,
+            Count,
+            "Flights of statements PostgreSQL's committers sent, each awaiting its answers \
+             (one round trip; a new statement's preparation adds one)",
         ),
         (
             STORE_COMMITS,
@@ -386,6 +393,7 @@ fn start_at_zero() {
     for mode in ["fast", "careful"] {
         metrics::counter!(STORE_TRANSACTIONS, "mode" => mode).absolute(0);
     }
+    metrics::counter!(STORE_ROUND_TRIPS).absolute(0);
     for outcome in ["committed", "refused", "failed"] {
         metrics::counter!(STORE_COMMITS, "outcome" => outcome).absolute(0);
     }

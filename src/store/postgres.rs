@@ -15,6 +15,7 @@ use tokio_postgres::{Client, NoTls, Row};
 
 use super::connection::{Answers, Connection, DbError, Kind, Statement, Value};
 use crate::config::PG_STATEMENT_CACHE;
+use crate::telemetry;
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(error: tokio_postgres::Error) -> Self {
@@ -190,12 +191,19 @@ fn columns(row: &Row) -> Result<Vec<Value>, DbError> {
         .collect()
 }
 
+/// Counts a flight of statements sent before their answers are read.
+fn flight() {
+    metrics::counter!(telemetry::STORE_ROUND_TRIPS).increment(1);
+}
+
 impl Connection for Postgres {
     async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {
+        flight();
         self.batch_execute(sql).await
     }
 
     async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
+        flight();
         let prepared = self.prepare_one(&statement).await?;
         Ok(run(&self.client, &prepared, &statement.params).await?.1)
     }
@@ -204,6 +212,7 @@ impl Connection for Postgres {
         &mut self,
         statement: Statement,
     ) -> Result<Option<Vec<Value>>, DbError> {
+        flight();
         let prepared = self.prepare_one(&statement).await?;
         Ok(run(&self.client, &prepared, &statement.params).await?.0)
     }
@@ -211,6 +220,7 @@ impl Connection for Postgres {
     /// Sends every statement before reading any answer. A statement that fails aborts the
     /// transaction, and those after it fail too (PostgreSQL refuses them in an aborted one).
     async fn pipeline(&mut self, statements: Vec<Statement>) -> Answers {
+        flight();
         let prepared = match self.prepare(&statements).await {
             Ok(prepared) => prepared,
             Err(error) => return statements.iter().map(|_| Err(error.clone())).collect(),

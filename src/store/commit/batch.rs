@@ -6,6 +6,8 @@ use super::apply::{Failure, apply};
 use super::deferred::{Deferred, Flight};
 use super::locks::LockSet;
 use super::op::{Op, Receipt};
+use super::opening::Opening;
+use super::order_ids::OrderIds;
 use super::queue::Job;
 use crate::config::TRANSIENT_ATTEMPTS;
 use crate::domain::{DomainError, ErrorCode};
@@ -59,12 +61,13 @@ pub(super) async fn commit_batch(
     dialect: Dialect,
     batch: &[Job],
     mode: Mode,
+    ids: &mut OrderIds,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
     // PostgreSQL's `BEGIN` goes with the batch's first locks (see `LockSet::lock_taking_ids`).
     if dialect == Dialect::Sqlite {
         conn.run("BEGIN").await?;
     }
-    let outcomes = match apply_batch(conn, dialect, batch, mode).await {
+    let outcomes = match apply_batch(conn, dialect, batch, mode, ids).await {
         Ok((outcomes, Committed::Already)) => {
             conn.committed();
             Ok(outcomes)
@@ -106,10 +109,14 @@ async fn apply_batch(
     dialect: Dialect,
     batch: &[Job],
     mode: Mode,
+    ids: &mut OrderIds,
 ) -> Result<(Vec<Result<Receipt, DomainError>>, Committed), BatchFailure> {
-    // A PostgreSQL fast batch takes its new orders' ids with its first locks, to insert the
-    // orders with its deferred writes at the end; if it can, it leaves its hot rows' locks to
-    // those writes too.
+    let mut conn = Opening::new(conn);
+    let conn = &mut conn;
+    // A PostgreSQL fast batch gives its new orders ids drawn before, to insert the orders with
+    // its deferred writes at the end; if it can, it leaves its hot rows' locks to those writes
+    // too. With the ids in hand, its `BEGIN` and first locks wait to go with its first
+    // statement: if its commits run none, the whole batch goes in its last flight.
     let mut order_ids = Default::default();
     let mut late_locks = None;
     if dialect == Dialect::Postgres {
@@ -123,7 +130,22 @@ async fn apply_batch(
             ),
             Mode::Careful => (0, false),
         };
-        order_ids = locks.lock_taking_ids(conn, new_orders, late).await?;
+        match mode {
+            Mode::Fast => match ids.take(new_orders) {
+                Some(taken) => {
+                    order_ids = taken;
+                    conn.defer(locks.opening(0, late));
+                }
+                None => {
+                    let draw = ids.to_draw(new_orders);
+                    let drawn = locks.lock_taking_ids(conn, draw, late).await?;
+                    order_ids = ids.refill(drawn, new_orders);
+                }
+            },
+            Mode::Careful => {
+                locks.lock_taking_ids(conn, 0, false).await?;
+            }
+        }
         if late {
             late_locks = Some(locks);
         }
@@ -204,10 +226,13 @@ pub(super) async fn commit_grouped(
     conn: &mut impl Connection,
     dialect: Dialect,
     batch: &[Job],
+    ids: &mut OrderIds,
 ) -> Result<Vec<Result<Receipt, DomainError>>, DbError> {
-    match commit_batch(conn, dialect, batch, Mode::Fast).await {
+    match commit_batch(conn, dialect, batch, Mode::Fast, ids).await {
         Ok(outcomes) => Ok(outcomes),
-        Err(BatchFailure::Redo) => match commit_batch(conn, dialect, batch, Mode::Careful).await {
+        Err(BatchFailure::Redo) => match commit_batch(conn, dialect, batch, Mode::Careful, ids)
+            .await
+        {
             Ok(outcomes) => Ok(outcomes),
             Err(BatchFailure::Store(error)) => Err(error),
             Err(BatchFailure::Redo) => Err(DbError::other("a careful batch asked to be redone")),
@@ -224,7 +249,9 @@ pub(super) async fn commit_alone(
 ) -> Result<Receipt, DomainError> {
     let mut attempt = 1;
     loop {
-        match commit_batch(conn, dialect, std::slice::from_ref(job), Mode::Careful).await {
+        let one = std::slice::from_ref(job);
+        // A careful batch draws no ids.
+        match commit_batch(conn, dialect, one, Mode::Careful, &mut OrderIds::default()).await {
             Ok(mut outcomes) => return outcomes.remove(0),
             Err(BatchFailure::Store(error))
                 if matches!(error, DbError::Transient(_)) && attempt < TRANSIENT_ATTEMPTS =>

@@ -8,6 +8,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::batch::{commit_alone, commit_grouped, store_error};
 use super::op::Receipt;
+use super::order_ids::OrderIds;
 use super::queue::{Job, Load, WalletLoad};
 use crate::domain::{DomainError, ErrorCode};
 use crate::store::connection::{Connection, query};
@@ -28,6 +29,7 @@ pub(crate) async fn run(
     let mut batch = Vec::with_capacity(batch_max);
     let mut waiting_loads = Vec::new();
     let mut next_seq: u64 = 0;
+    let mut ids = OrderIds::default();
     loop {
         tokio::select! {
             biased;
@@ -50,7 +52,7 @@ pub(crate) async fn run(
                 Err(_) => break,
             }
         }
-        let outcomes = run_batch(&mut conn, dialect, &batch).await;
+        let outcomes = run_batch(&mut conn, dialect, &batch, &mut ids).await;
         answer(
             std::mem::take(&mut batch),
             outcomes,
@@ -65,9 +67,10 @@ pub(super) async fn run_batch<C: Connection>(
     conn: &mut C,
     dialect: Dialect,
     jobs: &[Job],
+    ids: &mut OrderIds,
 ) -> Vec<Result<Receipt, DomainError>> {
     let started = std::time::Instant::now();
-    let outcomes = match commit_grouped(conn, dialect, jobs).await {
+    let outcomes = match commit_grouped(conn, dialect, jobs, ids).await {
         Ok(outcomes) => outcomes,
         Err(error) => {
             tracing::warn!(%error, size = jobs.len(), "group commit failed, retrying one by one");

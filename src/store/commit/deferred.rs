@@ -11,6 +11,7 @@ use super::one_statement::Write;
 use super::op::{NewEvent, NewRating};
 use super::order_rows::{Claim, active_claims, active_inserts, claims_statement, order_values};
 use super::rows::{ROWS, UNNEST, chunked, with_rows};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::order::{Order, OrderStatus};
 use crate::domain::track::DayFigures;
 use crate::domain::wallet::{LedgerKind, WalletDelta};
@@ -49,6 +50,14 @@ pub(super) struct UserFigures {
     pub ratings_count: i64,
 }
 
+/// The answer to a keyed request, waiting for its batch's one statement of answers.
+#[derive(Debug, Clone)]
+pub(super) struct KeyAnswer {
+    pub key: IdempotencyKey,
+    pub status: i64,
+    pub body: String,
+}
+
 /// A change of an ad's capacity by the commit at `place` in its batch: a take, judged by the
 /// ad's terms at `take_terms`, or a cancelled order's return (`None`).
 #[derive(Debug, Clone, Copy)]
@@ -70,10 +79,16 @@ pub(super) struct Deferred {
     pub order_ids: std::collections::VecDeque<i64>,
     /// New orders, their ids set, for the batch's one insert (PostgreSQL fast batches).
     pub orders: Vec<Order>,
-    /// Whether ratings, guarded moves of money, changes of ads' capacity and deposit limits
-    /// wait for the batch's last statements (PostgreSQL fast batches).
+    /// Whether ratings, idempotency keys and answers, guarded moves of money, changes of ads'
+    /// capacity and deposit limits wait for the batch's last statements (PostgreSQL fast
+    /// batches).
     pub group_rows: bool,
     pub ratings: Vec<NewRating>,
+    /// Idempotency keys to insert, each new: a key already there fails the batch, which then
+    /// runs carefully.
+    pub keys: Vec<IdempotencyKey>,
+    /// Answers to keyed requests, each stored over its key's row unless one is stored already.
+    pub answers: Vec<KeyAnswer>,
     /// Takes and returns of ads' capacity waiting for the batch's one guarded update
     /// (PostgreSQL fast batches), in the batch's order.
     pub ad_changes: Vec<AdChange>,
@@ -159,6 +174,7 @@ impl Deferred {
         for (statement, rows) in active_claims(dialect, &self.claims) {
             writes.push(Write::all_of(statement, rows, "active orders"));
         }
+        writes.extend(self.keys(dialect));
         writes.extend(self.events(dialect, places)?);
         Ok(writes)
     }
@@ -326,6 +342,49 @@ impl Deferred {
                 .into_iter()
                 .map(Write::new),
         );
+        writes
+    }
+
+    /// Inserts the idempotency keys waiting for it, then stores the answers waiting (as each
+    /// alone would, see `Writer::record_answer`). A key already there breaks the unique index,
+    /// and two answers to one key make the upsert fail: the batch then runs carefully.
+    fn keys(&self, dialect: Dialect) -> Vec<Write> {
+        let mut writes = Vec::new();
+        for chunk in chunked(&self.keys, dialect) {
+            let sql = format!(
+                "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) {ROWS}"
+            );
+            let mut query = query(sql);
+            for key in chunk {
+                query = query
+                    .bind(key.principal.clone())
+                    .bind(key.key.clone())
+                    .bind(key.fingerprint.clone())
+                    .bind(key.now);
+            }
+            let statement = with_rows(query, 4, dialect);
+            writes.push(Write::all_of(statement, chunk.len(), "idempotency keys"));
+        }
+        for chunk in chunked(&self.answers, dialect) {
+            let sql = format!(
+                "INSERT INTO idempotency_keys (principal, key, fingerprint, status, body, \
+                 created_at) {ROWS} ON CONFLICT (principal, key) DO UPDATE \
+                 SET status = excluded.status, body = excluded.body \
+                 WHERE idempotency_keys.fingerprint = excluded.fingerprint \
+                 AND idempotency_keys.status IS NULL"
+            );
+            let mut query = query(sql);
+            for answer in chunk {
+                query = query
+                    .bind(answer.key.principal.clone())
+                    .bind(answer.key.key.clone())
+                    .bind(answer.key.fingerprint.clone())
+                    .bind(answer.status)
+                    .bind(answer.body.clone())
+                    .bind(answer.key.now);
+            }
+            writes.push(Write::new(with_rows(query, 6, dialect)));
+        }
         writes
     }
 

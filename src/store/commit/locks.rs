@@ -104,15 +104,30 @@ impl LockSet {
     }
 
     /// Begins the transaction, locks the set (only its orders, users' checks and names if
-    /// `late`) and takes `new_orders` ids from the orders' identity, in one flight and one
-    /// statement: the statement's columns run in turn, each table's rows by ascending id, then
-    /// the ids.
+    /// `late`) and draws `draw` ids from the orders' identity, in one flight and one statement
+    /// (see [`LockSet::opening`]); answers the ids.
     pub(super) async fn lock_taking_ids(
         &self,
         conn: &mut impl Connection,
-        new_orders: usize,
+        draw: usize,
         late: bool,
     ) -> Result<VecDeque<i64>, DbError> {
+        let mut answers = conn.pipeline(self.opening(draw, late).into()).await;
+        let row = (answers.pop().expect("two answers")?)
+            .ok_or_else(|| DbError::other("the locks returned no row"))?;
+        answers.pop().expect("two answers")?;
+        let (_, _, _, _, ids): (i64, i64, i64, i64, String) = FromRow::from_row(row)?;
+        let ids: VecDeque<i64> = (ids.split(',').filter_map(|id| id.parse().ok())).collect();
+        if ids.len() != draw {
+            return Err(DbError::other("the orders' identity gave too few ids"));
+        }
+        Ok(ids)
+    }
+
+    /// The transaction's `BEGIN` and one statement that locks the set (only its orders, users'
+    /// checks and names if `late`) and draws `draw` ids from the orders' identity: the
+    /// statement's columns run in turn, each table's rows by ascending id, then the ids.
+    pub(super) fn opening(&self, draw: usize, late: bool) -> [Statement; 2] {
         let hot = match late {
             true => "0".to_string(),
             false => format!("(SELECT COUNT(*) FROM ({}) locked)", hot_locks_sql(5)),
@@ -131,24 +146,14 @@ impl LockSet {
             row_locks_sql("orders", "id", "id = ANY($3::bigint[])"),
         );
         let mut statement = query(sql)
-            .bind(new_orders as i64)
+            .bind(draw as i64)
             .bind(array(&self.checks))
             .bind(array(&self.orders))
             .bind(array(&self.names));
         if !late {
             statement = self.bind_hot(statement);
         }
-        // The transaction's `BEGIN` goes in the same flight.
-        let mut answers = conn.pipeline(vec![query("BEGIN"), statement]).await;
-        let row = (answers.pop().expect("two answers")?)
-            .ok_or_else(|| DbError::other("the locks returned no row"))?;
-        answers.pop().expect("two answers")?;
-        let (_, _, _, _, ids): (i64, i64, i64, i64, String) = FromRow::from_row(row)?;
-        let ids: VecDeque<i64> = (ids.split(',').filter_map(|id| id.parse().ok())).collect();
-        if ids.len() != new_orders {
-            return Err(DbError::other("the orders' identity gave too few ids"));
-        }
-        Ok(ids)
+        [query("BEGIN"), statement]
     }
 
     /// The late locks of the hot rows, users then ads then wallets, as a read that runs after the

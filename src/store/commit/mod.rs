@@ -16,6 +16,8 @@
 //! - [`parallel`]: PostgreSQL's several connections over disjoint rows, one dispatcher.
 //! - [`batch`]: one batch in one transaction, fast, carefully, or one commit at a time.
 //! - [`locks`]: what a PostgreSQL batch locks, in one global order, its hot rows last.
+//! - [`order_ids`]: new orders' ids drawn ahead; [`opening`]: a fast batch's `BEGIN` and first
+//!   locks sent with its first statement, so a batch can go in one flight.
 //! - [`apply`]: each op's statements, one file per aggregate.
 //! - [`deferred`]: the writes that cannot fail, one multi-row statement per table.
 //! - [`order_rows`]: a new order's columns, and guarded claims of orders.
@@ -32,6 +34,8 @@ mod deferred;
 mod locks;
 mod one_statement;
 mod op;
+mod opening;
+mod order_ids;
 mod order_rows;
 mod parallel;
 mod queue;

@@ -21,6 +21,7 @@ use tokio::sync::{Notify, mpsc};
 use super::committer::{answer, load_wallets, run_batch};
 use super::locks::LockSet;
 use super::op::{Op, Receipt};
+use super::order_ids::OrderIds;
 use super::queue::{Job, Load};
 use crate::domain::DomainError;
 use crate::store::connection::Connection;
@@ -92,10 +93,11 @@ async fn worker<C: Connection + 'static>(
     mut work: mpsc::Receiver<Work>,
     done: mpsc::UnboundedSender<Done>,
 ) {
+    let mut ids = OrderIds::default();
     while let Some(item) = work.recv().await {
         let report = match item {
             Work::Batch(batch) => {
-                let outcomes = run_batch(&mut conn, dialect, &batch).await;
+                let outcomes = run_batch(&mut conn, dialect, &batch, &mut ids).await;
                 Done::Batch(number, batch, outcomes)
             }
             Work::Loads(mut loads, seq) => {

@@ -3,6 +3,7 @@
 use tokio::sync::oneshot;
 
 use super::batch::{BatchFailure, Mode, commit_batch, commit_grouped};
+use super::order_ids::OrderIds;
 use super::rows::pow2_chunks;
 use super::{Commit, Job, MoneyMove, NewUser, NewWalletTransaction, Op, RowRef};
 use crate::domain::wallet::{LedgerKind, TransactionKind, WalletDelta};
@@ -55,21 +56,36 @@ async fn batch_with_a_refusal(conn: &mut impl Connection, user: i64, run: &str) 
         .map(|i| job(deposit(user, &format!("{run} clean {i}"), 10)))
         .collect();
     assert!(
-        commit_batch(conn, Dialect::Sqlite, &clean, Mode::Fast)
-            .await
-            .is_ok()
+        commit_batch(
+            conn,
+            Dialect::Sqlite,
+            &clean,
+            Mode::Fast,
+            &mut OrderIds::default()
+        )
+        .await
+        .is_ok()
     );
 
     let mut mixed: Vec<Job> = (0..20)
         .map(|i| job(deposit(user, &format!("{run} ref {i}"), 10)))
         .collect();
     mixed.insert(7, job(deposit(user, "taken", 100)));
-    let fast = commit_batch(conn, Dialect::Sqlite, &mixed, Mode::Fast).await;
+    let fast = commit_batch(
+        conn,
+        Dialect::Sqlite,
+        &mixed,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     assert!(
         matches!(fast, Err(BatchFailure::Redo)),
         "a fast batch with a refusal must rerun"
     );
-    let outcomes = commit_grouped(conn, Dialect::Sqlite, &mixed).await.unwrap();
+    let outcomes = commit_grouped(conn, Dialect::Sqlite, &mixed, &mut OrderIds::default())
+        .await
+        .unwrap();
     assert_eq!(
         outcomes[7].as_ref().unwrap_err().code,
         ErrorCode::DuplicateReference

@@ -9,12 +9,19 @@ async fn redone_carefully(
     conn: &mut Postgres,
     batch: &[Job],
 ) -> Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>> {
-    let fast = commit_batch(conn, Dialect::Postgres, batch, Mode::Fast).await;
+    let fast = commit_batch(
+        conn,
+        Dialect::Postgres,
+        batch,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     assert!(
         matches!(fast, Err(BatchFailure::Redo)),
         "the sum must not fit"
     );
-    commit_grouped(conn, Dialect::Postgres, batch)
+    commit_grouped(conn, Dialect::Postgres, batch, &mut OrderIds::default())
         .await
         .unwrap()
 }
@@ -56,7 +63,14 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
     store.commit(deposit(user, "seed", 100)).await.unwrap();
     let mut conn = committer(&url).await;
     let fits = [job(freeze(user, 30)), job(freeze(user, 30))];
-    let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
+    let fast = commit_batch(
+        &mut conn,
+        Dialect::Postgres,
+        &fits,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     // 40 left: 30 + 30 does not fit together, though each would alone.
     let both = [job(freeze(user, 30)), job(freeze(user, 30))];
@@ -93,12 +107,26 @@ async fn a_postgres_batch_refused_in_its_last_flight_commits_nothing() {
     let before = stored(ledger.clone()).await;
     // 30 + 30 of 50: the wallet's guard refuses the sum, after the ledger's rows were written.
     let short = [job(freeze(user, 30)), job(freeze(user, 30))];
-    let fast = commit_batch(&mut conn, Dialect::Postgres, &short, Mode::Fast).await;
+    let fast = commit_batch(
+        &mut conn,
+        Dialect::Postgres,
+        &short,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     assert!(matches!(fast, Err(BatchFailure::Redo)));
     assert_eq!(stored(wallet.clone()).await, (50, 0));
     assert_eq!(stored(ledger.clone()).await, before);
     let fits = [job(freeze(user, 20))];
-    let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
+    let fast = commit_batch(
+        &mut conn,
+        Dialect::Postgres,
+        &fits,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     assert_eq!(stored(wallet).await, (30, 20));
     assert_eq!(stored(ledger).await, (before.0 + 1, before.1 + 20));
@@ -130,7 +158,14 @@ async fn a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_upd
         job(unfreeze(user, 10)),
         job(freeze(user, 30)),
     ];
-    let fast = commit_batch(&mut conn, Dialect::Postgres, &fits, Mode::Fast).await;
+    let fast = commit_batch(
+        &mut conn,
+        Dialect::Postgres,
+        &fits,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     // Read from the database: these batches went around the store.
     let sql = format!("SELECT available, frozen FROM wallets WHERE user_id = {user}");
@@ -164,7 +199,14 @@ async fn stored_ad(
 /// Runs `batch` fast on PostgreSQL, which must commit it whole, and answers each commit's ad
 /// version.
 async fn fast_versions(conn: &mut Postgres, batch: &[Job]) -> Vec<Option<i64>> {
-    let outcomes = commit_batch(conn, Dialect::Postgres, batch, Mode::Fast).await;
+    let outcomes = commit_batch(
+        conn,
+        Dialect::Postgres,
+        batch,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     let Ok(outcomes) = outcomes else {
         panic!("the batch commits fast");
     };
@@ -304,7 +346,14 @@ async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
         ]))
     };
     let mut conn = committer(&url).await;
-    let first = commit_batch(&mut conn, Dialect::Postgres, &[new_deposit()], Mode::Fast).await;
+    let first = commit_batch(
+        &mut conn,
+        Dialect::Postgres,
+        &[new_deposit()],
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
     assert!(first.is_ok(), "one deposit is below the limit of two");
 
     let two = [new_deposit(), new_deposit()];
@@ -376,4 +425,5 @@ async fn the_orders_identity_is_the_sequence_the_committer_names() {
     assert_eq!(stored_pair(&url, named).await, (1, 1));
 }
 
+mod flights;
 mod locks;

@@ -1,0 +1,199 @@
+//! How many flights a PostgreSQL batch takes: a fast batch with its new orders' ids in hand and
+//! every write deferred sends its whole transaction in one; its idempotency keys and answers
+//! wait for its last statements too.
+
+use super::*;
+use crate::domain::idempotency::IdempotencyKey;
+use crate::store::commit::opening::Opening;
+use crate::store::commit::order_ids::OrderIds;
+use crate::store::connection::{Answers, Statement, Value, query};
+
+/// A connection that counts the flights it sends.
+struct Counting<'c> {
+    conn: &'c mut Postgres,
+    flights: usize,
+}
+
+impl Connection for Counting<'_> {
+    async fn execute(&mut self, statement: Statement) -> Result<u64, DbError> {
+        self.flights += 1;
+        self.conn.execute(statement).await
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        statement: Statement,
+    ) -> Result<Option<Vec<Value>>, DbError> {
+        self.flights += 1;
+        self.conn.fetch_optional(statement).await
+    }
+
+    async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {
+        self.flights += 1;
+        self.conn.run(sql).await
+    }
+
+    async fn pipeline(&mut self, statements: Vec<Statement>) -> Answers {
+        self.flights += 1;
+        self.conn.pipeline(statements).await
+    }
+}
+
+use crate::store::connection::DbError;
+
+fn key(name: &str) -> IdempotencyKey {
+    IdempotencyKey {
+        principal: "user:1".into(),
+        key: name.into(),
+        fingerprint: "POST /api/v1/p2p/orders {}".into(),
+        now: 7,
+    }
+}
+
+fn answer(name: &str, body: &str) -> Op {
+    Op::RecordIdempotentAnswer {
+        key: key(name),
+        status: 201,
+        body: body.into(),
+    }
+}
+
+/// Runs `batch` fast on `conn`: its outcomes, and the flights it took.
+async fn fast(
+    conn: &mut Postgres,
+    batch: &[Job],
+) -> (
+    Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>>,
+    usize,
+) {
+    let mut counting = Counting { conn, flights: 0 };
+    let outcomes = commit_batch(
+        &mut counting,
+        Dialect::Postgres,
+        batch,
+        Mode::Fast,
+        &mut OrderIds::default(),
+    )
+    .await;
+    match outcomes {
+        Ok(outcomes) => (outcomes, counting.flights),
+        Err(_) => panic!("the batch must commit fast"),
+    }
+}
+
+/// A fast batch whose writes all wait for its last statements goes in one flight, `BEGIN` to
+/// `COMMIT`, keys and answers included; a key already there sends the batch to run carefully,
+/// where only its commit is refused; an answer is stored once, never over a first.
+#[tokio::test]
+async fn a_postgres_fast_batch_goes_in_one_flight_with_its_keys_and_answers() {
+    let test = "a_postgres_fast_batch_goes_in_one_flight_with_its_keys_and_answers";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let user = store.commit(new_user("keyed")).await.unwrap().first_id();
+    store.commit(deposit(user, "seed", 100)).await.unwrap();
+    let mut conn = committer(&url).await;
+    let keyed = |amount, name| {
+        let mut commit = freeze(user, amount);
+        commit.ops.push(Op::RecordIdempotencyKey(key(name)));
+        job(commit)
+    };
+
+    let (outcomes, flights) = fast(&mut conn, &[keyed(30, "a"), keyed(20, "b")]).await;
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert_eq!(flights, 1, "BEGIN, locks, writes and COMMIT in one flight");
+    let (answers, flights) = fast(&mut conn, &[job(Commit::new(vec![answer("a", "first")]))]).await;
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!(flights, 1);
+
+    // Key "a" again: refused alone, its neighbour commits.
+    let batch = [keyed(5, "a"), keyed(5, "c")];
+    let outcomes = commit_grouped(
+        &mut conn,
+        Dialect::Postgres,
+        &batch,
+        &mut OrderIds::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcomes[0].as_ref().unwrap_err().code,
+        ErrorCode::IdempotencyKeyReused
+    );
+    assert!(outcomes[1].is_ok());
+    let wallet = store.wallet(UserId(user)).await.unwrap().unwrap();
+    assert_eq!(wallet.frozen, Kopecks(55));
+
+    // A second answer to "a" leaves the first; a key and its answer in one batch both hold.
+    let mut both = freeze(user, 1);
+    both.ops.push(Op::RecordIdempotencyKey(key("d")));
+    let batch = [
+        job(Commit::new(vec![answer("a", "second")])),
+        job(both),
+        job(Commit::new(vec![answer("d", "of d")])),
+    ];
+    let outcomes = commit_grouped(
+        &mut conn,
+        Dialect::Postgres,
+        &batch,
+        &mut OrderIds::default(),
+    )
+    .await
+    .unwrap();
+    assert!(outcomes.iter().all(Result::is_ok));
+    let stored = |name: &str| {
+        format!(
+            "SELECT COUNT(*), COALESCE(SUM(length(body) * CASE WHEN status = 201 THEN 1 ELSE 0 END), 0) \
+             FROM idempotency_keys WHERE principal = 'user:1' AND key = '{name}'"
+        )
+    };
+    assert_eq!(
+        stored_pair(&url, stored("a")).await,
+        (1, "first".len() as i64)
+    );
+    assert_eq!(
+        stored_pair(&url, stored("d")).await,
+        (1, "of d".len() as i64)
+    );
+    assert_eq!(stored_pair(&url, stored("c")).await.0, 1);
+}
+
+/// An opening that fails fails every statement that went with it, and a `COMMIT` among them
+/// commits nothing; the connection serves the next transaction.
+#[tokio::test]
+async fn a_failed_opening_fails_the_flight_it_went_with() {
+    let test = "a_failed_opening_fails_the_flight_it_went_with";
+    let Some((_store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let mut conn = committer(&url).await;
+    let mut opening = Opening::new(&mut conn);
+    opening.defer([
+        query("BEGIN"),
+        query("SELECT 1 / (SELECT COUNT(*) FROM users WHERE id < 0)"),
+    ]);
+    let answers = opening
+        .pipeline(vec![
+            query("CREATE TABLE never_made (id bigint)"),
+            query("COMMIT"),
+        ])
+        .await;
+    assert_eq!(answers.len(), 2);
+    assert!(answers.iter().all(Result::is_err), "{answers:?}");
+    conn.run("ROLLBACK").await.unwrap();
+    let made = query("SELECT COUNT(*) FROM pg_class WHERE relname = 'never_made'")
+        .fetch_one::<i64>(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(made, 0);
+
+    // Deferred, then sent before a statement run alone.
+    let mut opening = Opening::new(&mut conn);
+    opening.defer([query("BEGIN")]);
+    let one = query("SELECT 1")
+        .fetch_one::<i64>(&mut opening)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    opening.run("COMMIT").await.unwrap();
+}
