@@ -63,7 +63,7 @@ pub(super) async fn commit_batch(
     mode: Mode,
     ids: &mut OrderIds,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
-    // PostgreSQL's `BEGIN` goes with the batch's first locks (see `LockSet::lock_taking_ids`).
+    // PostgreSQL's `BEGIN` goes with the batch's first locks (see `LockSet::opening`).
     if dialect == Dialect::Sqlite {
         conn.run("BEGIN").await?;
     }

@@ -24,7 +24,9 @@ impl Deferred {
     /// of the batch to its commit. Each statement checks its own counts and raises if one is
     /// off, so the `COMMIT` commits only a batch whose every check held; after a failure
     /// PostgreSQL answers it by rolling back. Answers each capacity change's commit place and the
-    /// ad's version after it, as the change alone would have left it.
+    /// ad's version after it, as the change alone would have left it. If no statement of the
+    /// batch went before, its `BEGIN` and first locks lead the flight (see `Opening`): the
+    /// whole transaction is one round trip.
     ///
     /// The locks go alone, not at the end of the cold statement. A lock that waited for another
     /// node's transaction rechecks the row's newest version, and to recheck PostgreSQL first
