@@ -3,27 +3,39 @@
 
 use super::*;
 
-/// Runs `batch` on PostgreSQL: its fast run must fail as a whole (the sums of its guarded rows do
-/// not fit), and the outcomes are those of its careful run, commit by commit.
-async fn redone_carefully(
-    conn: &mut Postgres,
-    batch: &[Job],
-) -> Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>> {
-    let fast = commit_batch(
+use crate::store::connection::DbError;
+
+type Outcomes = Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>>;
+
+/// Runs `batch` fast on PostgreSQL, drawing its new orders' ids itself.
+async fn run_fast(conn: &mut impl Connection, batch: &[Job]) -> Result<Outcomes, BatchFailure> {
+    commit_batch(
         conn,
         Dialect::Postgres,
         batch,
         Mode::Fast,
         &mut OrderIds::default(),
     )
-    .await;
+    .await
+}
+
+/// Runs `batch` fast on PostgreSQL, carefully if a commit failed.
+async fn run_grouped(conn: &mut impl Connection, batch: &[Job]) -> Result<Outcomes, DbError> {
+    commit_grouped(conn, Dialect::Postgres, batch, &mut OrderIds::default()).await
+}
+
+/// Runs `batch` on PostgreSQL: its fast run must fail as a whole (the sums of its guarded rows do
+/// not fit), and the outcomes are those of its careful run, commit by commit.
+async fn redone_carefully(
+    conn: &mut Postgres,
+    batch: &[Job],
+) -> Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>> {
+    let fast = run_fast(conn, batch).await;
     assert!(
         matches!(fast, Err(BatchFailure::Redo)),
         "the sum must not fit"
     );
-    commit_grouped(conn, Dialect::Postgres, batch, &mut OrderIds::default())
-        .await
-        .unwrap()
+    run_grouped(conn, batch).await.unwrap()
 }
 
 /// A commit of one move of `user`'s money.
@@ -63,14 +75,7 @@ async fn a_postgres_batch_guards_each_wallets_sum_and_judges_each_move_when_it_f
     store.commit(deposit(user, "seed", 100)).await.unwrap();
     let mut conn = committer(&url).await;
     let fits = [job(freeze(user, 30)), job(freeze(user, 30))];
-    let fast = commit_batch(
-        &mut conn,
-        Dialect::Postgres,
-        &fits,
-        Mode::Fast,
-        &mut OrderIds::default(),
-    )
-    .await;
+    let fast = run_fast(&mut conn, &fits).await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     // 40 left: 30 + 30 does not fit together, though each would alone.
     let both = [job(freeze(user, 30)), job(freeze(user, 30))];
@@ -107,26 +112,12 @@ async fn a_postgres_batch_refused_in_its_last_flight_commits_nothing() {
     let before = stored(ledger.clone()).await;
     // 30 + 30 of 50: the wallet's guard refuses the sum, after the ledger's rows were written.
     let short = [job(freeze(user, 30)), job(freeze(user, 30))];
-    let fast = commit_batch(
-        &mut conn,
-        Dialect::Postgres,
-        &short,
-        Mode::Fast,
-        &mut OrderIds::default(),
-    )
-    .await;
+    let fast = run_fast(&mut conn, &short).await;
     assert!(matches!(fast, Err(BatchFailure::Redo)));
     assert_eq!(stored(wallet.clone()).await, (50, 0));
     assert_eq!(stored(ledger.clone()).await, before);
     let fits = [job(freeze(user, 20))];
-    let fast = commit_batch(
-        &mut conn,
-        Dialect::Postgres,
-        &fits,
-        Mode::Fast,
-        &mut OrderIds::default(),
-    )
-    .await;
+    let fast = run_fast(&mut conn, &fits).await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     assert_eq!(stored(wallet).await, (30, 20));
     assert_eq!(stored(ledger).await, (before.0 + 1, before.1 + 20));
@@ -158,14 +149,7 @@ async fn a_postgres_batch_moves_a_wallets_guarded_and_unguarded_money_in_one_upd
         job(unfreeze(user, 10)),
         job(freeze(user, 30)),
     ];
-    let fast = commit_batch(
-        &mut conn,
-        Dialect::Postgres,
-        &fits,
-        Mode::Fast,
-        &mut OrderIds::default(),
-    )
-    .await;
+    let fast = run_fast(&mut conn, &fits).await;
     assert!(matches!(fast, Ok(ref outcomes) if outcomes.iter().all(Result::is_ok)));
     // Read from the database: these batches went around the store.
     let sql = format!("SELECT available, frozen FROM wallets WHERE user_id = {user}");
@@ -199,14 +183,7 @@ async fn stored_ad(
 /// Runs `batch` fast on PostgreSQL, which must commit it whole, and answers each commit's ad
 /// version.
 async fn fast_versions(conn: &mut Postgres, batch: &[Job]) -> Vec<Option<i64>> {
-    let outcomes = commit_batch(
-        conn,
-        Dialect::Postgres,
-        batch,
-        Mode::Fast,
-        &mut OrderIds::default(),
-    )
-    .await;
+    let outcomes = run_fast(conn, batch).await;
     let Ok(outcomes) = outcomes else {
         panic!("the batch commits fast");
     };
@@ -346,14 +323,7 @@ async fn a_postgres_batch_guards_deposit_limits_in_its_one_statement() {
         ]))
     };
     let mut conn = committer(&url).await;
-    let first = commit_batch(
-        &mut conn,
-        Dialect::Postgres,
-        &[new_deposit()],
-        Mode::Fast,
-        &mut OrderIds::default(),
-    )
-    .await;
+    let first = run_fast(&mut conn, &[new_deposit()]).await;
     assert!(first.is_ok(), "one deposit is below the limit of two");
 
     let two = [new_deposit(), new_deposit()];

@@ -5,7 +5,6 @@
 use super::*;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::store::commit::opening::Opening;
-use crate::store::commit::order_ids::OrderIds;
 use crate::store::connection::{Answers, Statement, Value, query};
 
 /// A connection that counts the flights it sends.
@@ -39,8 +38,6 @@ impl Connection for Counting<'_> {
     }
 }
 
-use crate::store::connection::DbError;
-
 fn key(name: &str) -> IdempotencyKey {
     IdempotencyKey {
         principal: "user:1".into(),
@@ -59,22 +56,9 @@ fn answer(name: &str, body: &str) -> Op {
 }
 
 /// Runs `batch` fast on `conn`: its outcomes, and the flights it took.
-async fn fast(
-    conn: &mut Postgres,
-    batch: &[Job],
-) -> (
-    Vec<Result<crate::store::commit::Receipt, crate::domain::DomainError>>,
-    usize,
-) {
+async fn fast(conn: &mut Postgres, batch: &[Job]) -> (Outcomes, usize) {
     let mut counting = Counting { conn, flights: 0 };
-    let outcomes = commit_batch(
-        &mut counting,
-        Dialect::Postgres,
-        batch,
-        Mode::Fast,
-        &mut OrderIds::default(),
-    )
-    .await;
+    let outcomes = run_fast(&mut counting, batch).await;
     match outcomes {
         Ok(outcomes) => (outcomes, counting.flights),
         Err(_) => panic!("the batch must commit fast"),
@@ -108,14 +92,7 @@ async fn a_postgres_fast_batch_goes_in_one_flight_with_its_keys_and_answers() {
 
     // Key "a" again: refused alone, its neighbour commits.
     let batch = [keyed(5, "a"), keyed(5, "c")];
-    let outcomes = commit_grouped(
-        &mut conn,
-        Dialect::Postgres,
-        &batch,
-        &mut OrderIds::default(),
-    )
-    .await
-    .unwrap();
+    let outcomes = run_grouped(&mut conn, &batch).await.unwrap();
     assert_eq!(
         outcomes[0].as_ref().unwrap_err().code,
         ErrorCode::IdempotencyKeyReused
@@ -132,14 +109,7 @@ async fn a_postgres_fast_batch_goes_in_one_flight_with_its_keys_and_answers() {
         job(both),
         job(Commit::new(vec![answer("d", "of d")])),
     ];
-    let outcomes = commit_grouped(
-        &mut conn,
-        Dialect::Postgres,
-        &batch,
-        &mut OrderIds::default(),
-    )
-    .await
-    .unwrap();
+    let outcomes = run_grouped(&mut conn, &batch).await.unwrap();
     assert!(outcomes.iter().all(Result::is_ok));
     let stored = |name: &str| {
         format!(

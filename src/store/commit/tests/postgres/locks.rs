@@ -46,15 +46,7 @@ async fn statement_waiting_for_an_ad(url: &str, batch: Vec<Job>, ad: i64) -> Str
     let batch_url = url.to_string();
     let running = tokio::spawn(async move {
         let mut conn = committer(&batch_url).await;
-        commit_batch(
-            &mut conn,
-            Dialect::Postgres,
-            &batch,
-            Mode::Fast,
-            &mut OrderIds::default(),
-        )
-        .await
-        .is_ok()
+        run_fast(&mut conn, &batch).await.is_ok()
     });
     let mut watcher = sqlx::AnyConnection::connect(url).await.unwrap();
     let waiting = waiting_for_locks(&mut watcher, 1).await.into_iter().next();
@@ -112,14 +104,9 @@ async fn in_turn_behind_a_held_ad(
         let mut conn = committer(url).await;
         conn.run("SET deadlock_timeout = '10min'").await.unwrap();
         running.push(tokio::spawn(async move {
-            commit_grouped(
-                &mut conn,
-                Dialect::Postgres,
-                &batch,
-                &mut OrderIds::default(),
-            )
-            .await
-            .expect("the batch commits, fast or carefully")
+            run_grouped(&mut conn, &batch)
+                .await
+                .expect("the batch commits, fast or carefully")
         }));
         let waiting = waiting_for_locks(&mut watcher, before + 1).await;
         assert_eq!(waiting.len(), before + 1, "batch {before} waits for a lock");
