@@ -10,9 +10,9 @@ use crate::store::connection::{Answers, Connection, DbError, Statement};
 /// `Deferred::flush_and_commit`), so sends its whole transaction, from `BEGIN` to `COMMIT`, in
 /// one flight: one round trip, and its first locks held for that flight alone.
 ///
-/// A statement run alone (not in a [`Connection::pipeline`]) sends the opening first, in a
-/// flight of its own, as a batch that locks before it runs anything did. A failure of the
-/// opening is the failure of what went with it.
+/// A statement that reads a row (a new chat message's id) goes in the opening's flight too; one
+/// that answers a count of changed rows sends the opening first, in a flight of its own. A
+/// failure of the opening is the failure of what went with it.
 pub(super) struct Opening<'c, C> {
     conn: &'c mut C,
     pending: Vec<Statement>,
@@ -47,12 +47,14 @@ impl<C: Connection> Connection for Opening<'_, C> {
         self.conn.execute(statement).await
     }
 
+    /// With what waits, in one flight (a row, unlike a count of changed rows, comes back from a
+    /// flight).
     async fn fetch_optional(
         &mut self,
         statement: Statement,
     ) -> Result<Option<Vec<crate::store::connection::Value>>, DbError> {
-        self.open().await?;
-        self.conn.fetch_optional(statement).await
+        (self.pipeline(vec![statement]).await.pop())
+            .unwrap_or_else(|| Err(DbError::other("no answer")))
     }
 
     async fn run(&mut self, sql: &'static str) -> Result<(), DbError> {

@@ -157,13 +157,23 @@ async fn a_failed_opening_fails_the_flight_it_went_with() {
         .unwrap();
     assert_eq!(made, 0);
 
-    // Deferred, then sent before a statement run alone.
-    let mut opening = Opening::new(&mut conn);
-    opening.defer([query("BEGIN")]);
-    let one = query("SELECT 1")
-        .fetch_one::<i64>(&mut opening)
-        .await
-        .unwrap();
-    assert_eq!(one, 1);
+    // A read goes in the opening's flight; a count of changed rows after it, in its own.
+    let mut counting = Counting {
+        conn: &mut conn,
+        flights: 0,
+    };
+    let mut opening = Opening::new(&mut counting);
+    opening.defer([query("BEGIN"), query("CREATE TEMP TABLE t (id bigint)")]);
+    let one = query("SELECT 1").fetch_one::<i64>(&mut opening).await;
+    assert_eq!(one.unwrap(), 1);
+    opening.defer([query("SAVEPOINT s")]);
+    let inserted = query("INSERT INTO t VALUES (1), (2)")
+        .execute(&mut opening)
+        .await;
+    assert_eq!(inserted.unwrap(), 2);
     opening.run("COMMIT").await.unwrap();
+    assert_eq!(
+        counting.flights, 4,
+        "BEGIN with the read, SAVEPOINT, INSERT, COMMIT"
+    );
 }
