@@ -5,6 +5,7 @@
 use super::*;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::store::commit::opening::Opening;
+use crate::store::commit::order_ids::OrderIds;
 use crate::store::connection::{Answers, Statement, Value, query};
 
 /// A connection that counts the flights it sends.
@@ -176,4 +177,52 @@ async fn a_failed_opening_fails_the_flight_it_went_with() {
         counting.flights, 4,
         "BEGIN with the read, SAVEPOINT, INSERT, COMMIT"
     );
+}
+
+/// New orders take ids drawn ahead: a batch that finds none draws its own and a spare with its
+/// first locks, and the next batch takes from the spare and goes in one flight; the ids come
+/// from the orders' identity, one after another.
+#[tokio::test]
+async fn new_orders_take_ids_drawn_ahead_and_the_next_batch_goes_in_one_flight() {
+    let test = "new_orders_take_ids_drawn_ahead_and_the_next_batch_goes_in_one_flight";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let (_, ad) = stored_ad(&store, crate::domain::ad::AdType::Sell).await;
+    let taker = UserId(store.commit(new_user("taker")).await.unwrap().first_id());
+    let new_order = || {
+        let order = ad.order_for(taker, Kopecks(100_000), "card", None, 0);
+        job(Commit::new(vec![Op::InsertOrder(Box::new(order))]))
+    };
+    let mut conn = committer(&url).await;
+    let mut counting = Counting {
+        conn: &mut conn,
+        flights: 0,
+    };
+    let mut ids = OrderIds::default();
+    let mut fast = async |batch: &[Job], ids: &mut OrderIds| {
+        counting.flights = 0;
+        let outcomes = commit_batch(&mut counting, Dialect::Postgres, batch, Mode::Fast, ids);
+        let Ok(outcomes) = outcomes.await else {
+            panic!("the batch must commit fast");
+        };
+        let inserted: Vec<i64> = (outcomes.into_iter())
+            .flat_map(|outcome| outcome.unwrap().inserted_ids)
+            .collect();
+        (inserted, counting.flights)
+    };
+    let (first, flights) = fast(&[new_order(), new_order()], &mut ids).await;
+    assert_eq!(
+        flights, 2,
+        "the ids drawn with the first locks, then the rest"
+    );
+    let (next, flights) = fast(&[new_order()], &mut ids).await;
+    assert_eq!(flights, 1, "the spare's ids in hand: one flight");
+    assert_eq!(next, [first[1] + 1]);
+    assert_eq!(first[1], first[0] + 1);
+    let stored = format!(
+        "SELECT COUNT(*), MAX(id) - MIN(id) FROM orders WHERE taker_id = {}",
+        taker.get()
+    );
+    assert_eq!(stored_pair(&url, stored).await, (3, 2));
 }
