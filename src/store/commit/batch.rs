@@ -63,6 +63,8 @@ pub(super) async fn commit_batch(
     mode: Mode,
     ids: &mut OrderIds,
 ) -> Result<Vec<Result<Receipt, DomainError>>, BatchFailure> {
+    let mut conn = Opening::new(conn);
+    let conn = &mut conn;
     // PostgreSQL's `BEGIN` goes with the batch's first locks (see `LockSet::opening`).
     if dialect == Dialect::Sqlite {
         conn.run("BEGIN").await?;
@@ -78,7 +80,9 @@ pub(super) async fn commit_batch(
         }),
         Err(BatchFailure::Store(error)) => Err(error),
         Err(BatchFailure::Redo) => {
-            conn.run("ROLLBACK").await?;
+            if conn.in_transaction() {
+                conn.run("ROLLBACK").await?;
+            }
             return Err(BatchFailure::Redo);
         }
     };
@@ -90,7 +94,9 @@ pub(super) async fn commit_batch(
         Err(error) => {
             // A failed statement or commit leaves SQLite's transaction open (PostgreSQL's is
             // aborted): roll it back either way, and report the first failure.
-            let _ = conn.run("ROLLBACK").await;
+            if conn.in_transaction() {
+                let _ = conn.run("ROLLBACK").await;
+            }
             Err(error.into())
         }
     }
@@ -105,14 +111,12 @@ enum Committed {
 
 /// The statements of a batch, inside its transaction.
 async fn apply_batch(
-    conn: &mut impl Connection,
+    conn: &mut Opening<'_, impl Connection>,
     dialect: Dialect,
     batch: &[Job],
     mode: Mode,
     ids: &mut OrderIds,
 ) -> Result<(Vec<Result<Receipt, DomainError>>, Committed), BatchFailure> {
-    let mut conn = Opening::new(conn);
-    let conn = &mut conn;
     // A PostgreSQL fast batch gives its new orders ids drawn before, to insert the orders with
     // its deferred writes at the end; if it can, it leaves its hot rows' locks to those writes
     // too. With the ids in hand, its `BEGIN` and first locks wait to go with its first
@@ -167,14 +171,19 @@ async fn apply_batch(
             }
         }
         let taken = match dialect {
-            Dialect::Postgres => match deferred.flush_and_commit(conn, &mut event_places).await {
-                Flight::Committed(taken) => taken,
-                Flight::Refused(error) => {
-                    tracing::debug!(%error, "a fast batch was refused; it runs again carefully");
-                    return Err(BatchFailure::Redo);
+            Dialect::Postgres => {
+                let flight = deferred.flush_and_commit(conn, &mut event_places).await;
+                // Its `COMMIT` ended the transaction, committed or rolled back.
+                conn.ended();
+                match flight {
+                    Flight::Committed(taken) => taken,
+                    Flight::Refused(error) => {
+                        tracing::debug!(%error, "a fast batch was refused; it runs carefully");
+                        return Err(BatchFailure::Redo);
+                    }
+                    Flight::CommitFailed(error) => return Err(BatchFailure::Store(error)),
                 }
-                Flight::CommitFailed(error) => return Err(BatchFailure::Store(error)),
-            },
+            }
             Dialect::Sqlite => {
                 (deferred.flush(conn, dialect, &mut event_places).await)
                     .map_err(|_| BatchFailure::Redo)?;

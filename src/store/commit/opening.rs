@@ -13,9 +13,13 @@ use crate::store::connection::{Answers, Connection, DbError, Statement};
 /// A statement that reads a row (a new chat message's id) goes in the opening's flight too; one
 /// that answers a count of changed rows sends the opening first, in a flight of its own. A
 /// failure of the opening is the failure of what went with it.
+///
+/// It knows whether a transaction is live, so a batch given up rolls back only one that is: not
+/// one whose opening never went, nor one a `COMMIT` in its last flight ended.
 pub(super) struct Opening<'c, C> {
     conn: &'c mut C,
     pending: Vec<Statement>,
+    ended: bool,
 }
 
 impl<'c, C: Connection> Opening<'c, C> {
@@ -23,12 +27,24 @@ impl<'c, C: Connection> Opening<'c, C> {
         Opening {
             conn,
             pending: Vec::new(),
+            ended: false,
         }
     }
 
     /// Holds `statements` back to go with the next statement run.
     pub(super) fn defer(&mut self, statements: impl IntoIterator<Item = Statement>) {
         self.pending.extend(statements);
+    }
+
+    /// The flight just sent ended the transaction (its `COMMIT` committed or rolled back).
+    pub(super) fn ended(&mut self) {
+        self.ended = true;
+    }
+
+    /// Whether a transaction begun through this connection may still be live: its opening went
+    /// and nothing ended it.
+    pub(super) fn in_transaction(&self) -> bool {
+        self.pending.is_empty() && !self.ended
     }
 
     /// Sends what waits, alone.

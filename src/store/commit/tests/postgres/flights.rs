@@ -91,6 +91,21 @@ async fn a_postgres_fast_batch_goes_in_one_flight_with_its_keys_and_answers() {
     assert!(answers.iter().all(Result::is_ok));
     assert_eq!(flights, 1);
 
+    // A fast batch given up sends no `ROLLBACK`: refused in its last flight, whose `COMMIT`
+    // rolled back; refused before its opening went (a key and its answer), nothing at all.
+    let mut counting = Counting {
+        conn: &mut conn,
+        flights: 0,
+    };
+    let refused = run_fast(&mut counting, &[keyed(5, "a")]).await;
+    assert!(matches!(refused, Err(BatchFailure::Redo)));
+    assert_eq!(counting.flights, 1, "the last flight alone");
+    counting.flights = 0;
+    let met = [keyed(5, "e"), job(Commit::new(vec![answer("e", "of e")]))];
+    let refused = run_fast(&mut counting, &met).await;
+    assert!(matches!(refused, Err(BatchFailure::Redo)));
+    assert_eq!(counting.flights, 0, "nothing sent");
+
     // Key "a" again: refused alone, its neighbour commits.
     let batch = [keyed(5, "a"), keyed(5, "c")];
     let outcomes = run_grouped(&mut conn, &batch).await.unwrap();
