@@ -11,7 +11,7 @@ use super::op::Receipt;
 use super::order_ids::OrderIds;
 use super::queue::{Job, Load, WalletLoad};
 use crate::domain::{DomainError, ErrorCode};
-use crate::store::connection::{Connection, query};
+use crate::store::connection::{Connection, FromRow, query};
 use crate::store::dialect::Dialect;
 use crate::store::schema::{WALLET_SELECT, WalletRow, wallet_from};
 use crate::telemetry;
@@ -125,14 +125,20 @@ pub(super) fn count(outcome: &Result<Receipt, DomainError>) {
     metrics::counter!(telemetry::STORE_COMMITS, "outcome" => label).increment(1);
 }
 
-/// Reads the wallets asked for, on the committer's connection outside any transaction.
+/// Reads the wallets asked for, on the committer's connection outside any transaction, all in
+/// one flight (PostgreSQL's connection sends them together, see [`Connection::pipeline`]): a
+/// node that starts cold loads many wallets between two batches, and each read on its own
+/// would cost the committer a round trip while the database waits for the next batch.
 pub(super) async fn load_wallets(conn: &mut impl Connection, loads: &mut Vec<Load>, seq: u64) {
-    for load in loads.drain(..) {
-        let read = query(WALLET_SELECT)
-            .bind(load.user_id)
-            .fetch_optional::<WalletRow>(&mut *conn)
-            .await;
-        let answer = match read {
+    if loads.is_empty() {
+        return;
+    }
+    let reads = (loads.iter())
+        .map(|load| query(WALLET_SELECT).bind(load.user_id))
+        .collect();
+    let answers = conn.pipeline(reads).await;
+    for (load, read) in loads.drain(..).zip(answers) {
+        let answer = match read.and_then(|row| row.map(WalletRow::from_row).transpose()) {
             Ok(row) => Ok(row.map(|row| WalletLoad {
                 wallet: wallet_from(row),
                 seq,

@@ -4,8 +4,10 @@
 
 use super::*;
 use crate::domain::idempotency::IdempotencyKey;
+use crate::store::commit::committer::load_wallets;
 use crate::store::commit::opening::Opening;
 use crate::store::commit::order_ids::OrderIds;
+use crate::store::commit::queue::Load;
 use crate::store::connection::{Answers, Statement, Value, query};
 
 /// A connection that counts the flights it sends.
@@ -240,4 +242,48 @@ async fn new_orders_take_ids_drawn_ahead_and_the_next_batch_goes_in_one_flight()
         taker.get()
     );
     assert_eq!(stored_pair(&url, stored).await, (3, 2));
+}
+
+/// The wallets asked for between two batches are read in one flight, each with the place of
+/// the commits it includes; a wallet that is not there reads as none.
+#[tokio::test]
+async fn wallet_loads_between_two_batches_go_in_one_flight() {
+    let test = "wallet_loads_between_two_batches_go_in_one_flight";
+    let Some((store, url)) = postgres_store(test).await else {
+        return;
+    };
+    let mut users = Vec::new();
+    for (name, amount) in [("first", 100), ("second", 250)] {
+        let user = store.commit(new_user(name)).await.unwrap().first_id();
+        store.commit(deposit(user, name, amount)).await.unwrap();
+        users.push((UserId(user), amount));
+    }
+    users.push((UserId(users[1].0.get() + 1_000), 0));
+    let mut loads = Vec::new();
+    let mut replies = Vec::new();
+    for (user_id, _) in &users {
+        let (reply, read) = tokio::sync::oneshot::channel();
+        loads.push(Load {
+            user_id: *user_id,
+            reply,
+        });
+        replies.push(read);
+    }
+    let mut conn = committer(&url).await;
+    let mut counting = Counting {
+        conn: &mut conn,
+        flights: 0,
+    };
+    load_wallets(&mut counting, &mut loads, 9).await;
+    assert_eq!(counting.flights, 1, "three reads, one flight");
+    assert!(loads.is_empty());
+    let mut read = Vec::new();
+    for reply in replies {
+        read.push(reply.await.unwrap().unwrap());
+    }
+    for ((_, amount), load) in users.iter().zip(&read).take(2) {
+        let load = load.as_ref().expect("a stored wallet");
+        assert_eq!((load.wallet.available, load.seq), (Kopecks(*amount), 9));
+    }
+    assert_eq!(read[2], None, "no such wallet");
 }
