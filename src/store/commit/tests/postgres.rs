@@ -395,5 +395,53 @@ async fn the_orders_identity_is_the_sequence_the_committer_names() {
     assert_eq!(stored_pair(&url, named).await, (1, 1));
 }
 
+/// PostgreSQL keeps no checks of the order mix's sets and ranges (migration 0028): the audit
+/// finds an order, an active order or an ad holding a value outside them (invariant 10).
+#[tokio::test]
+async fn the_audit_finds_values_postgres_does_not_check() {
+    let Some((store, url)) = postgres_store("the audit of values").await else {
+        return;
+    };
+    let (_, ad) = stored_ad(&store, crate::domain::ad::AdType::Sell).await;
+    let taker = UserId(store.commit(new_user("taker")).await.unwrap().first_id());
+    let order = ad.order_for(taker, Kopecks(100_000), "card", None, 0);
+    let commit = Commit::new(vec![Op::InsertOrder(Box::new(order))]);
+    let order_id = store.commit(commit).await.unwrap().first_id();
+    let tenth = |report: crate::domain::audit::Report| {
+        let mut subjects: Vec<String> = (report.violations.into_iter())
+            .filter(|violation| violation.invariant == 10)
+            .map(|violation| violation.subject)
+            .collect();
+        subjects.sort();
+        subjects
+    };
+    assert!(tenth(store.audit().await.unwrap()).is_empty());
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        for sql in [
+            format!("UPDATE orders SET side = 'sideways' WHERE id = {order_id}"),
+            format!("UPDATE active_orders SET status = 'stuck' WHERE order_id = {order_id}"),
+            format!(
+                "UPDATE ads SET premium_bp = 9999 WHERE id = {}",
+                ad.id.get()
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        tenth(store.audit().await.unwrap()),
+        [
+            format!("active row {order_id}"),
+            format!("ad {}", ad.id.get()),
+            format!("order {order_id}"),
+        ]
+    );
+}
+
 mod flights;
 mod locks;
