@@ -7,7 +7,11 @@ use super::handle::Store;
 use super::read::read_error;
 use super::schema::{BONUS_REPLAY_CHECK, active_statuses};
 use crate::domain::DomainError;
+use crate::domain::ad::{AdStatus, AdType};
 use crate::domain::audit::{Report, Totals, Violation};
+use crate::domain::order::{CancelReason, OrderStatus, Resolution, ReviewRule, Side};
+use crate::domain::pricing::PriceType;
+use crate::domain::vocabulary::Vocabulary;
 use crate::domain::wallet::LedgerKind;
 
 /// Each check: the invariant it proves, and a query returning one row `(subject, detail)` per
@@ -89,33 +93,45 @@ fn checks() -> Vec<(u8, String)> {
         ),
         (8, BONUS_REPLAY_CHECK.into()),
         (9, missing_references()),
-        (10, VALUES_ASTRAY.into()),
+        (10, values_astray()),
     ]
 }
 
 /// A row `(subject, detail)` for each order, active order or ad holding a value outside its set
 /// or range: what the checks of `0028_order_mix_unchecked_values` held on PostgreSQL, which
-/// dropped them (SQLite keeps them). Written as those checks were, so a `NULL` passes.
-const VALUES_ASTRAY: &str = "\
-    SELECT 'order ' || id, 'a status, side, reason, rule or amount outside its set: ' || COALESCE(status, '') \
-    FROM orders WHERE NOT (\
-      status IN ('pending', 'paid_by_buyer', 'disputed', 'completed', 'cancelled') \
-      AND side IN ('withdraw', 'deposit') AND usdt_amount > 0 AND fiat_amount > 0 \
-      AND cancel_reason IN ('buyer', 'seller', 'timeout', 'operator') \
-      AND dispute_resolution IN ('release', 'refund') \
-      AND review_rule IN ('low_play_after_deposit', 'shared_card', 'new_account_limit')) \
-    UNION ALL \
-    SELECT 'active row ' || order_id, 'a side or status outside its set: ' || COALESCE(status, '') \
-    FROM active_orders WHERE NOT (side IN ('withdraw', 'deposit') \
-      AND status IN ('pending', 'paid_by_buyer', 'disputed')) \
-    UNION ALL \
-    SELECT 'ad ' || id, 'a status, type or term outside its set or range: ' || COALESCE(status, '') \
-    FROM ads WHERE NOT (min_amount > 0 AND max_amount >= min_amount AND total_amount > 0 \
-      AND status IN ('active', 'paused', 'closed') AND premium_bp BETWEEN -2000 AND 2000 \
-      AND ad_type IN ('buy', 'sell') AND price_type IN ('fixed', 'floating') \
-      AND min_completion_rate_bp BETWEEN 0 AND 10000 \
-      AND min_account_age_days BETWEEN 0 AND 3650 \
-      AND min_completed_orders BETWEEN 0 AND 1000000 AND price > 0)";
+/// dropped them (SQLite keeps them). The sets are the domain's words; the ranges are the checks'.
+/// Written as those checks were, so a `NULL` passes.
+fn values_astray() -> String {
+    let active = active_statuses();
+    let (status, side) = (words::<OrderStatus>(), words::<Side>());
+    let (reason, resolution) = (words::<CancelReason>(), words::<Resolution>());
+    let (rule, ad_status) = (words::<ReviewRule>(), words::<AdStatus>());
+    let (ad_type, price_type) = (words::<AdType>(), words::<PriceType>());
+    format!(
+        "SELECT 'order ' || id, \
+           'a status, side, reason, rule or amount outside its set: ' || COALESCE(status, '') \
+         FROM orders WHERE NOT (status IN {status} AND side IN {side} \
+           AND usdt_amount > 0 AND fiat_amount > 0 AND cancel_reason IN {reason} \
+           AND dispute_resolution IN {resolution} AND review_rule IN {rule}) \
+         UNION ALL \
+         SELECT 'active row ' || order_id, 'a side or status outside its set: ' || COALESCE(status, '') \
+         FROM active_orders WHERE NOT (side IN {side} AND status IN {active}) \
+         UNION ALL \
+         SELECT 'ad ' || id, 'a status, type or term outside its set or range: ' || COALESCE(status, '') \
+         FROM ads WHERE NOT (min_amount > 0 AND max_amount >= min_amount AND total_amount > 0 \
+           AND status IN {ad_status} AND premium_bp BETWEEN -2000 AND 2000 \
+           AND ad_type IN {ad_type} AND price_type IN {price_type} \
+           AND min_completion_rate_bp BETWEEN 0 AND 10000 \
+           AND min_account_age_days BETWEEN 0 AND 3650 \
+           AND min_completed_orders BETWEEN 0 AND 1000000 AND price > 0)"
+    )
+}
+
+/// The words of a vocabulary as an SQL list: `('a', 'b')`.
+fn words<V: Vocabulary>() -> String {
+    let words: Vec<String> = V::words().map(|word| format!("'{word}'")).collect();
+    format!("({})", words.join(", "))
+}
 
 /// A row `(subject, detail)` for each order whose row of `active_orders` (which holds the unique
 /// index of active withdrawals, §8, 6) is missing, left over or unlike the order: its status,
