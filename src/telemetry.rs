@@ -217,7 +217,7 @@ fn describe() {
             STORE_ROUND_TRIPS,
             Count,
             "Flights of statements PostgreSQL's committers sent, each awaiting its answers \
-             (one round trip; a new statement's preparation adds one)",
+             (one round trip; preparing new statements is a flight of its own)",
         ),
         (
             STORE_COMMITS,

@@ -116,11 +116,15 @@ impl Postgres {
                 )
             })
             .collect();
-        let mut missing: Vec<&(String, Vec<Type>)> = (keys.iter())
-            .filter(|key| !self.prepared.contains_key(*key))
-            .collect();
-        missing.dedup();
+        let mut missing: Vec<&(String, Vec<Type>)> = Vec::new();
+        for key in &keys {
+            if !self.prepared.contains_key(key) && !missing.contains(&key) {
+                missing.push(key);
+            }
+        }
         if !missing.is_empty() {
+            // The preparations go together: a flight of their own, before the statements'.
+            flight();
             if self.prepared.len() + missing.len() > PG_STATEMENT_CACHE {
                 self.prepared.clear();
             }

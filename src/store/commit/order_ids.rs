@@ -125,9 +125,10 @@ mod tests {
         let quiet = late + FRESH_FOR * 2;
         assert_eq!(pool.take_at(1, quiet), None);
         assert_eq!(pool.to_draw(1), 1 + FEWEST_SPARE / 2);
-        // The spare never passes its bound.
+        // Used up while fresh, again and again: the spare grows to its bound and no further.
+        assert_eq!(pool.refill_at(ids(40..42), 1, quiet), ids(40..41));
         for _ in 0..10 {
-            pool.spare = (pool.spare * 2).clamp(FEWEST_SPARE, MOST_SPARE);
+            assert_eq!(pool.take_at(2, quiet), None);
         }
         assert_eq!(pool.to_draw(1), 1 + MOST_SPARE);
     }
